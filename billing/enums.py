@@ -1,0 +1,36 @@
+from django.db import models
+
+
+class PricingModel(models.TextChoices):
+    FLAT_FEE = "flat_fee", "Flat fee"
+    PER_UNIT = "per_unit", "Per unit"
+    TIERED = "tiered", "Tiered (graduated)"
+    VOLUME = "volume", "Volume"
+    PACKAGE = "package", "Package"
+
+
+class BillingType(models.TextChoices):
+    RECURRING = "recurring", "Recurring"
+    ONE_TIME = "one_time", "One time"
+
+
+class Timing(models.TextChoices):
+    IN_ADVANCE = "in_advance", "In advance (prepaid)"
+    IN_ARREARS = "in_arrears", "In arrears (postpaid)"
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+
+
+class ContractStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open (awaiting payment)"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"

@@ -1,0 +1,253 @@
+"""Catalogue (products, pricings, plans) and what customers bought (contracts, invoices)."""
+
+from django.db import models
+from django.db.models import F, Q
+
+from core.models import BaseModel, BusinessEntity, Organization
+from customers.models import Customer
+
+from .enums import BillingType, ContractStatus, InvoiceStatus, PlanStatus, PricingModel, Timing
+
+MONEY = {"max_digits": 19, "decimal_places": 4}
+
+
+class Product(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    sku = models.CharField(max_length=100, null=True, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sku"], condition=Q(sku__isnull=False), name="product_sku_unique_per_org"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="product_external_id_unique_per_org",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Pricing(BaseModel):
+    """How a product is charged.
+
+    ``tiers`` (tiered/volume): ``[{"up_to": 10, "unit_amount": "5.00", "flat_amount": "0"},
+    {"up_to": null, "unit_amount": "4.00"}]`` — ascending, last one open-ended.
+    ``cadence``: ISO-8601 months/years (``P1M``, ``P3M``, ``P1Y``) for recurring pricings.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pricings")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="pricings")
+    name = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3)
+    pricing_model = models.CharField(max_length=16, choices=PricingModel.choices)
+    billing = models.CharField(max_length=16, choices=BillingType.choices, default=BillingType.RECURRING)
+    cadence = models.CharField(max_length=8, blank=True)
+    timing = models.CharField(max_length=16, choices=Timing.choices, default=Timing.IN_ADVANCE)
+    unit_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    package_size = models.PositiveIntegerField(null=True, blank=True)
+    tiers = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["product__name", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pricing_model__in=PricingModel.values), name="pricing_model_valid"
+            ),
+            models.CheckConstraint(condition=Q(billing__in=BillingType.values), name="pricing_billing_valid"),
+            models.CheckConstraint(condition=Q(timing__in=Timing.values), name="pricing_timing_valid"),
+            models.CheckConstraint(
+                condition=(Q(billing=BillingType.RECURRING) & ~Q(cadence=""))
+                | (Q(billing=BillingType.ONE_TIME) & Q(cadence="")),
+                name="pricing_cadence_iff_recurring",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_amount__isnull=True) | Q(unit_amount__gte=0), name="pricing_unit_amount_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=~Q(pricing_model=PricingModel.PACKAGE) | Q(package_size__gte=1),
+                name="pricing_package_size_required",
+            ),
+            models.CheckConstraint(
+                condition=~Q(pricing_model__in=[PricingModel.FLAT_FEE, PricingModel.PER_UNIT, PricingModel.PACKAGE])
+                | Q(unit_amount__isnull=False),
+                name="pricing_unit_amount_required",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or f"{self.product} ({self.get_pricing_model_display()})"
+
+
+class Plan(BaseModel):
+    """A named, versioned bundle of pricings in one currency."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="plans")
+    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    description = models.TextField(blank=True)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code", "version"], name="plan_code_version_unique"),
+            models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="plan_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+
+class PlanItem(models.Model):
+    """A pricing in a plan, with its default quantity and bounds."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    pricing = models.ForeignKey(Pricing, on_delete=models.PROTECT, related_name="plan_items")
+    default_quantity = models.PositiveIntegerField(default=1)
+    min_quantity = models.PositiveIntegerField(default=0)
+    max_quantity = models.PositiveIntegerField(null=True, blank=True)
+    is_optional = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "product"], name="plan_item_product_unique"),
+            models.CheckConstraint(
+                condition=Q(max_quantity__isnull=True) | Q(max_quantity__gte=F("min_quantity")),
+                name="plan_item_max_gte_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_quantity__gte=F("min_quantity"))
+                & (Q(max_quantity__isnull=True) | Q(default_quantity__lte=F("max_quantity"))),
+                name="plan_item_default_within_bounds",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product} × {self.default_quantity}"
+
+
+class Contract(BaseModel):
+    """What a customer has bought. Amendments add phases; history is never rewritten."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contracts")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contracts")
+    business_entity = models.ForeignKey(BusinessEntity, on_delete=models.PROTECT, related_name="contracts")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="contracts")
+    currency = models.CharField(max_length=3)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
+                name="contract_end_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "customer"])]
+
+    def __str__(self):
+        return f"Contract {str(self.id)[:8]} ({self.customer})"
+
+
+class Phase(BaseModel):
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(max_length=200, blank=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["contract", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "position"], name="phase_position_unique"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
+                name="phase_end_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or f"Phase {self.position + 1}"
+
+
+class PhaseItem(models.Model):
+    """A priced item of a phase.
+
+    ``terms`` holds the agreed pricing (model, amounts, tiers, billing, cadence, timing) as
+    locked at checkout, so later catalogue edits never change what a customer pays.
+    ``pricing`` points at the catalogue pricing it came from (null for inline pricings).
+    """
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    pricing = models.ForeignKey(Pricing, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    quantity = models.PositiveIntegerField(default=1)
+    terms = models.JSONField(default=dict)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.product} × {self.quantity}"
+
+
+class Invoice(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invoices")
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="invoices")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    checkout_session = models.OneToOneField(
+        "checkout.CheckoutSession", on_delete=models.PROTECT, null=True, blank=True, related_name="invoice"
+    )
+    currency = models.CharField(max_length=3)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    subtotal = models.DecimalField(**MONEY)
+    tax = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+    amount_due = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_is_sum"),
+        ]
+
+    def __str__(self):
+        return f"Invoice {str(self.id)[:8]} {self.total} {self.currency}"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    pricing_model = models.CharField(max_length=16, choices=PricingModel.choices, blank=True)
+    quantity = models.DecimalField(max_digits=19, decimal_places=4)
+    unit_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    proration = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]

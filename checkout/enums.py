@@ -1,0 +1,65 @@
+from django.db import models
+
+
+class CheckoutType(models.TextChoices):
+    NEW_CONTRACT = "new_contract", "New contract"
+    PLAN_SWITCH = "plan_switch", "Plan switch"
+    QUANTITY_UPDATE = "quantity_update", "Quantity update"
+
+
+class SessionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+FINAL_STATUSES = (SessionStatus.COMPLETED, SessionStatus.CANCELLED, SessionStatus.EXPIRED)
+
+
+class PaymentStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    PENDING = "pending", "Pending"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    NO_PAYMENT_REQUIRED = "no_payment_required", "No payment required"
+
+
+class CancellationReason(models.TextChoices):
+    REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+    DUPLICATE = "duplicate", "Duplicate"
+    ABANDONED = "abandoned", "Abandoned"
+    FRAUDULENT = "fraudulent", "Fraudulent"
+    OTHER = "other", "Other"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card"
+    INVOICE = "invoice", "Pay by invoice"
+    NONE = "none", "Nothing to pay"
+
+
+class PaymentAttemptStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class EventType(models.TextChoices):
+    COMPLETED = "checkout_session.completed", "Completed"
+    PROCESSING = "checkout_session.processing", "Processing"
+    PAYMENT_FAILED = "checkout_session.payment_failed", "Payment failed"
+    CANCELLED = "checkout_session.cancelled", "Cancelled"
+    EXPIRED = "checkout_session.expired", "Expired"
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (gave up)"

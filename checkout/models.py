@@ -1,0 +1,229 @@
+from django.db import models
+from django.db.models import Q
+
+from billing.models import Contract, Plan
+from core.models import BaseModel, BusinessEntity, Organization
+from customers.models import Customer
+
+from .enums import (
+    CancellationReason,
+    CheckoutType,
+    DeliveryStatus,
+    EventType,
+    IdempotencyStatus,
+    PaymentAttemptStatus,
+    PaymentMethod,
+    PaymentStatus,
+    SessionStatus,
+)
+
+URL_MAX = 2083
+
+
+class CheckoutSession(BaseModel):
+    """A short-lived, priced offer, completed on the hosted page.
+
+    ``quote``: the resolved configuration the estimate was computed from (phases, items,
+    quantities and pricing terms), locked with ``estimates`` so confirming bills exactly
+    what the customer was shown.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="checkout_sessions")
+    checkout_type = models.CharField(max_length=20, choices=CheckoutType.choices)
+    status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.OPEN)
+    payment_status = models.CharField(
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NOT_STARTED
+    )
+    livemode = models.BooleanField(default=False)
+    # The hosted page is found by this, never by the id.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_sessions"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_sessions"
+    )
+    business_entity = models.ForeignKey(BusinessEntity, on_delete=models.PROTECT, related_name="+")
+    guest_checkout = models.BooleanField(default=False)
+    customer_details = models.JSONField(null=True, blank=True)
+
+    currency = models.CharField(max_length=3)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    product_overrides = models.JSONField(default=list, blank=True)
+    contract_spec = models.JSONField(null=True, blank=True)
+    quote = models.JSONField(default=dict, blank=True)
+    estimates = models.JSONField(default=dict, blank=True)
+
+    success_url = models.CharField(max_length=URL_MAX, blank=True)
+    cancel_url = models.CharField(max_length=URL_MAX, blank=True)
+    pending_url = models.CharField(max_length=URL_MAX, blank=True)
+    attribution = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    trace_id = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField()
+
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
+    cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
+    cancellation_detail = models.CharField(max_length=500, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SessionStatus.values), name="session_status_valid"),
+            models.CheckConstraint(
+                condition=Q(payment_status__in=PaymentStatus.values), name="session_payment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(checkout_type__in=CheckoutType.values), name="session_checkout_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
+                name="session_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(guest_checkout=True) | Q(customer__isnull=False),
+                name="session_customer_or_guest",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="session_org_created"),
+            models.Index(fields=["organization", "status", "-created_at"], name="session_org_status"),
+            models.Index(fields=["organization", "customer"], name="session_org_customer"),
+            # The expiry sweep reads only open sessions by due time.
+            models.Index(
+                fields=["expires_at"], condition=Q(status=SessionStatus.OPEN), name="session_open_expires_at"
+            ),
+        ]
+
+    def __str__(self):
+        return f"cs {self.id} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """One per (organization, key): the request's fingerprint and its stored response."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=IdempotencyStatus.choices, default=IdempotencyStatus.IN_PROGRESS
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    checkout_session = models.ForeignKey(
+        CheckoutSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_unique_per_org"),
+        ]
+
+
+class Payment(BaseModel):
+    """One attempt to collect a session's amount through a payment provider."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    checkout_session = models.ForeignKey(CheckoutSession, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=32, default="test")
+    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    status = models.CharField(max_length=16, choices=PaymentAttemptStatus.choices)
+    amount = models.DecimalField(max_digits=19, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    provider_reference = models.CharField(max_length=100, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one charge that is in flight or went through, per session.
+            models.UniqueConstraint(
+                fields=["checkout_session"],
+                condition=Q(status__in=[PaymentAttemptStatus.PENDING, PaymentAttemptStatus.SUCCEEDED]),
+                name="one_live_payment_per_session",
+            ),
+        ]
+
+
+class Event(BaseModel):
+    """Outbox: written in the same transaction as the state change it reports."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
+    checkout_session = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64, choices=EventType.choices)
+    sequence = models.PositiveIntegerField()
+    payload = models.JSONField(default=dict)
+    # Set once deliveries for every subscribed endpoint have been created.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkout_session", "sequence"], name="event_sequence_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(dispatched_at__isnull=True), name="event_undispatched"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} #{self.sequence}"
+
+
+class WebhookEndpoint(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField(max_length=URL_MAX)
+    description = models.CharField(max_length=200, blank=True)
+    # Needed in clear to sign deliveries; shown to the merchant only once.
+    secret = models.CharField(max_length=100, editable=False)
+    enabled_events = models.JSONField(default=list, help_text="Event types; empty = all.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(BaseModel):
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint_event"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status=DeliveryStatus.PENDING), name="delivery_due"
+            ),
+        ]
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at"]

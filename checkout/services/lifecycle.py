@@ -1,0 +1,74 @@
+"""Session state transitions that are not payment: cancel and expire.
+
+Every transition is a compare-and-set on ``status`` inside one transaction, with its
+outbox event written in the same transaction, so racing callers end in exactly one
+outcome. Confirming and payments live in ``checkout.services.confirm``.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from checkout.enums import CancellationReason, EventType, SessionStatus
+from checkout.errors import InvalidCancellationReason, SessionNotFound, SessionNotOpen
+from checkout.models import CheckoutSession
+
+from .events import event_record
+
+
+@transaction.atomic
+def checkout_session_expire(*, session_id, now: datetime | None = None, force: bool = False) -> bool:
+    """Expire one open session. Returns True if this call expired it.
+
+    Without ``force`` only a session past ``expires_at`` is expired (read-time expiry);
+    with it (ops in admin) any open session is. Processing sessions never expire.
+    """
+    now = now or timezone.now()
+    candidates = CheckoutSession.objects.filter(pk=session_id, status=SessionStatus.OPEN)
+    if not force:
+        candidates = candidates.filter(expires_at__lte=now)
+    if not candidates.update(status=SessionStatus.EXPIRED, expired_at=now, updated_at=now):
+        return False
+    session = CheckoutSession.objects.get(pk=session_id)
+    event_record(session=session, type=EventType.EXPIRED)
+    return True
+
+
+def checkout_session_expire_if_due(session: CheckoutSession, *, now: datetime | None = None) -> CheckoutSession:
+    """Read-time expiry: a session past ``expires_at`` is expired the moment anyone reads it."""
+    now = now or timezone.now()
+    if session.status == SessionStatus.OPEN and session.expires_at <= now:
+        checkout_session_expire(session_id=session.pk, now=now)
+        session.refresh_from_db()
+    return session
+
+
+@transaction.atomic
+def checkout_session_cancel(
+    *, organization_id, session_id, reason: str = CancellationReason.REQUESTED_BY_CUSTOMER, detail: str = ""
+) -> CheckoutSession:
+    """Cancel an open session (customer on the page, merchant API or ops)."""
+    if reason not in CancellationReason.values:
+        raise InvalidCancellationReason(
+            f"reason must be one of: {', '.join(CancellationReason.values)}.", field="reason"
+        )
+    now = timezone.now()
+    # A session already past its expiry is expired, not cancelled.
+    checkout_session_expire(session_id=session_id, now=now)
+    updated = CheckoutSession.objects.filter(
+        pk=session_id, organization_id=organization_id, status=SessionStatus.OPEN
+    ).update(
+        status=SessionStatus.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason=reason,
+        cancellation_detail=detail[:500],
+        updated_at=now,
+    )
+    session = CheckoutSession.objects.filter(pk=session_id, organization_id=organization_id).first()
+    if session is None:
+        raise SessionNotFound()
+    if not updated:
+        raise SessionNotOpen(f"The checkout session is {session.status} and cannot be cancelled.")
+    event_record(session=session, type=EventType.CANCELLED, data={"cancellation_reason": reason})
+    return session

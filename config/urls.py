@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpResponseNotFound, HttpResponseServerError
+from django.urls import include, path, re_path
+
+from core import views as core_views
+from core.errors import json_error_response
+
+admin.site.site_header = "Checkout operations"
+admin.site.site_title = "Checkout ops"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", core_views.healthz),
+    path("api/v1/", core_views.api_root, name="api-root"),
+    path("api/v1/", include("checkout.api.urls")),
+    re_path(r"^api/", core_views.api_not_found),
+    path("", include("checkout.urls")),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error_response("not_found", "No such endpoint.", 404)
+    return HttpResponseNotFound("<h1>Not found</h1>")
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return json_error_response("internal_error", "Something went wrong on our side.", 500)
+    return HttpResponseServerError("<h1>Server error</h1>")

@@ -1,0 +1,139 @@
+"""Domain errors and the one error envelope.
+
+Every API error, whatever raised it, answers
+``{"error": {"code", "message", "fields", "trace_id"}}``.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from .logging import get_trace_id
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken. Subclasses set ``code`` and ``status``.
+
+    ``field`` names the offending input path (``"contract.currency"``) when there is one.
+    """
+
+    code = "domain_error"
+    status = 422
+    message = "The request broke a business rule."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None,
+                 fields: dict[str, list[str]] | None = None, code: str | None = None):
+        self.message = message or self.message
+        if code:
+            self.code = code
+        self.fields = dict(fields or {})
+        if field:
+            self.fields.setdefault(field, []).append(self.message)
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    message = "No such object."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    message = "The object is not in a state that allows this."
+
+
+def error_body(code: str, message: str, fields: dict | None = None, trace_id: str | None = None) -> dict:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "fields": fields or {},
+            "trace_id": trace_id or get_trace_id(),
+        }
+    }
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail → ``{"a.b.0.c": ["message", …]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            path = key if not prefix else (prefix if key == "non_field_errors" else f"{prefix}.{key}")
+            if key == "non_field_errors" and not prefix:
+                path = "__all__"
+            for k, v in flatten_errors(value, path).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out.setdefault(prefix or "__all__", []).extend(str(item) for item in detail)
+        else:
+            for index, item in enumerate(detail):
+                if item in ({}, []):
+                    continue
+                path = f"{prefix}.{index}" if prefix else str(index)
+                for k, v in flatten_errors(item, path).items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out.setdefault(prefix or "__all__", []).append(str(detail))
+    return out
+
+
+_DRF_CODES = {
+    drf_exceptions.ParseError: ("malformed_request", 400),
+    drf_exceptions.AuthenticationFailed: ("authentication_failed", 401),
+    drf_exceptions.NotAuthenticated: ("authentication_required", 401),
+    drf_exceptions.PermissionDenied: ("permission_denied", 403),
+    drf_exceptions.NotFound: ("not_found", 404),
+    drf_exceptions.MethodNotAllowed: ("method_not_allowed", 405),
+    drf_exceptions.NotAcceptable: ("not_acceptable", 406),
+    drf_exceptions.UnsupportedMediaType: ("unsupported_media_type", 415),
+    drf_exceptions.Throttled: ("rate_limited", 429),
+}
+
+
+def api_exception_handler(exc, context):
+    """DRF exception handler: everything becomes the envelope."""
+    headers = {}
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+
+    if isinstance(exc, drf_exceptions.ValidationError):
+        fields = flatten_errors(exc.detail)
+        return Response(
+            error_body("invalid", "The request has invalid fields.", fields), status=422
+        )
+    if isinstance(exc, drf_exceptions.APIException):
+        code, status = next(
+            ((c, s) for cls, (c, s) in _DRF_CODES.items() if isinstance(exc, cls)),
+            (getattr(exc, "default_code", "error"), exc.status_code),
+        )
+        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait) + 1)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        return Response(error_body(code, str(message)), status=status, headers=headers)
+
+    logger.exception("unhandled error in API view")
+    return Response(error_body("internal_error", "Something went wrong on our side."), status=500)
+
+
+def json_error_response(code: str, message: str, status: int) -> JsonResponse:
+    """The envelope outside DRF (404/500 handlers under /api/)."""
+    return JsonResponse(error_body(code, message), status=status)

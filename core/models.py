@@ -1,0 +1,94 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+
+
+class BaseModel(models.Model):
+    """UUID primary key and timestamps for everything a merchant can see."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Organization(BaseModel):
+    """The tenant: one merchant."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiKey(BaseModel):
+    """A secret API key, stored as a lookup prefix plus a SHA-256 hash.
+
+    The full key is shown once, when created (core.services.api_key_create).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=24, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    livemode = models.BooleanField(default=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class BusinessEntity(BaseModel):
+    """The merchant's legal entity that bills."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="business_entities"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    address = models.JSONField(default=dict, blank=True)
+    default_currency = models.CharField(max_length=3, default="USD")
+    # Manual tax rate in percent (e.g. 8.2500 for 8.25 %); null = no tax.
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    allow_invoice_payment = models.BooleanField(
+        default=False, help_text="Customers may choose to be invoiced instead of paying by card."
+    )
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "business entities"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(is_default=True),
+                name="one_default_business_entity_per_org",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__isnull=True) | Q(tax_rate__gte=0, tax_rate__lte=100),
+                name="business_entity_tax_rate_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_currency=Upper("default_currency")),
+                name="business_entity_currency_upper",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,47 @@
+"""Money helpers: currencies' minor units from babel, explicit rounding.
+
+Amounts are Decimal everywhere and leave the system as strings.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+ZERO = Decimal(0)
+
+
+@lru_cache(maxsize=None)
+def is_currency(code: str) -> bool:
+    return isinstance(code, str) and len(code) == 3 and code.upper() == code and code in _currencies()
+
+
+@lru_cache(maxsize=1)
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+@lru_cache(maxsize=None)
+def minor_units(currency: str) -> int:
+    """Decimal places of the currency (JPY 0, USD 2, KWD 3)."""
+    return get_currency_precision(currency)
+
+
+@lru_cache(maxsize=None)
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """Round half-up to the currency's minor units."""
+    return Decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def to_str(amount: Decimal, currency: str) -> str:
+    """The wire form: a decimal string in the currency's exact precision."""
+    return format(quantize(amount, currency), "f")
+
+
+def format_money(amount: Decimal | str, currency: str, locale: str = "en_US") -> str:
+    """Human form for pages ("$1,234.50", "¥1,235", "1.234,50 €")."""
+    return format_currency(Decimal(amount), currency, locale=locale)

@@ -1,0 +1,110 @@
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from core.services import api_key_create  # noqa: E402
+from tests.billing.factories import (  # noqa: E402
+    ContractFactory,
+    PhaseFactory,
+    PhaseItemFactory,
+    PlanFactory,
+    PlanItemFactory,
+    PricingFactory,
+    ProductFactory,
+)
+from tests.checkout.factories import CheckoutSessionFactory, WebhookEndpointFactory  # noqa: E402
+from tests.core.factories import BusinessEntityFactory, OrganizationFactory  # noqa: E402
+from tests.customers.factories import CustomerFactory  # noqa: E402
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def business_entity(organization):
+    return BusinessEntityFactory(organization=organization)
+
+
+@pytest.fixture
+def customer(organization, business_entity):
+    return CustomerFactory(organization=organization, business_entity=business_entity)
+
+
+@pytest.fixture
+def api_key(organization):
+    """(ApiKey row, raw secret) for ``organization``."""
+    return api_key_create(organization=organization)
+
+
+@pytest.fixture
+def api_client(api_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+    return client
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Other merchant")
+
+
+# Factories as fixtures, for tests that prefer injection.
+@pytest.fixture
+def organization_factory(db):
+    return OrganizationFactory
+
+
+@pytest.fixture
+def customer_factory(db):
+    return CustomerFactory
+
+
+@pytest.fixture
+def product_factory(db):
+    return ProductFactory
+
+
+@pytest.fixture
+def pricing_factory(db):
+    return PricingFactory
+
+
+@pytest.fixture
+def plan_factory(db):
+    return PlanFactory
+
+
+@pytest.fixture
+def plan_item_factory(db):
+    return PlanItemFactory
+
+
+@pytest.fixture
+def contract_factory(db):
+    return ContractFactory
+
+
+@pytest.fixture
+def phase_factory(db):
+    return PhaseFactory
+
+
+@pytest.fixture
+def phase_item_factory(db):
+    return PhaseItemFactory
+
+
+@pytest.fixture
+def checkout_session_factory(db):
+    return CheckoutSessionFactory
+
+
+@pytest.fixture
+def webhook_endpoint_factory(db):
+    return WebhookEndpointFactory
