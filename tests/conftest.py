@@ -1,13 +1,10 @@
-import os
 
 import pytest
 from rest_framework.test import APIClient
 
-# Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from core.services import api_key_create  # noqa: E402
-from tests.billing.factories import (  # noqa: E402
+from core.services import api_key_create
+from tests.billing.factories import (
     ContractFactory,
     PhaseFactory,
     PhaseItemFactory,
@@ -16,9 +13,9 @@ from tests.billing.factories import (  # noqa: E402
     PricingFactory,
     ProductFactory,
 )
-from tests.checkout.factories import CheckoutSessionFactory, WebhookEndpointFactory  # noqa: E402
-from tests.core.factories import BusinessEntityFactory, OrganizationFactory  # noqa: E402
-from tests.customers.factories import CustomerFactory  # noqa: E402
+from tests.checkout.factories import CheckoutSessionFactory, WebhookEndpointFactory
+from tests.core.factories import BusinessEntityFactory, OrganizationFactory
+from tests.customers.factories import CustomerFactory
 
 
 @pytest.fixture

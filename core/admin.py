@@ -1,0 +1,65 @@
+from django.contrib import admin, messages
+
+from .models import ApiKey, BusinessEntity, Organization
+from .services import api_key_create, api_key_revoke
+
+
+class BusinessEntityInline(admin.TabularInline):
+    model = BusinessEntity
+    extra = 0
+    fields = ["name", "email", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "id", "created_at"]
+    search_fields = ["name", "id"]
+    inlines = [BusinessEntityInline]
+    actions = ["create_test_key", "create_live_key"]
+
+    def _create_key(self, request, queryset, livemode):
+        for org in queryset:
+            _, raw = api_key_create(organization=org, livemode=livemode, name="admin")
+            # Shown once: only the hash is stored.
+            self.message_user(
+                request, f"New key for {org.name} (copy it now, it is not shown again): {raw}",
+                level=messages.WARNING,
+            )
+
+    @admin.action(description="Create a test API key (shown once)")
+    def create_test_key(self, request, queryset):
+        self._create_key(request, queryset, livemode=False)
+
+    @admin.action(description="Create a live API key (shown once)")
+    def create_live_key(self, request, queryset):
+        self._create_key(request, queryset, livemode=True)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "organization", "name", "livemode", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["livemode", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "organization__name"]
+    list_select_related = ["organization"]
+    fields = ["organization", "name", "prefix", "livemode", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "livemode", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        # Keys are minted by the organization action or `manage.py create_api_key` so the
+        # secret can be shown once; the add form could not show it.
+        return False
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(api_key_id=key.pk)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(BusinessEntity)
+class BusinessEntityAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
+    list_filter = ["default_currency", "is_default", "allow_invoice_payment"]
+    search_fields = ["name", "email", "organization__name"]
+    list_select_related = ["organization"]

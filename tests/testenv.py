@@ -1,0 +1,10 @@
+"""Loaded with ``-p tests.testenv`` (see pyproject) before Django reads its settings."""
+
+import os
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests talk plain HTTP to the test client and live_server; HTTPS redirects stay a production concern.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Serve static files from the source folders (no collectstatic manifest needed).
+os.environ.setdefault("STATIC_MANIFEST", "false")
