@@ -1,14 +1,16 @@
 # The two commands: `make run` (demo on SQLite, no Redis) and `make test` (full suite on PostgreSQL + Redis).
 SHELL := /bin/bash
 PY ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else a pinned copy bootstrapped into .tools/ with nothing but python3.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/checkout
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test install install-dev services browser-deps lint bench
 
-$(UV):
-	$(PY) -m pip install --user --quiet "uv==0.13.9"
+.tools/bin/uv:
+	$(PY) -m venv .tools
+	.tools/bin/pip install --quiet "uv==0.13.9"
 
 install: $(UV)
 	$(UV) sync --frozen --no-dev
