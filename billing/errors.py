@@ -1,0 +1,113 @@
+"""Domain errors of the catalogue and the pricing engine.
+
+Each has a stable snake_case ``code`` (see ``BillingErrorCode``) and answers 422 with the
+offending input path in ``fields`` (``"contract.phases.0.pricings.1.pricing.tiers.2.up_to"``).
+The pure engine raises them with paths relative to what it was given; callers that know where
+the data came from re-root them with ``error.prefixed("contract.phases.0…")``.
+"""
+
+from enum import StrEnum
+
+from core.errors import DomainError
+
+
+class BillingErrorCode(StrEnum):
+    INVALID_PRICING = "invalid_pricing"
+    INVALID_TIERS = "invalid_tiers"
+    INVALID_CADENCE = "invalid_cadence"
+    INVALID_DATES = "invalid_dates"
+    INVALID_QUOTE = "invalid_quote"
+    QUANTITY_OUT_OF_BOUNDS = "quantity_out_of_bounds"
+    UNKNOWN_PRODUCT_OVERRIDE = "unknown_product_override"
+    DUPLICATE_PRODUCT_OVERRIDE = "duplicate_product_override"
+    ITEM_NOT_OPTIONAL = "item_not_optional"
+    UNKNOWN_PRICING = "unknown_pricing"
+    UNKNOWN_PRODUCT = "unknown_product"
+    PRICING_PRODUCT_MISMATCH = "pricing_product_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+
+
+class BillingError(DomainError):
+    code = "billing_error"
+    status = 422
+
+    def prefixed(self, prefix: str) -> "BillingError":
+        """The same error with every field path put under ``prefix``."""
+        if not prefix:
+            return self
+        fields = {
+            (f"{prefix}.{path}" if path else prefix): list(msgs)
+            for path, msgs in self.fields.items()
+        }
+        if not fields:
+            fields = {prefix: [self.message]}
+        error = type(self)(self.message, fields=fields, code=self.code)
+        error.__cause__ = self
+        return error
+
+
+class InvalidPricing(BillingError):
+    code = BillingErrorCode.INVALID_PRICING.value
+    message = "The pricing is not valid."
+
+
+class InvalidTiers(InvalidPricing):
+    code = BillingErrorCode.INVALID_TIERS.value
+    message = "The pricing tiers are not valid."
+
+
+class InvalidCadence(InvalidPricing):
+    code = BillingErrorCode.INVALID_CADENCE.value
+    message = (
+        "The cadence must be an ISO-8601 period of whole months or years, such as P1M, P3M or P1Y."
+    )
+
+
+class InvalidDates(BillingError):
+    code = BillingErrorCode.INVALID_DATES.value
+    message = "The dates are not coherent."
+
+
+class InvalidQuote(BillingError):
+    code = BillingErrorCode.INVALID_QUOTE.value
+    message = "The stored quote is malformed."
+
+
+class QuantityOutOfBounds(BillingError):
+    code = BillingErrorCode.QUANTITY_OUT_OF_BOUNDS.value
+    message = "The quantity is outside the allowed bounds."
+
+
+class UnknownProductOverride(BillingError):
+    code = BillingErrorCode.UNKNOWN_PRODUCT_OVERRIDE.value
+    message = "The product is not part of this plan or contract."
+
+
+class DuplicateProductOverride(BillingError):
+    code = BillingErrorCode.DUPLICATE_PRODUCT_OVERRIDE.value
+    message = "The product is overridden more than once."
+
+
+class ItemNotOptional(BillingError):
+    code = BillingErrorCode.ITEM_NOT_OPTIONAL.value
+    message = "The item is not optional and cannot be disabled."
+
+
+class UnknownPricing(BillingError):
+    code = BillingErrorCode.UNKNOWN_PRICING.value
+    message = "No such pricing."
+
+
+class UnknownProduct(BillingError):
+    code = BillingErrorCode.UNKNOWN_PRODUCT.value
+    message = "No such product."
+
+
+class PricingProductMismatch(BillingError):
+    code = BillingErrorCode.PRICING_PRODUCT_MISMATCH.value
+    message = "The pricing belongs to another product."
+
+
+class CurrencyMismatch(BillingError):
+    code = BillingErrorCode.CURRENCY_MISMATCH.value
+    message = "The currency does not match."

@@ -1,0 +1,1203 @@
+"""Invoice estimates: what a new contract or an amendment bills now, and what it bills next.
+
+Pure: dataclasses in (a ``Quote``, or the current and new items of a contract), dataclasses out
+(``Estimates``); no ORM, no request. ``billing.selectors`` loads the snapshots this runs on.
+
+How billing is scheduled
+- Every recurring item bills periods of its cadence counted from a *billing anchor*
+  (``pricing.period_containing``). The anchor is the contract's start date and stays so across
+  phases, as long as a phase brings no cadence the previous phase did not have; a phase that
+  does (monthly → annual) restarts the anchor on its own start date, as Stripe resets the
+  billing cycle anchor when the interval changes (``billing_anchors``).
+- A phase's items are billed over the part of each period the phase covers; a period cut short
+  by a phase boundary or by the contract's end is prorated by days:
+  ``amount × days_billed / days_in_that_period``.
+- In advance (prepaid): billed on the first day of that (possibly partial) period.
+  In arrears (postpaid): billed when the period closes (its end, or the contract's end, or an
+  anchor reset), for the days the phase covered.
+- One-time items are billed on the day their phase starts, whatever their ``timing``.
+- Dates are half-open: ``period_end`` is the first day *after* the period (like Stripe's
+  ``period.end``), so ``[15 Jan, 15 Feb)`` is one month. The contract's ``end_date`` is
+  exclusive the same way: service stops on that day.
+
+An invoice estimate is everything billed on one date. ``current_invoice`` is the invoice on
+the start (or change) date, ``next_invoice`` the next date anything is billed, or None.
+
+Rounding: each line is rounded half-up to the currency's minor units (babel), then lines are
+summed; tax is the rounded ``subtotal × rate / 100``.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from functools import cache, lru_cache
+
+from core.money import is_currency, minor_units, quantize, to_str
+
+from .errors import (
+    BillingError,
+    CurrencyMismatch,
+    DuplicateProductOverride,
+    InvalidDates,
+    InvalidPricing,
+    InvalidQuote,
+    ItemNotOptional,
+    PricingProductMismatch,
+    QuantityOutOfBounds,
+    UnknownPricing,
+    UnknownProduct,
+    UnknownProductOverride,
+)
+from .pricing import (
+    FLAT_FEE,
+    IN_ADVANCE,
+    PER_UNIT,
+    TIERED,
+    VOLUME,
+    ZERO,
+    PriceTerms,
+    period_containing,
+)
+
+ONE_DAY = timedelta(days=1)
+
+
+class LineKind(StrEnum):
+    ONE_TIME = "one_time"  # billed once, when its phase starts
+    CHARGE = "charge"  # a recurring item billed in advance
+    USAGE = "usage"  # a recurring item billed in arrears (for a period that has passed)
+    CREDIT = "credit"  # the unused part of a period already paid, on an amendment (negative)
+
+
+# --- what is bought ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRef:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CataloguePricing:
+    """A catalogue ``Pricing`` as the engine needs it (``selectors.pricings_get``)."""
+
+    id: str
+    product: ProductRef
+    currency: str
+    terms: PriceTerms
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteItem:
+    """A priced item: a product, a quantity and the terms it is sold on (locked at checkout)."""
+
+    product_id: str
+    name: str
+    description: str
+    quantity: int
+    terms: PriceTerms
+    pricing_id: str | None = None
+
+    def __post_init__(self):
+        if (
+            isinstance(self.quantity, bool)
+            or not isinstance(self.quantity, int)
+            or self.quantity < 0
+        ):
+            raise QuantityOutOfBounds(
+                "The quantity must be a whole number of at least 0.", field="quantity"
+            )
+
+    def replace(self, **changes) -> "QuoteItem":
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return QuoteItem(**values)
+
+    def to_json(self) -> dict:
+        return {
+            "product_id": self.product_id,
+            "pricing_id": self.pricing_id,
+            "name": self.name,
+            "description": self.description,
+            "quantity": self.quantity,
+            "terms": self.terms.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "QuoteItem":
+        return cls(
+            product_id=str(data["product_id"]),
+            pricing_id=None if data.get("pricing_id") is None else str(data["pricing_id"]),
+            name=data.get("name") or "",
+            description=data.get("description") or "",
+            quantity=data["quantity"],
+            terms=PriceTerms.from_json(data["terms"], field="terms"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QuotePhase:
+    """A stretch of the contract with one set of items; ``end_date`` None = until the contract ends."""
+
+    name: str
+    start_date: date
+    end_date: date | None
+    items: tuple[QuoteItem, ...]
+    plan_id: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.items, tuple):
+            object.__setattr__(self, "items", tuple(self.items))
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "plan_id": self.plan_id,
+            "start_date": self.start_date.isoformat(),
+            "end_date": _iso_or_none(self.end_date),
+            "items": [item.to_json() for item in self.items],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "QuotePhase":
+        return cls(
+            name=data.get("name") or "",
+            plan_id=None if data.get("plan_id") is None else str(data["plan_id"]),
+            start_date=date.fromisoformat(data["start_date"]),
+            end_date=_date_or_none(data.get("end_date")),
+            items=tuple(
+                _under(f"items.{i}", QuoteItem.from_json, item)
+                for i, item in enumerate(data["items"])
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The resolved configuration a session sells (stored on it as ``quote``).
+
+    For a new contract: its currency, dates and every phase. For an amendment
+    (``amendment_quote``): the new phase, from the change date to the contract's end.
+    Validated on construction: phases follow each other without gaps, the first starts on
+    ``start_date``, only the last may be open-ended and it ends with the contract.
+    """
+
+    currency: str
+    start_date: date
+    end_date: date | None
+    phases: tuple[QuotePhase, ...]
+
+    def __post_init__(self):
+        if not isinstance(self.phases, tuple):
+            object.__setattr__(self, "phases", tuple(self.phases))
+        _validate_quote(self)
+
+    @property
+    def items(self) -> tuple[QuoteItem, ...]:
+        return tuple(item for phase in self.phases for item in phase.items)
+
+    def to_json(self) -> dict:
+        return {
+            "currency": self.currency,
+            "start_date": self.start_date.isoformat(),
+            "end_date": _iso_or_none(self.end_date),
+            "phases": [phase.to_json() for phase in self.phases],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Quote":
+        """Rebuild a stored quote; a malformed one raises ``InvalidQuote`` (or the terms' error)."""
+        try:
+            return cls(
+                currency=data["currency"],
+                start_date=date.fromisoformat(data["start_date"]),
+                end_date=_date_or_none(data.get("end_date")),
+                phases=tuple(
+                    _under(f"phases.{i}", QuotePhase.from_json, phase)
+                    for i, phase in enumerate(data["phases"])
+                ),
+            )
+        except BillingError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidQuote(f"The stored quote is malformed ({error!r}).") from error
+
+
+def _validate_quote(quote: Quote) -> None:
+    if not is_currency(quote.currency):
+        raise InvalidQuote("Not an ISO-4217 currency code.", field="currency")
+    if quote.end_date is not None and quote.end_date <= quote.start_date:
+        raise InvalidDates("The end date must be after the start date.", field="end_date")
+    if not quote.phases:
+        raise InvalidQuote("At least one phase is needed.", field="phases")
+    expected_start = quote.start_date
+    last = len(quote.phases) - 1
+    for i, phase in enumerate(quote.phases):
+        if phase.start_date != expected_start:
+            which = "the contract's start date" if i == 0 else "the previous phase's end date"
+            raise InvalidDates(
+                f"The phase must start on {which} ({expected_start}).",
+                field=f"phases.{i}.start_date",
+            )
+        if phase.end_date is not None and phase.end_date <= phase.start_date:
+            raise InvalidDates("The phase must end after it starts.", field=f"phases.{i}.end_date")
+        if i < last and phase.end_date is None:
+            raise InvalidDates(
+                "Only the last phase may be open-ended.", field=f"phases.{i}.end_date"
+            )
+        if i == last and phase.end_date is not None and phase.end_date != quote.end_date:
+            raise InvalidDates(
+                "The last phase must end when the contract ends.", field=f"phases.{i}.end_date"
+            )
+        expected_start = phase.end_date
+
+
+# --- snapshots (built by billing.selectors) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItemSnapshot:
+    product_id: str
+    name: str
+    description: str
+    pricing_id: str
+    terms: PriceTerms
+    default_quantity: int
+    min_quantity: int = 0
+    max_quantity: int | None = None
+    is_optional: bool = False
+
+    def quote_item(self, quantity: int | None = None) -> QuoteItem:
+        return QuoteItem(
+            product_id=self.product_id,
+            name=self.name,
+            description=self.description,
+            quantity=self.default_quantity if quantity is None else quantity,
+            terms=self.terms,
+            pricing_id=self.pricing_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSnapshot:
+    id: str
+    name: str
+    currency: str
+    status: str
+    items: tuple[PlanItemSnapshot, ...]
+    code: str = ""
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSnapshot:
+    id: str
+    name: str
+    plan_id: str | None
+    start_date: date
+    end_date: date | None
+    items: tuple[QuoteItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContractSnapshot:
+    """A contract as of a date: the phase in force (None if none is) and what amendments need.
+
+    ``billing_anchor``: the date its current periods are counted from (``billing_anchors``).
+    ``plan_items``: the items of the current phase's plan (bounds and optional flags for
+    quantity updates; products that can be added); empty for product-based contracts.
+    ``tax_rate``: the billing entity's manual rate in percent, None for no tax.
+    """
+
+    id: str
+    organization_id: str
+    customer_id: str
+    business_entity_id: str
+    currency: str
+    start_date: date
+    end_date: date | None
+    status: str
+    plan_id: str | None
+    tax_rate: Decimal | None
+    billing_anchor: date
+    phase: PhaseSnapshot | None
+    plan_items: tuple[PlanItemSnapshot, ...] = ()
+
+
+# --- estimates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    """One line of an invoice estimate, with what the hosted page needs to explain it.
+
+    ``amount`` is rounded to the currency (negative for credits), ``exact_amount`` is before
+    rounding. Recurring lines carry ``days`` billed out of ``period_days`` of the full period
+    ``full_amount`` is for. ``proration`` is true for credits and for lines that bill part of a
+    period.
+    """
+
+    kind: str
+    product_id: str
+    name: str
+    quantity: int
+    terms: PriceTerms
+    currency: str
+    amount: Decimal
+    exact_amount: Decimal
+    full_amount: Decimal
+    period_start: date
+    period_end: date
+    proration: bool
+    days: int | None = None
+    period_days: int | None = None
+
+    @property
+    def pricing_model(self) -> str:
+        return self.terms.pricing_model
+
+    @property
+    def unit_amount(self) -> Decimal | None:
+        """The price of one unit (package: of one package), None when no single price applies."""
+        terms = self.terms
+        if terms.pricing_model == TIERED:
+            return None
+        if terms.pricing_model == VOLUME:
+            return terms.volume_tier(self.quantity).unit_amount if self.quantity > 0 else None
+        return terms.unit_amount
+
+    @property
+    def description(self) -> str:
+        return _describe(self, _render(self.terms, self.quantity, self.currency))
+
+    def to_json(self, _memo: dict | None = None) -> dict:
+        """The wire shape; ``_memo`` shares the per-item rendering between invoices of one call."""
+        currency = self.currency
+        quantum = _quantum(currency)
+        terms = self.terms
+        key = (id(terms), self.quantity)
+        rendering = None if _memo is None else _memo.get(key)
+        if rendering is None:
+            rendering = _render(terms, self.quantity, currency)
+            if _memo is not None:
+                _memo[key] = rendering
+        return {
+            "kind": str(self.kind),
+            "product_id": self.product_id,
+            "name": self.name,
+            "description": _describe(self, rendering),
+            "pricing_model": terms.pricing_model,
+            "quantity": self.quantity,
+            "unit_amount": rendering.unit_amount,
+            "amount": format(self.amount.quantize(quantum, ROUND_HALF_UP), "f"),
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "proration": self.proration,
+            "cadence": terms.cadence,
+            "proration_detail": {
+                "days": self.days,
+                "period_days": self.period_days,
+                "full_period_amount": format(
+                    self.full_amount.quantize(quantum, ROUND_HALF_UP), "f"
+                ),
+            }
+            if self.proration and self.days is not None
+            else None,
+            "tiers": None if rendering.tiers is None else [dict(tier) for tier in rendering.tiers],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceEstimate:
+    """Everything billed on ``invoice_date``.
+
+    ``period_start``/``period_end`` span the service periods of its lines. ``total`` =
+    ``subtotal + tax`` and may be negative (an amendment crediting more than it charges):
+    ``amount_due`` is then 0 and the excess is ``credit_carried_forward`` to the customer's
+    balance, never paid out; the next invoice applies it (``credit_applied``) before its
+    ``amount_due``. So ``amount_due = max(total − credit_applied, 0)``, which is
+    ``max(total, 0)`` for the current invoice.
+    """
+
+    currency: str
+    invoice_date: date
+    period_start: date
+    period_end: date
+    line_items: tuple[LineItem, ...]
+    subtotal: Decimal
+    tax_rate: Decimal | None
+    tax: Decimal
+    total: Decimal
+    credit_applied: Decimal
+    amount_due: Decimal
+    credit_carried_forward: Decimal
+
+    def to_json(self, _memo: dict | None = None) -> dict:
+        c = self.currency
+        memo = {} if _memo is None else _memo
+        return {
+            "currency": c,
+            "invoice_date": self.invoice_date.isoformat(),
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "line_items": [line.to_json(memo) for line in self.line_items],
+            "subtotal": to_str(self.subtotal, c),
+            "tax_rate": None if self.tax_rate is None else format(self.tax_rate.normalize(), "f"),
+            "tax": to_str(self.tax, c),
+            "total": to_str(self.total, c),
+            "credit_applied": to_str(self.credit_applied, c),
+            "amount_due": to_str(self.amount_due, c),
+            "credit_carried_forward": to_str(self.credit_carried_forward, c),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Estimates:
+    current_invoice: InvoiceEstimate
+    next_invoice: InvoiceEstimate | None
+
+    def to_json(self) -> dict:
+        """The PRODUCT.md wire shape (``{"current_invoice": {…}, "next_invoice": {…} | null}``)."""
+        memo: dict = {}
+        return {
+            "current_invoice": self.current_invoice.to_json(memo),
+            "next_invoice": None if self.next_invoice is None else self.next_invoice.to_json(memo),
+        }
+
+
+def estimate_new_contract(*, quote: Quote, tax_rate: Decimal | None) -> Estimates:
+    """Current invoice: one-time fees and the first (prepaid) period of every recurring item
+    in advance, on the start date. Next invoice: the next date anything is billed, typically the
+    second prepaid period plus the first period of items billed in arrears; None when the
+    contract ends before anything more is billed.
+    """
+    spans = _spans(quote.phases, billing_anchors(quote.phases), quote.end_date)
+    return _estimates(_Pricer(quote.currency), spans, quote.start_date, [], tax_rate)
+
+
+def estimate_amendment(
+    *,
+    currency: str,
+    current_items: Sequence[QuoteItem],
+    new_items: Sequence[QuoteItem],
+    contract_start: date,
+    contract_end: date | None,
+    change_date: date,
+    tax_rate: Decimal | None,
+    billing_anchor: date | None = None,
+    current_phase_start: date | None = None,
+) -> Estimates:
+    """A plan switch or quantity update taking effect on ``change_date``.
+
+    Current invoice (on ``change_date``): for every prepaid recurring item of the current
+    configuration, a credit for the unused days of the period it was billed for; for the new
+    configuration, a charge for the rest of the period, both ``amount × days / period_days``;
+    one-time items of products the contract did not have yet. Periods are counted from
+    ``billing_anchor`` (default: the contract's start). A change on a period's first day credits
+    the whole period (its regular invoice has been issued that morning) and charges a whole one.
+
+    Cadence change: when the new configuration brings a cadence the current one does not have
+    (monthly → annual), the billing anchor moves to ``change_date`` like Stripe's interval
+    change: the old configuration is credited for its unused days, the new one is charged a
+    full first period from ``change_date``, and arrears items of the old one are settled now.
+    Otherwise arrears items keep billing on the regular date: the next invoice carries the old
+    configuration's days before the change and the new one's after it.
+
+    Next invoice: the first full period on the new configuration (plus arrears), or None.
+    An amendment that changes nothing nets to zero, line by line.
+    """
+    _check_amendment_dates(
+        contract_start, contract_end, change_date, billing_anchor, current_phase_start
+    )
+    current_items, new_items = tuple(current_items), tuple(new_items)
+    anchor = billing_anchor or contract_start
+    reset = not _cadences(new_items) <= _cadences(current_items)
+    new_anchor = change_date if reset else anchor
+    held = {item.product_id for item in current_items}
+    new_items = tuple(i for i in new_items if i.terms.months or i.product_id not in held)
+    old = _Span(
+        start=current_phase_start or contract_start,
+        end=change_date,
+        anchor=anchor,
+        cycle_end=change_date if reset else contract_end,
+        items=tuple(i for i in current_items if i.terms.months and i.terms.timing != IN_ADVANCE),
+    )
+    new = _Span(
+        start=change_date,
+        end=contract_end,
+        anchor=new_anchor,
+        cycle_end=contract_end,
+        items=new_items,
+    )
+    pricer = _Pricer(currency)
+    credits = [
+        _credit_line(pricer, item, anchor, change_date, contract_end)
+        for item in current_items
+        if item.terms.months and item.terms.timing == IN_ADVANCE
+    ]
+    if reset:
+        credits += _settled_arrears(pricer, old, change_date)
+    # The old configuration bills nothing more on the change date itself: its prepaid period
+    # is credited above, and its regular invoice of that day (if the change falls on a period
+    # boundary) has already been issued.
+    return _estimates(pricer, [old, new], change_date, credits, tax_rate, current_spans=[new])
+
+
+def estimate_contract_change(
+    *, contract: ContractSnapshot, new_items: Sequence[QuoteItem], change_date: date
+) -> Estimates:
+    """``estimate_amendment`` for a loaded contract (its phase in force, anchor and tax rate)."""
+    if contract.phase is None:
+        raise InvalidDates("The contract has no phase in force on that date.", field="start_date")
+    return estimate_amendment(
+        currency=contract.currency,
+        current_items=contract.phase.items,
+        new_items=new_items,
+        contract_start=contract.start_date,
+        contract_end=contract.end_date,
+        change_date=change_date,
+        tax_rate=contract.tax_rate,
+        billing_anchor=contract.billing_anchor,
+        current_phase_start=contract.phase.start_date,
+    )
+
+
+def billing_anchors(phases: Sequence[QuotePhase]) -> list[date]:
+    """The date each phase's periods are counted from.
+
+    The first phase's start; a later phase keeps its predecessor's anchor unless it brings a
+    recurring cadence the predecessor did not have, then it restarts on its own start date.
+    """
+    anchors: list[date] = []
+    previous: frozenset[int] = frozenset()
+    for i, phase in enumerate(phases):
+        cadences = _cadences(phase.items)
+        anchors.append(anchors[-1] if i and cadences <= previous else phase.start_date)
+        previous = cadences
+    return anchors
+
+
+# --- schedule internals -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A phase as billing sees it: ``end`` clipped to the contract's end; ``cycle_end`` is where
+    its periods stop being counted from ``anchor`` (next anchor reset or contract end)."""
+
+    start: date
+    end: date | None
+    anchor: date
+    cycle_end: date | None
+    items: tuple[QuoteItem, ...]
+
+
+def _cadences(items: Iterable[QuoteItem]) -> frozenset[int]:
+    return frozenset(item.terms.months for item in items if item.terms.months)
+
+
+def _spans(
+    phases: Sequence[QuotePhase], anchors: list[date], contract_end: date | None
+) -> list[_Span]:
+    spans = []
+    for i, phase in enumerate(phases):
+        later_reset = next(
+            (phases[j].start_date for j in range(i + 1, len(phases)) if anchors[j] != anchors[i]),
+            None,
+        )
+        end = phase.end_date or contract_end
+        if contract_end is not None and end is not None and end > contract_end:
+            end = contract_end
+        spans.append(
+            _Span(phase.start_date, end, anchors[i], later_reset or contract_end, phase.items)
+        )
+    return spans
+
+
+class _Pricer:
+    """Per-call memo: each item's full-period amount and each period, computed once."""
+
+    __slots__ = ("amounts", "currency", "periods", "quantum")
+
+    def __init__(self, currency: str):
+        self.currency = currency
+        self.quantum = _quantum(currency)
+        self.amounts: dict[int, Decimal] = {}
+        self.periods: dict[tuple, tuple[date, date]] = {}
+
+    def period(self, anchor: date, months: int, day: date) -> tuple[date, date]:
+        key = (anchor, months, day)
+        found = self.periods.get(key)
+        if found is None:
+            found = self.periods[key] = period_containing(anchor, months, day)
+        return found
+
+    def full_amount(self, item: QuoteItem) -> Decimal:
+        key = id(item)
+        found = self.amounts.get(key)
+        if found is None:
+            found = self.amounts[key] = item.terms.amount(item.quantity)
+        return found
+
+    def line(self, kind, item, start, end, period_start=None, period_end=None) -> LineItem:
+        """``item`` billed for ``[start, end)`` of the period ``[period_start, period_end)``
+        (one-time lines have no period), prorated by days and rounded half-up."""
+        full = self.full_amount(item)
+        if period_start is None:
+            return LineItem(
+                kind,
+                item.product_id,
+                item.name,
+                item.quantity,
+                item.terms,
+                self.currency,
+                full.quantize(self.quantum, ROUND_HALF_UP),
+                full,
+                full,
+                start,
+                end,
+                False,
+            )
+        days = (end - start).days
+        period_days = (period_end - period_start).days
+        exact = full if days == period_days else full * days / period_days
+        if kind == LineKind.CREDIT:
+            exact = -exact
+        return LineItem(
+            kind,
+            item.product_id,
+            item.name,
+            item.quantity,
+            item.terms,
+            self.currency,
+            exact.quantize(self.quantum, ROUND_HALF_UP),
+            exact,
+            full,
+            start,
+            end,
+            kind == LineKind.CREDIT or days != period_days,
+            days,
+            period_days,
+        )
+
+
+def _estimates(pricer: _Pricer, spans, day, extra_lines, tax_rate, current_spans=None) -> Estimates:
+    """The invoice on ``day`` (``extra_lines`` plus what ``current_spans`` bill that day) and the
+    next one (what any span bills on the next billing date)."""
+    lines = extra_lines + _lines_on(pricer, spans if current_spans is None else current_spans, day)
+    current = _invoice(pricer.currency, day, lines, tax_rate, ZERO)
+    next_day = _next_billing_date(pricer, spans, day)
+    if next_day is None:
+        return Estimates(current, None)
+    following = _invoice(
+        pricer.currency,
+        next_day,
+        _lines_on(pricer, spans, next_day),
+        tax_rate,
+        current.credit_carried_forward,
+    )
+    return Estimates(current, following)
+
+
+def _lines_on(pricer: _Pricer, spans: Sequence[_Span], day: date) -> list[LineItem]:
+    lines = []
+    for span in spans:
+        if span.end is not None and span.end <= span.start:
+            continue
+        for item in span.items:
+            line = _line_on(pricer, span, item, day)
+            if line is not None:
+                lines.append(line)
+    return lines
+
+
+def _line_on(pricer: _Pricer, span: _Span, item: QuoteItem, day: date) -> LineItem | None:
+    """The line ``item`` bills on ``day`` within ``span``, if any."""
+    months = item.terms.months
+    if not months:
+        return pricer.line(LineKind.ONE_TIME, item, day, day) if day == span.start else None
+    end = span.end
+    if item.terms.timing == IN_ADVANCE:
+        if day < span.start or (end is not None and day >= end):
+            return None
+        start, stop = pricer.period(span.anchor, months, day)
+        if day != start and day != span.start:
+            return None
+        return pricer.line(
+            LineKind.CHARGE, item, day, stop if end is None or stop < end else end, start, stop
+        )
+    if day <= span.start:
+        return None
+    start, stop = pricer.period(span.anchor, months, day - ONE_DAY)
+    bill = stop if span.cycle_end is None or stop < span.cycle_end else span.cycle_end
+    seg_start = max(span.start, start)
+    seg_end = stop if end is None or stop < end else end
+    if bill != day or seg_start >= seg_end:
+        return None
+    return pricer.line(LineKind.USAGE, item, seg_start, seg_end, start, stop)
+
+
+def _next_event(pricer: _Pricer, span: _Span, item: QuoteItem, after: date) -> date | None:
+    """The first date after ``after`` on which ``item`` bills anything within ``span``."""
+    months = item.terms.months
+    end = span.end
+    if not months:
+        return span.start if span.start > after else None
+    if item.terms.timing == IN_ADVANCE:
+        if span.start > after:
+            return span.start
+        if end is not None and after >= end:
+            return None
+        stop = pricer.period(span.anchor, months, after)[1]
+        return stop if end is None or stop < end else None
+    day = max(after, span.start)
+    if end is not None and day >= end:
+        day = end - ONE_DAY
+    stop = pricer.period(span.anchor, months, day)[1]
+    bill = stop if span.cycle_end is None or stop < span.cycle_end else span.cycle_end
+    return bill if bill > after else None
+
+
+def _next_billing_date(pricer: _Pricer, spans: Sequence[_Span], after: date) -> date | None:
+    best = None
+    for span in spans:
+        if span.end is not None and span.end <= span.start:
+            continue
+        for item in span.items:
+            when = _next_event(pricer, span, item, after)
+            if when is not None and (best is None or when < best):
+                best = when
+    return best
+
+
+def _credit_line(pricer: _Pricer, item, anchor, change_date, contract_end) -> LineItem:
+    """The unused part, from ``change_date``, of the prepaid period that contains it."""
+    start, stop = pricer.period(anchor, item.terms.months, change_date)
+    paid_until = stop if contract_end is None or stop < contract_end else contract_end
+    return pricer.line(LineKind.CREDIT, item, change_date, paid_until, start, stop)
+
+
+def _settled_arrears(pricer: _Pricer, old: _Span, change_date: date) -> list[LineItem]:
+    """On an anchor reset, arrears items of the old configuration are billed up to the change,
+    unless the change falls on a period boundary (the regular invoice billed them)."""
+    lines = []
+    for item in old.items:
+        start, stop = pricer.period(old.anchor, item.terms.months, change_date - ONE_DAY)
+        seg_start = max(old.start, start)
+        if stop != change_date and seg_start < change_date:
+            lines.append(pricer.line(LineKind.USAGE, item, seg_start, change_date, start, stop))
+    return lines
+
+
+def _invoice(currency, day, lines, tax_rate, credit_before) -> InvoiceEstimate:
+    subtotal = quantize(sum((line.amount for line in lines), ZERO), currency)
+    tax = quantize(subtotal * tax_rate / 100 if tax_rate else ZERO, currency)
+    total = subtotal + tax
+    payable = total if total > 0 else ZERO
+    applied = min(payable, credit_before)
+    carried = credit_before - applied + (-total if total < 0 else ZERO)
+    return InvoiceEstimate(
+        currency=currency,
+        invoice_date=day,
+        period_start=min((line.period_start for line in lines), default=day),
+        period_end=max((line.period_end for line in lines), default=day),
+        line_items=tuple(lines),
+        subtotal=subtotal,
+        tax_rate=tax_rate,
+        tax=tax,
+        total=total,
+        credit_applied=quantize(applied, currency),
+        amount_due=quantize(payable - applied, currency),
+        credit_carried_forward=quantize(carried, currency),
+    )
+
+
+def _check_amendment_dates(
+    contract_start, contract_end, change_date, billing_anchor, phase_start
+) -> None:
+    if contract_end is not None and contract_end <= contract_start:
+        raise InvalidDates("The contract must end after it starts.", field="end_date")
+    if change_date < contract_start or (contract_end is not None and change_date >= contract_end):
+        raise InvalidDates(
+            "The change must take effect while the contract runs.", field="start_date"
+        )
+    for value in (billing_anchor, phase_start):
+        if value is not None and not contract_start <= value <= change_date:
+            raise InvalidDates(
+                "The current phase must start before the change.", field="start_date"
+            )
+
+
+# --- descriptions ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def price_str(value: Decimal, currency: str) -> str:
+    """A unit price: the currency's precision, or more places when the price has them (0.0125).
+
+    Cached: it depends only on the numeric value (equal Decimals render alike) and catalogue
+    prices repeat.
+    """
+    rounded = value.quantize(_quantum(currency), ROUND_HALF_UP)
+    return format(rounded if rounded == value else value.normalize(), "f")
+
+
+@cache
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendering:
+    """How an item at a quantity reads: computed once per estimate, shared by its lines."""
+
+    base: str
+    unit_amount: str | None
+    tiers: tuple[dict, ...] | None
+
+
+def _render(terms: PriceTerms, quantity: int, currency: str) -> _Rendering:
+    model = terms.pricing_model
+    if model not in (TIERED, VOLUME):
+        return _Rendering(
+            _flat_description(terms, quantity, currency),
+            price_str(terms.unit_amount, currency),
+            None,
+        )
+    tiers, parts = [], []
+    for first, last, units, unit_amount, flat_amount, amount in terms.tier_charges(quantity):
+        unit, flat = price_str(unit_amount, currency), price_str(flat_amount, currency)
+        tiers.append(
+            {
+                "first_unit": first,
+                "last_unit": last,
+                "quantity": units,
+                "unit_amount": unit,
+                "flat_amount": flat,
+                "amount": price_str(amount, currency),
+            }
+        )
+        parts.append(f"{units} × {unit} + {flat} flat" if flat_amount else f"{units} × {unit}")
+    if not parts:
+        return _Rendering("0 units", None, tuple(tiers))
+    if model == VOLUME:
+        tier = terms.volume_tier(quantity)
+        upper = f"–{tier.up_to}" if tier.up_to is not None else " and more"
+        base = f"{parts[0]} (volume tier {_tier_floor(terms, tier)}{upper})"
+        return _Rendering(base, tiers[0]["unit_amount"], tuple(tiers))
+    return _Rendering(f"{quantity} units ({' + '.join(parts)})", None, tuple(tiers))
+
+
+def _flat_description(terms: PriceTerms, quantity: int, currency: str) -> str:
+    model = terms.pricing_model
+    if model == FLAT_FEE:
+        return "Flat fee" if quantity else "Flat fee (not taken)"
+    if model == PER_UNIT:
+        return f"{quantity} × {price_str(terms.unit_amount, currency)}"
+    packages = terms.packages(quantity)
+    noun = "package" if packages == 1 else "packages"
+    return f"{quantity} units in {packages} {noun} of {terms.package_size} × {price_str(terms.unit_amount, currency)}"
+
+
+def _tier_floor(terms: PriceTerms, tier) -> int:
+    below = 0
+    for candidate in terms.tiers:
+        if candidate is tier:
+            break
+        below = candidate.up_to
+    return below + 1
+
+
+def _cadence_words(months: int) -> str:
+    if months % 12 == 0:
+        years = months // 12
+        return "year" if years == 1 else f"{years} years"
+    return "month" if months == 1 else f"{months} months"
+
+
+def _describe(line: LineItem, rendering: _Rendering) -> str:
+    base = rendering.base
+    if line.kind == LineKind.ONE_TIME:
+        return f"One-time: {base}"
+    every = f"{base} per {_cadence_words(line.terms.months)}"
+    share = f"{line.days} of {line.period_days} days"
+    if line.kind == LineKind.CREDIT:
+        return f"Unused time, {share}: {every}"
+    prorated = f", prorated: {share}" if line.days != line.period_days else ""
+    if line.kind == LineKind.USAGE:
+        return f"In arrears: {every}{prorated}"
+    return f"{every}{prorated}"
+
+
+# --- building quotes from requests ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Choice:
+    """An item a request may include, change or leave out."""
+
+    item: QuoteItem
+    min_quantity: int
+    max_quantity: int | None
+    is_optional: bool
+    included: bool
+
+
+def quote_items_from_plan(
+    plan: PlanSnapshot, overrides: Sequence[dict] | None = None, *, field: str = "product_overrides"
+) -> tuple[QuoteItem, ...]:
+    """The plan's items at their default quantities, with ``product_overrides`` applied.
+
+    Optional items are included unless ``is_enabled: false``; a non-optional item cannot be
+    disabled; quantities must be within the plan item's bounds. Errors name the override
+    (``product_overrides.0.quantity``).
+    """
+    choices = {
+        item.product_id: _Choice(
+            item.quote_item(), item.min_quantity, item.max_quantity, item.is_optional, True
+        )
+        for item in plan.items
+    }
+    return _apply_overrides(choices, overrides, field)
+
+
+def quote_from_plan(
+    *,
+    plan: PlanSnapshot,
+    start_date: date,
+    end_date: date | None = None,
+    overrides: Sequence[dict] | None = None,
+    field: str = "",
+    overrides_field: str = "product_overrides",
+) -> Quote:
+    """A one-phase quote for a plan-based new contract. Date errors are put under ``field``
+    (``"contract"`` → ``contract.end_date``)."""
+    items = quote_items_from_plan(plan, overrides, field=overrides_field)
+    try:
+        return Quote(
+            currency=plan.currency,
+            start_date=start_date,
+            end_date=end_date,
+            phases=(QuotePhase(plan.name, start_date, end_date, items, plan_id=plan.id),),
+        )
+    except BillingError as error:
+        raise error.prefixed(field) from None
+
+
+def quote_items_for_quantity_update(
+    *,
+    contract: ContractSnapshot,
+    overrides: Sequence[dict] | None,
+    field: str = "product_overrides",
+) -> tuple[QuoteItem, ...]:
+    """The contract's current items with ``product_overrides`` applied.
+
+    Items keep their locked terms. Bounds and optional flags come from the phase's plan;
+    products of that plan the contract does not have can be added (at the plan's current
+    terms). Items of a product-based contract can be changed or removed freely.
+    """
+    if contract.phase is None:
+        raise InvalidDates("The contract has no phase in force on that date.", field="start_date")
+    plan_items = {item.product_id: item for item in contract.plan_items}
+    choices: dict[str, _Choice] = {}
+    for item in contract.phase.items:
+        bounds = plan_items.get(item.product_id)
+        choices[item.product_id] = (
+            _Choice(item, bounds.min_quantity, bounds.max_quantity, bounds.is_optional, True)
+            if bounds
+            else _Choice(item, 0, None, True, True)
+        )
+    for product_id, plan_item in plan_items.items():
+        if product_id not in choices:
+            choices[product_id] = _Choice(
+                plan_item.quote_item(), plan_item.min_quantity, plan_item.max_quantity, True, False
+            )
+    return _apply_overrides(choices, overrides, field)
+
+
+def amendment_quote(
+    *,
+    contract: ContractSnapshot,
+    items: Sequence[QuoteItem],
+    change_date: date,
+    plan_id: str | None = None,
+    name: str = "",
+) -> Quote:
+    """What a plan switch or quantity update sells: the new phase, from ``change_date`` to the
+    contract's end (stored on the session as ``quote``)."""
+    phase = QuotePhase(
+        name or "Amendment", change_date, contract.end_date, tuple(items), plan_id=plan_id
+    )
+    return Quote(
+        currency=contract.currency,
+        start_date=change_date,
+        end_date=contract.end_date,
+        phases=(phase,),
+    )
+
+
+def _apply_overrides(choices: dict[str, _Choice], overrides, field: str) -> tuple[QuoteItem, ...]:
+    if overrides is None:
+        overrides = ()
+    if not isinstance(overrides, (list, tuple)):
+        raise InvalidQuote("product_overrides must be a list.", field=field)
+    seen: set[str] = set()
+    for i, override in enumerate(overrides):
+        path = f"{field}.{i}"
+        if not isinstance(override, Mapping):
+            raise InvalidQuote("Each override must be an object.", field=path)
+        product_id = str(override.get("product_id"))
+        choice = choices.get(product_id)
+        if choice is None:
+            raise UnknownProductOverride(field=f"{path}.product_id")
+        if product_id in seen:
+            raise DuplicateProductOverride(field=f"{path}.product_id")
+        seen.add(product_id)
+        _apply_override(choice, override, path)
+    return tuple(c.item for c in choices.values() if c.included)
+
+
+def _apply_override(choice: _Choice, override: Mapping, path: str) -> None:
+    enabled = override.get("is_enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise InvalidQuote("is_enabled must be true or false.", field=f"{path}.is_enabled")
+    if enabled is False:
+        if not choice.is_optional:
+            raise ItemNotOptional(field=f"{path}.is_enabled")
+        choice.included = False
+        return
+    quantity = override.get("quantity")
+    if quantity is not None:
+        low, high = choice.min_quantity, choice.max_quantity
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or quantity < low
+            or (high is not None and quantity > high)
+        ):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise QuantityOutOfBounds(
+                f"The quantity must be a whole number {bounds}.", field=f"{path}.quantity"
+            )
+        choice.item = choice.item.replace(quantity=quantity)
+    choice.included = True
+
+
+def quote_from_contract_spec(
+    *,
+    spec: Mapping,
+    pricings: Mapping[str, CataloguePricing],
+    products: Mapping[str, ProductRef],
+    field: str = "contract",
+) -> Quote:
+    """A product-based new contract (``contract.is_plan_based: false``) as a quote.
+
+    ``pricings``/``products``: the organization's catalogue rows the spec names, keyed by id
+    as strings (``selectors.pricings_get`` / ``products_get``); an id missing from them is
+    unknown in this organization. A phase pricing names a catalogue ``pricing_id`` or carries
+    an inline ``pricing``. Phase dates may be left out: the first phase starts with the
+    contract, a phase starts when the previous one ends, the last one ends with the contract.
+    """
+    try:
+        return _quote_from_spec(spec, pricings, products)
+    except BillingError as error:
+        raise error.prefixed(field) from None
+
+
+def _quote_from_spec(spec, pricings, products) -> Quote:
+    currency = spec.get("currency")
+    start = _to_date(spec.get("start_date"), "start_date")
+    end = _to_date(spec.get("end_date"), "end_date", required=False)
+    raw_phases = spec.get("phases")
+    if not isinstance(raw_phases, (list, tuple)) or not raw_phases:
+        raise InvalidQuote("A product-based contract needs at least one phase.", field="phases")
+    phases, previous_end = [], start
+    for i, raw in enumerate(raw_phases):
+        path = f"phases.{i}"
+        if not isinstance(raw, Mapping):
+            raise InvalidQuote("Each phase must be an object.", field=path)
+        phase_start = (
+            _to_date(raw.get("start_date"), f"{path}.start_date", required=False) or previous_end
+        )
+        default_end = end if i == len(raw_phases) - 1 else None
+        phase_end = _to_date(raw.get("end_date"), f"{path}.end_date", required=False) or default_end
+        entries = raw.get("pricings")
+        if not isinstance(entries, (list, tuple)) or not entries:
+            raise InvalidQuote("A phase needs at least one pricing.", field=f"{path}.pricings")
+        items = tuple(
+            _spec_item(entry, f"{path}.pricings.{j}", currency, pricings, products)
+            for j, entry in enumerate(entries)
+        )
+        phases.append(
+            QuotePhase(raw.get("name") or f"Phase {i + 1}", phase_start, phase_end, items)
+        )
+        previous_end = phase_end
+    return Quote(currency=currency, start_date=start, end_date=end, phases=tuple(phases))
+
+
+def _spec_item(entry, path, currency, pricings, products) -> QuoteItem:
+    if not isinstance(entry, Mapping):
+        raise InvalidQuote("Each pricing must be an object.", field=path)
+    product_id = str(entry.get("product_id"))
+    product = products.get(product_id)
+    if product is None:
+        raise UnknownProduct(field=f"{path}.product_id")
+    quantity = entry.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise QuantityOutOfBounds(
+            "The quantity must be a whole number of at least 0.", field=f"{path}.quantity"
+        )
+    pricing_id, inline = entry.get("pricing_id"), entry.get("pricing")
+    if (pricing_id is None) == (inline is None):
+        raise InvalidPricing("Give either a pricing_id or an inline pricing.", field=path)
+    if inline is not None:
+        terms = PriceTerms.from_json(inline, field=f"{path}.pricing")
+        return QuoteItem(product.id, product.name, product.description, quantity, terms, None)
+    catalogue = pricings.get(str(pricing_id))
+    if catalogue is None:
+        raise UnknownPricing(field=f"{path}.pricing_id")
+    if catalogue.product.id != product.id:
+        raise PricingProductMismatch(field=f"{path}.pricing_id")
+    if catalogue.currency != currency:
+        raise CurrencyMismatch(
+            f"The pricing is in {catalogue.currency}, the contract in {currency}.",
+            field=f"{path}.pricing_id",
+        )
+    return QuoteItem(
+        product.id, product.name, product.description, quantity, catalogue.terms, catalogue.id
+    )
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _iso_or_none(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _date_or_none(value) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _to_date(value, path: str, *, required: bool = True) -> date | None:
+    if value is None:
+        if required:
+            raise InvalidDates("A date is required.", field=path)
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidDates("Not an ISO-8601 date (YYYY-MM-DD).", field=path) from None
+
+
+def _under(path: str, parse, data):
+    try:
+        return parse(data)
+    except BillingError as error:
+        raise error.prefixed(path) from None

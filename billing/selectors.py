@@ -1,0 +1,264 @@
+"""Reads that feed the pricing engine: each loads what a computation needs in a fixed number of
+queries, scoped to the organization, and hands back frozen dataclasses (``billing.estimates``).
+
+Another organization's id, or a string that is not a UUID, reads as "not found" (None or
+missing from the dict), never as an error: callers answer 404/422 without telling tenants apart.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from .errors import BillingError
+from .estimates import (
+    CataloguePricing,
+    ContractSnapshot,
+    PhaseSnapshot,
+    PlanItemSnapshot,
+    PlanSnapshot,
+    ProductRef,
+    QuoteItem,
+    QuotePhase,
+    billing_anchors,
+)
+from .models import Contract, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
+from .pricing import PriceTerms
+
+__all__ = [
+    "CataloguePricing",
+    "ContractSnapshot",
+    "PlanSnapshot",
+    "ProductRef",
+    "contract_snapshot_get",
+    "plan_snapshot_get",
+    "pricings_get",
+    "products_get",
+    "terms_from_pricing",
+]
+
+
+def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
+    """The plan with its items, products and pricing terms: 2 queries whatever its size
+    (tiers are a JSON column of ``Pricing``). Any status: the caller decides what is sellable."""
+    plan_pk = _uuid(plan_id)
+    if plan_pk is None:
+        return None
+    plan = (
+        Plan.objects.filter(organization_id=organization_id, pk=plan_pk)
+        .prefetch_related(Prefetch("items", queryset=_plan_items()))
+        .first()
+    )
+    if plan is None:
+        return None
+    return PlanSnapshot(
+        id=str(plan.pk),
+        name=plan.name,
+        currency=plan.currency,
+        status=plan.status,
+        items=tuple(_plan_item_snapshot(item) for item in plan.items.all()),
+        code=plan.code,
+        version=plan.version,
+    )
+
+
+def contract_snapshot_get(
+    *, organization_id, contract_id, on: date | None = None
+) -> ContractSnapshot | None:
+    """The contract, its billing entity's tax rate and the phase in force ``on`` (default today;
+    the first phase for a contract that has not started; None once every phase has ended), with
+    items priced on their locked terms. At most 4 queries: contract, phases, their items, and the
+    phase plan's items (bounds for quantity updates).
+    """
+    contract_pk = _uuid(contract_id)
+    if contract_pk is None:
+        return None
+    contract = (
+        Contract.objects.select_related("business_entity")
+        .filter(organization_id=organization_id, pk=contract_pk)
+        .prefetch_related(
+            Prefetch("phases", queryset=Phase.objects.order_by("position")),
+            Prefetch(
+                "phases__items",
+                queryset=PhaseItem.objects.select_related("product").order_by("position", "id"),
+            ),
+        )
+        .first()
+    )
+    if contract is None:
+        return None
+    on = on or timezone.localdate()
+    phases = list(contract.phases.all())
+    quote_phases = [_quote_phase(phase, n) for n, phase in enumerate(phases)]
+    index = _phase_in_force(phases, on)
+    phase = None
+    anchor = contract.start_date
+    plan_items: tuple[PlanItemSnapshot, ...] = ()
+    if index is not None:
+        current = phases[index]
+        anchor = billing_anchors(quote_phases[: index + 1])[index]
+        phase = PhaseSnapshot(
+            id=str(current.pk),
+            name=current.name,
+            plan_id=_str_or_none(current.plan_id),
+            start_date=current.start_date,
+            end_date=current.end_date,
+            items=quote_phases[index].items,
+        )
+        if current.plan_id is not None:
+            plan_items = tuple(
+                _plan_item_snapshot(item) for item in _plan_items().filter(plan_id=current.plan_id)
+            )
+    return ContractSnapshot(
+        id=str(contract.pk),
+        organization_id=str(contract.organization_id),
+        customer_id=str(contract.customer_id),
+        business_entity_id=str(contract.business_entity_id),
+        currency=contract.currency,
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        status=contract.status,
+        plan_id=_str_or_none(contract.plan_id),
+        tax_rate=contract.business_entity.tax_rate,
+        billing_anchor=anchor,
+        phase=phase,
+        plan_items=plan_items,
+    )
+
+
+def pricings_get(*, organization_id, pricing_ids: Iterable) -> dict[str, CataloguePricing]:
+    """The organization's pricings among ``pricing_ids`` with their products, by id (as a
+    string): one query. Ids that are malformed or belong elsewhere are simply absent."""
+    pks = _uuids(pricing_ids)
+    if not pks:
+        return {}
+    rows = Pricing.objects.filter(organization_id=organization_id, pk__in=pks).select_related(
+        "product"
+    )
+    return {
+        str(p.pk): CataloguePricing(
+            id=str(p.pk),
+            product=_product_ref(p.product),
+            currency=p.currency,
+            terms=terms_from_pricing(p),
+        )
+        for p in rows
+    }
+
+
+def products_get(*, organization_id, product_ids: Iterable) -> dict[str, ProductRef]:
+    """The organization's products among ``product_ids``, by id (as a string): one query."""
+    pks = _uuids(product_ids)
+    if not pks:
+        return {}
+    rows = Product.objects.filter(organization_id=organization_id, pk__in=pks).only(
+        "id", "name", "description"
+    )
+    return {str(p.pk): _product_ref(p) for p in rows}
+
+
+def terms_from_pricing(pricing: Pricing) -> PriceTerms:
+    """A catalogue pricing's terms, validated; a broken row names itself (``pricings.<id>.…``)."""
+    data = {
+        "pricing_model": pricing.pricing_model,
+        "billing": pricing.billing,
+        "cadence": pricing.cadence or None,
+        "timing": pricing.timing,
+        "unit_amount": None if pricing.unit_amount is None else format(pricing.unit_amount, "f"),
+        "package_size": pricing.package_size,
+        "tiers": [_stored_tier(t) for t in pricing.tiers or []],
+    }
+    try:
+        return PriceTerms.from_json(data, field="")
+    except BillingError as error:
+        raise error.prefixed(f"pricings.{pricing.pk}") from None
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _plan_items():
+    return PlanItem.objects.select_related("product", "pricing").order_by("position", "id")
+
+
+def _plan_item_snapshot(item: PlanItem) -> PlanItemSnapshot:
+    return PlanItemSnapshot(
+        product_id=str(item.product_id),
+        name=item.product.name,
+        description=item.product.description,
+        pricing_id=str(item.pricing_id),
+        terms=terms_from_pricing(item.pricing),
+        default_quantity=item.default_quantity,
+        min_quantity=item.min_quantity,
+        max_quantity=item.max_quantity,
+        is_optional=item.is_optional,
+    )
+
+
+def _quote_phase(phase: Phase, n: int) -> QuotePhase:
+    items = []
+    for m, item in enumerate(phase.items.all()):
+        try:
+            terms = PriceTerms.from_json(item.terms, field="")
+        except BillingError as error:
+            raise error.prefixed(f"phases.{n}.items.{m}.terms") from None
+        items.append(
+            QuoteItem(
+                product_id=str(item.product_id),
+                name=item.product.name,
+                description=item.product.description,
+                quantity=item.quantity,
+                terms=terms,
+                pricing_id=_str_or_none(item.pricing_id),
+            )
+        )
+    return QuotePhase(
+        phase.name,
+        phase.start_date,
+        phase.end_date,
+        tuple(items),
+        plan_id=_str_or_none(phase.plan_id),
+    )
+
+
+def _phase_in_force(phases: list[Phase], on: date) -> int | None:
+    if not phases:
+        return None
+    if on < phases[0].start_date:
+        return 0
+    for index, phase in enumerate(phases):
+        if phase.start_date <= on and (phase.end_date is None or on < phase.end_date):
+            return index
+    return None
+
+
+def _stored_tier(tier) -> dict:
+    """Tiers written by hand (admin, fixtures) may hold JSON numbers; jsonb keeps their exact
+    decimal text, so the shortest repr of the float read back is that text."""
+    if not isinstance(tier, dict):
+        return tier
+    return {k: (str(Decimal(repr(v))) if isinstance(v, float) else v) for k, v in tier.items()}
+
+
+def _product_ref(product: Product) -> ProductRef:
+    return ProductRef(id=str(product.pk), name=product.name, description=product.description)
+
+
+def _uuid(value) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _uuids(values: Iterable) -> list[uuid.UUID]:
+    return [pk for pk in (_uuid(v) for v in values) if pk is not None]
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
