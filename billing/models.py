@@ -177,9 +177,11 @@ class Phase(BaseModel):
         ordering = ["contract", "position"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "position"], name="phase_position_unique"),
+            # Half-open [start, end): a phase superseded on the day it started (an amendment
+            # effective that day) is kept on record with end == start.
             models.CheckConstraint(
-                condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
-                name="phase_end_after_start",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="phase_end_not_before_start",
             ),
         ]
 

@@ -1,2 +1,11 @@
+"""The hosted checkout pages. The API builds a session's ``url`` as ``{PUBLIC_BASE_URL}/pay/{token}``."""
+
+from django.urls import path
+
+from . import views
+
 app_name = "checkout"
-urlpatterns: list = []
+urlpatterns = [
+    path("pay/<str:token>", views.checkout_page, name="page"),
+    path("pay/<str:token>/cancel", views.checkout_cancel, name="cancel"),
+]

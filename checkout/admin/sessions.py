@@ -1,8 +1,20 @@
 import uuid
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
+from checkout.enums import CancellationReason, SessionStatus
+from checkout.errors import SessionNotOpen
 from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment
+from checkout.pages import present_invoice
+from checkout.services.confirm import checkout_session_payment_resolve
+from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
+from core.errors import DomainError
 
 
 class EventInline(admin.TabularInline):
@@ -30,6 +42,10 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(CheckoutSession)
 class CheckoutSessionAdmin(admin.ModelAdmin):
+    """Sessions are created by the API and change state only through the services: every
+    field is read-only here, and the transitions are actions (on the list, or buttons on a
+    session's page) that call the same services the page and the API use."""
+
     list_display = ["id", "organization", "checkout_type", "status", "payment_status", "customer",
                     "currency", "expires_at", "created_at"]
     list_filter = ["status", "payment_status", "checkout_type", "guest_checkout", "livemode", "organization"]
@@ -37,8 +53,30 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     list_select_related = ["organization", "customer"]
     date_hierarchy = "created_at"
     raw_id_fields = ["plan", "contract", "customer", "business_entity"]
-    readonly_fields = ["id", "token", "created_at", "updated_at", "completed_at", "cancelled_at", "expired_at"]
     inlines = [PaymentInline, EventInline]
+    actions = ["action_cancel", "action_expire", "action_payment_received", "action_payment_failed"]
+    change_form_template = "admin/checkout/checkoutsession/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["id", "organization", "checkout_type", "status", "payment_status", "payment_method",
+                           "livemode", "hosted_page", "expires_at"]}),
+        (_("Estimate (locked)"), {"fields": ["estimate_table"]}),
+        (_("History"), {"fields": ["history_table"]}),
+        (_("Parties"), {"fields": ["business_entity", "customer", "guest_checkout", "customer_details", "plan",
+                                  "contract", "currency", "start_date", "end_date"]}),
+        (_("Redirects"), {"fields": ["success_url", "pending_url", "cancel_url"]}),
+        (_("Timestamps"), {"fields": ["created_at", "updated_at", "completed_at", "cancelled_at", "expired_at",
+                                     "cancellation_reason", "cancellation_detail"]}),
+        (_("Raw data"), {"classes": ["collapse"],
+                         "fields": ["quote", "estimates", "contract_spec", "product_overrides", "attribution",
+                                    "metadata", "trace_id"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [f for _name, options in self.fieldsets for f in options["fields"]]
+        return fields
+
+    def has_add_permission(self, request):
+        return False
 
     def get_search_results(self, request, queryset, search_term):
         # An id pasted into the search box finds the session directly.
@@ -47,6 +85,135 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             return queryset.filter(pk=uuid.UUID(term)), False
         except ValueError:
             return super().get_search_results(request, queryset, search_term)
+
+    # -- read-only displays --
+
+    @admin.display(description=_("Hosted page"))
+    def hosted_page(self, obj):
+        if not obj.token:
+            return "-"
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>',
+                           reverse("checkout:page", args=[obj.token]), _("Open the hosted page"))
+
+    @admin.display(description=_("Estimate"))
+    def estimate_table(self, obj):
+        estimates = obj.estimates or {}
+        if not estimates.get("current_invoice"):
+            return _("No estimate.")
+        return render_to_string("admin/checkout/checkoutsession/estimate.html", {
+            "invoices": [
+                present_invoice(estimates.get("current_invoice"), title=_("Current invoice (due at checkout)")),
+                present_invoice(estimates.get("next_invoice"), title=_("Next invoice")),
+            ],
+        })
+
+    @admin.display(description=_("History"))
+    def history_table(self, obj):
+        if obj.pk is None:
+            return "-"
+        rows = [(obj.created_at, _("Created"), f"{obj.get_checkout_type_display()}, expires {obj.expires_at:%Y-%m-%d %H:%M} UTC")]
+        for event in obj.events.order_by("sequence"):
+            payload = event.payload or {}
+            detail = f"status {payload.get('status')}, payment {payload.get('payment_status')}"
+            if payload.get("failure_message"):
+                detail += f" — {payload['failure_message']}"
+            if payload.get("cancellation_reason"):
+                detail += f" — {payload['cancellation_reason']}"
+            rows.append((event.created_at, event.type, detail))
+        for payment in obj.payments.order_by("created_at"):
+            card = f" •••• {payment.card_last4}" if payment.card_last4 else ""
+            detail = f"{payment.amount.normalize():f} {payment.currency}, {payment.method}{card}, now {payment.status}"
+            if payment.failure_code:
+                detail += f" ({payment.failure_code})"
+            rows.append((payment.created_at, _("Payment attempt"), detail))
+        rows.sort(key=lambda row: row[0])
+        return render_to_string("admin/checkout/checkoutsession/history.html", {"rows": rows})
+
+    # -- transitions (shared by list actions and the buttons on a session's page) --
+
+    TRANSITIONS = {
+        "cancel": _("Cancel"),
+        "expire": _("Expire now"),
+        "payment_received": _("Mark payment received"),
+        "payment_failed": _("Mark payment failed"),
+    }
+
+    def _transition(self, request, session: CheckoutSession, action: str) -> bool:
+        """Run one transition through its service; refusals become admin messages."""
+        try:
+            if action == "cancel":
+                checkout_session_cancel(
+                    organization_id=session.organization_id, session_id=session.pk,
+                    reason=CancellationReason.OTHER, detail=f"Cancelled in admin by {request.user}",
+                )
+            elif action == "expire":
+                if not checkout_session_expire(session_id=session.pk, force=True):
+                    session.refresh_from_db(fields=["status"])
+                    raise SessionNotOpen(f"The checkout session is {session.status} and cannot be expired.")
+            elif action in ("payment_received", "payment_failed"):
+                checkout_session_payment_resolve(session_id=session.pk, succeeded=action == "payment_received")
+            else:
+                raise ValueError(action)
+        except DomainError as error:
+            self.message_user(request, f"Session {session.pk}: {error.message}", messages.ERROR)
+            return False
+        self.log_change(request, session, f"{self.TRANSITIONS[action]} (via admin)")
+        return True
+
+    def _bulk(self, request, queryset, action: str):
+        done = sum(self._transition(request, session, action) for session in queryset.select_related(None).only("id", "organization_id"))
+        if done:
+            self.message_user(request, _("%(action)s: %(count)d session(s).") % {
+                "action": self.TRANSITIONS[action], "count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Cancel selected open sessions"))
+    def action_cancel(self, request, queryset):
+        self._bulk(request, queryset, "cancel")
+
+    @admin.action(description=_("Expire selected open sessions now"))
+    def action_expire(self, request, queryset):
+        self._bulk(request, queryset, "expire")
+
+    @admin.action(description=_("Mark payment received (processing sessions)"))
+    def action_payment_received(self, request, queryset):
+        self._bulk(request, queryset, "payment_received")
+
+    @admin.action(description=_("Mark payment failed (processing sessions)"))
+    def action_payment_failed(self, request, queryset):
+        self._bulk(request, queryset, "payment_failed")
+
+    def get_urls(self):
+        urls = [
+            path("<path:object_id>/transition/<str:action>/", self.admin_site.admin_view(self.transition_view),
+                 name="checkout_checkoutsession_transition"),
+        ]
+        return urls + super().get_urls()
+
+    def transition_view(self, request, object_id, action):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        session = self.get_object(request, object_id)
+        if session is None or action not in self.TRANSITIONS:
+            raise Http404
+        if not self.has_change_permission(request, session):
+            raise PermissionDenied
+        if self._transition(request, session, action):
+            self.message_user(request, _("%(action)s: done.") % {"action": self.TRANSITIONS[action]},
+                              messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:checkout_checkoutsession_change", args=[session.pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            available = []
+            if obj.status == SessionStatus.OPEN:
+                available = ["cancel", "expire"]
+            elif obj.status == SessionStatus.PROCESSING:
+                available = ["payment_received", "payment_failed"]
+            context["transitions"] = [
+                (reverse("admin:checkout_checkoutsession_transition", args=[obj.pk, name]), self.TRANSITIONS[name])
+                for name in available
+            ]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
 @admin.register(Event)

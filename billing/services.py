@@ -1,0 +1,205 @@
+"""Writes of contracts and invoices, made exactly from what a checkout session locked.
+
+Contracts are built from the session's ``quote`` (``billing.estimates.Quote``) and the
+first invoice from its ``estimates["current_invoice"]``, never re-priced: the customer is
+billed what they were shown, even if the catalogue changed in between.
+"""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Max, Q
+
+from core.errors import DomainError
+
+from .enums import ContractStatus, InvoiceStatus
+from .estimates import Quote
+from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem
+
+
+class EstimateInconsistent(DomainError):
+    """The locked estimate does not add up: we refuse to bill rather than bill wrong."""
+
+    code = "estimate_inconsistent"
+    status = 409
+    message = "The locked estimate is inconsistent and cannot be billed."
+
+
+class AmendmentNotApplicable(DomainError):
+    code = "amendment_not_applicable"
+    status = 409
+    message = "The contract cannot be amended on this date."
+
+
+def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
+    return [
+        PhaseItem(
+            phase=phase,
+            product_id=item.product_id,
+            pricing_id=item.pricing_id,
+            quantity=item.quantity,
+            terms=item.terms.to_json(),
+            position=position,
+        )
+        for position, item in enumerate(quote_phase.items)
+    ]
+
+
+@transaction.atomic
+def contract_create_from_quote(
+    *, organization_id, customer_id, business_entity_id, quote: Quote, plan_id=None
+) -> Contract:
+    """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms."""
+    contract = Contract.objects.create(
+        organization_id=organization_id,
+        customer_id=customer_id,
+        business_entity_id=business_entity_id,
+        plan_id=plan_id or quote.phases[0].plan_id,
+        currency=quote.currency,
+        start_date=quote.start_date,
+        end_date=quote.end_date,
+        status=ContractStatus.ACTIVE,
+    )
+    items: list[PhaseItem] = []
+    for position, quote_phase in enumerate(quote.phases):
+        phase = Phase.objects.create(
+            contract=contract,
+            name=quote_phase.name,
+            plan_id=quote_phase.plan_id,
+            start_date=quote_phase.start_date,
+            end_date=quote_phase.end_date,
+            position=position,
+        )
+        items += _phase_items(phase, quote_phase)
+    PhaseItem.objects.bulk_create(items)
+    return contract
+
+
+@transaction.atomic
+def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, plan_id=None) -> tuple[Contract, Phase]:
+    """Apply a plan switch or quantity update: the phase in force on the change date
+    (``quote.start_date``) ends that day and the quote's phase starts it.
+
+    History is never rewritten: past phases keep their items and dates. The phase in force
+    only gets its ``end_date``; if it started on the change date itself it ends the day it
+    started (a zero-length phase: superseded before it ran, still on record). Phases that
+    were scheduled to start after the change date never took effect and are replaced by
+    the amendment, which runs to the contract's end (as the estimate priced it).
+    """
+    contract = (
+        Contract.objects.select_for_update()
+        .filter(pk=contract_id, organization_id=organization_id)
+        .first()
+    )
+    if contract is None:
+        raise AmendmentNotApplicable("The contract no longer exists.")
+    if contract.status != ContractStatus.ACTIVE:
+        raise AmendmentNotApplicable("The contract has ended and cannot be amended.")
+    if len(quote.phases) != 1:
+        raise AmendmentNotApplicable("An amendment quote has exactly one phase.")
+    change_date: date = quote.start_date
+    if change_date < contract.start_date or (contract.end_date is not None and change_date >= contract.end_date):
+        raise AmendmentNotApplicable("The change date falls outside the contract.")
+    phases = contract.phases
+    in_force = (
+        phases.filter(start_date__lte=change_date)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=change_date))
+        .order_by("-position")
+        .first()
+    )
+    if in_force is None:
+        raise AmendmentNotApplicable("No phase of the contract is in force on the change date.")
+    phases.filter(start_date__gt=change_date).delete()
+    Phase.objects.filter(pk=in_force.pk).update(end_date=change_date)
+    next_position = (phases.aggregate(m=Max("position"))["m"] or 0) + 1
+    quote_phase = quote.phases[0]
+    new_phase = Phase.objects.create(
+        contract=contract,
+        name=quote_phase.name,
+        plan_id=quote_phase.plan_id or plan_id,
+        start_date=change_date,
+        end_date=quote_phase.end_date,
+        position=next_position,
+    )
+    PhaseItem.objects.bulk_create(_phase_items(new_phase, quote_phase))
+    new_plan = plan_id or quote_phase.plan_id
+    if new_plan and str(new_plan) != str(contract.plan_id):
+        contract.plan_id = new_plan
+        contract.save(update_fields=["plan", "updated_at"])
+    return contract, new_phase
+
+
+def _money(value, path: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise EstimateInconsistent(f"{path} is not a decimal string.")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise EstimateInconsistent(f"{path} is not a decimal string.") from None
+    if not amount.is_finite():
+        raise EstimateInconsistent(f"{path} is not finite.")
+    return amount
+
+
+def _date(value) -> date | None:
+    return None if value in (None, "") else date.fromisoformat(value)
+
+
+@transaction.atomic
+def invoice_create_from_estimate(
+    *, organization_id, contract_id, customer_id, estimate: dict, checkout_session_id=None,
+    status: str = InvoiceStatus.OPEN,
+) -> Invoice:
+    """The invoice an estimate described, line for line: amounts are copied, not recomputed,
+    so its total equals the estimate's ``total`` to the cent. The estimate must add up
+    (lines sum to the subtotal, subtotal + tax = total), or nothing is created."""
+    try:
+        lines_data = estimate["line_items"]
+        currency = estimate["currency"]
+        subtotal = _money(estimate["subtotal"], "subtotal")
+        tax = _money(estimate["tax"], "tax")
+        total = _money(estimate["total"], "total")
+        amount_due = _money(estimate.get("amount_due", estimate["total"]), "amount_due")
+        lines = [
+            InvoiceLine(
+                product_id=line.get("product_id"),
+                name=line["name"][:200],
+                description=line.get("description") or "",
+                pricing_model=line.get("pricing_model") or "",
+                quantity=Decimal(line["quantity"]),
+                unit_amount=None if line.get("unit_amount") is None else _money(line["unit_amount"], f"line_items.{i}.unit_amount"),
+                amount=_money(line["amount"], f"line_items.{i}.amount"),
+                period_start=_date(line.get("period_start")),
+                period_end=_date(line.get("period_end")),
+                proration=bool(line.get("proration")),
+                position=i,
+            )
+            for i, line in enumerate(lines_data)
+        ]
+        period_start = _date(estimate["period_start"])
+        period_end = _date(estimate["period_end"])
+    except (KeyError, TypeError, ValueError, InvalidOperation) as error:
+        raise EstimateInconsistent(f"The locked estimate is malformed ({error!r}).") from error
+    if sum((line.amount for line in lines), Decimal(0)) != subtotal:
+        raise EstimateInconsistent("The estimate's lines do not add up to its subtotal.")
+    if subtotal + tax != total:
+        raise EstimateInconsistent("The estimate's subtotal and tax do not add up to its total.")
+    invoice = Invoice.objects.create(
+        organization_id=organization_id,
+        contract_id=contract_id,
+        customer_id=customer_id,
+        checkout_session_id=checkout_session_id,
+        currency=currency,
+        period_start=period_start,
+        period_end=period_end,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        amount_due=amount_due,
+        status=status,
+    )
+    for line in lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
+    return invoice

@@ -1,0 +1,303 @@
+"""Forms of the hosted page: shapes only. Rules that involve the session live in the
+confirm service (``checkout.services.confirm``)."""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from babel import Locale
+from django import forms
+from django.forms.utils import flatatt
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext_lazy as _
+
+from checkout.enums import PaymentMethod
+from checkout.payments import CardDetails, luhn_valid
+
+# Babel's territory list carries a few codes that are not ISO-3166 countries.
+_NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "XA", "XB", "XK", "ZZ"}
+
+TAX_ID_TYPES = [
+    ("", _("Choose a type")),
+    ("eu_vat", _("EU VAT number")),
+    ("gb_vat", _("UK VAT number")),
+    ("us_ein", _("US EIN")),
+    ("ca_bn", _("Canadian BN")),
+    ("au_abn", _("Australian ABN")),
+    ("in_gst", _("Indian GSTIN")),
+    ("ch_vat", _("Swiss VAT number")),
+    ("other", _("Other")),
+]
+TAX_ID_TYPE_VALUES = {value for value, _label in TAX_ID_TYPES if value}
+
+
+@lru_cache(maxsize=8)
+def _countries(locale: str) -> tuple[tuple[str, str], ...]:
+    names = Locale.parse(locale).territories
+    pairs = [(code, name) for code, name in names.items()
+             if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES]
+    return tuple(sorted(pairs, key=lambda pair: pair[1]))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    try:
+        countries = _countries(to_locale(get_language() or "en"))
+    except (ValueError, LookupError):
+        countries = _countries("en")
+    return [("", _("Choose a country")), *countries]
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in _countries("en"))
+
+
+class Select(forms.Select):
+    """A small ``<select>`` rendered in Python (same markup, no template render per option)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        attrs["name"] = name
+        selected = "" if value is None else str(value)
+        options = "".join(
+            format_html('<option value="{}"{}>{}</option>', choice, mark_safe(" selected") if str(choice) == selected
+                        else "", label)
+            for choice, label in self.choices
+        )
+        return mark_safe(f"<select{flatatt(attrs)}>{options}</select>")
+
+
+class CountrySelect(forms.Select):
+    """The country list (~250 options) rendered from HTML cached per language.
+
+    Django renders every option through a template; for this list that was most of the
+    page's render time. The markup is the same as Django's ``Select``.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        attrs["name"] = name
+        language = get_language() or "en"
+        options = _country_options(language)
+        selected = _country_index(language).get(str(value or "").upper(), 0)
+        html = "".join(
+            f"{head} selected{tail}" if i == selected else f"{head}{tail}" for i, (head, tail) in enumerate(options)
+        )
+        return mark_safe(f"<select{flatatt(attrs)}>{html}</select>")
+
+
+@lru_cache(maxsize=8)
+def _country_options(language: str) -> tuple[tuple[str, str], ...]:
+    return tuple((format_html('<option value="{}"', code), format_html(">{}</option>", name))
+                 for code, name in country_choices())
+
+
+@lru_cache(maxsize=8)
+def _country_index(language: str) -> dict[str, int]:
+    return {code: i for i, (code, _name) in enumerate(country_choices())}
+
+
+class FastInputMixin:
+    """Renders ``<input>`` in Python: the same markup as Django's input template, without a
+    template render per field (the page has a dozen inputs)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        html = format_html('<input type="{}" name="{}"', widget["type"], name)
+        if widget["value"] is not None:
+            html += format_html(' value="{}"', widget["value"])
+        return mark_safe(f"{html}{flatatt(widget['attrs'])}>")
+
+
+class TextInput(FastInputMixin, forms.TextInput):
+    pass
+
+
+class EmailInput(FastInputMixin, forms.EmailInput):
+    pass
+
+
+class CardNumberInput(TextInput):
+    """A text input that never echoes its value (card number, CVC) back into the page."""
+
+    def format_value(self, value):
+        return None
+
+
+@dataclass(frozen=True)
+class PaymentChoice:
+    method: str
+    card: CardDetails | None = None
+
+
+class ConfirmForm(forms.Form):
+    """Everything the "Pay"/"Confirm" button submits.
+
+    Fields depend on the session: the customer's details only for guest sessions, the
+    payment fields only when money is due, "pay by invoice" only where the business
+    entity allows it.
+    """
+
+    # Customer's details (guest sessions)
+    customer_name = forms.CharField(label=_("Full name"), max_length=200, widget=TextInput)
+    email = forms.EmailField(label=_("Email"), max_length=254, widget=EmailInput)
+    line1 = forms.CharField(label=_("Address"), max_length=200, widget=TextInput)
+    line2 = forms.CharField(label=_("Address line 2 (optional)"), max_length=200, required=False, widget=TextInput)
+    city = forms.CharField(label=_("City"), max_length=100, widget=TextInput)
+    state = forms.CharField(label=_("State or region (optional)"), max_length=100, required=False,
+                            widget=TextInput)
+    zip_code = forms.CharField(label=_("Postal code (optional)"), max_length=20, required=False, widget=TextInput)
+    # Validated against the ISO list in clean_country; the widget renders the cached options.
+    country = forms.CharField(label=_("Country"), max_length=2, widget=CountrySelect)
+    tax_id_type = forms.ChoiceField(label=_("Tax ID type (optional)"), choices=TAX_ID_TYPES, required=False,
+                                    widget=Select)
+    tax_id = forms.CharField(label=_("Tax ID (optional)"), max_length=64, required=False, widget=TextInput)
+
+    # Payment
+    payment_method = forms.ChoiceField(label=_("Payment method"), widget=forms.RadioSelect)
+    card_number = forms.CharField(
+        label=_("Card number"), max_length=23, required=False,
+        widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric",
+                                      "placeholder": "1234 1234 1234 1234"}),
+    )
+    card_expiry = forms.CharField(
+        label=_("Expiry date (MM/YY)"), max_length=7, required=False,
+        widget=TextInput(attrs={"autocomplete": "cc-exp", "inputmode": "numeric", "placeholder": "MM/YY"}),
+    )
+    card_cvc = forms.CharField(
+        label=_("Security code (CVC)"), max_length=4, required=False,
+        widget=CardNumberInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "placeholder": "123"}),
+    )
+
+    GUEST_FIELDS = ("customer_name", "email", "line1", "line2", "city", "state", "zip_code", "country",
+                    "tax_id_type", "tax_id")
+    PAYMENT_FIELDS = ("payment_method", "card_number", "card_expiry", "card_cvc")
+
+    def __init__(self, *args, guest: bool, payment_required: bool, invoice_allowed: bool,
+                 initial_details: dict | None = None, **kwargs):
+        if initial_details and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_from_details(initial_details)
+        super().__init__(*args, **kwargs)
+        self.guest = guest
+        self.payment_required = payment_required
+        if not guest:
+            for name in self.GUEST_FIELDS:
+                del self.fields[name]
+        if payment_required:
+            methods = [(PaymentMethod.CARD.value, _("Card"))]
+            if invoice_allowed:
+                methods.append((PaymentMethod.INVOICE.value, _("Pay by invoice")))
+            self.fields["payment_method"].choices = methods
+            self.fields["payment_method"].initial = PaymentMethod.CARD.value
+        else:
+            for name in self.PAYMENT_FIELDS:
+                del self.fields[name]
+        autocomplete = {"customer_name": "name", "email": "email", "line1": "address-line1",
+                        "line2": "address-line2", "city": "address-level2", "state": "address-level1",
+                        "zip_code": "postal-code", "country": "country"}
+        for name, token in autocomplete.items():
+            if name in self.fields:
+                self.fields[name].widget.attrs.setdefault("autocomplete", token)
+
+    @staticmethod
+    def initial_from_details(details: dict) -> dict:
+        address = details.get("address") or {}
+        tax = (details.get("tax_info") or [{}])[0] or {}
+        initial = {
+            "customer_name": details.get("customer_name") or "",
+            "email": details.get("email") or "",
+            "tax_id_type": tax.get("type") if tax.get("type") in TAX_ID_TYPE_VALUES else "",
+            "tax_id": tax.get("value") or "",
+        }
+        for key in ("line1", "line2", "city", "state", "zip_code", "country"):
+            initial[key] = address.get(key) or ""
+        return initial
+
+    # -- field cleaning --
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].upper()
+        if country not in country_codes():
+            raise forms.ValidationError(_("Choose a country from the list."), code="invalid_choice")
+        return country
+
+    def clean_card_number(self):
+        raw = self.cleaned_data.get("card_number") or ""
+        number = re.sub(r"[\s-]", "", raw)
+        if not number:
+            return ""
+        if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_valid(number):
+            raise forms.ValidationError(_("Enter a valid card number."), code="invalid_card_number")
+        return number
+
+    def clean_card_expiry(self):
+        raw = (self.cleaned_data.get("card_expiry") or "").strip()
+        if not raw:
+            return None
+        match = re.fullmatch(r"(\d{1,2})\s*/\s*(\d{2}|\d{4})", raw)
+        if not match:
+            raise forms.ValidationError(_("Enter the expiry date as MM/YY."), code="invalid_expiry")
+        month, year = int(match.group(1)), int(match.group(2))
+        if year < 100:
+            year += 2000
+        if not 1 <= month <= 12:
+            raise forms.ValidationError(_("Enter the expiry date as MM/YY."), code="invalid_expiry")
+        today = timezone.now().date()
+        if (year, month) < (today.year, today.month):
+            raise forms.ValidationError(_("This card has expired."), code="card_expired")
+        if year > today.year + 25:
+            raise forms.ValidationError(_("Enter a valid expiry year."), code="invalid_expiry")
+        return (month, year)
+
+    def clean_card_cvc(self):
+        cvc = (self.cleaned_data.get("card_cvc") or "").strip()
+        if cvc and not re.fullmatch(r"\d{3,4}", cvc):
+            raise forms.ValidationError(_("Enter the 3 or 4 digits on the back of the card."), code="invalid_cvc")
+        return cvc
+
+    def clean(self):
+        data = super().clean()
+        if self.payment_required and data.get("payment_method") == PaymentMethod.CARD:
+            missing = {
+                "card_number": _("Enter your card number."),
+                "card_expiry": _("Enter the card's expiry date."),
+                "card_cvc": _("Enter the card's security code."),
+            }
+            for name, message in missing.items():
+                if name not in self.errors and not data.get(name):
+                    self.add_error(name, forms.ValidationError(message, code="required"))
+        if self.guest and data.get("tax_id") and not data.get("tax_id_type"):
+            self.add_error("tax_id_type", _("Choose the type of your tax ID."))
+        return data
+
+    # -- results --
+
+    def customer_details(self) -> dict | None:
+        if not self.guest:
+            return None
+        data = self.cleaned_data
+        address = {key: data[key].strip() for key in ("line1", "line2", "city", "state", "zip_code")
+                   if data.get(key, "").strip()}
+        address["country"] = data["country"]
+        details = {
+            "customer_name": data["customer_name"].strip(),
+            "email": data["email"].strip(),
+            "address": address,
+            "tax_info": [],
+        }
+        if data.get("tax_id"):
+            details["tax_info"] = [{"type": data["tax_id_type"], "value": data["tax_id"].strip()}]
+        return details
+
+    def payment_choice(self) -> PaymentChoice:
+        if not self.payment_required:
+            return PaymentChoice(PaymentMethod.NONE.value)
+        data = self.cleaned_data
+        if data["payment_method"] == PaymentMethod.CARD:
+            month, year = data["card_expiry"]
+            card = CardDetails(number=data["card_number"], exp_month=month, exp_year=year, cvc=data["card_cvc"])
+            return PaymentChoice(PaymentMethod.CARD.value, card)
+        return PaymentChoice(data["payment_method"])

@@ -1,0 +1,441 @@
+"""What the hosted page shows, in words: a view model built from the session's locked
+``quote`` and ``estimates`` (JSON already on the row, so no extra queries), with amounts
+formatted for the currency and the active locale (babel) and every sentence behind
+Django's translation functions.
+
+Nothing here computes money: amounts come from the locked estimate as they are.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import format_date, format_interval
+from babel.numbers import format_currency, format_decimal
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import get_language, ngettext, to_locale
+from django.utils.translation import gettext as _
+
+from billing.errors import InvalidCadence
+from billing.pricing import cadence_months
+from checkout.enums import CheckoutType
+from checkout.models import CheckoutSession
+from core.money import format_money
+
+ONE_DAY = timedelta(days=1)
+
+
+@lru_cache(maxsize=16)
+def _babel_locale(language: str) -> str:
+    locale = to_locale(language or "en-us")
+    return locale if "_" in locale else {"en": "en_US"}.get(locale, locale)
+
+
+def current_locale() -> str:
+    return _babel_locale(get_language() or "en-us")
+
+
+# Formatting is pure and the same amounts and dates recur on every render of a session,
+# so results are memoized per (value, currency, locale); babel's formatting is the
+# costliest part of building the page otherwise.
+
+
+def money(amount, currency: str) -> str:
+    return _money(str(amount), currency, current_locale())
+
+
+@lru_cache(maxsize=8192)
+def _money(amount: str, currency: str, locale: str) -> str:
+    return format_money(Decimal(amount), currency, locale)
+
+
+def price(amount, currency: str) -> str:
+    """A unit price: at least the currency's precision, more when the price has it ($0.005)."""
+    return _price(str(amount), currency, current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _price(amount: str, currency: str, locale: str) -> str:
+    return format_currency(Decimal(amount), currency, locale=locale, decimal_quantization=False)
+
+
+def day(value: date | str | None) -> str:
+    if value in (None, ""):
+        return ""
+    return _day(value if isinstance(value, str) else value.isoformat(), current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _day(value: str, locale: str) -> str:
+    return format_date(date.fromisoformat(value), "medium", locale=locale)
+
+
+def service_period(start: str | None, end: str | None) -> str:
+    """A half-open ``[start, end)`` period as the inclusive dates a person reads."""
+    if not start or not end:
+        return day(start)
+    return _service_period(start, end, current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _service_period(start: str, end: str, locale: str) -> str:
+    first, last = date.fromisoformat(start), date.fromisoformat(end) - ONE_DAY
+    if last <= first:
+        return _day(first.isoformat(), locale)
+    return format_interval(first, last, "yMMMd", locale=locale)
+
+
+def number(value) -> str:
+    return _number(str(value), current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _number(value: str, locale: str) -> str:
+    return format_decimal(Decimal(value), locale=locale)
+
+
+def cadence_words(cadence: str | None) -> str:
+    """``P1M`` → "month", ``P3M`` → "3 months", ``P1Y`` → "year"."""
+    if not cadence:
+        return ""
+    try:
+        months = cadence_months(cadence)
+    except InvalidCadence:
+        return cadence
+    if months % 12 == 0:
+        years = months // 12
+        return _("year") if years == 1 else ngettext("%(n)s year", "%(n)s years", years) % {"n": years}
+    return _("month") if months == 1 else ngettext("%(n)s month", "%(n)s months", months) % {"n": months}
+
+
+# --- line items ---------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    name: str
+    amount: str
+    is_credit: bool
+    quantity_text: str
+    period_text: str
+    explanation: str
+    tiers: list[str] = field(default_factory=list)
+
+
+def _quantity_text(line: dict, currency: str) -> str:
+    model = line.get("pricing_model")
+    quantity = line.get("quantity") or 0
+    unit = line.get("unit_amount")
+    if model == "flat_fee":
+        return _("Flat fee")
+    if model == "per_unit" and unit is not None:
+        return _("%(quantity)s × %(price)s") % {"quantity": number(quantity), "price": price(unit, currency)}
+    if model == "package" and unit is not None:
+        return ngettext("%(quantity)s unit, sold in packages at %(price)s each",
+                        "%(quantity)s units, sold in packages at %(price)s each", quantity) % {
+            "quantity": number(quantity), "price": price(unit, currency)}
+    if model == "volume" and unit is not None:
+        return _("%(quantity)s × %(price)s (volume price for this quantity)") % {
+            "quantity": number(quantity), "price": price(unit, currency)}
+    if model == "tiered":
+        return ngettext("%(quantity)s unit, graduated tiers", "%(quantity)s units, graduated tiers",
+                        quantity) % {"quantity": number(quantity)}
+    return ngettext("%(quantity)s unit", "%(quantity)s units", quantity) % {"quantity": number(quantity)}
+
+
+def _tier_texts(line: dict, currency: str) -> list[str]:
+    if line.get("pricing_model") != "tiered":
+        return []
+    texts = []
+    for tier in line.get("tiers") or []:
+        text = _("Units %(first)s–%(last)s: %(quantity)s × %(price)s") % {
+            "first": number(tier["first_unit"]), "last": number(tier["last_unit"]),
+            "quantity": number(tier["quantity"]), "price": price(tier["unit_amount"], currency)}
+        if Decimal(tier.get("flat_amount") or 0):
+            text += " " + _("+ %(flat)s flat") % {"flat": price(tier["flat_amount"], currency)}
+        texts.append(text)
+    return texts
+
+
+def _explanation(line: dict, currency: str) -> str:
+    kind = line.get("kind")
+    detail = line.get("proration_detail") or {}
+    every = cadence_words(line.get("cadence"))
+    amount = Decimal(line.get("amount") or 0)
+    if kind == "one_time" or (kind is None and not line.get("cadence")):
+        return _("One-time charge.")
+    if kind == "credit" or (kind is None and amount < 0):
+        if detail:
+            return _("Credit for the %(days)s unused days (of %(period_days)s) of a period already paid, "
+                     "at %(full)s per full %(every)s.") % {
+                "days": detail["days"], "period_days": detail["period_days"],
+                "full": money(detail["full_period_amount"], currency), "every": every}
+        return _("Credit for time already paid and not used.")
+    if kind == "usage":
+        base = _("Billed in arrears, after the period, per %(every)s.") % {"every": every}
+    else:
+        base = _("Billed in advance, per %(every)s.") % {"every": every}
+    if line.get("proration") and detail:
+        base += " " + _("Prorated: %(days)s of %(period_days)s days of the period, "
+                        "at %(full)s for a full %(every)s.") % {
+            "days": detail["days"], "period_days": detail["period_days"],
+            "full": money(detail["full_period_amount"], currency), "every": every}
+    elif line.get("proration"):
+        base += " " + _("Prorated for part of the period.")
+    return base
+
+
+def present_line(line: dict, currency: str) -> Line:
+    amount = Decimal(line.get("amount") or 0)
+    one_time = line.get("kind") == "one_time" or (line.get("kind") is None and not line.get("cadence"))
+    period = "" if one_time else service_period(line.get("period_start"), line.get("period_end"))
+    return Line(
+        name=line.get("name") or _("Item"),
+        amount=money(amount, currency),
+        is_credit=amount < 0,
+        quantity_text=_quantity_text(line, currency),
+        period_text=period,
+        explanation=_explanation(line, currency),
+        tiers=_tier_texts(line, currency),
+    )
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceView:
+    title: str
+    caption: str
+    lines: list[Line]
+    subtotal: str
+    tax: str
+    tax_label: str
+    total: str
+    credit_applied: str | None
+    amount_due: str
+    credit_carried_forward: str | None
+    credit_note: str
+
+
+def present_invoice(estimate: dict | None, *, title: str) -> InvoiceView | None:
+    if not estimate:
+        return None
+    currency = estimate["currency"]
+    tax_rate = estimate.get("tax_rate")
+    credit_applied = Decimal(estimate.get("credit_applied") or 0)
+    carried = Decimal(estimate.get("credit_carried_forward") or 0)
+    carried_text = money(carried, currency) if carried else None
+    return InvoiceView(
+        title=title,
+        caption=_("Invoice of %(date)s · service %(period)s") % {
+            "date": day(estimate.get("invoice_date") or estimate.get("period_start")),
+            "period": service_period(estimate.get("period_start"), estimate.get("period_end"))},
+        lines=[present_line(line, currency) for line in estimate.get("line_items") or []],
+        subtotal=money(estimate["subtotal"], currency),
+        tax=money(estimate["tax"], currency),
+        tax_label=(_("Tax (%(rate)s%%)") % {"rate": number(tax_rate)}) if tax_rate else _("Tax"),
+        total=money(estimate["total"], currency),
+        credit_applied=money(-credit_applied, currency) if credit_applied else None,
+        amount_due=money(estimate.get("amount_due", estimate["total"]), currency),
+        credit_carried_forward=carried_text,
+        credit_note=(_("%(amount)s of credit is kept on your account for your next invoice.")
+                     % {"amount": carried_text}) if carried_text else "",
+    )
+
+
+# --- what is bought -----------------------------------------------------------------------
+
+
+@dataclass
+class ItemView:
+    name: str
+    description: str
+    quantity: str
+    billing: str
+
+
+@dataclass
+class PhaseView:
+    name: str
+    period: str
+    items: list[ItemView]
+
+
+@dataclass
+class Purchase:
+    kind: str
+    heading: str
+    intro: str
+    starts: str
+    ends: str
+    phases: list[PhaseView]
+
+
+def _billing_words(terms: dict) -> str:
+    if (terms or {}).get("billing") == "one_time":
+        return _("One-time")
+    every = cadence_words(terms.get("cadence"))
+    if terms.get("timing") == "in_arrears":
+        return _("Every %(every)s, in arrears") % {"every": every}
+    return _("Every %(every)s, in advance") % {"every": every}
+
+
+def present_purchase(session: CheckoutSession) -> Purchase:
+    quote = session.quote or {}
+    plan_name = session.plan.name if session.plan_id and session.plan else ""
+    start = quote.get("start_date") or session.start_date.isoformat()
+    end = quote.get("end_date")
+    if session.checkout_type == CheckoutType.PLAN_SWITCH:
+        kind = _("Plan change")
+        heading = _("Switch to %(plan)s") % {"plan": plan_name} if plan_name else _("Plan change")
+        intro = _("Your subscription changes on %(date)s. Time already paid on the current plan is credited.") % {
+            "date": day(start)}
+    elif session.checkout_type == CheckoutType.QUANTITY_UPDATE:
+        kind = _("Quantity change")
+        heading = _("Update your subscription")
+        intro = _("The new quantities apply from %(date)s. Time already paid is credited.") % {"date": day(start)}
+    else:
+        kind = _("New subscription")
+        heading = plan_name or _("Your subscription")
+        intro = _("Starts on %(date)s.") % {"date": day(start)}
+    phases = []
+    for phase in quote.get("phases") or []:
+        items = [
+            ItemView(
+                name=item.get("name") or "",
+                description=item.get("description") or "",
+                quantity=_("Quantity %(quantity)s") % {"quantity": number(item.get("quantity") or 0)},
+                billing=_billing_words(item.get("terms") or {}),
+            )
+            for item in phase.get("items") or []
+        ]
+        phase_end = phase.get("end_date")
+        period = (_("%(start)s to %(end)s") % {"start": day(phase["start_date"]), "end": day(phase_end)}
+                  if phase_end else _("From %(start)s") % {"start": day(phase["start_date"])})
+        phases.append(PhaseView(name=phase.get("name") or "", period=period, items=items))
+    return Purchase(
+        kind=kind,
+        heading=heading,
+        intro=intro,
+        starts=day(start),
+        ends=day(end) if end else _("Renews automatically until cancelled"),
+        phases=phases,
+    )
+
+
+def present_address(address: dict | None) -> list[str]:
+    """Address lines as people read them: "Austin, TX 73301", then the country's name."""
+    address = address or {}
+    lines = [address.get(key) for key in ("line1", "line2", "line3")]
+    region = " ".join(p for p in (address.get("state"), address.get("zip_code")) if p)
+    lines.append(", ".join(p for p in (address.get("city"), region) if p))
+    country = address.get("country")
+    if country:
+        lines.append(_country_name(country))
+    return [line for line in lines if line]
+
+
+def _country_name(code: str) -> str:
+    try:
+        return Locale.parse(current_locale()).territories.get(code.upper(), code)
+    except (ValueError, LookupError):
+        return code
+
+
+# --- the rendered open page, cached ------------------------------------------------------
+
+
+class _Lru:
+    """A small thread-safe LRU with a time-to-live, per process (no network, so the page
+    keeps working when Redis is down)."""
+
+    def __init__(self, size: int, ttl: float):
+        self._size = size
+        self._ttl = ttl
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, key, build: Callable[[], str]) -> str:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None and entry[0] > now:
+                self._data.move_to_end(key)
+                return entry[1]
+        value = build()
+        with self._lock:
+            self._data[key] = (now + self._ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+        return value
+
+    def get(self, key) -> str | None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or entry[0] <= time.monotonic():
+                return None
+            self._data.move_to_end(key)
+            return entry[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+# Stand-in for the CSRF token in a cached page; each response gets its own token.
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+open_page_cache = _Lru(size=256, ttl=60.0)
+
+
+def open_page_key(session_id, updated_at) -> tuple:
+    """A GET of an open session renders the same HTML (but for the CSRF token) until the
+    session changes: ``quote`` and ``estimates`` are locked at creation and every transition
+    moves ``updated_at``. Edits elsewhere (the merchant's entity name, the customer's
+    address) show within the cache's 60 seconds."""
+    return (session_id, updated_at, get_language())
+
+
+@dataclass(frozen=True)
+class PageProbe:
+    id: object
+    status: str
+    updated_at: object
+    expires_at: object
+    success_url: str
+    pending_url: str
+    cancel_url: str
+
+
+_PROBE_SQL = (
+    "SELECT id, status, updated_at, expires_at, success_url, pending_url, cancel_url "
+    f"FROM {CheckoutSession._meta.db_table} WHERE token = %s"
+)
+
+
+def page_probe(token: str) -> PageProbe | None:
+    """What a GET needs to serve a cached open page: one indexed row, no joins, no JSON.
+
+    Plain SQL on purpose: building the ORM query and its four model instances cost more
+    than the whole cached response. A miss (or any state but a live open session) goes on
+    to the full selector, which also applies read-time expiry.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_PROBE_SQL, [token])
+        row = cursor.fetchone()
+    return None if row is None else PageProbe(*row)
+
+
+def open_page_cached(probe: PageProbe) -> str | None:
+    """The cached HTML of an open, unexpired session, or None."""
+    if probe.status != "open" or probe.expires_at <= timezone.now():
+        return None
+    return open_page_cache.get(open_page_key(probe.id, probe.updated_at))

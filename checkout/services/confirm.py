@@ -1,0 +1,474 @@
+"""Confirming a checkout session, and settling its payment.
+
+One service for the hosted page, the merchant API and admin:
+
+```
+open ──confirm, paid now / invoice / nothing to pay──▶ completed
+open ──confirm, payment settles later────────────────▶ processing ──settled──▶ completed
+                                                       processing ──failed───▶ open (payment failed)
+open ──card declined──▶ open (payment_status=failed; the customer may retry)
+```
+
+Guarantees
+- Every transition is one transaction that first locks the session row
+  (``SELECT … FOR UPDATE``: the same lock the expiry sweep, cancel and the settle task
+  take, always session first) and ends with a compare-and-set on ``status``. Double
+  submits, two tabs, a confirm racing the expiry sweep: the second caller waits for the
+  lock, then finds the session no longer open and is refused. So exactly one outcome, one
+  contract, one invoice (``Invoice.checkout_session`` is also unique) and one charge
+  (``Payment``'s partial unique index allows one pending-or-succeeded charge per session).
+- Fulfilment (customer, contract, invoice) is built first, inside a savepoint, and the
+  provider is asked to charge last: a decline or a settle-later answer rolls the
+  fulfilment back, so "nothing created" holds, and nothing can fail after money moved
+  except the commit itself. The outbox event is written in the same transaction.
+- A session past ``expires_at`` is expired (and the expiry committed) before confirming,
+  so a late confirm is refused exactly as a read would see it.
+
+A real gateway: the provider is called while the session row is locked, with our Payment
+id as idempotency key, so a retried call cannot charge twice; the lock is held for the
+length of the gateway call (bounded by its timeout).
+"""
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.enums import InvoiceStatus
+from billing.estimates import Quote
+from billing.models import Contract, Invoice
+from billing.services import (
+    contract_amend_from_quote,
+    contract_create_from_quote,
+    invoice_create_from_estimate,
+)
+from checkout.enums import (
+    CheckoutType,
+    EventType,
+    PaymentAttemptStatus,
+    PaymentMethod,
+    PaymentStatus,
+    SessionStatus,
+)
+from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
+from checkout.models import CheckoutSession, Payment
+from checkout.payments import (
+    CardDetails,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    PaymentProvider,
+    SettleRequest,
+    provider_get,
+)
+from core.errors import DomainError
+from customers.models import Customer
+from customers.services import customer_get_or_create_for_guest
+
+from .events import event_record
+from .lifecycle import checkout_session_expire
+
+logger = logging.getLogger(__name__)
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+class SessionExpired(SessionNotOpen):
+    code = "checkout_session_expired"
+    message = "The checkout session has expired."
+
+
+class SessionNotPriced(DomainError):
+    code = "checkout_session_not_priced"
+    status = 409
+    message = "The checkout session has no locked estimate to confirm."
+
+
+class PaymentMethodNotAllowed(DomainError):
+    code = "payment_method_not_allowed"
+    message = "This payment method is not available for this checkout session."
+
+
+class CardRequired(DomainError):
+    code = "card_required"
+    message = "Card details are required to pay by card."
+
+
+class CustomerDetailsRequired(DomainError):
+    code = "customer_details_required"
+    message = "A guest checkout needs the customer's name."
+
+
+class PaymentProviderUnavailable(DomainError):
+    code = "payment_provider_unavailable"
+    status = 409
+    message = "Card payments are not available in live mode yet; pay by invoice or contact the merchant."
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+class Outcome:
+    COMPLETED = "completed"
+    PROCESSING = "processing"
+    PAYMENT_FAILED = "payment_failed"
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    session: CheckoutSession
+    outcome: str
+    payment: Payment | None = None
+    contract: Contract | None = None
+    invoice: Invoice | None = None
+    failure_code: str = ""
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class _Fulfilment:
+    customer: Customer
+    customer_created: bool
+    contract: Contract
+    invoice: Invoice
+
+
+class _NotCharged(Exception):
+    """Raised inside the fulfilment savepoint to undo it when the charge did not succeed."""
+
+    def __init__(self, result: ChargeResult):
+        self.result = result
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _lock(session_id, organization_id=None) -> CheckoutSession:
+    sessions = CheckoutSession.objects.select_for_update(of=("self",)).select_related("business_entity")
+    if organization_id is not None:
+        sessions = sessions.filter(organization_id=organization_id)
+    session = sessions.filter(pk=session_id).first()
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def _refuse_not_open(session: CheckoutSession):
+    if session.status == SessionStatus.EXPIRED:
+        raise SessionExpired()
+    raise SessionNotOpen(f"The checkout session is {session.status} and cannot be confirmed.")
+
+
+def _amount_due(session: CheckoutSession) -> Decimal:
+    current = (session.estimates or {}).get("current_invoice")
+    if not current or not session.quote:
+        raise SessionNotPriced()
+    try:
+        return Decimal(current.get("amount_due", current["total"]))
+    except (KeyError, TypeError, InvalidOperation):
+        raise SessionNotPriced("The checkout session's estimate is malformed.") from None
+
+
+def customer_details_merge(stored: dict | None, submitted: dict | None) -> dict:
+    """The guest's details: what the merchant sent, overridden by what the customer typed.
+
+    Keys the page does not collect (phone number, external id, custom data, ship-to address)
+    are kept from the merchant's request; the address is replaced as a whole by the typed one
+    so a cleared line stays cleared (``line3``, not on the page, is kept).
+    """
+    details = dict(stored or {})
+    if submitted:
+        typed_address = submitted.get("address")
+        details.update({k: v for k, v in submitted.items() if k != "address"})
+        if typed_address is not None:
+            kept = {k: v for k, v in (details.get("address") or {}).items() if k == "line3"}
+            details["address"] = {**kept, **typed_address}
+    return details
+
+
+def _provider_for(session: CheckoutSession) -> PaymentProvider:
+    if session.livemode:
+        raise PaymentProviderUnavailable()
+    return provider_get("test")
+
+
+def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
+    """Customer (guests), contract or new phase, and the first invoice, from the locked quote."""
+    if session.guest_checkout and session.customer_id is None:
+        customer, created = customer_get_or_create_for_guest(
+            organization_id=session.organization_id,
+            business_entity_id=session.business_entity_id,
+            details=session.customer_details or {},
+        )
+    else:
+        customer, created = Customer.objects.get(pk=session.customer_id), False
+    quote = Quote.from_json(session.quote)
+    if session.checkout_type == CheckoutType.NEW_CONTRACT:
+        contract = contract_create_from_quote(
+            organization_id=session.organization_id,
+            customer_id=customer.pk,
+            business_entity_id=session.business_entity_id,
+            quote=quote,
+            plan_id=session.plan_id,
+        )
+    else:
+        contract, _phase = contract_amend_from_quote(
+            organization_id=session.organization_id,
+            contract_id=session.contract_id,
+            quote=quote,
+            plan_id=session.plan_id if session.checkout_type == CheckoutType.PLAN_SWITCH else None,
+        )
+    invoice = invoice_create_from_estimate(
+        organization_id=session.organization_id,
+        contract_id=contract.pk,
+        customer_id=customer.pk,
+        checkout_session_id=session.pk,
+        estimate=session.estimates["current_invoice"],
+        status=invoice_status,
+    )
+    return _Fulfilment(customer, created, contract, invoice)
+
+
+def _transition(session: CheckoutSession, *, expected: str, **changes) -> None:
+    """Compare-and-set on ``status`` (the row is locked too: belt and braces), then mirror
+    the change on the instance so the event payload shows the new state."""
+    changes["updated_at"] = timezone.now()
+    updated = CheckoutSession.objects.filter(pk=session.pk, status=expected).update(**changes)
+    if updated != 1:  # cannot happen while we hold the row lock
+        raise SessionNotOpen("The checkout session changed while it was being confirmed.")
+    for name, value in changes.items():
+        setattr(session, name, value)
+
+
+def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: str, payment_status: str,
+              payment_method: str, payment: Payment | None = None) -> None:
+    _transition(
+        session,
+        expected=expected,
+        status=SessionStatus.COMPLETED,
+        payment_status=payment_status,
+        payment_method=payment_method,
+        customer_id=fulfilment.customer.pk,
+        contract_id=fulfilment.contract.pk,
+        completed_at=timezone.now(),
+    )
+    data = {
+        "invoice_id": str(fulfilment.invoice.pk),
+        "payment_method": payment_method,
+        "customer_created": fulfilment.customer_created,
+    }
+    if session.guest_checkout and not fulfilment.customer_created:
+        data["customer_matched_existing"] = True
+    if payment is not None:
+        data["payment_id"] = str(payment.pk)
+    event_record(session=session, type=EventType.COMPLETED, data=data)
+
+
+def _queue_settle(payment_id) -> None:
+    def _queue():
+        try:
+            from checkout.tasks import payment_settle
+
+            payment_settle.delay(payment_id=str(payment_id))
+        except Exception:  # noqa: BLE001 - broker down: the periodic settle sweep or ops resolve it
+            logger.warning("could not queue settlement of payment %s; it stays pending", payment_id)
+
+    transaction.on_commit(_queue)
+
+
+# --- confirm ------------------------------------------------------------------------------
+
+
+def checkout_session_confirm(
+    *,
+    session_id,
+    organization_id=None,
+    payment_method: str = PaymentMethod.CARD,
+    card: CardDetails | None = None,
+    customer_details: dict | None = None,
+    now=None,
+) -> ConfirmResult:
+    """Confirm an open session: pay (or choose to be invoiced) and fulfil.
+
+    ``organization_id`` scopes the lookup for the merchant API (another tenant's id is not
+    found); the hosted page has already found the session by its token. ``customer_details``
+    (guest sessions) are what the customer typed, merged over what the merchant sent.
+    Returns the outcome (``completed``, ``processing`` or ``payment_failed``); raises for
+    refusals (not found, not open, expired, method not allowed, details missing).
+    """
+    now = now or timezone.now()
+    # Read-time expiry, committed on its own so it sticks even though we then refuse.
+    checkout_session_expire(session_id=session_id, now=now)
+    with transaction.atomic():
+        session = _lock(session_id, organization_id)
+        if session.status != SessionStatus.OPEN:
+            _refuse_not_open(session)
+        if session.expires_at <= now:
+            raise SessionExpired()
+        amount_due = _amount_due(session)
+
+        if session.guest_checkout:
+            details = customer_details_merge(session.customer_details, customer_details)
+            if not (details.get("customer_name") or "").strip():
+                raise CustomerDetailsRequired(field="customer.customer_name")
+            if details != session.customer_details:
+                CheckoutSession.objects.filter(pk=session.pk).update(customer_details=details)
+                session.customer_details = details
+
+        if amount_due <= 0:
+            fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
+            _complete(session, fulfilment, expected=SessionStatus.OPEN,
+                      payment_status=PaymentStatus.NO_PAYMENT_REQUIRED, payment_method=PaymentMethod.NONE)
+            return ConfirmResult(session, Outcome.COMPLETED, contract=fulfilment.contract, invoice=fulfilment.invoice)
+
+        if payment_method == PaymentMethod.INVOICE:
+            if not session.business_entity.allow_invoice_payment:
+                raise PaymentMethodNotAllowed(
+                    "This merchant does not accept payment by invoice.", field="payment_method"
+                )
+            fulfilment = _fulfil(session, invoice_status=InvoiceStatus.OPEN)
+            # Completed, with the money still to come: the invoice is open and
+            # payment_status stays pending until it is paid.
+            _complete(session, fulfilment, expected=SessionStatus.OPEN,
+                      payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.INVOICE)
+            return ConfirmResult(session, Outcome.COMPLETED, contract=fulfilment.contract, invoice=fulfilment.invoice)
+
+        if payment_method != PaymentMethod.CARD:
+            raise PaymentMethodNotAllowed(field="payment_method")
+        if card is None:
+            raise CardRequired(field="card")
+        return _confirm_by_card(session, card=card, amount=amount_due)
+
+
+def _confirm_by_card(session: CheckoutSession, *, card: CardDetails, amount: Decimal) -> ConfirmResult:
+    provider = _provider_for(session)
+    payment = Payment.objects.create(
+        organization_id=session.organization_id,
+        checkout_session=session,
+        provider=provider.name,
+        method=PaymentMethod.CARD,
+        status=PaymentAttemptStatus.PENDING,
+        amount=amount,
+        currency=session.currency,
+        card_last4=card.last4,
+    )
+    request = ChargeRequest(amount=amount, currency=session.currency, card=card,
+                            idempotency_key=str(payment.pk), description=f"Checkout {session.pk}")
+    fulfilment = None
+    try:
+        with transaction.atomic():  # savepoint: undone unless the charge succeeds
+            fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
+            result = provider.charge(request)
+            if result.status != ChargeStatus.SUCCEEDED:
+                raise _NotCharged(result)
+    except _NotCharged as not_charged:
+        result, fulfilment = not_charged.result, None
+
+    if result.status == ChargeStatus.SUCCEEDED:
+        _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=result.reference)
+        _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.PAID,
+                  payment_method=PaymentMethod.CARD, payment=payment)
+        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
+
+    if result.status == ChargeStatus.PENDING:
+        _payment_update(payment, provider_reference=result.reference)
+        _transition(session, expected=SessionStatus.OPEN, status=SessionStatus.PROCESSING,
+                    payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.CARD)
+        event_record(session=session, type=EventType.PROCESSING, data={"payment_id": str(payment.pk)})
+        _queue_settle(payment.pk)
+        return ConfirmResult(session, Outcome.PROCESSING, payment)
+
+    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=result.reference,
+                    failure_code=result.failure_code[:64], failure_message=result.failure_message[:300])
+    _transition(session, expected=SessionStatus.OPEN, payment_status=PaymentStatus.FAILED,
+                payment_method=PaymentMethod.CARD)
+    event_record(session=session, type=EventType.PAYMENT_FAILED, data={
+        "payment_id": str(payment.pk), "failure_code": payment.failure_code,
+        "failure_message": payment.failure_message,
+    })
+    return ConfirmResult(session, Outcome.PAYMENT_FAILED, payment,
+                         failure_code=payment.failure_code, failure_message=payment.failure_message)
+
+
+def _payment_update(payment: Payment, **changes) -> None:
+    changes["updated_at"] = timezone.now()
+    Payment.objects.filter(pk=payment.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(payment, name, value)
+
+
+# --- settling a processing payment ----------------------------------------------------------
+
+
+@transaction.atomic
+def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code: str = "",
+             failure_message: str = "", reference: str = "", payment_id=None) -> ConfirmResult:
+    session = _lock(session_id, organization_id)
+    if session.status != SessionStatus.PROCESSING:
+        raise SessionNotProcessing(f"The checkout session is {session.status}, not processing a payment.")
+    payments = Payment.objects.select_for_update().filter(
+        checkout_session_id=session.pk, status=PaymentAttemptStatus.PENDING
+    )
+    if payment_id is not None:
+        payments = payments.filter(pk=payment_id)
+    payment = payments.first()
+    if payment is None:
+        raise SessionNotProcessing("The checkout session has no pending payment.")
+    reference = reference or payment.provider_reference
+    if succeeded:
+        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
+        _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=reference)
+        _complete(session, fulfilment, expected=SessionStatus.PROCESSING, payment_status=PaymentStatus.PAID,
+                  payment_method=PaymentMethod.CARD, payment=payment)
+        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
+    failure_code = failure_code or "payment_failed"
+    failure_message = failure_message or "The payment could not be completed. Try another card or payment method."
+    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference,
+                    failure_code=failure_code[:64], failure_message=failure_message[:300])
+    # Back to open so the customer may retry; if it is past expires_at by now, the next
+    # read expires it.
+    _transition(session, expected=SessionStatus.PROCESSING, status=SessionStatus.OPEN,
+                payment_status=PaymentStatus.FAILED)
+    event_record(session=session, type=EventType.PAYMENT_FAILED, data={
+        "payment_id": str(payment.pk), "failure_code": payment.failure_code,
+        "failure_message": payment.failure_message,
+    })
+    return ConfirmResult(session, Outcome.PAYMENT_FAILED, payment,
+                         failure_code=payment.failure_code, failure_message=payment.failure_message)
+
+
+def checkout_session_payment_resolve(*, session_id, succeeded: bool, organization_id=None) -> ConfirmResult:
+    """Ops: mark a processing session's payment received (→ completed, contract and invoice
+    created) or failed (→ open, payment_status failed). Refused unless processing."""
+    return _resolve(session_id, succeeded=succeeded, organization_id=organization_id,
+                    failure_code="marked_failed_by_ops" if not succeeded else "")
+
+
+def payment_settle(*, payment_id) -> ConfirmResult | None:
+    """The background task's entry point: ask the provider how a pending payment ended and
+    apply it. Idempotent: a payment that is no longer pending (settled already, resolved by
+    ops) is left alone."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.status != PaymentAttemptStatus.PENDING:
+        logger.info("payment %s is not pending; nothing to settle", payment_id)
+        return None
+    provider = provider_get(payment.provider)
+    result = provider.settle(SettleRequest(reference=payment.provider_reference, amount=payment.amount,
+                                           currency=payment.currency, card_last4=payment.card_last4))
+    if result.status == ChargeStatus.PENDING:
+        return None  # still in flight: a later run settles it
+    try:
+        return _resolve(
+            payment.checkout_session_id,
+            succeeded=result.status == ChargeStatus.SUCCEEDED,
+            failure_code=result.failure_code,
+            failure_message=result.failure_message,
+            reference=result.reference,
+            payment_id=payment.pk,
+        )
+    except SessionNotProcessing:
+        logger.info("payment %s was resolved by someone else first", payment_id)
+        return None

@@ -1,0 +1,287 @@
+"""The hosted checkout page: found by its token, server-rendered, works without JavaScript.
+
+Each view validates a form, calls one service, then redirects or renders.
+"""
+
+from decimal import Decimal
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.http import HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
+from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
+from checkout.forms import ConfirmForm
+from checkout.models import CheckoutSession
+from checkout.pages import (
+    CSRF_PLACEHOLDER,
+    open_page_cache,
+    open_page_cached,
+    open_page_key,
+    page_probe,
+    present_address,
+    present_invoice,
+    present_purchase,
+)
+from checkout.selectors import checkout_session_get_by_token
+from checkout.services.confirm import Outcome, checkout_session_confirm
+from checkout.services.lifecycle import checkout_session_cancel
+from core.errors import DomainError
+
+SESSION_ID_PLACEHOLDERS = ("{CHECKOUT_SESSION_ID}", "%7BCHECKOUT_SESSION_ID%7D", "%7bCHECKOUT_SESSION_ID%7d")
+
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+# --- security -----------------------------------------------------------------------------
+
+
+def hosted_page(view):
+    """Headers for every hosted page: no framing, no caching, no referrer to other sites,
+    a CSP without inline script. ``form-action`` also lists the origins of the session's
+    validated redirect URLs: Chromium applies it to the 302 our confirm/cancel POST answers."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        origins = " ".join(getattr(request, "checkout_redirect_origins", ()))
+        response["Content-Security-Policy"] = f"{_CSP} {origins}".rstrip()
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "same-origin"
+        response["X-Frame-Options"] = "DENY"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response["Cross-Origin-Opener-Policy"] = "same-origin"
+        response["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        return response
+
+    return csrf_protect(wrapped)
+
+
+def _safe_url(url: str) -> str | None:
+    """A redirect target validated at creation; checked again, never trusted blindly."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return url
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def merchant_url(session: CheckoutSession, which: str) -> str | None:
+    """``success_url`` / ``pending_url`` / ``cancel_url`` with the session id filled in."""
+    url = _safe_url(getattr(session, which))
+    if url is None:
+        return None
+    for placeholder in SESSION_ID_PLACEHOLDERS:
+        url = url.replace(placeholder, str(session.pk))
+    return url
+
+
+def _page_url(session: CheckoutSession) -> str:
+    return reverse("checkout:page", args=[session.token])
+
+
+def _load(request, token: str) -> CheckoutSession:
+    session = checkout_session_get_by_token(token=token)
+    _allow_redirects(request, session)
+    return session
+
+
+def _allow_redirects(request, session) -> None:
+    """The origins the CSP's ``form-action`` must allow: the session's redirect URLs'."""
+    request.checkout_redirect_origins = sorted(
+        {_origin(url) for url in (session.success_url, session.pending_url, session.cancel_url) if _safe_url(url)}
+    )
+
+
+def _not_found(request):
+    return render(request, "checkout/not_found.html", status=404)
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _form(session: CheckoutSession, data=None) -> ConfirmForm:
+    current = (session.estimates or {}).get("current_invoice") or {}
+    due = Decimal(current.get("amount_due", current.get("total", "0")) or "0")
+    return ConfirmForm(
+        data,
+        guest=session.guest_checkout,
+        payment_required=due > 0,
+        invoice_allowed=session.business_entity.allow_invoice_payment,
+        initial_details=session.customer_details if session.guest_checkout else None,
+    )
+
+
+def _base_context(session: CheckoutSession) -> dict:
+    entity = session.business_entity
+    return {
+        "session": session,
+        "merchant": entity,
+        "merchant_address": present_address(entity.address),
+        "test_mode": not session.livemode,
+        "billed_by": _("Billed by %(name)s") % {"name": entity.name},
+        "return_to": _("and return to %(name)s") % {"name": entity.name},
+    }
+
+
+def _render_open(request, session: CheckoutSession, form: ConfirmForm | None = None, *, error: str = "",
+                 status: int = 200):
+    """The open page. A plain GET (unbound form, no error to show) is served from a per-process
+    cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``."""
+    if form is None and not error:
+        html = open_page_cache.get_or_build(
+            open_page_key(session.pk, session.updated_at),
+            lambda: _open_html(session, _form(session), "", CSRF_PLACEHOLDER))
+        return _cached_page_response(request, html, status)
+    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request)), status=status)
+
+
+def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
+
+
+def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str) -> str:
+    estimates = session.estimates or {}
+    current = present_invoice(estimates.get("current_invoice"), title=_("Due today"))
+    payment_error = error
+    if not payment_error and session.payment_status == PaymentStatus.FAILED:
+        failed = (session.payments.filter(status=PaymentAttemptStatus.FAILED)
+                  .order_by("-created_at").values_list("failure_message", flat=True).first())
+        payment_error = failed or _("Your last payment did not go through. Please try again.")
+    customer = session.customer
+    context = {
+        **_base_context(session),
+        "csrf_token": csrf_token,
+        "form": form,
+        "purchase": present_purchase(session),
+        "current_invoice": current,
+        "next_invoice": present_invoice(estimates.get("next_invoice"), title=_("Next invoice")),
+        "payment_error": payment_error,
+        "customer": customer,
+        "customer_address": present_address(customer.address) if customer else [],
+        "pay_label": (_("Pay %(amount)s") % {"amount": current.amount_due}) if form.payment_required and current
+        else _("Confirm"),
+        "error_list": [(name, form[name].label, errors[0]) for name, errors in form.errors.items()
+                       if name in form.fields] if form.is_bound else [],
+    }
+    return render_to_string("checkout/open.html", context)
+
+
+def _render_state(request, session: CheckoutSession):
+    context = _base_context(session)
+    if session.status == SessionStatus.OPEN:
+        return _render_open(request, session)
+    if session.status == SessionStatus.PROCESSING:
+        payment = session.payments.filter(status=PaymentAttemptStatus.PENDING).first()
+        context.update(payment=payment, back_url=merchant_url(session, "pending_url"))
+        return render(request, "checkout/processing.html", context)
+    if session.status == SessionStatus.COMPLETED:
+        invoice = getattr(session, "invoice", None)
+        payment = session.payments.filter(status=PaymentAttemptStatus.SUCCEEDED).first()
+        context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
+                       amount_paid=present_invoice(session.estimates.get("current_invoice"), title=_("Receipt"))
+                       if session.estimates else None)
+        return render(request, "checkout/completed.html", context)
+    template = "checkout/expired.html" if session.status == SessionStatus.EXPIRED else "checkout/cancelled.html"
+    context.update(back_url=merchant_url(session, "cancel_url"))
+    return render(request, template, context)
+
+
+def _redirect_for(session: CheckoutSession, which: str):
+    return HttpResponseRedirect(merchant_url(session, which) or _page_url(session))
+
+
+def _redirect_after_refusal(session: CheckoutSession):
+    """A confirm that lost a race (double submit, second tab): send the customer where the
+    winner went, or back to the page, which shows the final state."""
+    session.refresh_from_db()
+    if session.status == SessionStatus.COMPLETED:
+        return _redirect_for(session, "success_url")
+    if session.status == SessionStatus.PROCESSING:
+        return _redirect_for(session, "pending_url")
+    return HttpResponseRedirect(_page_url(session))
+
+
+# --- views --------------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("card_number", "card_cvc")
+@hosted_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def checkout_page(request, token: str):
+    """GET: the session in its current state. POST: confirm (pay, or be invoiced)."""
+    if request.method != "POST":
+        # Fast path: an open session whose page is cached costs one indexed lookup.
+        probe = page_probe(token)
+        if probe is None:
+            return _not_found(request)
+        html = open_page_cached(probe)
+        if html is not None:
+            _allow_redirects(request, probe)
+            return _cached_page_response(request, html)
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    if request.method != "POST":
+        return _render_state(request, session)
+    if session.status != SessionStatus.OPEN:
+        return _redirect_after_refusal(session)
+
+    form = _form(session, data=request.POST)
+    if not form.is_valid():
+        return _render_open(request, session, form, status=422)
+    choice = form.payment_choice()
+    try:
+        result = checkout_session_confirm(
+            session_id=session.pk,
+            payment_method=choice.method,
+            card=choice.card,
+            customer_details=form.customer_details(),
+        )
+    except (SessionNotOpen, SessionNotProcessing):
+        return _redirect_after_refusal(session)
+    except DomainError as error:
+        session.refresh_from_db()
+        return _render_open(request, session, form, error=error.message, status=error.status)
+
+    if result.outcome == Outcome.COMPLETED:
+        return _redirect_for(result.session, "success_url")
+    if result.outcome == Outcome.PROCESSING:
+        return _redirect_for(result.session, "pending_url")
+    # Declined: back to the page (post/redirect/get), which shows why and lets them retry.
+    return HttpResponseRedirect(_page_url(session))
+
+
+@hosted_page
+@require_POST
+def checkout_cancel(request, token: str):
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    try:
+        session = checkout_session_cancel(
+            organization_id=session.organization_id,
+            session_id=session.pk,
+            reason=CancellationReason.REQUESTED_BY_CUSTOMER,
+        )
+    except SessionNotOpen:
+        return HttpResponseRedirect(_page_url(session))
+    return _redirect_for(session, "cancel_url")

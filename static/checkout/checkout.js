@@ -1,0 +1,24 @@
+// Progressive enhancement only: the page works the same without it.
+// - Disables the submit button after the first click (the server refuses a second
+//   confirm anyway; this just avoids a confusing double click).
+// - Renames the button to "Confirm" when "Pay by invoice" is chosen.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector(".confirm-form");
+    if (!form) return;
+    var button = form.querySelector("button[type=submit]");
+    var payLabel = button ? button.textContent : "";
+    form.addEventListener("change", function (event) {
+      if (!button || event.target.name !== "payment_method") return;
+      button.textContent = event.target.value === "invoice" ? (button.dataset.invoiceLabel || payLabel) : payLabel;
+    });
+    window.addEventListener("pageshow", function () {  // back button (bfcache): usable again
+      if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
+    });
+    form.addEventListener("submit", function () {
+      if (!button) return;
+      window.setTimeout(function () { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);
+    });
+  });
+})();

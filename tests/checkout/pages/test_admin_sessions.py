@@ -1,0 +1,150 @@
+"""Ops in admin: the session page shows the estimate and history; transitions go through the services."""
+
+import re
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Contract, Invoice
+from checkout.enums import EventType, PaymentStatus, SessionStatus
+from checkout.models import Event
+from checkout.payments import CARD_SETTLES_LATER, CardDetails
+from checkout.services.confirm import checkout_session_confirm
+
+from .helpers import amendment_session, priced_session
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ops(client, django_user_model):
+    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def change_url(session):
+    return reverse("admin:checkout_checkoutsession_change", args=[session.pk])
+
+
+def transition_url(session, action):
+    return reverse("admin:checkout_checkoutsession_transition", args=[session.pk, action])
+
+
+def text(response):
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def processing_session():
+    session = priced_session()
+    with mock.patch("checkout.tasks.payment_settle.delay"):
+        checkout_session_confirm(session_id=session.pk,
+                                 card=CardDetails(CARD_SETTLES_LATER, exp_month=1, exp_year=2031, cvc="123"))
+    session.refresh_from_db()
+    return session
+
+
+def test_change_page_shows_estimate_table_history_and_open_transitions(ops):
+    session, _contract, _phase = amendment_session(new_quantity=5)
+    body = text(ops.get(change_url(session)))
+    assert "Current invoice (due at checkout)" in body and "Next invoice" in body
+    assert "-$16.26" in body and "$27.10" in body and "$10.84" in body
+    assert "Credit for the 14 unused days" in body
+    assert "Created" in body
+    assert ">Cancel</button>" in body and ">Expire now</button>" in body
+    assert "Mark payment received" not in body.split("object-tools")[1][:2000]
+
+
+def test_change_page_is_read_only(ops):
+    session = priced_session()
+    body = text(ops.get(change_url(session)))
+    assert 'name="status"' not in body and 'name="estimates"' not in body
+    response = ops.post(change_url(session), {"status": "completed"})
+    session.refresh_from_db()
+    assert session.status == SessionStatus.OPEN
+    assert response.status_code in (200, 302)
+
+
+def test_cancel_button_cancels_through_the_service(ops):
+    session = priced_session()
+    response = ops.post(transition_url(session, "cancel"), follow=True)
+    assert response.redirect_chain[-1][0] == change_url(session)
+    session.refresh_from_db()
+    assert (session.status, session.cancellation_reason) == (SessionStatus.CANCELLED, "other")
+    assert "Cancelled in admin by ops" in session.cancellation_detail
+    assert list(Event.objects.values_list("type", flat=True)) == [EventType.CANCELLED]
+    assert "Cancel: done." in text(response)
+
+
+def test_expire_now_expires_an_open_session(ops):
+    session = priced_session()
+    ops.post(transition_url(session, "expire"))
+    session.refresh_from_db()
+    assert session.status == SessionStatus.EXPIRED
+    assert list(Event.objects.values_list("type", flat=True)) == [EventType.EXPIRED]
+
+
+def test_refusals_become_admin_messages(ops):
+    session = priced_session(status=SessionStatus.COMPLETED)
+    body = text(ops.post(transition_url(session, "expire"), follow=True))
+    assert "is completed and cannot be expired" in body
+    body = text(ops.post(transition_url(session, "cancel"), follow=True))
+    assert "cannot be cancelled" in body
+    body = text(ops.post(transition_url(session, "payment_received"), follow=True))
+    assert "not processing a payment" in body
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED and not Event.objects.exists()
+
+
+def test_mark_payment_received_completes_a_processing_session(ops):
+    session = processing_session()
+    body = text(ops.get(change_url(session)))
+    assert ">Mark payment received</button>" in body and ">Mark payment failed</button>" in body
+    ops.post(transition_url(session, "payment_received"))
+    session.refresh_from_db()
+    assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.PAID)
+    assert Contract.objects.get().pk == session.contract_id
+    assert str(Invoice.objects.get().total) == session.estimates["current_invoice"]["total"] + "00"
+
+
+def test_mark_payment_failed_reopens(ops):
+    session = processing_session()
+    ops.post(transition_url(session, "payment_failed"))
+    session.refresh_from_db()
+    assert (session.status, session.payment_status) == (SessionStatus.OPEN, PaymentStatus.FAILED)
+    assert not Contract.objects.exists()
+    body = text(ops.get(change_url(session)))
+    assert "checkout_session.payment_failed" in body and "marked_failed_by_ops" in body
+
+
+def test_transition_url_is_post_only_and_staff_only(ops, client):
+    session = priced_session()
+    assert ops.get(transition_url(session, "cancel")).status_code == 405
+    assert ops.post(transition_url(session, "nonsense")).status_code == 404
+    ops.logout()
+    response = client.post(transition_url(session, "cancel"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    session.refresh_from_db()
+    assert session.status == SessionStatus.OPEN
+
+
+def test_list_actions_apply_to_each_selected_session_and_report_refusals(ops):
+    open_one, open_two = priced_session(), priced_session()
+    done = priced_session(status=SessionStatus.COMPLETED)
+    url = reverse("admin:checkout_checkoutsession_changelist")
+    response = ops.post(url, {"action": "action_expire", "_selected_action": [open_one.pk, open_two.pk, done.pk]},
+                        follow=True)
+    body = text(response)
+    assert "Expire now: 2 session(s)." in body
+    assert f"Session {done.pk}: The checkout session is completed and cannot be expired." in body
+    statuses = {s.pk: s.status for s in (open_one, open_two, done) if s.refresh_from_db() is None}
+    assert statuses == {open_one.pk: "expired", open_two.pk: "expired", done.pk: "completed"}
+
+
+def test_list_action_mark_received(ops):
+    session = processing_session()
+    url = reverse("admin:checkout_checkoutsession_changelist")
+    ops.post(url, {"action": "action_payment_received", "_selected_action": [session.pk]})
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED

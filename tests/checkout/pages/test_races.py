@@ -1,0 +1,165 @@
+"""Concurrency: real threads, real transactions (each thread has its own connection)."""
+
+import datetime
+import threading
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from billing.models import Contract, Invoice
+from checkout.enums import CancellationReason, EventType, PaymentAttemptStatus, SessionStatus
+from checkout.errors import SessionNotOpen, SessionNotProcessing
+from checkout.models import Event, Payment
+from checkout.payments import CARD_SETTLES_LATER, CARD_SUCCEEDS, CardDetails
+from checkout.services.confirm import (
+    checkout_session_confirm,
+    checkout_session_payment_resolve,
+    payment_settle,
+)
+from checkout.services.expiry import checkout_sessions_expire_due
+from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
+
+from .helpers import priced_session
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def card(number=CARD_SUCCEEDS):
+    return CardDetails(number=number, exp_month=12, exp_year=2030, cvc="123")
+
+
+def run_together(*callables):
+    """Start every callable at the same instant on its own thread; returns (results, errors)."""
+    barrier = threading.Barrier(len(callables))
+    results, errors, lock = [], [], threading.Lock()
+
+    def run(fn):
+        try:
+            barrier.wait(timeout=10)
+            value = fn()
+            with lock:
+                results.append(value)
+        except Exception as error:  # noqa: BLE001 - collected and asserted on
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in callables]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results, errors
+
+
+def event_types(session):
+    return list(Event.objects.filter(checkout_session=session).order_by("sequence").values_list("type", flat=True))
+
+
+def test_20_concurrent_confirms_make_one_contract_one_invoice_one_charge():
+    session = priced_session()
+
+    results, errors = run_together(*[lambda: checkout_session_confirm(session_id=session.pk, card=card())] * 20)
+
+    assert [r.outcome for r in results] == ["completed"]
+    assert len(errors) == 19 and all(isinstance(e, SessionNotOpen) for e in errors), errors
+    assert Contract.objects.count() == 1
+    assert Invoice.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert Payment.objects.get().status == PaymentAttemptStatus.SUCCEEDED
+    assert event_types(session) == [EventType.COMPLETED]
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED and session.contract_id == Contract.objects.get().pk
+
+
+def test_concurrent_guest_confirms_make_one_customer():
+    session = priced_session(guest=True)
+    results, errors = run_together(*[lambda: checkout_session_confirm(session_id=session.pk, card=card())] * 10)
+    assert len(results) == 1 and len(errors) == 9
+    from customers.models import Customer
+
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.parametrize("round_", range(6))
+def test_confirm_racing_the_expiry_sweep_ends_in_exactly_one_outcome(round_):
+    expires_at = timezone.now() + datetime.timedelta(seconds=30)
+    session = priced_session(expires_at=expires_at)
+    clicked = expires_at - datetime.timedelta(milliseconds=1)  # the customer clicked just in time
+    swept = expires_at + datetime.timedelta(milliseconds=1)  # the sweep ran just after
+
+    confirms = [lambda: checkout_session_confirm(session_id=session.pk, card=card(), now=clicked)] * 4
+    sweeps = [lambda: checkout_sessions_expire_due(now=swept)] * 2
+    ordered = confirms + sweeps if round_ % 2 else sweeps + confirms
+    with mock.patch("checkout.services.webhooks.events_dispatch_pending_queue", create=True):
+        _results, errors = run_together(*ordered)
+
+    assert all(isinstance(e, SessionNotOpen) for e in errors), errors
+    session.refresh_from_db()
+    types = event_types(session)
+    if session.status == SessionStatus.COMPLETED:
+        assert types == [EventType.COMPLETED]
+        assert Contract.objects.count() == 1 and Invoice.objects.count() == 1
+    else:
+        assert session.status == SessionStatus.EXPIRED
+        assert types == [EventType.EXPIRED]
+        assert not Contract.objects.exists() and not Invoice.objects.exists() and not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_confirm_racing_ops_expire_now_ends_in_exactly_one_outcome(round_):
+    session = priced_session()
+    results, errors = run_together(
+        *[lambda: checkout_session_confirm(session_id=session.pk, card=card())] * 3,
+        lambda: checkout_session_expire(session_id=session.pk, force=True),
+    )
+    session.refresh_from_db()
+    types = event_types(session)
+    assert len(types) == 1
+    if session.status == SessionStatus.COMPLETED:
+        assert types == [EventType.COMPLETED] and Contract.objects.count() == 1
+        assert False in results  # the expire lost
+    else:
+        assert session.status == SessionStatus.EXPIRED and types == [EventType.EXPIRED]
+        assert not Contract.objects.exists()
+        assert len(errors) == 3
+
+
+def test_confirm_racing_cancel_ends_in_exactly_one_outcome():
+    session = priced_session()
+    results, errors = run_together(
+        *[lambda: checkout_session_confirm(session_id=session.pk, card=card())] * 3,
+        lambda: checkout_session_cancel(organization_id=session.organization_id, session_id=session.pk,
+                                        reason=CancellationReason.REQUESTED_BY_CUSTOMER),
+    )
+    session.refresh_from_db()
+    types = event_types(session)
+    assert len(types) == 1 and len(results) == 1
+    assert all(isinstance(e, SessionNotOpen) for e in errors)
+    assert Contract.objects.count() == (1 if session.status == SessionStatus.COMPLETED else 0)
+
+
+def test_settle_task_racing_ops_mark_failed_ends_in_exactly_one_outcome():
+    session = priced_session()
+    with mock.patch("checkout.tasks.payment_settle.delay"):
+        payment = checkout_session_confirm(session_id=session.pk, card=card(CARD_SETTLES_LATER)).payment
+
+    _results, errors = run_together(
+        lambda: payment_settle(payment_id=payment.pk),
+        lambda: checkout_session_payment_resolve(session_id=session.pk, succeeded=False),
+    )
+
+    assert all(isinstance(e, SessionNotProcessing) for e in errors)
+    session.refresh_from_db()
+    payment.refresh_from_db()
+    types = event_types(session)
+    assert types[0] == EventType.PROCESSING and len(types) == 2
+    if session.status == SessionStatus.COMPLETED:
+        assert payment.status == PaymentAttemptStatus.SUCCEEDED and Contract.objects.count() == 1
+    else:
+        assert session.status == SessionStatus.OPEN and payment.status == PaymentAttemptStatus.FAILED
+        assert not Contract.objects.exists()
