@@ -28,24 +28,40 @@ class CheckoutSession(BaseModel):
     what the customer was shown.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="checkout_sessions")
+    # Indexed through the session_org_* composites (each leads with it). Every index here
+    # costs every expiry (a status change updates them all), so none is redundant.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="checkout_sessions", db_index=False
+    )
     checkout_type = models.CharField(max_length=20, choices=CheckoutType.choices)
     status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.OPEN)
     payment_status = models.CharField(
         max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.NOT_STARTED
     )
     livemode = models.BooleanField(default=False)
-    # The hosted page is found by this, never by the id.
-    token = models.CharField(max_length=64, unique=True, editable=False)
+    # The hosted page is found by this, never by the id (unique: see Meta.constraints; a
+    # unique=True CharField would add a second, LIKE-only index).
+    token = models.CharField(max_length=64, editable=False)
 
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Not indexed (nor business_entity below): nothing reads sessions by plan, contract or
+    # business entity, and each index would cost every create and every expiry. The price:
+    # deleting a Plan / Contract / BusinessEntity (a rare ops action) runs its PROTECT
+    # check as a scan of the sessions table instead of an index probe.
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     contract = models.ForeignKey(
-        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_sessions"
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_sessions",
+        db_index=False,
     )
+    # Indexed through session_org_customer.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_sessions"
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_sessions",
+        db_index=False,
     )
-    business_entity = models.ForeignKey(BusinessEntity, on_delete=models.PROTECT, related_name="+")
+    business_entity = models.ForeignKey(
+        BusinessEntity, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     guest_checkout = models.BooleanField(default=False)
     customer_details = models.JSONField(null=True, blank=True)
 
@@ -64,6 +80,9 @@ class CheckoutSession(BaseModel):
     metadata = models.JSONField(default=dict, blank=True)
     trace_id = models.CharField(max_length=128, blank=True)
     expires_at = models.DateTimeField()
+    # BaseModel indexes created_at on its own; listing reads it through session_org_created
+    # (organization first), so the single-column index only cost writes.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
@@ -75,6 +94,7 @@ class CheckoutSession(BaseModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["token"], name="session_token_unique"),
             models.CheckConstraint(condition=Q(status__in=SessionStatus.values), name="session_status_valid"),
             models.CheckConstraint(
                 condition=Q(payment_status__in=PaymentStatus.values), name="session_payment_status_valid"
@@ -157,8 +177,19 @@ class Payment(BaseModel):
 class Event(BaseModel):
     """Outbox: written in the same transaction as the state change it reports."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
-    checkout_session = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE, related_name="events")
+    # Not indexed: events are read by session (event_sequence_unique) or, undispatched, by
+    # event_undispatched. The price: deleting an Organization (rare, ops only) scans the
+    # events table for its CASCADE, and the admin's organization filter scans too.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    # BaseModel indexes created_at; the outbox reads undispatched events through the
+    # partial event_undispatched, and nothing else reads events by creation time.
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed through event_sequence_unique (it leads with the session).
+    checkout_session = models.ForeignKey(
+        CheckoutSession, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=64, choices=EventType.choices)
     sequence = models.PositiveIntegerField()
     payload = models.JSONField(default=dict)

@@ -1,20 +1,59 @@
 """Thin Celery wrappers around services: ids in, never model instances.
 
-Each task imports its service lazily so a worker only loads what it runs.
+Each task imports its service lazily so a worker only loads what it runs. Every task
+here is idempotent (compare-and-set, row claims, ``SKIP LOCKED``), so each acks late
+and is redelivered if its worker dies mid-run (``acks_late`` + ``reject_on_worker_lost``).
+The periodic ones are scheduled in ``CELERY_BEAT_SCHEDULE`` (config/settings.py).
 """
 
 from celery import shared_task
 
+IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+# A pending test payment older than this lost its settle task.
+SETTLE_GRACE_SECONDS = 120
 
-@shared_task(name="checkout.events_dispatch", acks_late=True, ignore_result=True)
+
+@shared_task(name="checkout.events_dispatch", **IDEMPOTENT)
 def events_dispatch(*, event_id: str) -> None:
-    """Fan a committed event out into webhook deliveries and send them."""
+    """Fan a committed event out into webhook deliveries and queue their sends."""
     from checkout.services.webhooks import event_dispatch
 
     event_dispatch(event_id=event_id)
 
 
-@shared_task(name="checkout.payment_settle", acks_late=True, ignore_result=True)
+@shared_task(name="checkout.events_dispatch_pending", **IDEMPOTENT)
+def events_dispatch_pending(*, min_age_seconds: float | None = None) -> int:
+    """The outbox sweep: events nobody dispatched (broker outage, bulk writes)."""
+    from checkout.services.webhooks import OUTBOX_MIN_AGE_SECONDS
+    from checkout.services.webhooks import events_dispatch_pending as dispatch
+
+    return dispatch(min_age_seconds=OUTBOX_MIN_AGE_SECONDS if min_age_seconds is None else min_age_seconds)
+
+
+@shared_task(name="checkout.webhook_delivery_attempt", **IDEMPOTENT)
+def webhook_delivery_attempt(*, delivery_id: str) -> None:
+    from checkout.services.webhooks import webhook_delivery_attempt as attempt
+
+    attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="checkout.webhook_deliveries_retry_due", **IDEMPOTENT)
+def webhook_deliveries_retry_due() -> int:
+    from checkout.services.webhooks import webhook_deliveries_retry_due as retry_due
+
+    return retry_due()
+
+
+@shared_task(name="checkout.sessions_expire_due", **IDEMPOTENT)
+def sessions_expire_due() -> int:
+    """Beat, every minute. Stops starting batches after 50 s, well inside the task's time
+    limit; a backlog bigger than that is finished by the next runs."""
+    from checkout.services.expiry import checkout_sessions_expire_due
+
+    return checkout_sessions_expire_due(time_budget_seconds=50)
+
+
+@shared_task(name="checkout.payment_settle", **IDEMPOTENT)
 def payment_settle(*, payment_id: str) -> None:
     """The test provider's settle-later path: resolve a pending payment."""
     from checkout.services.confirm import payment_settle as settle
@@ -22,7 +61,34 @@ def payment_settle(*, payment_id: str) -> None:
     settle(payment_id=payment_id)
 
 
-@shared_task(name="checkout.idempotency_records_purge", ignore_result=True)
+@shared_task(name="checkout.payments_settle_pending", **IDEMPOTENT)
+def payments_settle_pending() -> int:
+    """Safety net for settle tasks lost to a broker outage: queue a settle for every
+    test-provider payment still pending a while after it was made. Settling is a
+    compare-and-set on the payment, so one settled twice is settled once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checkout.enums import PaymentAttemptStatus
+    from checkout.models import Payment
+
+    now = timezone.now()
+    # Bounded by created_at (indexed) so the read does not grow with the payments table.
+    ids = list(
+        Payment.objects.filter(
+            provider="test",
+            status=PaymentAttemptStatus.PENDING,
+            created_at__gte=now - timedelta(days=7),
+            created_at__lte=now - timedelta(seconds=SETTLE_GRACE_SECONDS),
+        ).values_list("id", flat=True)[:500]
+    )
+    for payment_id in ids:
+        payment_settle.delay(payment_id=str(payment_id))
+    return len(ids)
+
+
+@shared_task(name="checkout.idempotency_records_purge", **IDEMPOTENT)
 def idempotency_records_purge() -> int:
     from checkout.services.idempotency import idempotency_records_purge as purge
 

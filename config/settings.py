@@ -95,16 +95,20 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production serves hashed, compressed files (run `collectstatic` at deploy); tests and
+# the demo serve them straight from the source folders.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # --- Security ---------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -140,6 +144,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Shows /checkout-sessions' GET (list) and POST (create) views as two operations.
+    "DEFAULT_GENERATOR_CLASS": "checkout.api.schema.SchemaGenerator",
+    # The schema and docs are public; the operations they describe need a secret key.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "checkout.enums.SessionStatus",
+        "PaymentStatusEnum": "checkout.enums.PaymentStatus",
+        "CheckoutTypeEnum": "checkout.enums.CheckoutType",
+        "CancellationReasonEnum": "checkout.enums.CancellationReason",
+    },
 }
 # Create requests per API key per minute (0 disables the limit).
 CHECKOUT_CREATE_RATE_LIMIT = env.int("CHECKOUT_CREATE_RATE_LIMIT", default=600)
@@ -159,22 +175,75 @@ CACHES = {
 
 # --- Celery -----------------------------------------------------------------
 # Without REDIS_URL tasks run in-process (eager), so the product runs with
-# nothing but Python; expiry is also enforced whenever a session is read.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# nothing but Python; expiry is also enforced whenever a session is read, the sweep
+# runs by hand (`manage.py expire_sessions`) and webhooks go out with
+# `manage.py send_webhooks`. Every name below must be one Celery knows
+# (tests/checkout/background/test_celery_config.py): a misspelt one is silently ignored.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
+# Our tasks are idempotent, so a task whose worker dies mid-run is redelivered
+# rather than lost.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues work must not hang when Redis is down: fail fast, the
+# periodic outbox task picks the work up once Redis is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    # Longer than any countdown we queue (webhook retries beyond 10 minutes wait in
+    # the database for the retry sweep), so acks_late never redelivers early.
+    "visibility_timeout": 3600,
+}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
+)
+# Each entry expires before its next run so a stopped worker does not come back
+# to a backlog of identical sweeps.
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-due-sessions": {
+        "task": "checkout.sessions_expire_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "dispatch-pending-events": {
+        "task": "checkout.events_dispatch_pending",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "retry-due-webhook-deliveries": {
+        "task": "checkout.webhook_deliveries_retry_due",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "settle-stuck-payments": {
+        "task": "checkout.payments_settle_pending",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "purge-idempotency-records": {
+        "task": "checkout.idempotency_records_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
+}
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponseNotFound, HttpResponseServerError
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
 from core.errors import json_error_response
@@ -14,7 +16,11 @@ urlpatterns = [
     path("healthz", core_views.healthz),
     path("api/v1/", core_views.api_root, name="api-root"),
     path("api/v1/", include("checkout.api.urls")),
-    re_path(r"^api/", core_views.api_not_found),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("checkout.api.webhook_urls")),
+    # CSRF-exempt so an unknown POST under /api/ is a JSON 404, not Django's HTML 403.
+    re_path(r"^api/", csrf_exempt(core_views.api_not_found)),
     path("", include("checkout.urls")),
 ]
 

@@ -1,13 +1,115 @@
-from django.contrib import admin
+import json
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from checkout.enums import EventType
 from checkout.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from checkout.services.webhooks import (
+    MAX_ENDPOINTS_PER_ORGANIZATION,
+    event_envelope,
+    tasks_run_inline,
+    webhook_delivery_resend,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+    webhook_endpoint_update,
+    webhook_url_validate,
+)
+from core.errors import DomainError
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    enabled_events = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to receive every event type.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["organization", "url", "description", "enabled_events", "is_active"]
+
+    def clean_url(self):
+        try:
+            return webhook_url_validate(self.cleaned_data.get("url"))
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        organization = cleaned.get("organization")
+        full = (
+            self.instance._state.adding
+            and organization is not None
+            and WebhookEndpoint.objects.filter(organization=organization).count() >= MAX_ENDPOINTS_PER_ORGANIZATION
+        )
+        if full:
+            raise ValidationError(f"This organization already has {MAX_ENDPOINTS_PER_ORGANIZATION} endpoints.")
+        return cleaned
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "organization", "is_active", "created_at"]
+    """The signing secret is shown once, in a message after creation, never on a form."""
+
+    form = WebhookEndpointForm
+    list_display = ["url", "organization", "is_active", "events", "created_at"]
     list_filter = ["is_active", "organization"]
-    search_fields = ["url", "description"]
+    search_fields = ["url", "description", "=id"]
+    list_select_related = ["organization"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organization", "created_at", "updated_at"] if obj else []
+
+    @admin.display(description="Events")
+    def events(self, obj):
+        return ", ".join(obj.enabled_events) if obj.enabled_events else "all"
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            webhook_endpoint_update(
+                organization_id=obj.organization_id,
+                endpoint_id=obj.pk,
+                url=data["url"],
+                enabled_events=data["enabled_events"],
+                description=data["description"],
+                is_active=data["is_active"],
+            )
+            return
+        endpoint, secret = webhook_endpoint_create(
+            organization_id=data["organization"].pk,
+            url=data["url"],
+            enabled_events=data["enabled_events"],
+            description=data["description"],
+        )
+        if not data["is_active"]:
+            endpoint = webhook_endpoint_update(
+                organization_id=endpoint.organization_id, endpoint_id=endpoint.pk, is_active=False
+            )
+        # The admin logs and redirects with `obj`: make it the row the service created.
+        for field in ("id", "secret", "created_at", "updated_at", "is_active", "enabled_events"):
+            setattr(obj, field, getattr(endpoint, field))
+        obj._state.adding = False
+        obj._state.db = endpoint._state.db
+        messages.warning(
+            request,
+            format_html(
+                "Signing secret for {}: <code>{}</code> — copy it now, it will not be shown again.",
+                endpoint.url,
+                secret,
+            ),
+        )
+
+    def delete_model(self, request, obj):
+        webhook_endpoint_delete(organization_id=obj.organization_id, endpoint_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for endpoint in queryset:
+            self.delete_model(request, endpoint)
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -23,8 +125,46 @@ class WebhookAttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["event", "endpoint", "status", "attempt_count", "next_attempt_at", "delivered_at"]
-    list_filter = ["status"]
-    search_fields = ["=event__checkout_session__id", "endpoint__url"]
-    raw_id_fields = ["event", "endpoint"]
+    list_display = ["event_type", "session", "endpoint", "status", "attempt_count", "next_attempt_at",
+                    "delivered_at", "created_at"]
+    list_filter = ["status", "event__type", "endpoint__organization"]
+    search_fields = ["=event__checkout_session__id", "=event__id", "=id", "endpoint__url"]
+    list_select_related = ["event", "endpoint"]
+    date_hierarchy = "created_at"
+    fields = ["endpoint", "event", "status", "attempt_count", "next_attempt_at", "delivered_at", "created_at",
+              "body"]
+    readonly_fields = fields
     inlines = [WebhookAttemptInline]
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Viewable, not editable: only the Re-send action changes a delivery.
+        return False
+
+    @admin.display(description="Event", ordering="event__type")
+    def event_type(self, obj):
+        return obj.event.type
+
+    @admin.display(description="Checkout session")
+    def session(self, obj):
+        return obj.event.checkout_session_id
+
+    @admin.display(description="Body (signed when sent)")
+    def body(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(event_envelope(obj.event), indent=2, sort_keys=True))
+
+    @admin.action(description="Re-send selected deliveries now")
+    def resend(self, request, queryset):
+        count = 0
+        for delivery_id in queryset.values_list("id", flat=True):
+            webhook_delivery_resend(delivery_id=delivery_id)
+            count += 1
+        if tasks_run_inline():
+            self.message_user(request, f"{count} delivery(ies) marked to be sent again: with no worker configured, "
+                                       "run `manage.py send_webhooks` to send them.", messages.WARNING)
+        else:
+            self.message_user(request, f"Queued {count} delivery(ies) to be sent again.", messages.SUCCESS)
+

@@ -44,7 +44,6 @@ def checkout_session_expire_if_due(session: CheckoutSession, *, now: datetime | 
     return session
 
 
-@transaction.atomic
 def checkout_session_cancel(
     *, organization_id, session_id, reason: str = CancellationReason.REQUESTED_BY_CUSTOMER, detail: str = ""
 ) -> CheckoutSession:
@@ -54,8 +53,14 @@ def checkout_session_cancel(
             f"reason must be one of: {', '.join(CancellationReason.values)}.", field="reason"
         )
     now = timezone.now()
-    # A session already past its expiry is expired, not cancelled.
+    # A session already past its expiry is expired, not cancelled. The expiry commits on
+    # its own: the refusal below must not roll it (and its event) back.
     checkout_session_expire(session_id=session_id, now=now)
+    return _cancel_open(organization_id, session_id, reason, detail, now)
+
+
+@transaction.atomic
+def _cancel_open(organization_id, session_id, reason: str, detail: str, now: datetime) -> CheckoutSession:
     updated = CheckoutSession.objects.filter(
         pk=session_id, organization_id=organization_id, status=SessionStatus.OPEN
     ).update(

@@ -1,0 +1,315 @@
+"""Benchmark: the expiry sweep on a big table, and create latency while it runs.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkout uv run python bench/bench_sweep.py
+    … bench/bench_sweep.py --sessions 200000 --rounds 2     # quicker
+    … bench/bench_sweep.py --keep                           # leave the database for a rerun with --reuse
+
+Builds a throwaway database (``bench_sweep`` on the server of DATABASE_URL: created,
+migrated, dropped at the end unless ``--keep``), seeds the demo merchant, and fills
+``--sessions`` sessions (default 1,000,000) by copying a session created through the real
+API, so rows carry real quote/estimates JSON:
+
+    arriving steadily over 7 days, each living 24 hours: 10 % of the table open and past
+    expires_at (due), ~14 % open and not yet due (the last day's), the rest history
+    (completed / expired / cancelled: not in the partial index)
+
+Then, for each round: POST /api/v1/checkout-sessions in a closed loop with nobody else on
+the database (baseline), and again while a separate process runs the sweep
+(``checkout_sessions_expire_due``, as the beat task does). Between rounds the swept sessions
+are reopened and their events deleted, and the tables vacuumed.
+
+Prints sessions expired per second (the sweep process's own timing) and create latency
+percentiles without and during the sweep. Targets: ≥ 20,000 sessions/s; create p99 during
+the sweep at most 20 % above the baseline.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "bench_sweep"
+TARGET_RATE = 20_000
+TARGET_P99_RATIO = 1.20
+
+
+def _env_for_bench(database_url: str) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url
+    env.pop("REDIS_URL", None)
+    env.pop("CELERY_BROKER_URL", None)
+    # Not eager: the sweep's one "dispatch the outbox" message goes to the in-memory
+    # broker instead of running the outbox pass inside the timed sweep.
+    env["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    env["CHECKOUT_CREATE_RATE_LIMIT"] = "0"
+    # In-process requests over plain HTTP, as the test suite makes them.
+    env["SECURE_SSL_REDIRECT"] = "false"
+    env["STATIC_MANIFEST"] = "false"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env.setdefault("LOG_LEVEL", "WARNING")
+    return env
+
+
+# --- the sweeping process ---------------------------------------------------------------
+
+def sweeper_main() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from checkout.services.expiry import checkout_sessions_expire_due
+
+    options = json.loads(os.environ.get("BENCH_SWEEP_OPTIONS") or "{}")
+    connection.ensure_connection()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.perf_counter()
+    expired = checkout_sessions_expire_due(**options)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"expired": expired, "seconds": seconds}), flush=True)
+
+
+# --- the benchmark ------------------------------------------------------------------------
+
+def database_create(admin_url: str, name: str, *, reuse: bool) -> bool:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and reuse:
+            return False
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+        return True
+
+
+def database_drop(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fill(n: int, template_id) -> None:
+    from django.db import connection
+
+    from checkout.models import CheckoutSession
+
+    # Sessions arrive steadily over 7 days (heap order = arrival order) and live 24 hours.
+    # Of those past their expiry, 11.7 % are still open (due: 10 % of the table); the rest
+    # ended (completed / expired / cancelled). The last day's are open and not yet due.
+    created = f"(now() - interval '7 days' + (i::float8 / {n}) * interval '7 days')"
+    past = f"(i <= {n} * 6 / 7)"
+    pick = "((i::bigint * 7919) %% 1000)"
+    overrides = {
+        "id": "gen_random_uuid()",
+        "token": "'cs_bench_' || i",
+        "created_at": created,
+        "updated_at": created,
+        "expires_at": f"{created} + interval '24 hours'",
+        "status": (f"CASE WHEN NOT {past} THEN 'open' WHEN {pick} < 117 THEN 'open' "
+                   f"WHEN {pick} < 600 THEN 'completed' WHEN {pick} < 850 THEN 'expired' ELSE 'cancelled' END"),
+        "completed_at": f"CASE WHEN {past} AND {pick} BETWEEN 117 AND 599 THEN {created} + interval '1 hour' END",
+        "expired_at": f"CASE WHEN {past} AND {pick} BETWEEN 600 AND 849 THEN {created} + interval '24 hours' END",
+        "cancelled_at": f"CASE WHEN {past} AND {pick} >= 850 THEN {created} + interval '2 hours' END",
+    }
+    columns = [field.column for field in CheckoutSession._meta.concrete_fields]
+    select = ", ".join(overrides.get(column, f"t.{column}") for column in columns)
+    table = CheckoutSession._meta.db_table
+    chunk = 100_000
+    with connection.cursor() as cursor:
+        for start in range(1, n + 1, chunk):
+            stop = min(start + chunk - 1, n)
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {select} FROM generate_series(%s, %s) AS i, "
+                f"(SELECT * FROM {table} WHERE id = %s) AS t",
+                [start, stop, template_id],
+            )
+            print(f"  filled {stop:,} / {n:,}", end="\r", flush=True)
+    print()
+
+
+def vacuum() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE checkout_checkoutsession")
+        cursor.execute("VACUUM ANALYZE checkout_event")
+
+
+def reopen_swept(since) -> int:
+    """Undo a round's sweep so the next round has the same work."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM checkout_event WHERE type = 'checkout_session.expired' AND created_at >= %s",
+                       [since])
+        cursor.execute("UPDATE checkout_checkoutsession SET status = 'open', expired_at = NULL "
+                       "WHERE status = 'expired' AND expired_at >= %s", [since])
+        return cursor.rowcount
+
+
+class Creator:
+    def __init__(self, api_key: str, body: dict):
+        from django.test import Client
+
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+        self.body = json.dumps(body)
+
+    def one(self) -> float:
+        started = time.perf_counter()
+        response = self.client.post("/api/v1/checkout-sessions", self.body, content_type="application/json")
+        elapsed = time.perf_counter() - started
+        if response.status_code != 201:
+            raise RuntimeError(f"create answered {response.status_code}: {response.content[:300]!r}")
+        return elapsed
+
+    def many(self, count: int) -> list[float]:
+        return [self.one() for _ in range(count)]
+
+    def until(self, done: threading.Event) -> list[float]:
+        latencies = []
+        while not done.is_set():
+            latencies.append(self.one())
+        return latencies
+
+
+def sweep_with_creates(creator: Creator, env: dict) -> tuple[dict, list[float]]:
+    child = subprocess.Popen([sys.executable, __file__, "--sweeper"], cwd=ROOT, env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdout.readline().strip() == "ready"
+    done, result = threading.Event(), {}
+
+    def wait_result():
+        result.update(json.loads(child.stdout.readline()))
+        done.set()
+
+    reader = threading.Thread(target=wait_result, daemon=True)
+    reader.start()
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    latencies = creator.until(done)
+    reader.join()
+    child.wait(timeout=60)
+    return result, latencies
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline-creates", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
+    parser.add_argument("--reuse", action="store_true", help="Reuse a kept bench database (no refill).")
+    parser.add_argument("--batch-size", type=int, help="Sweep batch size (default: the sweep's own).")
+    parser.add_argument("--pause", type=float, help="Sweep pause between batches, seconds (default: the sweep's own).")
+    parser.add_argument("--sweeper", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sweeper:
+        sweeper_main()
+        return 0
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        print("Set DATABASE_URL to a PostgreSQL server (the bench makes its own database there).")
+        return 2
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    fresh = database_create(admin_url, BENCH_DB, reuse=args.reuse)
+    env = _env_for_bench(bench_url)
+    options = {"batch_size": args.batch_size, "pause_seconds": args.pause}
+    env["BENCH_SWEEP_OPTIONS"] = json.dumps({k: v for k, v in options.items() if v is not None})
+    print(f"Sweep options: {env['BENCH_SWEEP_OPTIONS']}")
+    os.environ.update(env)
+    for key in ("REDIS_URL", "CELERY_BROKER_URL"):
+        os.environ.pop(key, None)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from checkout.demo import demo_merchant_seed
+    from checkout.models import CheckoutSession
+
+    try:
+        call_command("migrate", verbosity=0)
+        demo = demo_merchant_seed().as_json()
+        body = {
+            "customer_id": demo["customers"][0],
+            "plan_id": next(iter(demo["plans"].values())),
+            "success_url": "https://merchant.example/success?cs={CHECKOUT_SESSION_ID}",
+            "cancel_url": "https://merchant.example/cancel",
+            "metadata": {"order": "bench"},
+        }
+        creator = Creator(demo["api_key"], body)
+        creator.many(20)  # warm up: imports, connection, caches
+        if fresh:
+            template = CheckoutSession.objects.order_by("created_at").first()
+            started = time.perf_counter()
+            print(f"Filling {args.sessions:,} sessions …")
+            fill(args.sessions, template.id)
+            vacuum()
+            print(f"  done in {time.perf_counter() - started:.0f} s")
+        total = CheckoutSession.objects.count()
+        due = CheckoutSession.objects.filter(status="open", expires_at__lte=timezone.now()).count()
+        print(f"Table: {total:,} sessions, {due:,} due.\n")
+
+        baseline, during, rates = [], [], []
+        for round_ in range(1, args.rounds + 1):
+            base = creator.many(args.baseline_creates)
+            round_start = timezone.now()
+            result, latencies = sweep_with_creates(creator, env)
+            rate = result["expired"] / result["seconds"]
+            print(f"Round {round_}: expired {result['expired']:,} in {result['seconds']:.2f} s = {rate:,.0f}/s; "
+                  f"create p99 {percentile(base, 99) * 1000:.1f} ms without, "
+                  f"{percentile(latencies, 99) * 1000:.1f} ms during ({len(latencies)} creates)")
+            baseline += base
+            during += latencies
+            rates.append(rate)
+            if round_ < args.rounds:
+                reopen_swept(round_start)
+                vacuum()
+
+        p99_base, p99_during = percentile(baseline, 99), percentile(during, 99)
+        ratio = p99_during / p99_base
+        rate = statistics.median(rates)
+        print()
+        print(f"Sessions expired per second (median of {len(rates)} rounds): {rate:,.0f} "
+              f"(target ≥ {TARGET_RATE:,}) {'PASS' if rate >= TARGET_RATE else 'FAIL'}")
+        print(f"Create latency without the sweep: p50 {percentile(baseline, 50) * 1000:.1f} ms, "
+              f"p99 {p99_base * 1000:.1f} ms ({len(baseline)} requests)")
+        print(f"Create latency during the sweep:  p50 {percentile(during, 50) * 1000:.1f} ms, "
+              f"p99 {p99_during * 1000:.1f} ms ({len(during)} requests)")
+        print(f"p99 during / without: {ratio:.2f} (target ≤ {TARGET_P99_RATIO:.2f}) "
+              f"{'PASS' if ratio <= TARGET_P99_RATIO else 'FAIL'}")
+        return 0 if rate >= TARGET_RATE and ratio <= TARGET_P99_RATIO else 1
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            database_drop(admin_url, BENCH_DB)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,673 @@
+"""OpenAPI for the merchant API: security scheme, per-operation docs, examples and the
+catalogue of error codes (the codes are part of the contract; the messages are not).
+
+Response examples' estimates are computed by the pricing engine from the sample catalogue
+below, so the documentation never shows numbers the API would not produce.
+"""
+
+import datetime
+from decimal import Decimal
+
+from drf_spectacular import generators
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+
+from billing.estimates import (
+    PlanItemSnapshot,
+    PlanSnapshot,
+    estimate_amendment,
+    estimate_new_contract,
+    quote_from_plan,
+)
+from billing.pricing import PriceTerms
+
+from .routing import MethodRouter
+from .serializers import (
+    CheckoutSessionCancelSerializer,
+    CheckoutSessionCreateSerializer,
+    CheckoutSessionListQuerySerializer,
+    CheckoutSessionListSerializer,
+    CheckoutSessionSerializer,
+    ErrorEnvelopeSerializer,
+)
+
+# --- generator: MethodRouter paths show one operation per method ------------------------------
+
+
+class EndpointEnumerator(generators.EndpointEnumerator):
+    def should_include_endpoint(self, path, callback):
+        return isinstance(callback, MethodRouter) or super().should_include_endpoint(path, callback)
+
+    def get_allowed_methods(self, callback):
+        if isinstance(callback, MethodRouter):
+            return list(callback.views)
+        return super().get_allowed_methods(callback)
+
+    def get_api_endpoints(self, patterns=None, prefix=""):
+        return [
+            (
+                path,
+                regex,
+                method,
+                callback.views[method] if isinstance(callback, MethodRouter) else callback,
+            )
+            for path, regex, method, callback in super().get_api_endpoints(patterns, prefix)
+        ]
+
+
+class SchemaGenerator(generators.SchemaGenerator):
+    endpoint_inspector_cls = EndpointEnumerator
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "core.authentication.ApiKeyAuthentication"
+    name = "SecretApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "sk_test_… | sk_live_…",
+            "description": "A secret API key: `Authorization: Bearer sk_test_…`. Test keys create test-mode "
+            "sessions; live keys require https redirect URLs.",
+        }
+
+
+# --- error catalogue --------------------------------------------------------------------------
+
+COMMON_ERRORS = {
+    "malformed_request": (400, "The body is not valid JSON."),
+    "authentication_required": (401, "No Authorization header."),
+    "authentication_failed": (401, "The API key is unknown, malformed or revoked."),
+    "not_found": (404, "No such endpoint (unknown path, or an id in the path that is not a UUID)."),
+    "method_not_allowed": (405, "The path does not support this HTTP method."),
+    "not_acceptable": (406, "The Accept header excludes application/json."),
+    "unsupported_media_type": (415, "The body is not application/json."),
+    "internal_error": (500, "A bug on our side; quote trace_id to support."),
+}
+
+SHAPE_ERRORS = {
+    "field_required": "A required field is missing (or null).",
+    "invalid_type": "The value has the wrong JSON type (e.g. a string where an object is expected).",
+    "invalid_length": "A string or list is too short or too long.",
+    "value_out_of_range": "A number is outside its allowed range.",
+    "invalid_choice": "The value is not one of the allowed choices.",
+    "invalid_characters": "Text contains NUL or unpaired surrogate characters.",
+    "unknown_field": "The request carries a field this endpoint does not know (typo?).",
+    "invalid_id": "An id is not a UUID.",
+    "invalid_date": "Not a date (YYYY-MM-DD).",
+    "date_out_of_range": "A date outside 2000-01-01 … 2100-12-31.",
+    "invalid_datetime": "Not an ISO-8601 date-time.",
+}
+
+CREATE_ERRORS_422 = {
+    **SHAPE_ERRORS,
+    "ambiguous_checkout_type": "The fields match more than one checkout type (e.g. contract and contract_id).",
+    "checkout_type_undetermined": "None of contract, plan_id or contract_id was given.",
+    "conflicting_fields": "start_date/end_date given both at top level and in contract, with different values.",
+    "guest_checkout_conflict": "guest_checkout with a customer_id.",
+    "guest_checkout_not_allowed": "guest_checkout on an amendment (contract_id).",
+    "product_overrides_not_allowed": "product_overrides on a product-based contract.",
+    "phases_not_allowed": "phases on a plan-based contract.",
+    "plan_id_not_allowed": "contract.plan_id on a product-based contract.",
+    "pricing_conflict": "A phase pricing with both pricing_id and pricing.",
+    "phase_dates_incoherent": "Phases must run back to back from the contract's start; only the last is open.",
+    "end_date_before_start_date": "end_date is not after start_date.",
+    "end_date_not_allowed": "end_date on an amendment (it runs until the contract ends).",
+    "invalid_currency": "Not an ISO-4217 currency code.",
+    "currency_mismatch": "The currency differs from the plan's, the contract's or a pricing's.",
+    "invalid_url": "Not an absolute http(s) URL with a valid host.",
+    "url_too_long": "A URL longer than 2083 characters.",
+    "url_scheme_not_allowed": "A scheme other than http/https (javascript:, data:, …).",
+    "url_userinfo_not_allowed": "A URL with user:password@.",
+    "url_https_required": "Live-mode keys require https URLs.",
+    "invalid_email": "Not an email address.",
+    "invalid_phone_number": "Not an international phone number (+ and country code).",
+    "invalid_country": "Not an ISO-3166 alpha-2 country code.",
+    "invalid_amount": "An amount given as a JSON number with a fraction; use a decimal string.",
+    "invalid_trace_id": "trace_id: 1–128 of letters, digits and . _ : -",
+    "invalid_idempotency_key": "Idempotency key: 1–255 printable ASCII characters, no spaces.",
+    "idempotency_key_mismatch": "The Idempotency-Key header and idempotency_key field differ.",
+    "idempotency_key_reused": "The idempotency key was used with a different body.",
+    "metadata_too_many_keys": "metadata has more than 50 keys.",
+    "metadata_key_too_long": "A metadata key is empty or longer than 40 characters.",
+    "metadata_too_large": "metadata is larger than 8 KB as JSON.",
+    "expires_at_in_past": "expires_at is not in the future.",
+    "expires_at_too_far": "expires_at is more than 30 days ahead.",
+    "plan_not_active": "The plan is draft or archived.",
+    "plan_unchanged": "A plan switch to the plan the contract is on.",
+    "contract_not_active": "The contract has ended.",
+    "contract_customer_mismatch": "customer_id is not the contract's customer.",
+    "business_entity_mismatch": "business_entity_id is not the contract's.",
+    "start_date_outside_contract": "The change date is outside the contract's term.",
+    "quantity_out_of_bounds": "A quantity outside the plan item's min/max.",
+    "unknown_product_override": "An override names a product that is not in the plan or contract.",
+    "duplicate_product_override": "Two overrides name the same product.",
+    "item_not_optional": "is_enabled: false on an item that is not optional.",
+    "pricing_product_mismatch": "A catalogue pricing of another product.",
+    "invalid_pricing": "An inline pricing is not valid (model, amounts, package size).",
+    "invalid_tiers": "Inline tiers are not valid (ascending, last open-ended).",
+    "invalid_cadence": "A cadence other than whole months/years (P1M, P3M, P6M, P1Y).",
+    "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other).",
+}
+CREATE_ERRORS_404 = {
+    "plan_not_found": "plan_id is not a plan of your organization.",
+    "contract_not_found": "contract_id is not a contract of your organization.",
+    "customer_not_found": "customer_id is not a customer of your organization.",
+    "business_entity_not_found": "business_entity_id is not a business entity of your organization.",
+    "product_not_found": "A product_id is not a product of your organization.",
+    "pricing_not_found": "A pricing_id is not a pricing of your organization.",
+}
+CREATE_ERRORS_409 = {
+    "idempotency_key_in_use": "A request with this key is still running; retry shortly."
+}
+RATE_LIMITED = {"rate_limited": "Too many creates for this API key; wait Retry-After seconds."}
+LIST_ERRORS_422 = {
+    "invalid_choice": SHAPE_ERRORS["invalid_choice"],
+    "invalid_id": SHAPE_ERRORS["invalid_id"],
+    "invalid_datetime": SHAPE_ERRORS["invalid_datetime"],
+    "value_out_of_range": "limit outside 1–100.",
+    "invalid_length": SHAPE_ERRORS["invalid_length"],
+    "invalid_characters": SHAPE_ERRORS["invalid_characters"],
+    "invalid_cursor": "The cursor is not one this API returned.",
+    "unknown_field": "An unknown query parameter.",
+}
+CANCEL_ERRORS_422 = {
+    "field_required": "reason is missing.",
+    "invalid_cancellation_reason": "reason is not one of the fixed list.",
+    "invalid_length": "detail is longer than 500 characters.",
+    "invalid_type": SHAPE_ERRORS["invalid_type"],
+    "invalid_characters": SHAPE_ERRORS["invalid_characters"],
+    "unknown_field": SHAPE_ERRORS["unknown_field"],
+}
+SESSION_NOT_FOUND = {"checkout_session_not_found": "No such session in your organization."}
+SESSION_NOT_OPEN = {
+    "checkout_session_not_open": "The session is processing, completed, cancelled or expired."
+}
+
+ALL_ERROR_CODES = sorted(
+    {
+        *COMMON_ERRORS,
+        *CREATE_ERRORS_422,
+        *CREATE_ERRORS_404,
+        *CREATE_ERRORS_409,
+        *RATE_LIMITED,
+        *LIST_ERRORS_422,
+        *CANCEL_ERRORS_422,
+        *SESSION_NOT_FOUND,
+        *SESSION_NOT_OPEN,
+    }
+)
+
+_FIELD_OF = {
+    "field_required": "customer_id",
+    "invalid_id": "plan_id",
+    "invalid_currency": "currency",
+    "currency_mismatch": "currency",
+    "invalid_url": "success_url",
+    "url_too_long": "success_url",
+    "url_scheme_not_allowed": "success_url",
+    "url_userinfo_not_allowed": "success_url",
+    "url_https_required": "success_url",
+    "expires_at_in_past": "expires_at",
+    "expires_at_too_far": "expires_at",
+    "quantity_out_of_bounds": "product_overrides.1.quantity",
+    "plan_not_found": "plan_id",
+    "contract_not_found": "contract_id",
+    "customer_not_found": "customer_id",
+    "business_entity_not_found": "business_entity_id",
+    "product_not_found": "contract.phases.0.pricings.0.product_id",
+    "pricing_not_found": "contract.phases.0.pricings.0.pricing_id",
+    "idempotency_key_reused": "idempotency_key",
+    "idempotency_key_in_use": "idempotency_key",
+    "invalid_cursor": "cursor",
+    "invalid_cancellation_reason": "reason",
+    "end_date_before_start_date": "contract.end_date",
+    "ambiguous_checkout_type": "contract_id",
+    "plan_not_active": "plan_id",
+    "contract_customer_mismatch": "customer_id",
+}
+_NO_FIELDS = set(COMMON_ERRORS) | set(RATE_LIMITED) | set(SESSION_NOT_FOUND) | set(SESSION_NOT_OPEN)
+
+
+def _error_example(code: str, status: int, message: str) -> OpenApiExample:
+    fields = {} if code in _NO_FIELDS else {_FIELD_OF.get(code, "…"): [message]}
+    return OpenApiExample(
+        code,
+        summary=f"{status} {code}",
+        value={
+            "error": {"code": code, "message": message, "fields": fields, "trace_id": "req_5f2c…"}
+        },
+        response_only=True,
+        status_codes=[str(status)],
+    )
+
+
+def _table(errors: dict[int, dict[str, str]]) -> str:
+    lines = ["| status | code | when |", "|---|---|---|"]
+    for status, codes in sorted(errors.items()):
+        lines += [f"| {status} | `{code}` | {text} |" for code, text in codes.items()]
+    return "\n".join(lines)
+
+
+def _responses(success: tuple[int, object, str], errors: dict[int, dict[str, str]]):
+    status, serializer, description = success
+    responses = {status: OpenApiResponse(serializer, description=description)}
+    for code_status, codes in errors.items():
+        responses[code_status] = OpenApiResponse(
+            ErrorEnvelopeSerializer, description="Codes: " + ", ".join(f"`{c}`" for c in codes)
+        )
+    examples = [
+        _error_example(code, s, text) for s, codes in errors.items() for code, text in codes.items()
+    ]
+    return responses, examples
+
+
+def _common(*, with_body: bool) -> dict[int, dict[str, str]]:
+    errors: dict[int, dict[str, str]] = {}
+    for code, (status, text) in COMMON_ERRORS.items():
+        if not with_body and code in ("malformed_request", "unsupported_media_type"):
+            continue
+        errors.setdefault(status, {})[code] = text
+    return errors
+
+
+def _merge(*parts: dict[int, dict[str, str]]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {}
+    for part in parts:
+        for status, codes in part.items():
+            out.setdefault(status, {}).update(codes)
+    return out
+
+
+# --- examples -------------------------------------------------------------------------------
+
+ORG = "0f6c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
+ENTITY = "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d"
+CUSTOMER = "3c9e2f1a-7b6d-4e5c-a4b3-c2d1e0f9a8b7"
+PLAN = "5b1f7c8e-2d3a-4f6b-9e0c-1a2b3c4d5e6f"
+PLAN_PRO = "6c2a8d9f-3e4b-4a7c-8f1d-2b3c4d5e6f70"
+CONTRACT = "9d8c7b6a-5f4e-4d3c-b2a1-0f9e8d7c6b5a"
+PLATFORM = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+SEATS = "b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"
+ONBOARDING = "c3d4e5f6-a7b8-4c9d-8e1f-2a3b4c5d6e7f"
+PRICING_SEATS = "d4e5f6a7-b8c9-4d0e-9f2a-3b4c5d6e7f80"
+
+_MONTHLY = {"billing": "recurring", "cadence": "P1M", "timing": "in_advance"}
+_PLATFORM = PlanItemSnapshot(
+    PLATFORM,
+    "Platform fee",
+    "Access to the platform.",
+    "p-platform",
+    PriceTerms(pricing_model="flat_fee", unit_amount=Decimal("49.00")),
+    1,
+    1,
+    1,
+)
+_SEATS = PlanItemSnapshot(
+    SEATS,
+    "Seats",
+    "Named user seats.",
+    PRICING_SEATS,
+    PriceTerms(pricing_model="per_unit", unit_amount=Decimal("12.00")),
+    3,
+    1,
+    50,
+)
+_ONBOARDING = PlanItemSnapshot(
+    ONBOARDING,
+    "Onboarding",
+    "One-time setup.",
+    "p-onboarding",
+    PriceTerms(
+        pricing_model="flat_fee", billing="one_time", cadence=None, unit_amount=Decimal("199.00")
+    ),
+    1,
+    0,
+    1,
+    True,
+)
+_STARTER = PlanSnapshot(
+    PLAN, "Starter (monthly)", "USD", "active", (_PLATFORM, _SEATS, _ONBOARDING)
+)
+_START = datetime.date(2026, 1, 15)
+
+
+def _estimates_new_contract() -> dict:
+    quote = quote_from_plan(
+        plan=_STARTER, start_date=_START, overrides=[{"product_id": SEATS, "quantity": 5}]
+    )
+    return estimate_new_contract(quote=quote, tax_rate=Decimal("8.25")).to_json()
+
+
+def _estimates_quantity_update() -> dict:
+    current = (_PLATFORM.quote_item(), _SEATS.quote_item(5))
+    new = (_PLATFORM.quote_item(), _SEATS.quote_item(8))
+    return estimate_amendment(
+        currency="USD",
+        current_items=current,
+        new_items=new,
+        contract_start=datetime.date(2025, 11, 15),
+        contract_end=None,
+        change_date=datetime.date(2026, 1, 30),
+        tax_rate=None,
+    ).to_json()
+
+
+def _session(**overrides) -> dict:
+    body = {
+        "id": "7e3f1c2a-9b8d-4c6e-a5f4-3b2c1d0e9f8a",
+        "object": "checkout_session",
+        "organization_id": ORG,
+        "livemode": False,
+        "checkout_type": "new_contract",
+        "status": "open",
+        "payment_status": "not_started",
+        "url": "https://checkout.example.com/pay/cs_Jx9q…",
+        "plan_id": PLAN,
+        "contract_id": None,
+        "start_date": "2026-01-15",
+        "end_date": None,
+        "customer_id": CUSTOMER,
+        "business_entity_id": ENTITY,
+        "guest_checkout": False,
+        "customer": None,
+        "currency": "USD",
+        "contract": None,
+        "product_overrides": [{"product_id": SEATS, "quantity": 5}],
+        "success_url": "https://merchant.example/thanks?session={CHECKOUT_SESSION_ID}",
+        "cancel_url": "https://merchant.example/pricing",
+        "pending_url": None,
+        "attribution": {"utm_source": "newsletter", "utm_campaign": "spring"},
+        "metadata": {"order_ref": "A-1001"},
+        "trace_id": "req_5f2c9a",
+        "expires_at": "2026-01-16T10:00:00Z",
+        "created_at": "2026-01-15T10:00:00Z",
+        "updated_at": "2026-01-15T10:00:00Z",
+        "completed_at": None,
+        "cancelled_at": None,
+        "expired_at": None,
+        "cancellation_reason": None,
+        "cancellation_detail": None,
+        "estimates": _estimates_new_contract(),
+    }
+    body.update(overrides)
+    return body
+
+
+_URLS = {
+    "success_url": "https://merchant.example/thanks?session={CHECKOUT_SESSION_ID}",
+    "cancel_url": "https://merchant.example/pricing",
+}
+
+CREATE_REQUEST_EXAMPLES = [
+    OpenApiExample(
+        "new_contract: plan-based contract",
+        request_only=True,
+        value={
+            "contract": {
+                "is_plan_based": True,
+                "plan_id": PLAN,
+                "currency": "USD",
+                "start_date": "2026-01-15",
+                "end_date": None,
+            },
+            "customer_id": CUSTOMER,
+            "product_overrides": [{"product_id": SEATS, "quantity": 5}],
+            "idempotency_key": "order-A-1001",
+            **_URLS,
+            "metadata": {"order_ref": "A-1001"},
+        },
+    ),
+    OpenApiExample(
+        "new_contract: product-based contract (inline pricing)",
+        request_only=True,
+        value={
+            "contract": {
+                "is_plan_based": False,
+                "currency": "USD",
+                "start_date": "2026-01-15",
+                "end_date": None,
+                "phases": [
+                    {
+                        "name": "Main",
+                        "start_date": "2026-01-15",
+                        "end_date": None,
+                        "pricings": [
+                            {"product_id": SEATS, "pricing_id": PRICING_SEATS, "quantity": 10},
+                            {
+                                "product_id": PLATFORM,
+                                "quantity": 12,
+                                "pricing": {
+                                    "pricing_model": "tiered",
+                                    **_MONTHLY,
+                                    "tiers": [
+                                        {"up_to": 10, "unit_amount": "5.00", "flat_amount": "0"},
+                                        {"up_to": None, "unit_amount": "4.00"},
+                                    ],
+                                },
+                            },
+                        ],
+                    }
+                ],
+            },
+            "customer_id": CUSTOMER,
+            **_URLS,
+        },
+    ),
+    OpenApiExample(
+        "new_contract: top-level plan_id (newer form), guest checkout",
+        request_only=True,
+        value={
+            "plan_id": PLAN,
+            "guest_checkout": True,
+            "business_entity_id": ENTITY,
+            "customer": {
+                "customer_name": "Ada Lovelace",
+                "email": "ada@example.com",
+                "phone_number": "+442071234567",
+                "address": {
+                    "line1": "12 St James's Sq",
+                    "city": "London",
+                    "zip_code": "SW1Y 4JH",
+                    "country": "GB",
+                },
+            },
+            "expires_at": "2026-01-16T10:00:00Z",
+            "attribution": {
+                "utm_source": "newsletter",
+                "utm_medium": "email",
+                "utm_campaign": "spring",
+            },
+            **_URLS,
+        },
+    ),
+    OpenApiExample(
+        "plan_switch",
+        request_only=True,
+        value={
+            "contract_id": CONTRACT,
+            "plan_id": PLAN_PRO,
+            "start_date": "2026-01-30",
+            **_URLS,
+        },
+    ),
+    OpenApiExample(
+        "quantity_update",
+        request_only=True,
+        value={
+            "contract_id": CONTRACT,
+            "product_overrides": [
+                {"product_id": SEATS, "quantity": 8},
+                {"product_id": ONBOARDING, "is_enabled": False},
+            ],
+            "start_date": "2026-01-30",
+            **_URLS,
+        },
+    ),
+]
+
+
+def _create_response_examples():
+    amendment = {
+        "contract_id": CONTRACT,
+        "start_date": "2026-01-30",
+        "end_date": None,
+        "contract": None,
+        "estimates": _estimates_quantity_update(),
+    }
+    return [
+        OpenApiExample(
+            "201 new_contract", response_only=True, status_codes=["201"], value=_session()
+        ),
+        OpenApiExample(
+            "201 quantity_update",
+            response_only=True,
+            status_codes=["201"],
+            value=_session(
+                checkout_type="quantity_update",
+                product_overrides=[{"product_id": SEATS, "quantity": 8}],
+                **amendment,
+            ),
+        ),
+    ]
+
+
+# --- per-operation decorators ----------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Makes the create safe to retry: the same key and body within 24 hours (at least) return the "
+    "first response byte for byte, with `Idempotent-Replayed: true`. Also accepted as `idempotency_key`.",
+)
+REQUEST_ID_HEADER = OpenApiParameter(
+    "X-Request-Id",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Your trace id (1–128 of letters, digits, `._:-`), echoed in `X-Request-Id`, error envelopes "
+    "and logs. A body `trace_id` wins.",
+)
+
+_create_errors = _merge(
+    _common(with_body=True),
+    {404: CREATE_ERRORS_404, 409: CREATE_ERRORS_409, 422: CREATE_ERRORS_422, 429: RATE_LIMITED},
+)
+_create_responses, _create_error_examples = _responses(
+    (
+        201,
+        CheckoutSessionSerializer,
+        "The open session, with its hosted page `url` and locked `estimates`.",
+    ),
+    _create_errors,
+)
+create_schema = extend_schema(
+    operation_id="checkout_sessions_create",
+    summary="Create a checkout session",
+    description=(
+        "Opens a priced, short-lived checkout session. The checkout type is detected:\n\n"
+        "| request carries | checkout_type |\n|---|---|\n"
+        "| `contract` with `is_plan_based: true` (+ `plan_id`, `currency`, `start_date`) | `new_contract` |\n"
+        "| `contract` with `is_plan_based: false` (+ `phases` with pricings) | `new_contract` |\n"
+        "| top-level `plan_id`, no `contract_id` (currency from the plan) | `new_contract` |\n"
+        "| `contract_id` + `plan_id` | `plan_switch` |\n"
+        "| `contract_id` + `product_overrides`, no `plan_id` | `quantity_update` |\n\n"
+        "Customer: `customer_id`, or `guest_checkout: true` with `customer` and `business_entity_id` (the "
+        "customer is created on confirmation). Every id must belong to your organization (else 404).\n\n"
+        "Idempotency: `Idempotency-Key` header or `idempotency_key`. Same key and body → the first response, "
+        "byte for byte; a different body → 422 `idempotency_key_reused`; while the first is running → 409 "
+        "`idempotency_key_in_use`. Failed validations are not stored. `trace_id` is not part of the body "
+        "fingerprint.\n\nErrors (`error.code`; `error.fields` names the offending paths):\n\n"
+        + _table(_create_errors)
+    ),
+    request=CheckoutSessionCreateSerializer,
+    responses=_create_responses,
+    parameters=[IDEMPOTENCY_HEADER, REQUEST_ID_HEADER],
+    examples=CREATE_REQUEST_EXAMPLES + _create_response_examples() + _create_error_examples,
+    tags=["checkout sessions"],
+)
+
+_list_errors = _merge(_common(with_body=False), {422: LIST_ERRORS_422})
+_list_responses, _list_error_examples = _responses(
+    (200, CheckoutSessionListSerializer, "Newest first. Follow `next_cursor` while `has_more`."),
+    _list_errors,
+)
+list_schema = extend_schema(
+    operation_id="checkout_sessions_list",
+    summary="List checkout sessions",
+    description="Your organization's sessions, newest first, with cursor pagination. An open session past "
+    "`expires_at` is listed as expired.\n\n" + _table(_list_errors),
+    parameters=[CheckoutSessionListQuerySerializer, REQUEST_ID_HEADER],
+    responses=_list_responses,
+    examples=[
+        OpenApiExample(
+            "200",
+            response_only=True,
+            status_codes=["200"],
+            value={
+                "object": "list",
+                "data": [_session()],
+                "has_more": True,
+                "next_cursor": "WyIyMDI2LTAxLTE1VDEwOjAw…",
+            },
+        )
+    ]
+    + _list_error_examples,
+    tags=["checkout sessions"],
+)
+
+_retrieve_errors = _merge(_common(with_body=False), {404: SESSION_NOT_FOUND})
+_retrieve_responses, _retrieve_error_examples = _responses(
+    (200, CheckoutSessionSerializer, "The session (expired on read if past `expires_at`)."),
+    _retrieve_errors,
+)
+retrieve_schema = extend_schema(
+    operation_id="checkout_sessions_retrieve",
+    summary="Retrieve a checkout session",
+    description="Another organization's session is 404.\n\n" + _table(_retrieve_errors),
+    parameters=[REQUEST_ID_HEADER],
+    responses=_retrieve_responses,
+    examples=[OpenApiExample("200", response_only=True, status_codes=["200"], value=_session())]
+    + _retrieve_error_examples,
+    tags=["checkout sessions"],
+)
+
+_cancel_errors = _merge(
+    _common(with_body=True), {404: SESSION_NOT_FOUND, 409: SESSION_NOT_OPEN, 422: CANCEL_ERRORS_422}
+)
+_cancel_responses, _cancel_error_examples = _responses(
+    (200, CheckoutSessionSerializer, "The cancelled session."), _cancel_errors
+)
+cancel_schema = extend_schema(
+    operation_id="checkout_sessions_cancel",
+    summary="Cancel a checkout session",
+    description="Only open sessions can be cancelled; any other status answers 409 "
+    "`checkout_session_not_open`.\n\n" + _table(_cancel_errors),
+    request=CheckoutSessionCancelSerializer,
+    parameters=[REQUEST_ID_HEADER],
+    responses=_cancel_responses,
+    examples=[
+        OpenApiExample(
+            "cancel",
+            request_only=True,
+            value={"reason": "duplicate", "detail": "Replaced by A-1002"},
+        ),
+        OpenApiExample(
+            "200",
+            response_only=True,
+            status_codes=["200"],
+            value=_session(
+                status="cancelled",
+                cancelled_at="2026-01-15T11:00:00Z",
+                cancellation_reason="duplicate",
+                cancellation_detail="Replaced by A-1002",
+            ),
+        ),
+    ]
+    + _cancel_error_examples,
+    tags=["checkout sessions"],
+)

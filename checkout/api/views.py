@@ -1,0 +1,214 @@
+"""Merchant API: one view per operation. Each validates, calls one service, renders.
+
+Errors of every kind leave through ``core.errors.api_exception_handler`` as the one envelope.
+"""
+
+from django.http import HttpResponse
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from checkout.errors import RequestInvalid
+from checkout.selectors import checkout_session_get
+from checkout.services.create import checkout_session_create
+from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
+from checkout.services.lifecycle import checkout_session_cancel
+from core.authentication import ApiKeyAuthentication, HasApiKey
+from core.logging import trace_id_var
+
+from . import schema
+from .routing import MethodRouter
+from .selectors import checkout_session_list
+from .serializers import (
+    DRF_CODES,
+    TRACE_ID_PATTERN,
+    CheckoutSessionCancelSerializer,
+    CheckoutSessionCreateSerializer,
+    CheckoutSessionListQuerySerializer,
+    checkout_session_json,
+    idempotency_key_check,
+)
+from .throttling import CheckoutSessionCreateThrottle
+
+_renderer = JSONRenderer()
+
+
+def _render(session) -> bytes:
+    return _renderer.render(checkout_session_json(session))
+
+
+def request_invalid(errors) -> RequestInvalid:
+    """DRF's nested errors → one ``RequestInvalid``: every offending path in ``fields``, the
+    first broken rule's code and message on top (so clients can branch on one code)."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(detail, path: str) -> None:
+        if isinstance(detail, dict):
+            for key, value in detail.items():
+                if key == api_settings.NON_FIELD_ERRORS_KEY:
+                    walk(value, path)
+                else:
+                    walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(detail, list):
+            if all(not isinstance(item, (dict, list)) for item in detail):
+                for item in detail:
+                    code = getattr(item, "code", None) or "invalid"
+                    found.append((path or "__all__", str(item), DRF_CODES.get(code, code)))
+            else:
+                for index, item in enumerate(detail):
+                    if item:
+                        walk(item, f"{path}.{index}" if path else str(index))
+        else:
+            code = getattr(detail, "code", None) or "invalid"
+            found.append((path or "__all__", str(detail), DRF_CODES.get(code, code)))
+
+    walk(errors, "")
+    fields: dict[str, list[str]] = {}
+    for path, message, _ in found:
+        fields.setdefault(path, []).append(message)
+    if not found:
+        return RequestInvalid(fields=fields)
+    path, message, code = found[0]
+    return RequestInvalid(message, fields=fields, code=code)
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    if not serializer.is_valid():
+        raise request_invalid(serializer.errors)
+    return serializer.validated_data
+
+
+class MerchantApi(APIView):
+    """Secret-key auth, JSON in and out, every error as the envelope."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes: list = []
+
+
+class CheckoutSessionCreateApi(MerchantApi):
+    throttle_classes = [CheckoutSessionCreateThrottle]
+
+    @schema.create_schema
+    def post(self, request):
+        payload = request.data
+        if not isinstance(payload, dict):
+            raise RequestInvalid(
+                "The body must be a JSON object.", code="invalid_type", field="__all__"
+            )
+        _bind_trace_id(request, payload.get("trace_id"))
+        key = _idempotency_key(request, payload)
+        api_key = request.auth
+
+        def create(insert):
+            data = validated(CheckoutSessionCreateSerializer, payload)
+            data["trace_id"] = request._request.trace_id
+            return checkout_session_create(
+                organization=api_key.organization,
+                livemode=api_key.livemode,
+                data=data,
+                insert=insert,
+            )
+
+        fingerprint = idempotency_fingerprint(
+            {
+                "livemode": api_key.livemode,
+                "body": {k: v for k, v in payload.items() if k != "trace_id"},
+            }
+        )
+        outcome = idempotent_create(
+            organization_id=api_key.organization_id,
+            key=key,
+            fingerprint=fingerprint,
+            create=create,
+            render=_render,
+        )
+        response = HttpResponse(
+            outcome.body, status=outcome.status, content_type="application/json"
+        )
+        if key is not None:
+            response["Idempotency-Key"] = key
+        if outcome.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class CheckoutSessionListApi(MerchantApi):
+    @schema.list_schema
+    def get(self, request):
+        filters = validated(CheckoutSessionListQuerySerializer, request.query_params.dict())
+        page = checkout_session_list(organization_id=request.auth.organization_id, **filters)
+        return Response(
+            {
+                "object": "list",
+                "data": [checkout_session_json(session) for session in page.sessions],
+                "has_more": page.has_more,
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+
+class CheckoutSessionRetrieveApi(MerchantApi):
+    @schema.retrieve_schema
+    def get(self, request, session_id):
+        session = checkout_session_get(
+            organization_id=request.auth.organization_id, session_id=session_id
+        )
+        return Response(checkout_session_json(session))
+
+
+class CheckoutSessionCancelApi(MerchantApi):
+    @schema.cancel_schema
+    def post(self, request, session_id):
+        data = validated(CheckoutSessionCancelSerializer, request.data)
+        # Reading first commits read-time expiry on its own: the cancel service rolls its
+        # expiry back together with the refused cancel (lifecycle.checkout_session_cancel).
+        checkout_session_get(organization_id=request.auth.organization_id, session_id=session_id)
+        session = checkout_session_cancel(
+            organization_id=request.auth.organization_id,
+            session_id=session_id,
+            reason=data["reason"],
+            detail=data.get("detail", ""),
+        )
+        return Response(checkout_session_json(session))
+
+
+def _bind_trace_id(request, candidate) -> None:
+    """A ``trace_id`` in the body wins over ``X-Request-Id``: it goes on every log line, the
+    session, error envelopes and the response's ``X-Request-Id``. An invalid one is left to
+    the serializer to refuse."""
+    if isinstance(candidate, str) and TRACE_ID_PATTERN.match(candidate):
+        request._request.trace_id = candidate
+        trace_id_var.set(candidate)  # TraceIdMiddleware resets it when the request ends
+
+
+def _idempotency_key(request, payload: dict) -> str | None:
+    header = request.headers.get("Idempotency-Key")
+    body = payload.get("idempotency_key")
+    try:
+        if header is not None:
+            idempotency_key_check(header)
+        if body is not None:
+            idempotency_key_check(body)
+    except ValidationError as exc:
+        raise RequestInvalid(
+            str(exc.detail[0]), code="invalid_idempotency_key", field="idempotency_key"
+        ) from None
+    if header is not None and body is not None and header != body:
+        raise RequestInvalid(
+            "The Idempotency-Key header and the idempotency_key field differ.",
+            code="idempotency_key_mismatch",
+            field="idempotency_key",
+        )
+    return header if header is not None else body
+
+
+checkout_sessions_collection = MethodRouter(
+    get=CheckoutSessionListApi.as_view(), post=CheckoutSessionCreateApi.as_view()
+)

@@ -1,0 +1,186 @@
+"""Merchant API for webhook endpoints: ``/api/v1/webhook-endpoints`` (GET list, POST
+create) and ``/api/v1/webhook-endpoints/{id}`` (GET, POST to update, DELETE).
+
+Shapes here, rules in ``checkout.services.webhooks``. The signing secret is in the
+create response only; later reads never show it.
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from checkout.enums import EventType
+from checkout.services import webhooks as service
+
+from .routing import MethodRouter
+from .serializers import (
+    BooleanField,
+    ErrorEnvelopeSerializer,
+    RedirectUrlField,
+    StrictSerializer,
+    StringField,
+    _dt,
+)
+from .views import MerchantApi, validated
+
+ALL_EVENTS = "*"
+EVENT_CHOICES = [ALL_EVENTS, *EventType.values]
+
+
+class EventTypeListField(serializers.ListField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            child=serializers.ChoiceField(choices=EVENT_CHOICES),
+            allow_empty=True,
+            max_length=len(EVENT_CHOICES),
+            help_text='Event types to receive; ["*"] (the default) for all of them.',
+            **kwargs,
+        )
+
+
+class WebhookEndpointCreateSerializer(StrictSerializer):
+    url = RedirectUrlField(help_text="Where events are POSTed: https (required for live keys) or http.")
+    enabled_events = EventTypeListField(required=False)
+    description = StringField(max_length=200, required=False, allow_blank=True)
+
+
+class WebhookEndpointUpdateSerializer(StrictSerializer):
+    url = RedirectUrlField(required=False)
+    enabled_events = EventTypeListField(required=False)
+    description = StringField(max_length=200, required=False, allow_blank=True)
+    is_active = BooleanField(required=False, help_text="False pauses deliveries to this endpoint.")
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    object = serializers.CharField(default="webhook_endpoint")
+    organization_id = serializers.UUIDField()
+    url = serializers.CharField()
+    description = serializers.CharField()
+    enabled_events = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, endpoint):
+        return webhook_endpoint_json(endpoint)
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        help_text="Signing secret (whsec_…). Shown only in this response: store it now."
+    )
+
+
+class WebhookEndpointListSerializer(serializers.Serializer):
+    object = serializers.CharField(default="list")
+    data = WebhookEndpointSerializer(many=True)
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class WebhookEndpointDeletedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    object = serializers.CharField(default="webhook_endpoint")
+    deleted = serializers.BooleanField(default=True)
+
+
+def webhook_endpoint_json(endpoint) -> dict:
+    return {
+        "id": str(endpoint.id),
+        "object": "webhook_endpoint",
+        "organization_id": str(endpoint.organization_id),
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "enabled_events": list(endpoint.enabled_events) or [ALL_EVENTS],
+        "is_active": endpoint.is_active,
+        "created_at": _dt(endpoint.created_at),
+        "updated_at": _dt(endpoint.updated_at),
+    }
+
+
+_ERRORS = {
+    401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing or invalid API key."),
+    404: OpenApiResponse(ErrorEnvelopeSerializer, description="No such endpoint in your organization."),
+    422: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid fields (see error.fields)."),
+}
+
+
+_TAGS = ["webhook endpoints"]
+
+
+class WebhookEndpointListApi(MerchantApi):
+    @extend_schema(operation_id="webhook_endpoints_list", tags=_TAGS, summary="List webhook endpoints",
+                   responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401]})
+    def get(self, request):
+        endpoints = request.auth.organization.webhook_endpoints.order_by("-created_at", "-id")
+        return Response(
+            {
+                "object": "list",
+                "data": [webhook_endpoint_json(endpoint) for endpoint in endpoints],
+                # Endpoints per organization are capped, so one page holds them all.
+                "has_more": False,
+                "next_cursor": None,
+            }
+        )
+
+
+class WebhookEndpointCreateApi(MerchantApi):
+    @extend_schema(
+        operation_id="webhook_endpoints_create", tags=_TAGS, summary="Create a webhook endpoint",
+        description="The response carries the signing secret, once: store it to verify the "
+                    "`Checkout-Signature` header of every delivery.",
+        request=WebhookEndpointCreateSerializer,
+        responses={201: WebhookEndpointCreatedSerializer, 401: _ERRORS[401], 422: _ERRORS[422]},
+    )
+    def post(self, request):
+        data = validated(WebhookEndpointCreateSerializer, request.data)
+        endpoint, secret = service.webhook_endpoint_create(
+            organization_id=request.auth.organization_id,
+            url=data["url"],
+            enabled_events=data.get("enabled_events"),
+            description=data.get("description", ""),
+            livemode=request.auth.livemode,
+        )
+        return Response({**webhook_endpoint_json(endpoint), "secret": secret}, status=201)
+
+
+class WebhookEndpointRetrieveApi(MerchantApi):
+    @extend_schema(operation_id="webhook_endpoints_retrieve", tags=_TAGS, summary="Retrieve a webhook endpoint",
+                   responses={200: WebhookEndpointSerializer, 401: _ERRORS[401], 404: _ERRORS[404]})
+    def get(self, request, endpoint_id):
+        endpoint = service.webhook_endpoint_get(organization_id=request.auth.organization_id, endpoint_id=endpoint_id)
+        return Response(webhook_endpoint_json(endpoint))
+
+
+class WebhookEndpointUpdateApi(MerchantApi):
+    @extend_schema(operation_id="webhook_endpoints_update", tags=_TAGS, summary="Update a webhook endpoint",
+                   description="Send only the fields to change. The secret never changes.",
+                   request=WebhookEndpointUpdateSerializer, responses={200: WebhookEndpointSerializer, **_ERRORS})
+    def post(self, request, endpoint_id):
+        data = validated(WebhookEndpointUpdateSerializer, request.data)
+        endpoint = service.webhook_endpoint_update(
+            organization_id=request.auth.organization_id,
+            endpoint_id=endpoint_id,
+            livemode=request.auth.livemode,
+            **data,
+        )
+        return Response(webhook_endpoint_json(endpoint))
+
+
+class WebhookEndpointDeleteApi(MerchantApi):
+    @extend_schema(operation_id="webhook_endpoints_delete", tags=_TAGS, summary="Delete a webhook endpoint",
+                   responses={200: WebhookEndpointDeletedSerializer, 401: _ERRORS[401], 404: _ERRORS[404]})
+    def delete(self, request, endpoint_id):
+        service.webhook_endpoint_delete(organization_id=request.auth.organization_id, endpoint_id=endpoint_id)
+        return Response({"id": str(endpoint_id), "object": "webhook_endpoint", "deleted": True})
+
+
+webhook_endpoints_collection = MethodRouter(
+    get=WebhookEndpointListApi.as_view(), post=WebhookEndpointCreateApi.as_view()
+)
+webhook_endpoint_detail = MethodRouter(
+    get=WebhookEndpointRetrieveApi.as_view(),
+    post=WebhookEndpointUpdateApi.as_view(),
+    delete=WebhookEndpointDeleteApi.as_view(),
+)

@@ -1,0 +1,221 @@
+"""The expiry sweep: open sessions past ``expires_at`` become ``expired``, in batches.
+
+Each batch is one transaction: it locks up to ``batch_size`` due open sessions through
+the partial index ``session_open_expires_at`` with ``FOR UPDATE SKIP LOCKED``, expires
+exactly those primary keys with one UPDATE (guarded by ``status = 'open'`` again), and
+inserts one ``checkout_session.expired`` event per expired row with the next sequence
+of its session. So:
+
+- only ``open`` sessions are touched; ``processing`` (money in flight), completed and
+  cancelled ones are not in the index at all;
+- a row another transaction holds (a confirm in progress, another sweep's batch) is
+  skipped, never waited for, and whoever holds it decides its fate; the sweep's guarded
+  UPDATE then cannot overwrite what the confirm did. Two sweeps at once expire
+  disjoint sets, so every session gets exactly one event;
+- the work per batch reads only the index range of due sessions, so the cost grows
+  with the sessions expired, not with the table.
+
+A batch is a set of primary keys taken from the partial index in due order, then
+updated by those keys. (Taking them in id order instead would sort the whole backlog
+for every batch.)
+
+On PostgreSQL a batch is a single statement (select, update and event insert in one
+round trip, nothing loaded into Python), so what a session costs is the database's own
+work: the row's new version, its index entries and its event row. Elsewhere (the SQLite
+demo) the same steps run through the ORM.
+
+The events are not queued one by one: when the sweep expired anything it asks for one
+outbox pass (``events_dispatch_pending``), and the periodic outbox task covers a broker
+that is down at that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from checkout.enums import EventType, SessionStatus
+from checkout.models import CheckoutSession, Event
+
+from .events import session_event_payload
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 5000
+# Rest between batches, so a long sweep leaves the CPU to the API now and then (on a small
+# machine the sweep's backend otherwise takes a whole core for the length of the sweep).
+DEFAULT_PAUSE_SECONDS = 0.0
+
+_SESSION = CheckoutSession._meta.db_table
+_EVENT = Event._meta.db_table
+
+# The payload mirrors checkout.services.events.session_event_payload (a test holds
+# them equal).
+_EXPIRE_BATCH_SQL = f"""
+WITH due AS (
+    SELECT id
+      FROM {_SESSION}
+     WHERE status = %(open)s AND expires_at <= %(now)s
+     ORDER BY expires_at
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED
+), expired AS (
+    UPDATE {_SESSION} AS s
+       SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s
+      FROM due
+     WHERE s.id = due.id AND s.status = %(open)s
+ RETURNING s.id, s.organization_id, s.checkout_type, s.status, s.payment_status,
+           s.customer_id, s.contract_id, s.plan_id, s.currency, s.metadata, s.trace_id,
+           -- Only the two amounts leave the row, not the whole estimate.
+           s.estimates -> 'current_invoice' -> 'total' AS amount_total,
+           s.estimates -> 'current_invoice' -> 'amount_due' AS amount_due
+), last AS (
+    -- One grouped read for the whole batch (never a lookup per row): most due sessions
+    -- have no event yet, the others continue their sequence. Their rows are locked, so
+    -- nobody appends to their events meanwhile.
+    SELECT checkout_session_id AS id, max(sequence) AS sequence
+      FROM {_EVENT}
+     WHERE checkout_session_id IN (SELECT id FROM due)
+     GROUP BY checkout_session_id
+)
+INSERT INTO {_EVENT}
+       (id, created_at, updated_at, organization_id, checkout_session_id, type, sequence,
+        payload, dispatched_at)
+SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(type)s,
+       COALESCE(last.sequence, 0) + 1,
+       jsonb_build_object(
+           'id', e.id::text,
+           'object', 'checkout_session',
+           'checkout_type', e.checkout_type,
+           'status', e.status,
+           'payment_status', e.payment_status,
+           'customer_id', e.customer_id::text,
+           'contract_id', e.contract_id::text,
+           'plan_id', e.plan_id::text,
+           'currency', e.currency,
+           'amount_total', e.amount_total,
+           'amount_due', e.amount_due,
+           'metadata', e.metadata,
+           'trace_id', e.trace_id
+       ),
+       NULL
+  FROM expired e
+  LEFT JOIN last ON last.id = e.id
+"""
+
+
+def _expire_batch_sql(*, now: datetime, limit: int) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Don't wait for this commit's WAL flush (PostgreSQL only; this path is). Safe
+        # here, and only here: a crash can lose at most the last sweep commits (about
+        # 3 x wal_writer_delay of them), each one whole (its UPDATE and its events go or
+        # stay together), so those sessions are simply open and due again after
+        # recovery and the next sweep expires them, once, with the same sequence. Whoever
+        # acts on these rows durably (the outbox pass marking events dispatched before
+        # any webhook is sent, a confirm) commits synchronously after reading them, and
+        # WAL is flushed in order, so that commit makes this one durable first: no
+        # webhook can announce an event a crash then loses. The API keeps synchronous
+        # commits (its answers are promises to clients).
+        cursor.execute("SET LOCAL synchronous_commit TO off")
+        cursor.execute(
+            _EXPIRE_BATCH_SQL,
+            {
+                "open": SessionStatus.OPEN,
+                "expired": SessionStatus.EXPIRED,
+                "type": EventType.EXPIRED,
+                "now": now,
+                "written": timezone.now(),
+                "limit": limit,
+            },
+        )
+        return cursor.rowcount
+
+
+def _expire_batch_orm(*, now: datetime, limit: int) -> int:
+    with transaction.atomic():
+        ids = list(
+            CheckoutSession.objects.select_for_update(skip_locked=True)
+            .filter(status=SessionStatus.OPEN, expires_at__lte=now)
+            .order_by("expires_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.OPEN).update(
+            status=SessionStatus.EXPIRED, expired_at=now, updated_at=now
+        )
+        # Rows we hold locked cannot have changed in between; the filter only keeps
+        # this honest on databases without row locks.
+        sessions = list(CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.EXPIRED, expired_at=now))
+        last = dict(
+            Event.objects.filter(checkout_session_id__in=[s.id for s in sessions])
+            .values("checkout_session_id")
+            .annotate(m=Max("sequence"))
+            .values_list("checkout_session_id", "m")
+        )
+        written = timezone.now()
+        Event.objects.bulk_create(
+            [
+                Event(
+                    organization_id=s.organization_id,
+                    checkout_session_id=s.id,
+                    type=EventType.EXPIRED,
+                    sequence=(last.get(s.id) or 0) + 1,
+                    payload=session_event_payload(s),
+                    created_at=written,
+                    updated_at=written,
+                )
+                for s in sessions
+            ],
+            batch_size=1000,
+        )
+        return len(sessions)
+
+
+def checkout_sessions_expire_due(
+    *,
+    now: datetime | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_batches: int | None = None,
+    time_budget_seconds: float | None = None,
+    use_sql: bool | None = None,
+    pause_seconds: float = DEFAULT_PAUSE_SECONDS,
+) -> int:
+    """Expire every open session due at ``now``. Returns how many this call expired.
+
+    Each batch commits on its own, so a long sweep never holds many locks for long and
+    an interrupted one keeps what it did. ``time_budget_seconds`` stops starting new
+    batches after that long (the periodic task uses it to finish well inside its time
+    limit; the next run carries on). ``use_sql`` picks the implementation (default:
+    single-statement SQL on PostgreSQL, the ORM elsewhere). ``pause_seconds`` sleeps
+    between batches (outside any transaction, holding no lock).
+    """
+    now = now or timezone.now()
+    if use_sql is None:
+        use_sql = connection.vendor == "postgresql"
+    expire_batch = _expire_batch_sql if use_sql else _expire_batch_orm
+    started = time.monotonic()
+    total = batches = 0
+    while max_batches is None or batches < max_batches:
+        expired = expire_batch(now=now, limit=batch_size)
+        total += expired
+        batches += 1
+        # Fewer than asked means nothing due is left that another transaction is not
+        # already holding.
+        if expired < batch_size:
+            break
+        if time_budget_seconds is not None and time.monotonic() - started >= time_budget_seconds:
+            break
+        if pause_seconds > 0:
+            time.sleep(pause_seconds)
+    if total:
+        logger.info("expired %d checkout sessions in %d batches", total, batches)
+        from .webhooks import events_dispatch_pending_queue
+
+        transaction.on_commit(events_dispatch_pending_queue)
+    return total

@@ -1,0 +1,541 @@
+"""Webhook endpoints and deliveries: the consumer of the events outbox.
+
+An event row is written in the transaction of the change it reports
+(``checkout.services.events``). Dispatching it creates one ``WebhookDelivery`` per
+subscribed active endpoint of the organization and marks the event dispatched, in one
+transaction; each delivery is then POSTed by ``webhook_delivery_attempt``, signed, and
+retried with exponential backoff and jitter until it succeeds or the retry window
+(3 days by default) has passed. Every attempt is recorded.
+
+Nothing depends on the broker being up: a delivery's next attempt time lives in the
+database, and two periodic tasks (``events_dispatch_pending``,
+``webhook_deliveries_retry_due``) pick up whatever a lost or unsent task left behind.
+Attempts claim their delivery under a row lock first, so a duplicate task is a no-op.
+
+Signature header (see the README for the merchant-side check)::
+
+    Checkout-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from checkout.enums import DeliveryStatus, EventType
+from checkout.errors import UrlHttpsRequired
+from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from checkout.tokens import webhook_secret_new
+from core.errors import DomainError, NotFound
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Checkout-Signature"
+SIGNATURE_VERSION = "v1"
+SIGNATURE_TOLERANCE_SECONDS = 300
+USER_AGENT = "Checkout-Webhooks/1.0"
+REQUEST_TIMEOUT_SECONDS = 10
+EXCERPT_CHARS = 1000
+MAX_ENDPOINTS_PER_ORGANIZATION = 16
+# An event younger than this may still have its own dispatch task in flight (queued on
+# commit); the outbox sweep leaves it alone until then.
+OUTBOX_MIN_AGE_SECONDS = 5
+# Retries due within this many seconds are queued with a countdown; later ones wait in
+# the database for ``webhook_deliveries_retry_due`` (a broker holds an unacked ETA task
+# only for its visibility timeout).
+COUNTDOWN_MAX_SECONDS = 600
+# How long an attempt holds its claim on a delivery: longer than the request timeout.
+CLAIM_SECONDS = REQUEST_TIMEOUT_SECONDS + 50
+
+
+# --- errors ----------------------------------------------------------------------
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+    message = "No such webhook endpoint."
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+    message = "No such webhook delivery."
+
+
+class InvalidWebhookUrl(DomainError):
+    code = "invalid_url"
+    message = "The URL must be an absolute http or https URL with a host."
+
+
+class InvalidEventType(DomainError):
+    code = "invalid_event_type"
+    message = "Unknown event type."
+
+
+class WebhookEndpointLimit(DomainError):
+    code = "webhook_endpoint_limit"
+    message = f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints."
+
+
+# --- retry schedule --------------------------------------------------------------
+
+def _retry_base_seconds() -> float:
+    return float(getattr(settings, "WEBHOOK_RETRY_BASE_SECONDS", 30))
+
+
+def _retry_max_delay_seconds() -> float:
+    return float(getattr(settings, "WEBHOOK_RETRY_MAX_DELAY_SECONDS", 6 * 3600))
+
+
+def _retry_window() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 24 * 3600)))
+
+
+def webhook_retry_delay(attempt_count: int, *, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the ``attempt_count``-th failed attempt.
+
+    Doubles from the base (30 s, 1 min, 2 min, … capped at 6 h) with ±20 % jitter, so
+    endpoints that failed together do not all come back at the same instant; with a
+    doubling factor the jitter never makes a delay shorter than the one before.
+    """
+    rng = rng or random
+    exponent = max(attempt_count - 1, 0)
+    delay = min(_retry_base_seconds() * (2 ** min(exponent, 32)), _retry_max_delay_seconds())
+    return delay * rng.uniform(0.8, 1.2)
+
+
+# --- endpoints ---------------------------------------------------------------------
+
+def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> str:
+    """The rules (and error codes) of redirect URLs: absolute http(s), a host,
+    1–2083 characters, no userinfo; https for live keys."""
+    from rest_framework.exceptions import ValidationError
+
+    from checkout.api.serializers import redirect_url_check
+
+    if not isinstance(url, str):
+        raise InvalidWebhookUrl("Must be a string.", field=field)
+    try:
+        redirect_url_check(url)
+    except ValidationError as exc:
+        detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
+        raise InvalidWebhookUrl(str(detail), field=field, code=getattr(detail, "code", None)) from None
+    if livemode and urlsplit(url).scheme.lower() != "https":
+        raise UrlHttpsRequired(field=field)
+    return url
+
+
+def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events") -> list[str]:
+    """A list of known event types, deduplicated in order; ``[]`` or ``["*"]`` means all."""
+    if enabled_events is None:
+        return []
+    if not isinstance(enabled_events, (list, tuple)):
+        raise InvalidEventType("enabled_events must be a list of event types.", field=field)
+    if list(enabled_events) == ["*"]:
+        return []
+    unknown = [str(t) for t in enabled_events if t not in EventType.values]
+    if unknown:
+        raise InvalidEventType(
+            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(EventType.values)}.",
+            field=field,
+        )
+    return list(dict.fromkeys(enabled_events))
+
+
+def webhook_endpoint_get(*, organization_id, endpoint_id) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, organization_id=organization_id).first()
+    if endpoint is None:
+        raise WebhookEndpointNotFound()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_create(
+    *, organization_id, url: str, enabled_events=None, description: str = "", livemode: bool = False
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint. Returns it and its signing secret, which the caller shows once."""
+    url = webhook_url_validate(url, livemode=livemode)
+    events = webhook_event_types_validate(enabled_events)
+    if WebhookEndpoint.objects.filter(organization_id=organization_id).count() >= MAX_ENDPOINTS_PER_ORGANIZATION:
+        raise WebhookEndpointLimit()
+    secret = webhook_secret_new()
+    endpoint = WebhookEndpoint.objects.create(
+        organization_id=organization_id,
+        url=url,
+        description=(description or "")[:200],
+        secret=secret,
+        enabled_events=events,
+    )
+    return endpoint, secret
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def webhook_endpoint_update(
+    *,
+    organization_id,
+    endpoint_id,
+    url=_UNSET,
+    enabled_events=_UNSET,
+    description=_UNSET,
+    is_active=_UNSET,
+    livemode: bool = False,
+) -> WebhookEndpoint:
+    """Change what is given; the secret never changes here."""
+    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id)
+    if url is not _UNSET:
+        endpoint.url = webhook_url_validate(url, livemode=livemode)
+    if enabled_events is not _UNSET:
+        endpoint.enabled_events = webhook_event_types_validate(enabled_events)
+    if description is not _UNSET:
+        endpoint.description = (description or "")[:200]
+    if is_active is not _UNSET:
+        endpoint.is_active = bool(is_active)
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, organization_id, endpoint_id) -> None:
+    """Delete an endpoint with its deliveries; attempts already queued find nothing to do."""
+    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id)
+    endpoint.delete()
+
+
+def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.enabled_events or event_type in endpoint.enabled_events
+
+
+# --- queueing -----------------------------------------------------------------------
+
+def tasks_run_inline() -> bool:
+    """True in the embedded default (no broker): tasks run eagerly, in the caller."""
+    from config.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def _queue(task, kwargs: dict, countdown: float | None = None) -> bool:
+    """Send a task; a broker outage is logged, never raised (the periodic tasks catch up)."""
+    try:
+        task.apply_async(kwargs=kwargs, countdown=countdown)
+        return True
+    except Exception:  # noqa: BLE001 - whatever the broker raised, the request goes on
+        logger.warning("could not queue %s; a periodic task will pick the work up", task.name)
+        return False
+
+
+def _deliveries_queue(delivery_ids, countdown: float | None = None) -> None:
+    # In eager mode a send would run inside the web request that caused it, and an
+    # unreachable endpoint would hold that request for the whole timeout: deliveries wait
+    # in the database for `manage.py send_webhooks` instead.
+    if not delivery_ids or tasks_run_inline():
+        return
+    from checkout.tasks import webhook_delivery_attempt
+
+    for delivery_id in delivery_ids:
+        _queue(webhook_delivery_attempt, {"delivery_id": str(delivery_id)}, countdown=countdown)
+
+
+def events_dispatch_pending_queue() -> None:
+    """Ask the worker to dispatch undispatched events now (after a bulk write)."""
+    from checkout.tasks import events_dispatch_pending as task
+
+    _queue(task, {"min_age_seconds": 0})
+
+
+# --- dispatch (outbox → deliveries) ---------------------------------------------------
+
+def _events_fan_out(events: list[Event], now: datetime) -> list:
+    """Deliveries for ``events`` (locked by the caller), events marked dispatched."""
+    org_ids = {event.organization_id for event in events}
+    endpoints_by_org = defaultdict(list)
+    for endpoint in WebhookEndpoint.objects.filter(organization_id__in=org_ids, is_active=True).only(
+        "id", "organization_id", "enabled_events"
+    ):
+        endpoints_by_org[endpoint.organization_id].append(endpoint)
+    deliveries = [
+        WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event_id=event.id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        for event in events
+        for endpoint in endpoints_by_org[event.organization_id]
+        if _subscribed(endpoint, event.type)
+    ]
+    # The unique (endpoint, event) constraint makes a second fan-out harmless.
+    WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000, ignore_conflicts=True)
+    Event.objects.filter(pk__in=[event.id for event in events]).update(dispatched_at=now, updated_at=now)
+    return [delivery.id for delivery in deliveries]
+
+
+def event_dispatch(*, event_id) -> list:
+    """Create the deliveries of one committed event and queue their sends.
+
+    Returns the ids of the deliveries created (empty if the event was already
+    dispatched, or is being dispatched by someone else right now).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        events = list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, dispatched_at__isnull=True)
+            .only("id", "organization_id", "type")
+        )
+        if not events:
+            return []
+        delivery_ids = _events_fan_out(events, now)
+        transaction.on_commit(lambda: _deliveries_queue(delivery_ids))
+    return delivery_ids
+
+
+def events_dispatch_pending(
+    *, min_age_seconds: float = OUTBOX_MIN_AGE_SECONDS, batch_size: int = 500, time_budget_seconds: float = 60
+) -> int:
+    """The outbox sweep: dispatch every event nobody dispatched (a broker outage, a lost
+    task, events written in bulk). Returns the number of events dispatched."""
+    started = time.monotonic()
+    cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
+    total = 0
+    while time.monotonic() - started < time_budget_seconds:
+        now = timezone.now()
+        with transaction.atomic():
+            events = list(
+                Event.objects.select_for_update(skip_locked=True)
+                .filter(dispatched_at__isnull=True, created_at__lte=cutoff)
+                .order_by("created_at")
+                .only("id", "organization_id", "type")[:batch_size]
+            )
+            if not events:
+                break
+            delivery_ids = _events_fan_out(events, now)
+            transaction.on_commit(lambda ids=delivery_ids: _deliveries_queue(ids))
+        total += len(events)
+        if len(events) < batch_size:
+            break
+    if total:
+        logger.info("dispatched %d pending events", total)
+    return total
+
+
+# --- delivery attempts ------------------------------------------------------------------
+
+def event_envelope(event: Event) -> dict:
+    """The JSON body a merchant receives for ``event``."""
+    return {
+        "id": str(event.id),
+        "object": "event",
+        "type": event.type,
+        "created": int(event.created_at.timestamp()),
+        "sequence": event.sequence,
+        "data": {"object": event.payload},
+    }
+
+
+def event_body(event: Event) -> bytes:
+    # The same bytes on every attempt: only the signature's timestamp changes.
+    return json.dumps(event_envelope(event), separators=(",", ":"), sort_keys=True).encode()
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Checkout-Signature`` header value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},{SIGNATURE_VERSION}={mac}"
+
+
+def webhook_signature_verify(
+    *, header: str, body: bytes, secret: str, tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does (and the README shows): recompute, compare in constant time,
+    reject stale timestamps (replays)."""
+    try:
+        items = [part.split("=", 1) for part in (header or "").split(",")]
+        timestamp = int(next(v for k, v in items if k.strip() == "t"))
+        signatures = [v for k, v in items if k.strip() == SIGNATURE_VERSION]
+    except (StopIteration, ValueError):
+        return False
+    if abs((now if now is not None else time.time()) - timestamp) > tolerance_seconds:
+        return False
+    expected = webhook_signature(secret=secret, timestamp=timestamp, body=body).split("=", 2)[2]
+    return any(hmac.compare_digest(expected, sig) for sig in signatures)
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int | None
+    latency_ms: int
+    excerpt: str = ""
+    error: str = ""
+    permanent: bool = False  # no point retrying
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A 3xx is an answer, not an instruction: following it would re-send a signed body
+    # somewhere the merchant did not register (and urllib would turn the POST into a GET).
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _excerpt(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> _Response:
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return _Response(None, 0, error="blocked: only http and https URLs are delivered", permanent=True)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        with _opener.open(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            raw = response.read(4 * EXCERPT_CHARS)
+            return _Response(response.status, elapsed(), _excerpt(raw))
+    except urllib.error.HTTPError as exc:  # a non-2xx answer
+        try:
+            raw = exc.read(4 * EXCERPT_CHARS)
+        except (OSError, http.client.HTTPException):
+            raw = b""
+        return _Response(exc.code, elapsed(), _excerpt(raw))
+    except TimeoutError:
+        return _Response(None, elapsed(), error=f"timed out after {REQUEST_TIMEOUT_SECONDS} s")
+    except urllib.error.URLError as exc:
+        return _Response(None, elapsed(), error=f"connection failed: {exc.reason}"[:300])
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # resets, bad status lines, …
+        return _Response(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def webhook_delivery_attempt(*, delivery_id) -> str | None:
+    """Make one attempt at a pending, due delivery. Returns the delivery's status after
+    it, or None if there was nothing to do (already delivered, not due, claimed by a
+    concurrent attempt, deleted).
+
+    The claim (row lock, attempt counted, next attempt pushed past the request timeout)
+    commits before the HTTP request, so no transaction stays open across the network
+    and a duplicate task finds the delivery not due.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "event")
+            .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+            .first()
+        )
+        if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
+            return None
+        delivery.attempt_count += 1
+        delivery.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+        delivery.save(update_fields=["attempt_count", "next_attempt_at", "updated_at"])
+    endpoint, event = delivery.endpoint, delivery.event
+
+    if not endpoint.is_active:
+        response = _Response(None, 0, error="endpoint disabled", permanent=True)
+    else:
+        body = event_body(event)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=int(time.time()), body=body),
+            "Checkout-Event-Id": str(event.id),
+            "Checkout-Event-Type": event.type,
+            "Checkout-Delivery-Id": str(delivery.id),
+            "Checkout-Delivery-Attempt": str(delivery.attempt_count),
+        }
+        response = _post(endpoint.url, body, headers)
+    return _attempt_record(delivery, response)
+
+
+@transaction.atomic
+def _attempt_record(delivery: WebhookDelivery, response: _Response) -> str:
+    done = timezone.now()
+    WebhookAttempt.objects.create(
+        delivery_id=delivery.id,
+        response_status=response.status,
+        latency_ms=response.latency_ms,
+        response_excerpt=response.excerpt,
+        error=response.error[:300],
+    )
+    pending = WebhookDelivery.objects.filter(pk=delivery.id, status=DeliveryStatus.PENDING)
+    if response.ok:
+        pending.update(status=DeliveryStatus.SUCCEEDED, delivered_at=done, next_attempt_at=None, updated_at=done)
+        return DeliveryStatus.SUCCEEDED
+    delay = webhook_retry_delay(delivery.attempt_count)
+    next_at = done + timedelta(seconds=delay)
+    if response.permanent or next_at > delivery.created_at + _retry_window():
+        pending.update(status=DeliveryStatus.FAILED, next_attempt_at=None, updated_at=done)
+        logger.warning("gave up on webhook delivery %s after %d attempts", delivery.id, delivery.attempt_count)
+        return DeliveryStatus.FAILED
+    pending.update(next_attempt_at=next_at, updated_at=done)
+    if delay <= COUNTDOWN_MAX_SECONDS:
+        transaction.on_commit(lambda: _deliveries_queue([delivery.id], countdown=delay))
+    return DeliveryStatus.PENDING
+
+
+def _deliveries_due_ids(*, now: datetime, limit: int) -> list:
+    return list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def webhook_deliveries_retry_due(*, limit: int = 1000) -> int:
+    """Queue an attempt for every pending delivery whose time has come (retries beyond
+    the countdown horizon, sends lost to a broker outage). Returns how many."""
+    ids = _deliveries_due_ids(now=timezone.now(), limit=limit)
+    _deliveries_queue(ids)
+    return len(ids)
+
+
+def webhook_deliveries_send_due(*, limit: int = 1000) -> dict[str, int]:
+    """Attempt every due delivery in this process (``manage.py send_webhooks``, for the
+    embedded default without a worker). Returns counts by outcome."""
+    outcomes: dict[str, int] = defaultdict(int)
+    for delivery_id in _deliveries_due_ids(now=timezone.now(), limit=limit):
+        outcomes[webhook_delivery_attempt(delivery_id=delivery_id) or "skipped"] += 1
+    return dict(outcomes)
+
+
+@transaction.atomic
+def webhook_delivery_resend(*, delivery_id) -> WebhookDelivery:
+    """Ops: send a delivery again now, whatever became of it. A failure after the retry
+    window has passed gives up again at once rather than starting a new series."""
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:
+        raise WebhookDeliveryNotFound()
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = now
+    delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    transaction.on_commit(lambda: _deliveries_queue([delivery.id]))
+    return delivery

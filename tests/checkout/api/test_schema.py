@@ -1,0 +1,189 @@
+"""The OpenAPI schema and docs, generated from the code; and a schemathesis run over every
+checkout-session operation against the real app with zero server errors."""
+
+import itertools
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
+
+import billing.errors
+import checkout.errors
+from checkout.api.schema import ALL_ERROR_CODES
+from checkout.api.serializers import DRF_CODES
+from core.errors import DomainError
+from tests.checkout.api.conftest import plan_body
+
+OPERATIONS = {
+    ("/api/v1/checkout-sessions", "post"): "checkout_sessions_create",
+    ("/api/v1/checkout-sessions", "get"): "checkout_sessions_list",
+    ("/api/v1/checkout-sessions/{session_id}", "get"): "checkout_sessions_retrieve",
+    ("/api/v1/checkout-sessions/{session_id}/cancel", "post"): "checkout_sessions_cancel",
+}
+
+
+@pytest.fixture
+def openapi(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_schema_is_openapi_3_with_every_operation(openapi):
+    assert openapi["openapi"].startswith("3.")
+    found = {
+        (path, method): op["operationId"]
+        for path, item in openapi["paths"].items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    assert OPERATIONS.items() <= found.items()
+    scheme = openapi["components"]["securitySchemes"]["SecretApiKey"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, method in OPERATIONS:
+        assert openapi["paths"][path][method]["security"] == [{"SecretApiKey": []}]
+
+
+def test_schema_documents_request_examples_for_every_checkout_type(openapi):
+    create = openapi["paths"]["/api/v1/checkout-sessions"]["post"]
+    examples = create["requestBody"]["content"]["application/json"]["examples"]
+    summaries = " ".join(e.get("summary", name) for name, e in examples.items())
+    for kind in (
+        "plan-based",
+        "product-based",
+        "top-level plan_id",
+        "plan_switch",
+        "quantity_update",
+        "guest",
+    ):
+        assert kind in summaries
+    created = create["responses"]["201"]["content"]["application/json"]["examples"]
+    estimate = next(iter(created.values()))["value"]["estimates"]["current_invoice"]
+    assert estimate["total"] and isinstance(estimate["total"], str)
+
+
+def test_schema_documents_every_error_code_the_api_can_produce(openapi):
+    raisable = {
+        cls.code
+        for module in (checkout.errors, billing.errors)
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, DomainError)
+    }
+    # Base classes; codes the create service re-raises as 404s; a state only payments reach.
+    raisable -= {
+        "domain_error",
+        "not_found",
+        "conflict",
+        "invalid",
+        "billing_error",
+        "invalid_quote",
+        "unknown_product",
+        "unknown_pricing",
+        "checkout_session_not_processing",
+    }
+    raisable |= set(DRF_CODES.values())
+    assert raisable <= set(ALL_ERROR_CODES)
+    text = str(openapi)
+    assert not [code for code in ALL_ERROR_CODES if f"`{code}`" not in text]
+    for path, method in OPERATIONS:
+        responses = openapi["paths"][path][method]["responses"]
+        for status in ("401", "404", "405", "406", "500"):
+            assert status in responses, (path, method, status)
+    create_responses = openapi["paths"]["/api/v1/checkout-sessions"]["post"]["responses"]
+    assert {"400", "409", "415", "422", "429"} <= set(create_responses)
+
+
+def test_docs_page_is_served(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+# --- schemathesis ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """Calling the WSGI app directly fires request_started/finished, which close the test's
+    database connection (and its transaction); Django's own test client unhooks them too."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# Loaded once, at collection, from the running app's /api/schema/ (no database needed).
+# (schemathesis.pytest.from_fixture would be the lazy way, but it breaks on pytest 9.)
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(
+    path_regex=r"^/api/v1/checkout-sessions"
+)
+
+
+@pytest.fixture
+def known_sessions(merchant):
+    """Real ids for half the path parameters, so retrieve and cancel reach existing rows."""
+    ids = [merchant.post(plan_body(merchant)).json()["id"] for _ in range(2)]
+    return itertools.cycle(ids + [None])
+
+
+@schema.parametrize()
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+@pytest.mark.django_db
+def test_schemathesis_no_server_errors_and_responses_match_the_schema(
+    case, merchant, known_sessions, _keep_test_connection
+):
+    meta = case.meta
+    negative = {
+        loc
+        for loc in (ParameterLocation.HEADER, ParameterLocation.PATH)
+        if meta and meta.is_negative_at(loc)
+    }
+    if ParameterLocation.PATH not in negative and "session_id" in (case.path_parameters or {}):
+        known = next(known_sessions)
+        if known:
+            case.path_parameters["session_id"] = known
+    if ParameterLocation.HEADER not in negative:
+        # Negative header cases keep what was generated (a missing or broken key must be 401).
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {merchant.key}"}
+    case.call_and_validate(
+        # Valid-by-schema bodies still break cross-object rules (random ids are 404): that is
+        # not a schema defect, so the "positive data is accepted" check does not apply.
+        excluded_checks=[schemathesis.checks.positive_data_acceptance],
+    )
+
+
+whole_schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+
+
+@whole_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+@pytest.mark.django_db
+def test_schemathesis_every_api_operation_has_no_server_errors(
+    case, merchant, _keep_test_connection
+):
+    """Every operation the schema lists (other teams' included): no 5xx, whatever the input."""
+    if not (case.meta and case.meta.is_negative_at(ParameterLocation.HEADER)):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {merchant.key}"}
+    case.call_and_validate(checks=[schemathesis.checks.not_a_server_error])

@@ -1,0 +1,272 @@
+"""Fixtures for the background work: bulk sessions, a loopback webhook receiver, a real
+Celery worker on the Redis broker, and a throwaway Redis that tests may stop."""
+
+import datetime
+import hashlib
+import hmac
+import http.server
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from checkout.enums import SessionStatus
+from checkout.models import CheckoutSession
+from checkout.tokens import session_token_new
+from tests.checkout.factories import CheckoutSessionFactory
+
+THROWAWAY_REDIS_PORT = 6391
+
+requires_postgres = pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="needs PostgreSQL (row locks, SKIP LOCKED)",
+)
+requires_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (a real broker)")
+
+
+# --- sessions in bulk ---------------------------------------------------------------
+
+@pytest.fixture
+def sessions_bulk(db):
+    """``make(n, expires_at=…, status=…)``: n sessions sharing one organization,
+    customer and plan (factories per row would dominate the test's run time)."""
+    template = {}
+
+    def make(n, *, expires_at, status=SessionStatus.OPEN, organization=None, **fields):
+        key = organization.pk if organization else None
+        if key not in template:
+            kwargs = {"organization": organization} if organization else {}
+            template[key] = CheckoutSessionFactory(expires_at=timezone.now() + datetime.timedelta(days=1), **kwargs)
+        base = template[key]
+        now = timezone.now()
+        rows = [
+            CheckoutSession(
+                id=uuid.uuid4(),
+                organization_id=base.organization_id,
+                checkout_type=base.checkout_type,
+                status=status,
+                payment_status=base.payment_status,
+                token=session_token_new(),
+                plan_id=base.plan_id,
+                customer_id=base.customer_id,
+                business_entity_id=base.business_entity_id,
+                currency="USD",
+                start_date=base.start_date,
+                expires_at=expires_at,
+                created_at=now,
+                updated_at=now,
+                **fields,
+            )
+            for _ in range(n)
+        ]
+        CheckoutSession.objects.bulk_create(rows, batch_size=1000)
+        return [row.id for row in rows]
+
+    return make
+
+
+# --- a webhook receiver on loopback ----------------------------------------------------
+
+def signature_valid(header: str, body: bytes, secret: str, tolerance: int = 300) -> bool:
+    """The README's verification snippet, verbatim: what a merchant's receiver runs."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp, signature = int(parts["t"]), parts["v1"]
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance:
+        return False  # too old (or from the future): a replay
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+class Receiver:
+    """Records every POST; answers with ``statuses`` in turn (then 200)."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        self.delay_seconds = 0.0
+        self.redirect_to: str | None = None
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if receiver.delay_seconds:
+                    time.sleep(receiver.delay_seconds)
+                if receiver.redirect_to:
+                    status = 302
+                self.send_response(status)
+                if receiver.redirect_to:
+                    self.send_header("Location", receiver.redirect_to)
+                reply = json.dumps({"received": status < 300}).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+                with receiver._lock:
+                    receiver.requests.append(
+                        {"at": time.monotonic(), "path": self.path, "headers": dict(self.headers),
+                         "body": body, "status": status}
+                    )
+                    receiver._changed.notify_all()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+            return list(self.requests)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+# --- Celery: a real worker on the real broker ------------------------------------------
+
+def _pools_reset(app):
+    """Forget pooled broker connections (after the broker URL changed or Redis died)."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_app():
+    """The project's app, switched to real (not eager) sending for one test."""
+    from config.celery import app
+
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "worker_hijack_root_logger")}
+    app.conf.task_always_eager = False
+    app.conf.worker_hijack_root_logger = False
+    yield app
+    app.conf.update(saved)
+    _pools_reset(app)
+
+
+@pytest.fixture
+def start_celery_worker(celery_app, transactional_db):
+    """``with start_celery_worker(): …`` runs a worker thread (solo pool) on the
+    configured broker; the worker sees rows the test committed."""
+    from celery.contrib.testing.worker import start_worker
+
+    def start():
+        celery_app.control.purge()  # leftovers of earlier tests are not this test's work
+        return start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30,
+                            loglevel="WARNING")
+
+    yield start
+
+
+@pytest.fixture
+def throwaway_redis(celery_app):
+    """A Redis of our own on port 6391 (never the shared one), as the broker for one
+    test. ``.stop()`` / ``.start()`` simulate an outage."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server not installed")
+
+    class ThrowawayRedis:
+        port = THROWAWAY_REDIS_PORT
+        url = f"redis://127.0.0.1:{THROWAWAY_REDIS_PORT}/0"
+
+        def ping(self) -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    return s.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+
+        def start(self):
+            subprocess.run(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                 "no", "--daemonize", "yes"],
+                check=True, capture_output=True,
+            )
+            for _ in range(50):
+                if self.ping():
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("throwaway redis did not start")
+            _pools_reset(celery_app)
+
+        def stop(self):
+            subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True,
+                           check=False)
+            for _ in range(50):
+                if not self.ping():
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("throwaway redis did not stop")
+            _pools_reset(celery_app)
+
+    redis = ThrowawayRedis()
+    if redis.ping():
+        redis.stop()  # a leftover of an interrupted run
+    redis.start()
+    celery_app.conf.broker_url = redis.url
+    _pools_reset(celery_app)
+    yield redis
+    if redis.ping():
+        redis.stop()
+
+
+def threads_run(*targets, timeout: float = 60.0) -> list:
+    """Run callables in threads, each on its own DB connection; results in order.
+    An exception in a thread is returned as its result."""
+    results: list = [None] * len(targets)
+
+    def run(index, target):
+        try:
+            results[index] = target()
+        except BaseException as exc:  # noqa: BLE001 - surfaced to the test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results
