@@ -36,6 +36,7 @@ browser-deps:
 ## test: install, start services, run every test against PostgreSQL and Redis
 test: $(UV) services browser-deps
 	$(UV) sync --frozen
+	$(UV) run ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run pytest
 

@@ -5,12 +5,14 @@ Another organization's id, or a string that is not a UUID, reads as "not found" 
 missing from the dict), never as an error: callers answer 404/422 without telling tenants apart.
 """
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache, lru_cache
 
-from django.db.models import Prefetch
+from django.db import connection
 from django.utils import timezone
 
 from .errors import BillingError
@@ -42,57 +44,67 @@ __all__ = [
 
 
 def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
-    """The plan with its items, products and pricing terms: 2 queries whatever its size
-    (tiers are a JSON column of ``Pricing``). Any status: the caller decides what is sellable."""
+    """The plan with its items, products and pricing terms: one query (a join) whatever its
+    size (tiers are a JSON column of ``Pricing``). Any status: the caller decides what is
+    sellable. Raw SQL because it is on the create path, where the ORM spent ~1.5 ms of CPU
+    compiling it, more than the database spends answering."""
     plan_pk = _uuid(plan_id)
     if plan_pk is None:
         return None
-    plan = (
-        Plan.objects.filter(organization_id=organization_id, pk=plan_pk)
-        .prefetch_related(Prefetch("items", queryset=_plan_items()))
-        .first()
-    )
-    if plan is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_plan_sql(), [plan_pk, organization_id])
+        rows = cursor.fetchall()
+    if not rows:
         return None
+    plan_pk, name, currency, status, code, version = rows[0][:6]
     return PlanSnapshot(
-        id=str(plan.pk),
-        name=plan.name,
-        currency=plan.currency,
-        status=plan.status,
-        items=tuple(_plan_item_snapshot(item) for item in plan.items.all()),
-        code=plan.code,
-        version=plan.version,
+        id=str(plan_pk),
+        name=name,
+        currency=currency,
+        status=status,
+        items=tuple(_plan_item_from_row(row[6:]) for row in rows if row[6] is not None),
+        code=code,
+        version=version,
     )
 
 
 def contract_snapshot_get(
-    *, organization_id, contract_id, on: date | None = None
+    *, organization_id, contract_id, on: date | None = None, with_plan_items: bool = True
 ) -> ContractSnapshot | None:
     """The contract, its billing entity's tax rate and the phase in force ``on`` (default today;
     the first phase for a contract that has not started; None once every phase has ended), with
-    items priced on their locked terms. At most 4 queries: contract, phases, their items, and the
-    phase plan's items (bounds for quantity updates).
+    items priced on their locked terms. At most 3 queries: phases with contract and entity, their
+    items, and (``with_plan_items``) the phase plan's items, the bounds of quantity updates.
     """
     contract_pk = _uuid(contract_id)
     if contract_pk is None:
         return None
-    contract = (
-        Contract.objects.select_related("business_entity")
-        .filter(organization_id=organization_id, pk=contract_pk)
-        .prefetch_related(
-            Prefetch("phases", queryset=Phase.objects.order_by("position")),
-            Prefetch(
-                "phases__items",
-                queryset=PhaseItem.objects.select_related("product").order_by("position", "id"),
-            ),
-        )
-        .first()
+    phases = list(
+        Phase.objects.filter(contract_id=contract_pk, contract__organization_id=organization_id)
+        .select_related("contract__business_entity")
+        .order_by("position")
     )
-    if contract is None:
-        return None
+    items_by_phase: dict = {}
+    if phases:
+        contract = phases[0].contract
+        for item in (
+            PhaseItem.objects.filter(phase__contract_id=contract_pk)
+            .select_related("product")
+            .order_by("position", "id")
+        ):
+            items_by_phase.setdefault(item.phase_id, []).append(item)
+    else:
+        contract = (
+            Contract.objects.select_related("business_entity")
+            .filter(pk=contract_pk, organization_id=organization_id)
+            .first()
+        )
+        if contract is None:
+            return None
     on = on or timezone.localdate()
-    phases = list(contract.phases.all())
-    quote_phases = [_quote_phase(phase, n) for n, phase in enumerate(phases)]
+    quote_phases = [
+        _quote_phase(phase, items_by_phase.get(phase.pk, ()), n) for n, phase in enumerate(phases)
+    ]
     index = _phase_in_force(phases, on)
     phase = None
     anchor = contract.start_date
@@ -108,7 +120,7 @@ def contract_snapshot_get(
             end_date=current.end_date,
             items=quote_phases[index].items,
         )
-        if current.plan_id is not None:
+        if with_plan_items and current.plan_id is not None:
             plan_items = tuple(
                 _plan_item_snapshot(item) for item in _plan_items().filter(plan_id=current.plan_id)
             )
@@ -198,14 +210,14 @@ def _plan_item_snapshot(item: PlanItem) -> PlanItemSnapshot:
     )
 
 
-def _quote_phase(phase: Phase, n: int) -> QuotePhase:
-    items = []
-    for m, item in enumerate(phase.items.all()):
+def _quote_phase(phase: Phase, items, n: int) -> QuotePhase:
+    quote_items = []
+    for m, item in enumerate(items):
         try:
             terms = PriceTerms.from_json(item.terms, field="")
         except BillingError as error:
             raise error.prefixed(f"phases.{n}.items.{m}.terms") from None
-        items.append(
+        quote_items.append(
             QuoteItem(
                 product_id=str(item.product_id),
                 name=item.product.name,
@@ -219,9 +231,54 @@ def _quote_phase(phase: Phase, n: int) -> QuotePhase:
         phase.name,
         phase.start_date,
         phase.end_date,
-        tuple(items),
+        tuple(quote_items),
         plan_id=_str_or_none(phase.plan_id),
     )
+
+
+@cache
+def _plan_sql() -> str:
+    """The plan and its items with product and pricing; one row with NULL items for an empty plan."""
+    q = connection.ops.quote_name
+    plan, item = q(Plan._meta.db_table), q(PlanItem._meta.db_table)
+    product, pricing = q(Product._meta.db_table), q(Pricing._meta.db_table)
+    return (
+        "SELECT p.id, p.name, p.currency, p.status, p.code, p.version,"
+        " i.product_id, pr.name, pr.description, i.pricing_id, pc.pricing_model, pc.billing, pc.cadence,"
+        " pc.timing, pc.unit_amount, pc.package_size, pc.tiers,"
+        " i.default_quantity, i.min_quantity, i.max_quantity, i.is_optional"
+        f" FROM {plan} p LEFT JOIN {item} i ON i.plan_id = p.id"
+        f" LEFT JOIN {product} pr ON pr.id = i.product_id LEFT JOIN {pricing} pc ON pc.id = i.pricing_id"
+        " WHERE p.id = %s AND p.organization_id = %s ORDER BY i.position, i.id"
+    )
+
+
+def _plan_item_from_row(row) -> PlanItemSnapshot:
+    (product_id, name, description, pricing_id, model, billing, cadence, timing, unit_amount,
+     package_size, tiers, default_quantity, min_quantity, max_quantity, is_optional) = row
+    return PlanItemSnapshot(
+        product_id=str(product_id),
+        name=name,
+        description=description,
+        pricing_id=str(pricing_id),
+        terms=_cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size,
+                            tiers if isinstance(tiers, str) else json.dumps(tiers)),
+        default_quantity=default_quantity,
+        min_quantity=min_quantity,
+        max_quantity=max_quantity,
+        is_optional=is_optional,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json) -> PriceTerms:
+    """Keyed by every column the terms come from, so an edited pricing is a new key, never a
+    stale hit; PriceTerms is frozen, so sharing one between requests is safe."""
+    pricing = Pricing(
+        id=pricing_id, pricing_model=model, billing=billing, cadence=cadence, timing=timing,
+        unit_amount=unit_amount, package_size=package_size, tiers=json.loads(tiers_json),
+    )
+    return terms_from_pricing(pricing)
 
 
 def _phase_in_force(phases: list[Phase], on: date) -> int | None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from billing.enums import BillingType, PlanStatus, PricingModel, Timing
 from billing.models import Contract, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
+from billing.selectors import terms_from_pricing
 from core.models import ApiKey, BusinessEntity, Organization
 from core.services import api_key_hash, api_key_split, organization_get_or_create
 from customers.models import Customer
@@ -119,18 +120,6 @@ def demo_api_key(org_name: str) -> str:
     return "sk_test_" + digest.hexdigest()[:40]
 
 
-def pricing_terms(pricing: Pricing) -> dict:
-    return {
-        "pricing_model": pricing.pricing_model,
-        "billing": pricing.billing,
-        "cadence": pricing.cadence,
-        "timing": pricing.timing,
-        "unit_amount": None if pricing.unit_amount is None else str(pricing.unit_amount),
-        "package_size": pricing.package_size,
-        "tiers": pricing.tiers,
-    }
-
-
 @transaction.atomic
 def demo_merchant_seed(*, org_name: str = DEMO_ORG, today: datetime.date | None = None) -> DemoMerchant:
     today = today or timezone.localdate()
@@ -203,6 +192,6 @@ def _demo_contract(org, entity, customer, plan, today) -> Contract:
     for item in plan.items.select_related("pricing", "product").filter(is_optional=False):
         PhaseItem.objects.create(
             phase=phase, product=item.product, pricing=item.pricing, quantity=item.default_quantity,
-            terms=pricing_terms(item.pricing), position=item.position,
+            terms=terms_from_pricing(item.pricing).to_json(), position=item.position,
         )
     return contract

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponseNotFound, HttpResponseServerError
 from django.urls import include, path, re_path

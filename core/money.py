@@ -4,14 +4,14 @@ Amounts are Decimal everywhere and leave the system as strings.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 ZERO = Decimal(0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_currency(code: str) -> bool:
     return isinstance(code, str) and len(code) == 3 and code.upper() == code and code in _currencies()
 
@@ -21,13 +21,13 @@ def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_units(currency: str) -> int:
     """Decimal places of the currency (JPY 0, USD 2, KWD 3)."""
     return get_currency_precision(currency)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 

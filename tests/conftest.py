@@ -2,7 +2,6 @@
 import pytest
 from rest_framework.test import APIClient
 
-
 from core.services import api_key_create
 from tests.billing.factories import (
     ContractFactory,

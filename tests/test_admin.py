@@ -19,7 +19,7 @@ def test_every_model_has_a_working_changelist_and_change_page(ops_client):
     # One row of everything, so each change page renders with real data.
     PlanItemFactory(), PhaseItemFactory(), InvoiceLineFactory(), ApiKeyFactory()
     PaymentFactory(), EventFactory(), WebhookAttemptFactory()
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         assert ops_client.get(changelist).status_code == 200, changelist

@@ -16,7 +16,7 @@ import datetime
 import json
 from collections.abc import Callable
 from contextlib import contextmanager
-from functools import cache, lru_cache
+from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,16 +26,11 @@ from django.utils import timezone
 
 from billing import selectors as billing_selectors
 from billing.enums import ContractStatus, PlanStatus
-from billing.errors import BillingError, UnknownPricing, UnknownProduct, UnknownProductOverride
+from billing.errors import UnknownPricing, UnknownProduct, UnknownProductOverride
 from billing.estimates import (
     ContractSnapshot,
-    PhaseSnapshot,
-    PlanItemSnapshot,
     PlanSnapshot,
-    QuoteItem,
-    QuotePhase,
     amendment_quote,
-    billing_anchors,
     estimate_contract_change,
     estimate_new_contract,
     quote_from_contract_spec,
@@ -43,8 +38,7 @@ from billing.estimates import (
     quote_items_for_quantity_update,
     quote_items_from_plan,
 )
-from billing.models import Contract, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
-from billing.pricing import PriceTerms
+from billing.models import Product
 from checkout.enums import CheckoutType
 from checkout.errors import (
     BusinessEntityMismatch,
@@ -211,7 +205,7 @@ def _business_entity(organization, entity_id) -> BusinessEntity:
 
 
 def _plan(organization, plan_id, *, field: str) -> PlanSnapshot:
-    plan = plan_snapshot_load(organization_id=organization.pk, plan_id=plan_id)
+    plan = billing_selectors.plan_snapshot_get(organization_id=organization.pk, plan_id=plan_id)
     if plan is None:
         raise PlanNotFound(field=field)
     if plan.status != PlanStatus.ACTIVE:
@@ -257,7 +251,7 @@ def _product_based_quote(organization, contract):
 
 def _amendment(organization, data, now, checkout_type) -> dict:
     change_date = data.get("start_date") or now.date()
-    contract = contract_snapshot_load(
+    contract = billing_selectors.contract_snapshot_get(
         organization_id=organization.pk,
         contract_id=data["contract_id"],
         on=change_date,
@@ -340,91 +334,15 @@ def _check_contract_parties(organization, contract: ContractSnapshot, data) -> N
         raise BusinessEntityMismatch(field="business_entity_id")
 
 
-# --- loaders ------------------------------------------------------------------------------
-# Same snapshots as billing.selectors.plan_snapshot_get / contract_snapshot_get, in fewer
-# queries (create's budget is 7, auth and idempotency included): the plan and its items in one
-# join; the contract in two (phases with contract and entity, then their items), plus the
-# phase plan's items only for a quantity update, which is the one type that needs them.
+# --- customer and entity reads -----------------------------------------------------------
+# In SQL: the ORM spends ~1.5 ms of CPU compiling each of them (measured), more than the
+# database spends answering; create's whole budget is 7 queries, auth and idempotency included.
 
 
-def plan_snapshot_load(*, organization_id, plan_id) -> PlanSnapshot | None:
-    rows = _fetchall(_sql()["plan"], [plan_id, organization_id])
-    if not rows:
-        return None
-    plan_pk, name, currency, status, code, version = rows[0][:6]
-    items = tuple(_plan_item_from_row(row) for row in rows if row[6] is not None)
-    return PlanSnapshot(
-        id=str(plan_pk),
-        name=name,
-        currency=currency,
-        status=status,
-        items=items,
-        code=code,
-        version=version,
-    )
-
-
-def _plan_item_from_row(row) -> PlanItemSnapshot:
-    (
-        product_id,
-        product_name,
-        product_description,
-        pricing_id,
-        model,
-        billing,
-        cadence,
-        timing,
-        unit_amount,
-        package_size,
-        tiers,
-        default_quantity,
-        min_quantity,
-        max_quantity,
-        is_optional,
-    ) = row[6:]
-    return PlanItemSnapshot(
-        product_id=str(product_id),
-        name=product_name,
-        description=product_description,
-        pricing_id=str(pricing_id),
-        terms=_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers),
-        default_quantity=default_quantity,
-        min_quantity=min_quantity,
-        max_quantity=max_quantity,
-        is_optional=is_optional,
-    )
-
-
-@lru_cache(maxsize=4096)
-def _terms(
-    pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json
-) -> PriceTerms:
-    """A catalogue pricing's terms, as billing.selectors.terms_from_pricing builds them.
-
-    Keyed by every column the terms come from, so an edited pricing is a new key, never a
-    stale hit; PriceTerms is frozen, so sharing one between requests is safe.
-    """
-    pricing = Pricing(
-        id=pricing_id,
-        pricing_model=model,
-        billing=billing,
-        cadence=cadence,
-        timing=timing,
-        unit_amount=unit_amount,
-        package_size=package_size,
-        tiers=json.loads(tiers_json),
-    )
-    return billing_selectors.terms_from_pricing(pricing)
-
-
-# The create path's hot reads, in SQL: the ORM spends ~1.5 ms of CPU compiling each of them
-# (measured), more than the database spends answering; this is a third of create's budget.
 @cache
 def _sql() -> dict[str, str]:
     q = connection.ops.quote_name
     customer, entity = q(Customer._meta.db_table), q(BusinessEntity._meta.db_table)
-    plan, item = q(Plan._meta.db_table), q(PlanItem._meta.db_table)
-    product, pricing = q(Product._meta.db_table), q(Pricing._meta.db_table)
     return {
         # The customer, its own entity (if it is the organization's) and the default entity.
         "customer": (
@@ -434,16 +352,6 @@ def _sql() -> dict[str, str]:
             " WHERE c.id = %s AND c.organization_id = %s"
         ),
         "entity": f"SELECT id, tax_rate FROM {entity} WHERE id = %s AND organization_id = %s",
-        # The plan and its items with product and pricing; one row with NULL items for an empty plan.
-        "plan": (
-            "SELECT p.id, p.name, p.currency, p.status, p.code, p.version,"
-            " i.product_id, pr.name, pr.description, i.pricing_id, pc.pricing_model, pc.billing, pc.cadence,"
-            " pc.timing, pc.unit_amount, pc.package_size, pc.tiers,"
-            " i.default_quantity, i.min_quantity, i.max_quantity, i.is_optional"
-            f" FROM {plan} p LEFT JOIN {item} i ON i.plan_id = p.id"
-            f" LEFT JOIN {product} pr ON pr.id = i.product_id LEFT JOIN {pricing} pc ON pc.id = i.pricing_id"
-            " WHERE p.id = %s AND p.organization_id = %s ORDER BY i.position, i.id"
-        ),
     }
 
 
@@ -451,138 +359,6 @@ def _fetchone(sql: str, params: list):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
-
-
-def _fetchall(sql: str, params: list) -> list:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def contract_snapshot_load(
-    *, organization_id, contract_id, on: datetime.date, with_plan_items: bool
-) -> ContractSnapshot | None:
-    phases = list(
-        Phase.objects.filter(contract_id=contract_id, contract__organization_id=organization_id)
-        .select_related("contract__business_entity")
-        .order_by("position")
-    )
-    if phases:
-        contract = phases[0].contract
-        items_by_phase: dict = {}
-        for item in (
-            PhaseItem.objects.filter(phase__contract_id=contract_id)
-            .select_related("product")
-            .order_by("position", "id")
-        ):
-            items_by_phase.setdefault(item.phase_id, []).append(item)
-    else:
-        contract = (
-            Contract.objects.select_related("business_entity")
-            .filter(pk=contract_id, organization_id=organization_id)
-            .first()
-        )
-        if contract is None:
-            return None
-        items_by_phase = {}
-
-    quote_phases = [
-        _quote_phase(phase, items_by_phase.get(phase.pk, ()), n) for n, phase in enumerate(phases)
-    ]
-    index = _phase_in_force(phases, on)
-    phase, anchor, plan_items = None, contract.start_date, ()
-    if index is not None:
-        current = phases[index]
-        anchor = billing_anchors(quote_phases[: index + 1])[index]
-        phase = PhaseSnapshot(
-            id=str(current.pk),
-            name=current.name,
-            plan_id=_str_or_none(current.plan_id),
-            start_date=current.start_date,
-            end_date=current.end_date,
-            items=quote_phases[index].items,
-        )
-        if with_plan_items and current.plan_id is not None:
-            plan_items = tuple(
-                _plan_item_snapshot(item)
-                for item in PlanItem.objects.filter(plan_id=current.plan_id)
-                .select_related("product", "pricing")
-                .order_by("position", "id")
-            )
-    return ContractSnapshot(
-        id=str(contract.pk),
-        organization_id=str(contract.organization_id),
-        customer_id=str(contract.customer_id),
-        business_entity_id=str(contract.business_entity_id),
-        currency=contract.currency,
-        start_date=contract.start_date,
-        end_date=contract.end_date,
-        status=contract.status,
-        plan_id=_str_or_none(contract.plan_id),
-        tax_rate=contract.business_entity.tax_rate,
-        billing_anchor=anchor,
-        phase=phase,
-        plan_items=plan_items,
-    )
-
-
-def _plan_item_snapshot(item: PlanItem) -> PlanItemSnapshot:
-    return PlanItemSnapshot(
-        product_id=str(item.product_id),
-        name=item.product.name,
-        description=item.product.description,
-        pricing_id=str(item.pricing_id),
-        terms=billing_selectors.terms_from_pricing(item.pricing),
-        default_quantity=item.default_quantity,
-        min_quantity=item.min_quantity,
-        max_quantity=item.max_quantity,
-        is_optional=item.is_optional,
-    )
-
-
-def _quote_phase(phase: Phase, items, n: int) -> QuotePhase:
-    quote_items = []
-    for m, item in enumerate(items):
-        try:
-            terms = PriceTerms.from_json(item.terms, field="")
-        except BillingError as error:
-            raise error.prefixed(f"phases.{n}.items.{m}.terms") from None
-        quote_items.append(
-            QuoteItem(
-                product_id=str(item.product_id),
-                name=item.product.name,
-                description=item.product.description,
-                quantity=item.quantity,
-                terms=terms,
-                pricing_id=_str_or_none(item.pricing_id),
-            )
-        )
-    return QuotePhase(
-        phase.name,
-        phase.start_date,
-        phase.end_date,
-        tuple(quote_items),
-        plan_id=_str_or_none(phase.plan_id),
-    )
-
-
-def _phase_in_force(phases, on: datetime.date) -> int | None:
-    """As billing.selectors: the phase running ``on``; the first if none has started yet."""
-    if not phases:
-        return None
-    if on < phases[0].start_date:
-        return 0
-    for index, phase in enumerate(phases):
-        if phase.start_date <= on and (phase.end_date is None or on < phase.end_date):
-            return index
-    return None
-
-
-def _str_or_none(value) -> str | None:
-    return None if value is None else str(value)
-
-
-# --- helpers --------------------------------------------------------------------------------
 
 
 def _overrides(data) -> list[dict]:

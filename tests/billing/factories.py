@@ -4,22 +4,25 @@ from decimal import Decimal
 import factory
 
 from billing.enums import BillingType, PlanStatus, PricingModel, Timing
-from billing.models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
+from billing.models import (
+    Contract,
+    Invoice,
+    InvoiceLine,
+    Phase,
+    PhaseItem,
+    Plan,
+    PlanItem,
+    Pricing,
+    Product,
+)
+from billing.selectors import terms_from_pricing
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 
 
 def terms_of(pricing: Pricing) -> dict:
     """The locked-terms JSON of a catalogue pricing (as PhaseItem.terms stores it)."""
-    return {
-        "pricing_model": pricing.pricing_model,
-        "billing": pricing.billing,
-        "cadence": pricing.cadence,
-        "timing": pricing.timing,
-        "unit_amount": None if pricing.unit_amount is None else str(pricing.unit_amount),
-        "package_size": pricing.package_size,
-        "tiers": pricing.tiers,
-    }
+    return terms_from_pricing(pricing).to_json()
 
 
 class ProductFactory(factory.django.DjangoModelFactory):

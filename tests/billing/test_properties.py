@@ -91,7 +91,7 @@ def test_lines_sum_to_totals_exactly(quote, tax_rate):
     wire = estimates.to_json()
     json.dumps(wire)  # plain JSON: strings, ints, bools, None; no Decimal or date leaks out
     places = minor_units(quote.currency)
-    for invoice, data in zip(_invoices(estimates), (wire["current_invoice"], wire["next_invoice"])):
+    for invoice, data in zip(_invoices(estimates), (wire["current_invoice"], wire["next_invoice"]), strict=False):
         assert invoice.subtotal == sum(line.amount for line in invoice.line_items)
         assert invoice.total == invoice.subtotal + invoice.tax
         assert invoice.amount_due == max(invoice.total - invoice.credit_applied, 0)

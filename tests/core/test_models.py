@@ -2,7 +2,6 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from tests.core.factories import BusinessEntityFactory
-from tests.customers.factories import CustomerFactory
 
 
 @pytest.mark.django_db
