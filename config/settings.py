@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "customers",
     "billing",
@@ -143,6 +144,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Hosted checkout sessions for subscription billing.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served by us (whitenoise), not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Shows /checkout-sessions' GET (list) and POST (create) views as two operations.
     "DEFAULT_GENERATOR_CLASS": "checkout.api.schema.SchemaGenerator",

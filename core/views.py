@@ -12,6 +12,7 @@ def api_root(request):
             "version": "v1",
             "endpoints": {
                 "checkout_sessions": request.build_absolute_uri("/api/v1/checkout-sessions"),
+                "webhook_endpoints": request.build_absolute_uri("/api/v1/webhook-endpoints"),
                 "schema": request.build_absolute_uri("/api/schema/"),
                 "docs": request.build_absolute_uri("/api/docs/"),
             },

@@ -104,3 +104,9 @@ def checkout_session_factory(db):
 @pytest.fixture
 def webhook_endpoint_factory(db):
     return WebhookEndpointFactory
+
+
+@pytest.fixture(autouse=True)
+def _broker_breaker_closed(monkeypatch):
+    """Each test starts with the enqueue circuit breaker closed (core.queue)."""
+    monkeypatch.setattr("core.queue._broker_down_until", 0.0)

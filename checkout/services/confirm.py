@@ -64,6 +64,7 @@ from checkout.payments import (
     provider_get,
 )
 from core.errors import DomainError
+from core.queue import task_enqueue_on_commit
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
 
@@ -268,15 +269,10 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
 
 
 def _queue_settle(payment_id) -> None:
-    def _queue():
-        try:
-            from checkout.tasks import payment_settle
+    # Broker down: the periodic settle sweep (or ops in admin) resolves the payment.
+    from checkout.tasks import payment_settle
 
-            payment_settle.delay(payment_id=str(payment_id))
-        except Exception:  # noqa: BLE001 - broker down: the periodic settle sweep or ops resolve it
-            logger.warning("could not queue settlement of payment %s; it stays pending", payment_id)
-
-    transaction.on_commit(_queue)
+    task_enqueue_on_commit(payment_settle, kwargs={"payment_id": str(payment_id)})
 
 
 # --- confirm ------------------------------------------------------------------------------

@@ -1,24 +1,14 @@
 """Hands committed events to the background worker.
 
 Delivery is owned by the webhooks service; this only queues the hand-off after commit.
-If the broker is unreachable the event stays undispatched and the periodic
-outbox task picks it up later, so nothing is lost.
+If the broker is unreachable the event stays undispatched and the periodic outbox task
+picks it up later, so nothing is lost.
 """
 
-import logging
-
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
+from core.queue import task_enqueue_on_commit
 
 
 def events_dispatch_on_commit(event) -> None:
-    def _queue():
-        try:
-            from checkout.tasks import events_dispatch
+    from checkout.tasks import events_dispatch
 
-            events_dispatch.delay(event_id=str(event.id))
-        except Exception:  # broker down: the outbox sweep retries
-            logger.warning("could not queue event %s; the outbox sweep will pick it up", event.id)
-
-    transaction.on_commit(_queue)
+    task_enqueue_on_commit(events_dispatch, kwargs={"event_id": str(event.id)})

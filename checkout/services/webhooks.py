@@ -42,6 +42,7 @@ from checkout.errors import UrlHttpsRequired
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.tokens import webhook_secret_new
 from core.errors import DomainError, NotFound
+from core.queue import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -231,13 +232,7 @@ def tasks_run_inline() -> bool:
 
 
 def _queue(task, kwargs: dict, countdown: float | None = None) -> bool:
-    """Send a task; a broker outage is logged, never raised (the periodic tasks catch up)."""
-    try:
-        task.apply_async(kwargs=kwargs, countdown=countdown)
-        return True
-    except Exception:  # noqa: BLE001 - whatever the broker raised, the request goes on
-        logger.warning("could not queue %s; a periodic task will pick the work up", task.name)
-        return False
+    return task_enqueue(task, kwargs=kwargs, countdown=countdown)
 
 
 def _deliveries_queue(delivery_ids, countdown: float | None = None) -> None:

@@ -29,7 +29,7 @@ CARD = CardDetails(number=CARD_SUCCEEDS, exp_month=12, exp_year=2030, cvc="123")
 @pytest.fixture(autouse=True)
 def no_dispatch():
     with mock.patch("checkout.services.webhooks.events_dispatch_pending_queue"), \
-            mock.patch("checkout.tasks.events_dispatch.delay"):
+            mock.patch("checkout.tasks.events_dispatch.apply_async"):
         yield
 
 

@@ -181,7 +181,8 @@ def test_state_change_event_is_dispatched_on_commit(monkeypatch, django_capture_
     """The path every transition takes: event row in the change's transaction, the
     dispatch task after commit."""
     sent = []
-    monkeypatch.setattr("checkout.tasks.events_dispatch.delay", lambda **kw: sent.append(kw))
+    monkeypatch.setattr("checkout.tasks.events_dispatch.apply_async",
+                        lambda kwargs=None, countdown=None: sent.append(kwargs))
     session = CheckoutSessionFactory()
     with django_capture_on_commit_callbacks(execute=True):
         checkout_session_cancel(organization_id=session.organization_id, session_id=session.id)

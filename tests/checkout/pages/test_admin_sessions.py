@@ -38,7 +38,7 @@ def text(response):
 
 def processing_session():
     session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.delay"):
+    with mock.patch("checkout.tasks.payment_settle.apply_async"):
         checkout_session_confirm(session_id=session.pk,
                                  card=CardDetails(CARD_SETTLES_LATER, exp_month=1, exp_year=2031, cvc="123"))
     session.refresh_from_db()

@@ -205,13 +205,13 @@ def test_confirm_unknown_test_card_is_declined_not_charged():
 
 def test_confirm_settle_later_goes_processing_and_queues_the_settle_task(django_capture_on_commit_callbacks):
     session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.delay") as delay, \
+    with mock.patch("checkout.tasks.payment_settle.apply_async") as delay, \
             django_capture_on_commit_callbacks(execute=True):
         result = checkout_session_confirm(session_id=session.pk, card=card(CARD_SETTLES_LATER))
 
     assert result.outcome == Outcome.PROCESSING
     payment = Payment.objects.get()
-    delay.assert_called_once_with(payment_id=str(payment.pk))
+    delay.assert_called_once_with(kwargs={"payment_id": str(payment.pk)}, countdown=None)
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.PROCESSING, PaymentStatus.PENDING)
     assert payment.status == PaymentAttemptStatus.PENDING and payment.card_last4 == "0077"
@@ -221,7 +221,7 @@ def test_confirm_settle_later_goes_processing_and_queues_the_settle_task(django_
 
 def test_confirm_settle_later_survives_a_broker_outage(django_capture_on_commit_callbacks):
     session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.delay", side_effect=ConnectionError("redis down")), \
+    with mock.patch("checkout.tasks.payment_settle.apply_async", side_effect=ConnectionError("redis down")), \
             django_capture_on_commit_callbacks(execute=True):
         result = checkout_session_confirm(session_id=session.pk, card=card(CARD_SETTLES_LATER))
     assert result.outcome == Outcome.PROCESSING
@@ -230,7 +230,7 @@ def test_confirm_settle_later_survives_a_broker_outage(django_capture_on_commit_
 
 
 def settle_later(session):
-    with mock.patch("checkout.tasks.payment_settle.delay"):
+    with mock.patch("checkout.tasks.payment_settle.apply_async"):
         return checkout_session_confirm(session_id=session.pk, card=card(CARD_SETTLES_LATER))
 
 

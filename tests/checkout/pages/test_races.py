@@ -145,7 +145,7 @@ def test_confirm_racing_cancel_ends_in_exactly_one_outcome():
 
 def test_settle_task_racing_ops_mark_failed_ends_in_exactly_one_outcome():
     session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.delay"):
+    with mock.patch("checkout.tasks.payment_settle.apply_async"):
         payment = checkout_session_confirm(session_id=session.pk, card=card(CARD_SETTLES_LATER)).payment
 
     _results, errors = run_together(

@@ -183,7 +183,7 @@ def test_declined_card_redirects_back_with_the_message_and_nothing_created(clien
 
 def test_settle_later_redirects_to_pending_url(client):
     session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.delay"):
+    with mock.patch("checkout.tasks.payment_settle.apply_async"):
         response = client.post(page(session), {**CARD, "card_number": CARD_SETTLES_LATER})
     assert response.status_code == 302 and response["Location"] == "https://merchant.example/pending"
     session.refresh_from_db()
