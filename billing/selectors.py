@@ -15,6 +15,8 @@ from functools import cache, lru_cache
 from django.db import connection
 from django.utils import timezone
 
+from core.db import prepared_cursor
+
 from .errors import BillingError
 from .estimates import (
     CataloguePricing,
@@ -51,7 +53,7 @@ def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
     plan_pk = _uuid(plan_id)
     if plan_pk is None:
         return None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_plan_sql(), [plan_pk, organization_id])
         rows = cursor.fetchall()
     if not rows:

@@ -15,6 +15,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from .db import prepared_cursor
 from .models import ApiKey
 from .services import api_key_authenticate, api_key_hash
 
@@ -74,7 +75,7 @@ def api_key_verify(raw_key: str) -> ApiKey | None:
                     _verified.pop(next(iter(_verified)))
                 _verified[digest] = copy.copy(key)
         return key
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_STATE_SQL, [known.pk])
         row = cursor.fetchone()
     if row is None or row[0] is not None:

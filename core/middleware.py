@@ -1,6 +1,10 @@
 import re
 import uuid
 
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
+
 from .logging import trace_id_var
 
 _SAFE_TRACE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -28,3 +32,31 @@ class TraceIdMiddleware:
             trace_id_var.reset(token)
         response["X-Request-Id"] = request.trace_id
         return response
+
+
+# --- cookie-session middleware, skipped on the merchant API ---------------------------------
+# /api/v1/ authenticates with API keys and renders JSON: it never reads a session, a logged-in
+# user or flash messages, yet each of these cost every API request some work (a SessionStore, a
+# lazy user, a message storage, their response hooks). Subclasses, so Django's and the admin's
+# checks still find them in MIDDLEWARE. CSRF stays as it is (its view hook runs regardless).
+
+API_PATH_PREFIX = "/api/v1/"
+
+
+class _SkippedOnApi:
+    def __call__(self, request):
+        if request.path_info.startswith(API_PATH_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_SkippedOnApi, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_SkippedOnApi, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_SkippedOnApi, messages_middleware.MessageMiddleware):
+    pass

@@ -8,6 +8,7 @@ stable code (``ErrorDetail.code``) that the view lifts into the error envelope.
 import datetime
 import json
 import re
+import threading
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -15,10 +16,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from core.money import is_currency
@@ -145,13 +148,15 @@ class CurrencyField(StringField):
 
 _url_validator = URLValidator(schemes=["http", "https"])
 _FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "blob"}
+# What str.isspace() calls whitespace (re's \s is the same for str patterns), or below 32.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 
 def redirect_url_check(value: str) -> None:
     """Absolute http(s) with a host, 1–2083 characters, no userinfo."""
     if len(value) > URL_MAX:
         raise fail(f"Must be at most {URL_MAX} characters.", "url_too_long")
-    if not value or any(c.isspace() or ord(c) < 32 for c in value):
+    if not value or _SPACE_OR_CONTROL.search(value):
         raise fail("Must be an absolute http or https URL without spaces.", "invalid_url")
     try:
         parts = urlsplit(value)
@@ -319,6 +324,10 @@ def _field_clone(field: serializers.Field) -> serializers.Field:
     return field.__class__(*args, **kwargs)
 
 
+# Bound field trees of root serializers, per thread and class (see StrictSerializer.fields).
+_field_trees = threading.local()
+
+
 class StrictSerializer(serializers.Serializer):
     """Rejects fields it does not know: a misspelt ``sucess_url`` is an error, not a no-op."""
 
@@ -326,6 +335,31 @@ class StrictSerializer(serializers.Serializer):
         # DRF deep-copies every declared field for every instance; on the create path that
         # copying was a third of validation's cost (profiled). Clone them instead.
         return {name: _field_clone(field) for name, field in self._declared_fields.items()}
+
+    @cached_property
+    def fields(self):
+        """Building the bound field tree (nested serializers included) was still the largest
+        part of validating a create (profiled), every request again. So a root serializer
+        without context and not partial reuses a tree built once per thread and class, bound to
+        a template instance: validation keeps no state on fields, and what fields read from
+        their root (context, ``partial``) is the same on the template (empty, False). Per
+        thread, so concurrent requests never share a tree. Don't mutate ``self.fields``."""
+        if self.parent is not None or self._context or self.partial:
+            return self._fields_build()
+        trees = getattr(_field_trees, "by_class", None)
+        if trees is None:
+            trees = _field_trees.by_class = {}
+        cls = type(self)
+        tree = trees.get(cls)
+        if tree is None:
+            tree = trees[cls] = cls()._fields_build()
+        return tree
+
+    def _fields_build(self):
+        fields = BindingDict(self)
+        for key, value in self.get_fields().items():
+            fields[key] = value
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

@@ -14,10 +14,14 @@ contract 2 (+1 plan items for a quantity update), catalogue pricings/products 1â
 
 import datetime
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -59,6 +63,7 @@ from checkout.errors import (
 )
 from checkout.models import CheckoutSession
 from checkout.tokens import session_token_new
+from core.db import prepared_cursor
 from core.models import BusinessEntity, Organization
 from customers.models import Customer
 
@@ -186,9 +191,9 @@ def _customer_and_entity(organization, data):
     if entity_id is not None:
         entity = _business_entity(organization, entity_id)
     elif own_entity_id is not None:
-        entity = BusinessEntity(id=own_entity_id, tax_rate=own_tax_rate)
+        entity = _Entity(own_entity_id, own_tax_rate)
     elif default_entity_id is not None:
-        entity = BusinessEntity(id=default_entity_id, tax_rate=default_tax_rate)
+        entity = _Entity(default_entity_id, default_tax_rate)
     else:
         raise BusinessEntityNotFound(
             "The organization has no default business entity; give business_entity_id.",
@@ -197,11 +202,18 @@ def _customer_and_entity(organization, data):
     return customer_id, entity.id, entity
 
 
-def _business_entity(organization, entity_id) -> BusinessEntity:
+class _Entity(NamedTuple):
+    """What a create needs of a business entity (a model instance cost more to build)."""
+
+    id: UUID
+    tax_rate: Decimal | None
+
+
+def _business_entity(organization, entity_id) -> _Entity:
     row = _fetchone(_sql()["entity"], [entity_id, organization.pk])
     if row is None:
         raise BusinessEntityNotFound(field="business_entity_id")
-    return BusinessEntity(id=row[0], tax_rate=row[1])
+    return _Entity(row[0], row[1])
 
 
 def _plan(organization, plan_id, *, field: str) -> PlanSnapshot:
@@ -356,7 +368,7 @@ def _sql() -> dict[str, str]:
 
 
 def _fetchone(sql: str, params: list):
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
@@ -392,7 +404,30 @@ def _require_https(data) -> None:
 
 
 def _jsonable(value):
-    """Validated data (UUIDs, dates, ordered dicts) as plain JSON values."""
+    """Validated data (UUIDs, dates, ordered dicts) as plain JSON values: what a round trip
+    through ``DjangoJSONEncoder`` gives, without encoding and parsing the text."""
     if value is None:
         return None
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict or kind is OrderedDict:
+        return {_json_key(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
+    if kind is UUID:
+        return str(value)
+    if kind is datetime.date:
+        return value.isoformat()
+    # Anything else (datetimes, decimals, str subclasses, â€¦): the encoder's own rendering.
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+_PLAIN = frozenset({str, int, bool, float})
+
+
+def _json_key(key):
+    # json.dumps renders str, int, float, bool and None keys as strings (and refuses others).
+    if type(key) is str:
+        return key
+    return next(iter(json.loads(json.dumps({key: None}, cls=DjangoJSONEncoder))))

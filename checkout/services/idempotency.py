@@ -27,12 +27,13 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 from checkout.enums import IdempotencyStatus
 from checkout.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from checkout.models import CheckoutSession, IdempotencyRecord
+from core.db import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def _insert_claim(
     *, organization_id, key: str, fingerprint: str, now: datetime.datetime
 ) -> int | None:
     table = IdempotencyRecord._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (organization_id, key, request_fingerprint, status, created_at)"
             " VALUES (%s, %s, %s, %s, %s)"
@@ -146,10 +147,15 @@ def idempotency_session_insert(
         IdempotencyStatus.IN_PROGRESS,
         claim.claimed_at,
     ]
-    params += [
-        f.get_db_prep_save(getattr(session, f.attname), connection=connection) for f in fields
-    ]
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: one look-up instead of one per field
+    for field, passthrough in zip(fields, _passthrough_types(), strict=True):
+        value = getattr(session, field.attname)
+        # A str for a CharField, a bool for a BooleanField, None for a date: get_db_prep_save
+        # would hand back the value itself, after a few calls.
+        params.append(
+            value if type(value) in passthrough else field.get_db_prep_save(value, connection=db)
+        )
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.fetchone()
     if inserted is None:
@@ -175,6 +181,19 @@ def _session_insert_sql() -> tuple[tuple, str]:
         f" RETURNING {quote(CheckoutSession._meta.pk.column)}"
     )
     return fields, sql
+
+
+@cache
+def _passthrough_types() -> tuple[frozenset, ...]:
+    """Per insert column: the value types ``get_db_prep_save`` returns unchanged (exact field
+    classes only: a subclass may prepare values its own way)."""
+    by_class = {
+        models.CharField: frozenset({str, type(None)}),
+        models.BooleanField: frozenset({bool}),
+        models.DateTimeField: frozenset({type(None)}),
+        models.DateField: frozenset({type(None)}),
+    }
+    return tuple(by_class.get(type(f), frozenset()) for f in _session_insert_sql()[0])
 
 
 def idempotency_release(claim: Claim) -> None:
