@@ -148,15 +148,22 @@ def vacuum() -> None:
         cursor.execute("VACUUM ANALYZE checkout_event")
 
 
-def reopen_swept(since) -> int:
-    """Undo a round's sweep so the next round has the same work."""
+def reopen_swept(since=None) -> int:
+    """Undo the sweeps (since ``since``, or all of them) so the next round has the same work.
+
+    Sessions are found through their sweep events: the fill wrote none, so the fill's own
+    expired history stays as it is."""
     from django.db import connection
 
+    since_sql = "AND created_at >= %s" if since is not None else ""
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM checkout_event WHERE type = 'checkout_session.expired' AND created_at >= %s",
-                       [since])
-        cursor.execute("UPDATE checkout_checkoutsession SET status = 'open', expired_at = NULL "
-                       "WHERE status = 'expired' AND expired_at >= %s", [since])
+        cursor.execute(
+            "WITH swept AS (DELETE FROM checkout_event WHERE type = 'checkout_session.expired' "
+            f"{since_sql} RETURNING checkout_session_id) "
+            "UPDATE checkout_checkoutsession SET status = 'open', expired_at = NULL "
+            "WHERE status = 'expired' AND id IN (SELECT checkout_session_id FROM swept)",
+            [since] if since is not None else [],
+        )
         return cursor.rowcount
 
 
@@ -270,6 +277,8 @@ def main() -> int:
             fill(args.sessions, template.id)
             vacuum()
             print(f"  done in {time.perf_counter() - started:.0f} s")
+        elif reopen_swept():
+            vacuum()  # a kept database holds the last round's sweep: undo it
         total = CheckoutSession.objects.count()
         due = CheckoutSession.objects.filter(status="open", expires_at__lte=timezone.now()).count()
         print(f"Table: {total:,} sessions, {due:,} due.\n")
