@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from django.db import connection
 from django.utils import timezone
 
-from core.db import prepared_cursor
+from core.db import hand_written_sql_supported, prepared_cursor
 
 from .errors import BillingError
 from .estimates import (
@@ -53,6 +53,8 @@ def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
     plan_pk = _uuid(plan_id)
     if plan_pk is None:
         return None
+    if not hand_written_sql_supported():
+        return _plan_snapshot_orm(organization_id, plan_pk)
     with prepared_cursor() as cursor:
         cursor.execute(_plan_sql(), [plan_pk, organization_id])
         rows = cursor.fetchall()
@@ -67,6 +69,22 @@ def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
         items=tuple(_plan_item_from_row(row[6:]) for row in rows if row[6] is not None),
         code=code,
         version=version,
+    )
+
+
+def _plan_snapshot_orm(organization_id, plan_pk) -> PlanSnapshot | None:
+    """The same snapshot through the ORM (2 queries), for databases other than PostgreSQL."""
+    plan = Plan.objects.filter(organization_id=organization_id, pk=plan_pk).first()
+    if plan is None:
+        return None
+    return PlanSnapshot(
+        id=str(plan.pk),
+        name=plan.name,
+        currency=plan.currency,
+        status=plan.status,
+        items=tuple(_plan_item_snapshot(item) for item in _plan_items().filter(plan=plan)),
+        code=plan.code,
+        version=plan.version,
     )
 
 

@@ -27,6 +27,7 @@ from billing.errors import InvalidCadence
 from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
+from core.db import hand_written_sql_supported
 from core.money import format_money
 
 ONE_DAY = timedelta(days=1)
@@ -428,9 +429,14 @@ def page_probe(token: str) -> PageProbe | None:
     than the whole cached response. A miss (or any state but a live open session) goes on
     to the full selector, which also applies read-time expiry.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_PROBE_SQL, [token])
-        row = cursor.fetchone()
+    if hand_written_sql_supported():
+        with connection.cursor() as cursor:
+            cursor.execute(_PROBE_SQL, [token])
+            row = cursor.fetchone()
+    else:
+        row = CheckoutSession.objects.filter(token=token).values_list(
+            "id", "status", "updated_at", "expires_at", "success_url", "pending_url", "cancel_url"
+        ).first()
     return None if row is None else PageProbe(*row)
 
 

@@ -15,7 +15,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from .db import prepared_cursor
+from .db import hand_written_sql_supported, prepared_cursor
 from .models import ApiKey
 from .services import api_key_authenticate, api_key_hash
 
@@ -75,9 +75,12 @@ def api_key_verify(raw_key: str) -> ApiKey | None:
                     _verified.pop(next(iter(_verified)))
                 _verified[digest] = copy.copy(key)
         return key
-    with prepared_cursor() as cursor:
-        cursor.execute(_STATE_SQL, [known.pk])
-        row = cursor.fetchone()
+    if hand_written_sql_supported():
+        with prepared_cursor() as cursor:
+            cursor.execute(_STATE_SQL, [known.pk])
+            row = cursor.fetchone()
+    else:
+        row = ApiKey.objects.filter(pk=known.pk).values_list("revoked_at", "last_used_at").first()
     if row is None or row[0] is not None:
         with _verified_lock:
             _verified.pop(digest, None)

@@ -33,3 +33,9 @@ def prepared_cursor():
         if conn.timezone != raw.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
             register_tzloader(conn.timezone, cursor)
         return conn._prepare_cursor(cursor)
+
+
+def hand_written_sql_supported() -> bool:
+    """The hot paths' hand-written SQL is PostgreSQL's. The embedded demo database (SQLite)
+    takes the ORM route instead: its raw rows carry neither UUIDs nor aware datetimes."""
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"

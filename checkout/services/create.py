@@ -63,7 +63,7 @@ from checkout.errors import (
 )
 from checkout.models import CheckoutSession
 from checkout.tokens import session_token_new
-from core.db import prepared_cursor
+from core.db import hand_written_sql_supported, prepared_cursor
 from core.models import BusinessEntity, Organization
 from customers.models import Customer
 
@@ -184,7 +184,7 @@ def _customer_and_entity(organization, data):
         entity = _business_entity(organization, entity_id)
         return None, entity.id, entity
 
-    row = _fetchone(_sql()["customer"], [data["customer_id"], organization.pk])
+    row = _customer_row(organization, data["customer_id"])
     if row is None:
         raise CustomerNotFound(field="customer_id")
     customer_id, own_entity_id, own_tax_rate, default_entity_id, default_tax_rate = row
@@ -202,6 +202,24 @@ def _customer_and_entity(organization, data):
     return customer_id, entity.id, entity
 
 
+def _customer_row(organization, customer_id):
+    """(customer id, own entity id, its tax rate, default entity id, its tax rate) or None."""
+    if hand_written_sql_supported():
+        return _fetchone(_sql()["customer"], [customer_id, organization.pk])
+    customer = (
+        Customer.objects.select_related("business_entity")
+        .filter(pk=customer_id, organization=organization).first()
+    )
+    if customer is None:
+        return None
+    own = customer.business_entity
+    if own is not None and own.organization_id != organization.pk:
+        own = None
+    default = BusinessEntity.objects.filter(organization=organization, is_default=True).first()
+    return (customer.pk, own and own.pk, own and own.tax_rate, default and default.pk,
+            default and default.tax_rate)
+
+
 class _Entity(NamedTuple):
     """What a create needs of a business entity (a model instance cost more to build)."""
 
@@ -210,7 +228,11 @@ class _Entity(NamedTuple):
 
 
 def _business_entity(organization, entity_id) -> _Entity:
-    row = _fetchone(_sql()["entity"], [entity_id, organization.pk])
+    if hand_written_sql_supported():
+        row = _fetchone(_sql()["entity"], [entity_id, organization.pk])
+    else:
+        row = BusinessEntity.objects.filter(pk=entity_id, organization=organization).values_list(
+            "id", "tax_rate").first()
     if row is None:
         raise BusinessEntityNotFound(field="business_entity_id")
     return _Entity(row[0], row[1])

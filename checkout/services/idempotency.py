@@ -27,13 +27,13 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 
 from checkout.enums import IdempotencyStatus
 from checkout.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from checkout.models import CheckoutSession, IdempotencyRecord
-from core.db import prepared_cursor
+from core.db import hand_written_sql_supported, prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ def idempotency_fingerprint(payload: Any) -> str:
 def _insert_claim(
     *, organization_id, key: str, fingerprint: str, now: datetime.datetime
 ) -> int | None:
+    if not hand_written_sql_supported():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    organization_id=organization_id, key=key, request_fingerprint=fingerprint,
+                    status=IdempotencyStatus.IN_PROGRESS,
+                )
+        except IntegrityError:
+            return None
+        IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=now)
+        return record.pk
     table = IdempotencyRecord._meta.db_table
     with prepared_cursor() as cursor:
         cursor.execute(
@@ -137,6 +148,8 @@ def idempotency_session_insert(
     now = timezone.now()
     session.created_at = session.updated_at = now
     body = render(session)
+    if not hand_written_sql_supported():
+        return _session_insert_orm(claim, session, body)
     fields, sql = _session_insert_sql()
     params = [
         IdempotencyStatus.COMPLETED,
@@ -163,6 +176,21 @@ def idempotency_session_insert(
         raise IdempotencyKeyInUse(field="idempotency_key")
     session._state.adding = False
     session._state.db = connection.alias
+    return body
+
+
+def _session_insert_orm(claim: Claim, session: CheckoutSession, body: bytes) -> bytes:
+    """The same outcome in a transaction, for databases other than PostgreSQL (the demo)."""
+    with transaction.atomic():
+        session.save(force_insert=True)
+        taken = IdempotencyRecord.objects.filter(
+            pk=claim.record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claim.claimed_at
+        ).update(status=IdempotencyStatus.COMPLETED, response_status=201, response_body=body,
+                 checkout_session_id=session.pk)
+        if not taken:
+            transaction.set_rollback(True)
+    if not taken:
+        raise IdempotencyKeyInUse(field="idempotency_key")
     return body
 
 
