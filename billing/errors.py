@@ -111,3 +111,17 @@ class PricingProductMismatch(BillingError):
 class CurrencyMismatch(BillingError):
     code = BillingErrorCode.CURRENCY_MISMATCH.value
     message = "The currency does not match."
+
+
+class EstimateInconsistent(DomainError):
+    """The locked estimate does not add up: we refuse to bill rather than bill wrong."""
+
+    code = "estimate_inconsistent"
+    status = 409
+    message = "The locked estimate is inconsistent and cannot be billed."
+
+
+class AmendmentNotApplicable(DomainError):
+    code = "amendment_not_applicable"
+    status = 409
+    message = "The contract cannot be amended on this date."

@@ -11,25 +11,11 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Max, Q
 
-from core.errors import DomainError
+from billing.errors import AmendmentNotApplicable, EstimateInconsistent  # noqa: F401 - raised here, defined with their kin
 
 from .enums import ContractStatus, InvoiceStatus
 from .estimates import Quote
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem
-
-
-class EstimateInconsistent(DomainError):
-    """The locked estimate does not add up: we refuse to bill rather than bill wrong."""
-
-    code = "estimate_inconsistent"
-    status = 409
-    message = "The locked estimate is inconsistent and cannot be billed."
-
-
-class AmendmentNotApplicable(DomainError):
-    code = "amendment_not_applicable"
-    status = 409
-    message = "The contract cannot be amended on this date."
 
 
 def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:

@@ -124,3 +124,60 @@ class IdempotencyKeyReused(DomainError):
 class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
     message = "A request with this idempotency key is still being processed; retry shortly."
+
+
+class SessionExpired(SessionNotOpen):
+    code = "checkout_session_expired"
+    message = "The checkout session has expired."
+
+
+class SessionNotPriced(DomainError):
+    code = "checkout_session_not_priced"
+    status = 409
+    message = "The checkout session has no locked estimate to confirm."
+
+
+class PaymentMethodNotAllowed(DomainError):
+    code = "payment_method_not_allowed"
+    message = "This payment method is not available for this checkout session."
+
+
+class CardRequired(DomainError):
+    code = "card_required"
+    message = "Card details are required to pay by card."
+
+
+class CustomerDetailsRequired(DomainError):
+    code = "customer_details_required"
+    message = "A guest checkout needs the customer's name."
+
+
+class PaymentProviderUnavailable(DomainError):
+    code = "payment_provider_unavailable"
+    status = 409
+    message = "Card payments are not available in live mode yet; pay by invoice or contact the merchant."
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+    message = "No such webhook endpoint."
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+    message = "No such webhook delivery."
+
+
+class InvalidWebhookUrl(DomainError):
+    code = "invalid_url"
+    message = "The URL must be an absolute http or https URL with a host."
+
+
+class InvalidEventType(DomainError):
+    code = "invalid_event_type"
+    message = "Unknown event type."
+
+
+class WebhookEndpointLimit(DomainError):
+    code = "webhook_endpoint_limit"
+    message = "The organization has as many webhook endpoints as it may have."

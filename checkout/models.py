@@ -16,8 +16,7 @@ from .enums import (
     PaymentStatus,
     SessionStatus,
 )
-
-URL_MAX = 2083
+from .urlrules import URL_MAX
 
 
 class CheckoutSession(BaseModel):

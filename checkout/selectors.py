@@ -1,6 +1,22 @@
-"""Reads of checkout sessions. Reading applies expiry (a due session is expired on read)."""
+"""Reads of checkout sessions. Reading applies expiry (a due session is expired on read).
 
-from checkout.errors import SessionNotFound
+The list is keyset-paginated, newest first: the cursor is the last row's ``(created_at, id)``,
+opaque to callers (base64 JSON), so pages stay stable while new sessions are created, and each
+page is one index range scan on ``session_org_created`` / ``session_org_status``.
+"""
+
+import base64
+import binascii
+import datetime
+import json
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from checkout.enums import SessionStatus
+from checkout.errors import RequestInvalid, SessionNotFound
 from checkout.models import CheckoutSession
 from checkout.services.lifecycle import checkout_session_expire_if_due
 
@@ -23,3 +39,80 @@ def checkout_session_get_by_token(*, token: str) -> CheckoutSession:
     if session is None:
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)
+
+
+@dataclass(frozen=True)
+class Page:
+    sessions: list[CheckoutSession]
+    has_more: bool
+    next_cursor: str | None
+
+
+def cursor_encode(session: CheckoutSession) -> str:
+    raw = json.dumps([session.created_at.isoformat(), str(session.id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, session_id = json.loads(raw)
+        created = datetime.datetime.fromisoformat(created_at)
+        if created.tzinfo is None:
+            raise ValueError("naive")
+        return created, uuid.UUID(session_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise RequestInvalid(
+            "The cursor is not one this API returned.", code="invalid_cursor", field="cursor"
+        ) from None
+
+
+def checkout_session_list(
+    *,
+    organization_id,
+    status: str | None = None,
+    customer_id=None,
+    checkout_type: str | None = None,
+    created_gte=None,
+    created_gt=None,
+    created_lte=None,
+    created_lt=None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> Page:
+    """One page of the organization's sessions. Status filters see read-time expiry: an open
+    session past ``expires_at`` is listed (and shown) as expired."""
+    now = timezone.now()
+    qs = CheckoutSession.objects.filter(organization_id=organization_id)
+    if status == SessionStatus.OPEN:
+        qs = qs.filter(status=SessionStatus.OPEN, expires_at__gt=now)
+    elif status == SessionStatus.EXPIRED:
+        qs = qs.filter(
+            Q(status=SessionStatus.EXPIRED) | Q(status=SessionStatus.OPEN, expires_at__lte=now)
+        )
+    elif status:
+        qs = qs.filter(status=status)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    if checkout_type:
+        qs = qs.filter(checkout_type=checkout_type)
+    for lookup, value in (
+        ("gte", created_gte),
+        ("gt", created_gt),
+        ("lte", created_lte),
+        ("lt", created_lt),
+    ):
+        if value is not None:
+            qs = qs.filter(**{f"created_at__{lookup}": value})
+    if cursor:
+        created_at, session_id = cursor_decode(cursor)
+        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=session_id))
+
+    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
+    has_more = len(rows) > limit
+    sessions = [checkout_session_expire_if_due(s, now=now) for s in rows[:limit]]
+    return Page(
+        sessions=sessions,
+        has_more=has_more,
+        next_cursor=cursor_encode(sessions[-1]) if has_more else None,
+    )

@@ -66,23 +66,9 @@ def payments_settle_pending() -> int:
     """Safety net for settle tasks lost to a broker outage: queue a settle for every
     test-provider payment still pending a while after it was made. Settling is a
     compare-and-set on the payment, so one settled twice is settled once."""
-    from datetime import timedelta
+    from checkout.services.confirm import payments_pending_unsettled
 
-    from django.utils import timezone
-
-    from checkout.enums import PaymentAttemptStatus
-    from checkout.models import Payment
-
-    now = timezone.now()
-    # Bounded by created_at (indexed) so the read does not grow with the payments table.
-    ids = list(
-        Payment.objects.filter(
-            provider="test",
-            status=PaymentAttemptStatus.PENDING,
-            created_at__gte=now - timedelta(days=7),
-            created_at__lte=now - timedelta(seconds=SETTLE_GRACE_SECONDS),
-        ).values_list("id", flat=True)[:500]
-    )
+    ids = payments_pending_unsettled(grace_seconds=SETTLE_GRACE_SECONDS)
     for payment_id in ids:
         payment_settle.delay(payment_id=str(payment_id))
     return len(ids)

@@ -19,21 +19,11 @@ review, and the completed event says ``customer_matched_existing: true``.
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from core.errors import DomainError
+from customers.errors import CustomerDetailsInvalid, CustomerEmailTaken  # noqa: F401 - raised here, defined with their kin
 from customers.models import Customer
 
 CUSTOMER_FIELDS = ("customer_name", "email", "phone_number", "external_id", "address", "ship_to_address",
                    "tax_info", "custom_data")
-
-
-class CustomerEmailTaken(DomainError):
-    code = "customer_email_taken"
-    message = "A customer with this email already exists."
-
-
-class CustomerDetailsInvalid(DomainError):
-    code = "customer_details_invalid"
-    message = "The customer's details are incomplete."
 
 
 def customer_find_by_email(*, organization_id, email: str) -> Customer | None:

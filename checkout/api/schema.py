@@ -186,8 +186,16 @@ SESSION_NOT_OPEN = {
     "checkout_session_not_open": "The session is processing, completed, cancelled or expired."
 }
 
+WEBHOOK_ERRORS_404 = {"webhook_endpoint_not_found": "No such webhook endpoint in your organization."}
+WEBHOOK_ERRORS_422 = {
+    "invalid_event_type": "enabled_events names an event type that does not exist.",
+    "webhook_endpoint_limit": "The organization already has the most webhook endpoints it may have.",
+}
+
 ALL_ERROR_CODES = sorted(
     {
+        *WEBHOOK_ERRORS_404,
+        *WEBHOOK_ERRORS_422,
         *COMMON_ERRORS,
         *CREATE_ERRORS_422,
         *CREATE_ERRORS_404,

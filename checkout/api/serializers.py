@@ -9,12 +9,9 @@ import datetime
 import json
 import re
 import threading
-from urllib.parse import urlsplit
 
 from babel import Locale
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
@@ -24,14 +21,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
+from checkout.urlrules import URL_MAX, url_problem
 from core.money import is_currency
 
-URL_MAX = 2083
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_BYTES = 8192
 QUANTITY_MAX = 1_000_000
-SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
 # DRF's built-in error keys → our stable codes. Field classes below refine "invalid".
 DRF_CODES = {
@@ -146,39 +142,14 @@ class CurrencyField(StringField):
         return value
 
 
-_url_validator = URLValidator(schemes=["http", "https"])
-_FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "blob"}
 # What str.isspace() calls whitespace (re's \s is the same for str patterns), or below 32.
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 
 def redirect_url_check(value: str) -> None:
-    """Absolute http(s) with a host, 1–2083 characters, no userinfo."""
-    if len(value) > URL_MAX:
-        raise fail(f"Must be at most {URL_MAX} characters.", "url_too_long")
-    if not value or _SPACE_OR_CONTROL.search(value):
-        raise fail("Must be an absolute http or https URL without spaces.", "invalid_url")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 — raises on a malformed port
-    except ValueError:
-        raise fail("Must be an absolute http or https URL.", "invalid_url") from None
-    scheme = parts.scheme.lower()
-    if scheme in _FORBIDDEN_SCHEMES or (scheme and scheme not in ("http", "https")):
-        raise fail("Only http and https URLs are allowed.", "url_scheme_not_allowed")
-    if not scheme or not parts.netloc:
-        raise fail("Must be an absolute http or https URL with a host.", "invalid_url")
-    if "@" in parts.netloc:
-        raise fail("URLs may not carry a user name or password.", "url_userinfo_not_allowed")
-    try:
-        # The placeholder is not URL syntax; check the URL it becomes.
-        _url_validator(
-            value.replace(SESSION_ID_PLACEHOLDER, "00000000-0000-0000-0000-000000000000")
-        )
-    except DjangoValidationError:
-        raise fail(
-            "Must be an absolute http or https URL with a valid host.", "invalid_url"
-        ) from None
+    problem = url_problem(value)
+    if problem is not None:
+        code, message = problem
+        raise fail(message, code)
 
 
 class RedirectUrlField(StringField):

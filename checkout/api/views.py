@@ -12,7 +12,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from checkout.errors import RequestInvalid
-from checkout.selectors import checkout_session_get
+from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.create import checkout_session_create
 from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
 from checkout.services.lifecycle import checkout_session_cancel
@@ -21,7 +21,6 @@ from core.logging import trace_id_var
 
 from . import schema
 from .routing import MethodRouter
-from .selectors import checkout_session_list
 from .serializers import (
     DRF_CODES,
     TRACE_ID_PATTERN,

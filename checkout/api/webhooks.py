@@ -101,8 +101,15 @@ def webhook_endpoint_json(endpoint) -> dict:
 
 _ERRORS = {
     401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing or invalid API key."),
-    404: OpenApiResponse(ErrorEnvelopeSerializer, description="No such endpoint in your organization."),
-    422: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid fields (see error.fields)."),
+    404: OpenApiResponse(
+        ErrorEnvelopeSerializer, description="No such endpoint in your organization (`webhook_endpoint_not_found`)."
+    ),
+    422: OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description="Invalid fields (see error.fields): the redirect-URL codes for `url` (`invalid_url`, "
+        "`url_too_long`, `url_scheme_not_allowed`, `url_userinfo_not_allowed`, `url_https_required`), "
+        "`invalid_event_type`, `webhook_endpoint_limit`.",
+    ),
 }
 
 

@@ -31,6 +31,7 @@ length of the gateway call (bounded by its timeout).
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -52,7 +53,17 @@ from checkout.enums import (
     PaymentStatus,
     SessionStatus,
 )
-from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
+from checkout.errors import (  # noqa: F401 - raised here, defined with their kin
+    CardRequired,
+    CustomerDetailsRequired,
+    PaymentMethodNotAllowed,
+    PaymentProviderUnavailable,
+    SessionExpired,
+    SessionNotFound,
+    SessionNotOpen,
+    SessionNotPriced,
+    SessionNotProcessing,
+)
 from checkout.models import CheckoutSession, Payment
 from checkout.payments import (
     CardDetails,
@@ -63,7 +74,6 @@ from checkout.payments import (
     SettleRequest,
     provider_get,
 )
-from core.errors import DomainError
 from core.queue import task_enqueue_on_commit
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
@@ -75,38 +85,6 @@ logger = logging.getLogger(__name__)
 
 
 # --- refusals -----------------------------------------------------------------------------
-
-
-class SessionExpired(SessionNotOpen):
-    code = "checkout_session_expired"
-    message = "The checkout session has expired."
-
-
-class SessionNotPriced(DomainError):
-    code = "checkout_session_not_priced"
-    status = 409
-    message = "The checkout session has no locked estimate to confirm."
-
-
-class PaymentMethodNotAllowed(DomainError):
-    code = "payment_method_not_allowed"
-    message = "This payment method is not available for this checkout session."
-
-
-class CardRequired(DomainError):
-    code = "card_required"
-    message = "Card details are required to pay by card."
-
-
-class CustomerDetailsRequired(DomainError):
-    code = "customer_details_required"
-    message = "A guest checkout needs the customer's name."
-
-
-class PaymentProviderUnavailable(DomainError):
-    code = "payment_provider_unavailable"
-    status = 409
-    message = "Card payments are not available in live mode yet; pay by invoice or contact the merchant."
 
 
 # --- results ------------------------------------------------------------------------------
@@ -441,6 +419,20 @@ def checkout_session_payment_resolve(*, session_id, succeeded: bool, organizatio
     created) or failed (→ open, payment_status failed). Refused unless processing."""
     return _resolve(session_id, succeeded=succeeded, organization_id=organization_id,
                     failure_code="marked_failed_by_ops" if not succeeded else "")
+
+
+def payments_pending_unsettled(*, grace_seconds: float, limit: int = 500) -> list:
+    """Ids of test-provider payments still pending ``grace_seconds`` after they were made.
+    Bounded by created_at (indexed) so the read does not grow with the payments table."""
+    now = timezone.now()
+    return list(
+        Payment.objects.filter(
+            provider="test",
+            status=PaymentAttemptStatus.PENDING,
+            created_at__gte=now - timedelta(days=7),
+            created_at__lte=now - timedelta(seconds=grace_seconds),
+        ).values_list("id", flat=True)[:limit]
+    )
 
 
 def payment_settle(*, payment_id) -> ConfirmResult | None:

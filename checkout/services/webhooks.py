@@ -38,10 +38,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from checkout.enums import DeliveryStatus, EventType
-from checkout.errors import UrlHttpsRequired
+from checkout.errors import (  # noqa: F401 - raised here, defined with their kin
+    InvalidEventType,
+    InvalidWebhookUrl,
+    UrlHttpsRequired,
+    WebhookDeliveryNotFound,
+    WebhookEndpointLimit,
+    WebhookEndpointNotFound,
+)
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.tokens import webhook_secret_new
-from core.errors import DomainError, NotFound
+from checkout.urlrules import url_problem
 from core.queue import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -65,31 +72,6 @@ CLAIM_SECONDS = REQUEST_TIMEOUT_SECONDS + 50
 
 
 # --- errors ----------------------------------------------------------------------
-
-class WebhookEndpointNotFound(NotFound):
-    code = "webhook_endpoint_not_found"
-    message = "No such webhook endpoint."
-
-
-class WebhookDeliveryNotFound(NotFound):
-    code = "webhook_delivery_not_found"
-    message = "No such webhook delivery."
-
-
-class InvalidWebhookUrl(DomainError):
-    code = "invalid_url"
-    message = "The URL must be an absolute http or https URL with a host."
-
-
-class InvalidEventType(DomainError):
-    code = "invalid_event_type"
-    message = "Unknown event type."
-
-
-class WebhookEndpointLimit(DomainError):
-    code = "webhook_endpoint_limit"
-    message = f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints."
-
 
 # --- retry schedule --------------------------------------------------------------
 
@@ -123,17 +105,12 @@ def webhook_retry_delay(attempt_count: int, *, rng: random.Random | None = None)
 def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> str:
     """The rules (and error codes) of redirect URLs: absolute http(s), a host,
     1–2083 characters, no userinfo; https for live keys."""
-    from rest_framework.exceptions import ValidationError
-
-    from checkout.api.serializers import redirect_url_check
-
     if not isinstance(url, str):
         raise InvalidWebhookUrl("Must be a string.", field=field)
-    try:
-        redirect_url_check(url)
-    except ValidationError as exc:
-        detail = exc.detail[0] if isinstance(exc.detail, list) else exc.detail
-        raise InvalidWebhookUrl(str(detail), field=field, code=getattr(detail, "code", None)) from None
+    problem = url_problem(url)
+    if problem is not None:
+        code, message = problem
+        raise InvalidWebhookUrl(message, field=field, code=code)
     if livemode and urlsplit(url).scheme.lower() != "https":
         raise UrlHttpsRequired(field=field)
     return url
@@ -171,7 +148,9 @@ def webhook_endpoint_create(
     url = webhook_url_validate(url, livemode=livemode)
     events = webhook_event_types_validate(enabled_events)
     if WebhookEndpoint.objects.filter(organization_id=organization_id).count() >= MAX_ENDPOINTS_PER_ORGANIZATION:
-        raise WebhookEndpointLimit()
+        raise WebhookEndpointLimit(
+            f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints."
+        )
     secret = webhook_secret_new()
     endpoint = WebhookEndpoint.objects.create(
         organization_id=organization_id,

@@ -1,0 +1,45 @@
+"""The rules every URL a merchant gives us must follow (redirect URLs, webhook endpoints).
+
+Pure: returns what is wrong (a stable code and a message), so the API serializers and the
+services can each raise their own error type from the same rules.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+URL_MAX = 2083
+SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+
+_url_validator = URLValidator(schemes=["http", "https"])
+_FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "blob"}
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
+
+
+def url_problem(value: str) -> tuple[str, str] | None:
+    """``(code, message)`` if ``value`` is not an absolute http(s) URL with a host,
+    1–2083 characters, without userinfo; None if it is acceptable."""
+    if len(value) > URL_MAX:
+        return "url_too_long", f"Must be at most {URL_MAX} characters."
+    if not value or _SPACE_OR_CONTROL.search(value):
+        return "invalid_url", "Must be an absolute http or https URL without spaces."
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 — raises on a malformed port
+    except ValueError:
+        return "invalid_url", "Must be an absolute http or https URL."
+    scheme = parts.scheme.lower()
+    if scheme in _FORBIDDEN_SCHEMES or (scheme and scheme not in ("http", "https")):
+        return "url_scheme_not_allowed", "Only http and https URLs are allowed."
+    if not scheme or not parts.netloc:
+        return "invalid_url", "Must be an absolute http or https URL with a host."
+    if "@" in parts.netloc:
+        return "url_userinfo_not_allowed", "URLs may not carry a user name or password."
+    try:
+        # The placeholder is not URL syntax; check the URL it becomes.
+        _url_validator(value.replace(SESSION_ID_PLACEHOLDER, "00000000-0000-0000-0000-000000000000"))
+    except ValidationError:
+        return "invalid_url", "Must be an absolute http or https URL with a valid host."
+    return None
