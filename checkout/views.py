@@ -5,7 +5,7 @@ Each view validates a form, calls one service, then redirects or renders.
 
 from decimal import Decimal
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -34,9 +34,15 @@ from checkout.pages import (
 from checkout.selectors import checkout_session_get_by_token
 from checkout.services.confirm import Outcome, checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.urlrules import SESSION_ID_PLACEHOLDER, url_problem
 from core.errors import DomainError
 
-SESSION_ID_PLACEHOLDERS = ("{CHECKOUT_SESSION_ID}", "%7BCHECKOUT_SESSION_ID%7D", "%7bCHECKOUT_SESSION_ID%7d")
+# As the merchant wrote it, or percent-encoded by their URL library.
+SESSION_ID_PLACEHOLDERS = (
+    SESSION_ID_PLACEHOLDER,
+    quote(SESSION_ID_PLACEHOLDER),
+    quote(SESSION_ID_PLACEHOLDER).replace("%7B", "%7b").replace("%7D", "%7d"),
+)
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -68,11 +74,9 @@ def hosted_page(view):
 
 
 def _safe_url(url: str) -> str | None:
-    """A redirect target validated at creation; checked again, never trusted blindly."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+    """A redirect target validated at creation; checked again by the same rules, never
+    trusted blindly (a row edited by hand must not become an open redirect)."""
+    if not url or url_problem(url) is not None:
         return None
     return url
 
