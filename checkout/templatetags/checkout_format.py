@@ -2,8 +2,9 @@
 and form fields rendered in Python (label, error, widget) so a page with a dozen fields
 costs no template render per field."""
 
+from html import escape
+
 from django import template
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -31,13 +32,14 @@ def day(value):
 @register.simple_tag
 def field(bound):
     """A labelled field: ``<label>``, its first error (``id="<id>_error"``, which Django's
-    ``aria-describedby`` points at) and the widget (with ``aria-invalid`` when in error)."""
+    ``aria-describedby`` points at) and the widget (with ``aria-invalid`` when in error).
+    Escaped with the standard library (see ``checkout.forms.attrs_html``)."""
     errors = bound.errors
-    html = format_html('<div class="field{}"><label for="{}">{}</label>',
-                       " has-error" if errors else "", bound.id_for_label, bound.label)
+    html = (f'<div class="field{" has-error" if errors else ""}">'
+            f'<label for="{escape(bound.id_for_label)}">{escape(str(bound.label))}</label>')
     if errors:
-        html += format_html('<p class="field-error" id="{}_error"><span class="visually-hidden">{} </span>{}</p>',
-                            bound.auto_id, _("Error:"), errors[0])
+        html += (f'<p class="field-error" id="{escape(bound.auto_id)}_error"><span class="visually-hidden">'
+                 f'{escape(_("Error:"))} </span>{escape(str(errors[0]))}</p>')
     return mark_safe(f"{html}{bound}</div>")
 
 
@@ -46,12 +48,14 @@ def radios(bound):
     """A radio group as large, labelled choices (``<label class="choice">``)."""
     value = bound.value()
     required = " required" if bound.field.required else ""
-    described = format_html(' aria-describedby="{}_error"', bound.auto_id) if bound.errors else ""
+    described = f' aria-describedby="{escape(bound.auto_id)}_error"' if bound.errors else ""
     parts = []
     for index, (choice, label) in enumerate(bound.field.choices):
-        input_id = f"{bound.auto_id}_{index}"
+        input_id = escape(f"{bound.auto_id}_{index}")
         checked = " checked" if str(choice) == str(value) else ""
-        parts.append(format_html(
-            '<label class="choice" for="{}"><input type="radio" name="{}" value="{}" id="{}"{}{}{}> <span>{}</span></label>',
-            input_id, bound.html_name, choice, input_id, mark_safe(required), mark_safe(checked), described, label))
+        parts.append(
+            f'<label class="choice" for="{input_id}"><input type="radio" name="{escape(bound.html_name)}" '
+            f'value="{escape(str(choice))}" id="{input_id}"{required}{checked}{described}> '
+            f"<span>{escape(str(label))}</span></label>"
+        )
     return mark_safe("".join(parts))
