@@ -71,6 +71,9 @@ def sweeper_main() -> None:
 
     options = json.loads(os.environ.get("BENCH_SWEEP_OPTIONS") or "{}")
     connection.ensure_connection()
+    with connection.cursor() as cursor:
+        for name, value in json.loads(os.environ.get("BENCH_SWEEP_SETTINGS") or "{}").items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.perf_counter()
@@ -148,6 +151,14 @@ def vacuum() -> None:
         cursor.execute("VACUUM ANALYZE checkout_event")
 
 
+def checkpoint() -> None:
+    """Write out the dirty pages of the previous phase, so the next one is not charged for them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+
+
 def reopen_swept(since=None) -> int:
     """Undo the sweeps (since ``since``, or all of them) so the next round has the same work.
 
@@ -184,6 +195,12 @@ class Creator:
 
     def many(self, count: int) -> list[float]:
         return [self.one() for _ in range(count)]
+
+    def for_seconds(self, seconds: float) -> list[float]:
+        latencies, stop = [], time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            latencies.append(self.one())
+        return latencies
 
     def until(self, done: threading.Event) -> list[float]:
         latencies = []
@@ -222,11 +239,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline-creates", type=int, default=300)
+    parser.add_argument("--baseline-seconds", type=float, default=10.0,
+                        help="How long creates are timed without the sweep, each round (about as long "
+                             "as a sweep lasts, so both p99s come from samples of similar size).")
     parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Reuse a kept bench database (no refill).")
     parser.add_argument("--batch-size", type=int, help="Sweep batch size (default: the sweep's own).")
     parser.add_argument("--pause", type=float, help="Sweep pause between batches, seconds (default: the sweep's own).")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="A PostgreSQL setting for the sweep's own session, e.g. wal_compression=lz4 "
+                             "(superuser settings need a superuser DATABASE_URL); repeatable.")
     parser.add_argument("--sweeper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sweeper:
@@ -244,7 +266,8 @@ def main() -> int:
     env = _env_for_bench(bench_url)
     options = {"batch_size": args.batch_size, "pause_seconds": args.pause}
     env["BENCH_SWEEP_OPTIONS"] = json.dumps({k: v for k, v in options.items() if v is not None})
-    print(f"Sweep options: {env['BENCH_SWEEP_OPTIONS']}")
+    env["BENCH_SWEEP_SETTINGS"] = json.dumps(dict(item.split("=", 1) for item in args.set))
+    print(f"Sweep options: {env['BENCH_SWEEP_OPTIONS']}; sweep session settings: {env['BENCH_SWEEP_SETTINGS']}")
     os.environ.update(env)
     for key in ("REDIS_URL", "CELERY_BROKER_URL"):
         os.environ.pop(key, None)
@@ -285,7 +308,9 @@ def main() -> int:
 
         baseline, during, rates = [], [], []
         for round_ in range(1, args.rounds + 1):
-            base = creator.many(args.baseline_creates)
+            checkpoint()
+            base = creator.for_seconds(args.baseline_seconds)
+            checkpoint()
             round_start = timezone.now()
             result, latencies = sweep_with_creates(creator, env)
             rate = result["expired"] / result["seconds"]

@@ -34,29 +34,31 @@ class TraceIdMiddleware:
         return response
 
 
-# --- cookie-session middleware, skipped on the merchant API ---------------------------------
-# /api/v1/ authenticates with API keys and renders JSON: it never reads a session, a logged-in
-# user or flash messages, yet each of these cost every API request some work (a SessionStore, a
-# lazy user, a message storage, their response hooks). Subclasses, so Django's and the admin's
-# checks still find them in MIDDLEWARE. CSRF stays as it is (its view hook runs regardless).
+# --- cookie-session middleware, skipped on the merchant API and the hosted pages ------------
+# /api/v1/ authenticates with API keys and renders JSON, and the hosted pages (/pay/) are found
+# by their token and keep their CSRF token in a cookie: neither ever reads a session, a
+# logged-in user or flash messages, yet each of these cost every request some work (a
+# SessionStore, a lazy user, a message storage, their response hooks). Subclasses, so Django's
+# and the admin's checks still find them in MIDDLEWARE. CSRF stays as it is.
 
 API_PATH_PREFIX = "/api/v1/"
+SKIPPED_PATH_PREFIXES = (API_PATH_PREFIX, "/pay/")
 
 
-class _SkippedOnApi:
+class _SkippedOnApiAndPages:
     def __call__(self, request):
-        if request.path_info.startswith(API_PATH_PREFIX):
+        if request.path_info.startswith(SKIPPED_PATH_PREFIXES):
             return self.get_response(request)
         return super().__call__(request)
 
 
-class SessionMiddleware(_SkippedOnApi, sessions_middleware.SessionMiddleware):
+class SessionMiddleware(_SkippedOnApiAndPages, sessions_middleware.SessionMiddleware):
     pass
 
 
-class AuthenticationMiddleware(_SkippedOnApi, auth_middleware.AuthenticationMiddleware):
+class AuthenticationMiddleware(_SkippedOnApiAndPages, auth_middleware.AuthenticationMiddleware):
     pass
 
 
-class MessageMiddleware(_SkippedOnApi, messages_middleware.MessageMiddleware):
+class MessageMiddleware(_SkippedOnApiAndPages, messages_middleware.MessageMiddleware):
     pass
