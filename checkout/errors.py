@@ -173,6 +173,11 @@ class InvalidWebhookUrl(DomainError):
     message = "The URL must be an absolute http or https URL with a host."
 
 
+class WebhookUrlNotPublic(DomainError):
+    code = "url_not_public"
+    message = "Webhooks are delivered to public addresses only, not to localhost or private networks."
+
+
 class InvalidEventType(DomainError):
     code = "invalid_event_type"
     message = "Unknown event type."

@@ -176,6 +176,10 @@ CHECKOUT_CREATE_RATE_LIMIT = env.int("CHECKOUT_CREATE_RATE_LIMIT", default=600)
 CHECKOUT_SESSION_DEFAULT_TTL_HOURS = 24
 CHECKOUT_SESSION_MAX_TTL_DAYS = 30
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# Webhooks go to public addresses only (core/outbound.py): not loopback, private networks or
+# the cloud metadata service. The embedded demo (DEBUG) allows them, for a receiver on
+# localhost; so does a deployment whose egress proxy does its own filtering.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
 
 # --- Cache ------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -190,6 +190,7 @@ WEBHOOK_ERRORS_404 = {"webhook_endpoint_not_found": "No such webhook endpoint in
 WEBHOOK_ERRORS_422 = {
     "invalid_event_type": "enabled_events names an event type that does not exist.",
     "webhook_endpoint_limit": "The organization already has the most webhook endpoints it may have.",
+    "url_not_public": "A webhook URL on localhost or a private or loopback IP address.",
 }
 
 ALL_ERROR_CODES = sorted(

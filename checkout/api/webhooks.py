@@ -107,7 +107,8 @@ _ERRORS = {
     422: OpenApiResponse(
         ErrorEnvelopeSerializer,
         description="Invalid fields (see error.fields): the redirect-URL codes for `url` (`invalid_url`, "
-        "`url_too_long`, `url_scheme_not_allowed`, `url_userinfo_not_allowed`, `url_https_required`), "
+        "`url_too_long`, `url_scheme_not_allowed`, `url_userinfo_not_allowed`, `url_https_required`) "
+        "and `url_not_public` (localhost, private or loopback IP addresses), "
         "`invalid_event_type`, `webhook_endpoint_limit`.",
     ),
 }

@@ -45,10 +45,12 @@ from checkout.errors import (  # noqa: F401 - raised here, defined with their ki
     WebhookDeliveryNotFound,
     WebhookEndpointLimit,
     WebhookEndpointNotFound,
+    WebhookUrlNotPublic,
 )
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.tokens import webhook_secret_new
 from checkout.urlrules import url_problem
+from core.outbound import BlockedDestination, host_is_private_literal, public_opener
 from core.queue import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -104,15 +106,21 @@ def webhook_retry_delay(attempt_count: int, *, rng: random.Random | None = None)
 
 def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> str:
     """The rules (and error codes) of redirect URLs: absolute http(s), a host,
-    1–2083 characters, no userinfo; https for live keys."""
+    1–2083 characters, no userinfo; https for live keys. And, unless
+    ``WEBHOOK_ALLOW_PRIVATE_NETWORKS``, not a host that is plainly private (localhost, a
+    private or loopback IP literal); names that resolve to such addresses are refused when
+    delivering (``core.outbound``)."""
     if not isinstance(url, str):
         raise InvalidWebhookUrl("Must be a string.", field=field)
     problem = url_problem(url)
     if problem is not None:
         code, message = problem
         raise InvalidWebhookUrl(message, field=field, code=code)
-    if livemode and urlsplit(url).scheme.lower() != "https":
+    parts = urlsplit(url)
+    if livemode and parts.scheme.lower() != "https":
         raise UrlHttpsRequired(field=field)
+    if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS and host_is_private_literal(parts.hostname or ""):
+        raise WebhookUrlNotPublic(field=field)
     return url
 
 
@@ -375,6 +383,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_NoRedirects)
+_public_opener = public_opener(_NoRedirects)
 
 
 def _excerpt(raw: bytes) -> str:
@@ -390,8 +399,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> _Response:
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    opener = _opener if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS else _public_opener
     try:
-        with _opener.open(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
             raw = response.read(4 * EXCERPT_CHARS)
             return _Response(response.status, elapsed(), _excerpt(raw))
     except urllib.error.HTTPError as exc:  # a non-2xx answer
@@ -403,6 +413,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> _Response:
     except TimeoutError:
         return _Response(None, elapsed(), error=f"timed out after {REQUEST_TIMEOUT_SECONDS} s")
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, BlockedDestination):  # not worth retrying: fix the URL
+            return _Response(None, elapsed(), error=f"blocked: {exc.reason}"[:300], permanent=True)
         return _Response(None, elapsed(), error=f"connection failed: {exc.reason}"[:300])
     except (OSError, ValueError, http.client.HTTPException) as exc:  # resets, bad status lines, …
         return _Response(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:300])

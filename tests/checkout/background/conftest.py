@@ -133,8 +133,12 @@ class Receiver:
         self.thread.start()
 
     @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        return f"http://127.0.0.1:{self.port}/hooks"
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[dict]:
         deadline = time.monotonic() + timeout
