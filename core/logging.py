@@ -12,5 +12,10 @@ def get_trace_id() -> str:
 
 class TraceIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.trace_id = trace_id_var.get()
+        trace_id = trace_id_var.get()
+        if trace_id == "-":
+            # django.request logs a 4xx/5xx after the middleware chain has returned (and reset
+            # the variable), but hands the request along: take the id from it.
+            trace_id = getattr(getattr(record, "request", None), "trace_id", "-")
+        record.trace_id = trace_id
         return True
