@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from checkout.enums import CancellationReason, SessionStatus
 from checkout.errors import SessionNotOpen
-from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment
+from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment, WebhookDelivery
 from checkout.pages import present_invoice
 from checkout.services.confirm import checkout_session_payment_resolve
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
@@ -61,6 +61,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                            "livemode", "hosted_page", "expires_at"]}),
         (_("Estimate (locked)"), {"fields": ["estimate_table"]}),
         (_("History"), {"fields": ["history_table"]}),
+        (_("Webhook deliveries"), {"fields": ["deliveries_table"]}),
         (_("Parties"), {"fields": ["business_entity", "customer", "guest_checkout", "customer_details", "plan",
                                   "contract", "currency", "start_date", "end_date"]}),
         (_("Redirects"), {"fields": ["success_url", "pending_url", "cancel_url"]}),
@@ -128,6 +129,32 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             rows.append((payment.created_at, _("Payment attempt"), detail))
         rows.sort(key=lambda row: row[0])
         return render_to_string("admin/checkout/checkoutsession/history.html", {"rows": rows})
+
+    @admin.display(description=_("Webhook deliveries"))
+    def deliveries_table(self, obj):
+        """Every delivery of this session's events: where, how it went, and a link to the
+        delivery's page (its attempts, and "send again")."""
+        if obj.pk is None:
+            return "-"
+        deliveries = (
+            WebhookDelivery.objects.filter(event__checkout_session=obj)
+            .select_related("endpoint", "event")
+            .order_by("event__sequence", "created_at")
+        )
+        rows = [
+            (
+                reverse("admin:checkout_webhookdelivery_change", args=[delivery.pk]),
+                delivery.event.type,
+                delivery.endpoint.url,
+                delivery.get_status_display(),
+                delivery.attempt_count,
+                delivery.delivered_at or delivery.next_attempt_at,
+            )
+            for delivery in deliveries
+        ]
+        if not rows:
+            return _("No webhook deliveries (no endpoint subscribed, or no event dispatched yet).")
+        return render_to_string("admin/checkout/checkoutsession/deliveries.html", {"rows": rows})
 
     # -- transitions (shared by list actions and the buttons on a session's page) --
 

@@ -148,3 +148,28 @@ def test_list_action_mark_received(ops):
     ops.post(url, {"action": "action_payment_received", "_selected_action": [session.pk]})
     session.refresh_from_db()
     assert session.status == SessionStatus.COMPLETED
+
+
+def test_change_page_lists_the_sessions_webhook_deliveries_with_links(ops):
+    from checkout.enums import DeliveryStatus
+    from tests.checkout.factories import EventFactory, WebhookDeliveryFactory, WebhookEndpointFactory
+
+    session = priced_session()
+    endpoint = WebhookEndpointFactory(organization=session.organization, url="https://merchant.example/hooks")
+    event = EventFactory(checkout_session=session, organization=session.organization, type=EventType.CANCELLED)
+    delivered = WebhookDeliveryFactory(endpoint=endpoint, event=event, status=DeliveryStatus.SUCCEEDED,
+                                       attempt_count=2)
+    other = WebhookDeliveryFactory()  # another session's: not listed
+
+    body = text(ops.get(change_url(session)))
+
+    assert "Webhook deliveries" in body
+    link = reverse("admin:checkout_webhookdelivery_change", args=[delivered.pk])
+    assert f'<a href="{link}">checkout_session.cancelled</a>' in body
+    assert "https://merchant.example/hooks" in body and "Succeeded" in body
+    assert reverse("admin:checkout_webhookdelivery_change", args=[other.pk]) not in body
+
+
+def test_change_page_says_when_there_are_no_deliveries(ops):
+    body = text(ops.get(change_url(priced_session())))
+    assert "No webhook deliveries" in body
