@@ -173,6 +173,11 @@ class InvalidWebhookUrl(DomainError):
     message = "The URL must be an absolute http or https URL with a host."
 
 
+class InvalidSecretGracePeriod(DomainError):
+    code = "invalid_grace_period"
+    message = "previous_secret_valid_hours must be a whole number of hours from 0 to 168."
+
+
 class WebhookUrlNotPublic(DomainError):
     code = "url_not_public"
     message = "Webhooks are delivered to public addresses only, not to localhost or private networks."

@@ -216,6 +216,9 @@ class WebhookEndpoint(BaseModel):
     description = models.CharField(max_length=200, blank=True)
     # Needed in clear to sign deliveries; shown to the merchant only once.
     secret = models.CharField(max_length=100, editable=False)
+    # After a roll, deliveries are also signed with the secret before it, until this time.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     enabled_events = models.JSONField(default=list, help_text="Event types; empty = all.")
     is_active = models.BooleanField(default=True)
 

@@ -2,18 +2,15 @@
 
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from checkout.services.webhooks import webhook_signature
+from django.utils import timezone
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-
-
-def _readme_verify():
-    block = next(b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "def verify" in b)
-    namespace: dict = {}
-    exec(block, namespace)  # noqa: S102 - our own README
-    return namespace["verify"]
+from checkout.models import WebhookEndpoint
+from checkout.services.webhooks import webhook_signature, webhook_signature_header
+from tests.readme import README
+from tests.readme import readme_verify as _readme_verify
 
 
 def test_readme_webhook_verification_snippet_accepts_our_signature_and_nothing_else():
@@ -26,6 +23,21 @@ def test_readme_webhook_verification_snippet_accepts_our_signature_and_nothing_e
     stale = webhook_signature(secret=secret, timestamp=now - 600, body=body)
     assert verify(stale, body, secret) is False
     assert verify("garbage", body, secret) is False
+
+
+def test_readme_snippet_accepts_either_secret_during_a_roll_and_only_the_new_one_after():
+    verify = _readme_verify()
+    body, now = b'{"id": "evt_2"}', int(time.time())
+    rolling = WebhookEndpoint(secret="whsec_new", previous_secret="whsec_old",
+                              previous_secret_expires_at=timezone.now() + timedelta(hours=1))
+    header = webhook_signature_header(endpoint=rolling, timestamp=now, body=body, now=timezone.now())
+    assert header.count("v1=") == 2
+    assert verify(header, body, "whsec_new") is True and verify(header, body, "whsec_old") is True
+    assert verify(header, body, "whsec_other") is False
+    later = timezone.now() + timedelta(hours=2)
+    header = webhook_signature_header(endpoint=rolling, timestamp=now, body=body, now=later)
+    assert header.count("v1=") == 1
+    assert verify(header, body, "whsec_new") is True and verify(header, body, "whsec_old") is False
 
 
 def test_readme_opens_with_the_two_commands():

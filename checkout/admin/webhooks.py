@@ -14,6 +14,7 @@ from checkout.services.webhooks import (
     webhook_delivery_resend,
     webhook_endpoint_create,
     webhook_endpoint_delete,
+    webhook_endpoint_secret_roll,
     webhook_endpoint_update,
     webhook_url_validate,
 )
@@ -60,9 +61,27 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "organization"]
     search_fields = ["url", "description", "=id"]
     list_select_related = ["organization"]
+    actions = ["roll_secret"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["organization", "created_at", "updated_at"] if obj else []
+        return ["organization", "previous_secret_expires_at", "created_at", "updated_at"] if obj else []
+
+    @admin.action(description="Roll the signing secret (the old one keeps signing for 24 h)")
+    def roll_secret(self, request, queryset):
+        for endpoint in queryset:
+            endpoint, secret = webhook_endpoint_secret_roll(
+                organization_id=endpoint.organization_id, endpoint_id=endpoint.pk
+            )
+            messages.warning(
+                request,
+                format_html(
+                    "New signing secret for {}: <code>{}</code> — copy it now, it will not be shown again. "
+                    "Deliveries are signed with the old secret too until {} UTC.",
+                    endpoint.url,
+                    secret,
+                    f"{endpoint.previous_secret_expires_at:%Y-%m-%d %H:%M}",
+                ),
+            )
 
     @admin.display(description="Events")
     def events(self, obj):

@@ -1,8 +1,9 @@
 """Merchant API for webhook endpoints: ``/api/v1/webhook-endpoints`` (GET list, POST
-create) and ``/api/v1/webhook-endpoints/{id}`` (GET, POST to update, DELETE).
+create), ``/api/v1/webhook-endpoints/{id}`` (GET, POST to update, DELETE) and
+``/api/v1/webhook-endpoints/{id}/roll-secret`` (POST).
 
 Shapes here, rules in ``checkout.services.webhooks``. The signing secret is in the
-create response only; later reads never show it.
+create and roll responses only; later reads never show it.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,6 +17,7 @@ from .routing import MethodRouter
 from .serializers import (
     BooleanField,
     ErrorEnvelopeSerializer,
+    IntegerField,
     RedirectUrlField,
     StrictSerializer,
     StringField,
@@ -69,6 +71,22 @@ class WebhookEndpointSerializer(serializers.Serializer):
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(
         help_text="Signing secret (whsec_…). Shown only in this response: store it now."
+    )
+
+
+class WebhookEndpointRollSerializer(StrictSerializer):
+    previous_secret_valid_hours = IntegerField(
+        required=False,
+        default=service.SECRET_GRACE_HOURS_DEFAULT,
+        min_value=0,
+        max_value=service.SECRET_GRACE_HOURS_MAX,
+        help_text="How long deliveries are also signed with the old secret (0–168 hours; 0 drops it now).",
+    )
+
+
+class WebhookEndpointRolledSerializer(WebhookEndpointCreatedSerializer):
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until when deliveries also carry a signature made with the old secret."
     )
 
 
@@ -184,9 +202,36 @@ class WebhookEndpointDeleteApi(MerchantApi):
         return Response({"id": str(endpoint_id), "object": "webhook_endpoint", "deleted": True})
 
 
+class WebhookEndpointRollSecretApi(MerchantApi):
+    @extend_schema(
+        operation_id="webhook_endpoints_roll_secret", tags=_TAGS, summary="Roll a webhook endpoint's signing secret",
+        description="Returns a new signing secret, once. For `previous_secret_valid_hours` (default 24) every "
+                    "delivery's `Checkout-Signature` carries a `v1` signature made with each secret, so your "
+                    "receiver can switch to the new secret at any time in between without rejecting a delivery. "
+                    "Send 0 when the old secret leaked.",
+        request=WebhookEndpointRollSerializer,
+        responses={200: WebhookEndpointRolledSerializer, **_ERRORS},
+    )
+    def post(self, request, endpoint_id):
+        data = validated(WebhookEndpointRollSerializer, request.data)
+        endpoint, secret = service.webhook_endpoint_secret_roll(
+            organization_id=request.auth.organization_id,
+            endpoint_id=endpoint_id,
+            previous_secret_valid_hours=data["previous_secret_valid_hours"],
+        )
+        return Response(
+            {
+                **webhook_endpoint_json(endpoint),
+                "secret": secret,
+                "previous_secret_expires_at": _dt(endpoint.previous_secret_expires_at),
+            }
+        )
+
+
 webhook_endpoints_collection = MethodRouter(
     get=WebhookEndpointListApi.as_view(), post=WebhookEndpointCreateApi.as_view()
 )
+webhook_endpoint_roll_secret = MethodRouter(post=WebhookEndpointRollSecretApi.as_view())
 webhook_endpoint_detail = MethodRouter(
     get=WebhookEndpointRetrieveApi.as_view(),
     post=WebhookEndpointUpdateApi.as_view(),

@@ -40,6 +40,7 @@ from django.utils import timezone
 from checkout.enums import DeliveryStatus, EventType
 from checkout.errors import (  # noqa: F401 - raised here, defined with their kin
     InvalidEventType,
+    InvalidSecretGracePeriod,
     InvalidWebhookUrl,
     UrlHttpsRequired,
     WebhookDeliveryNotFound,
@@ -62,6 +63,9 @@ USER_AGENT = "Checkout-Webhooks/1.0"
 REQUEST_TIMEOUT_SECONDS = 10
 EXCERPT_CHARS = 1000
 MAX_ENDPOINTS_PER_ORGANIZATION = 16
+# After a secret roll, how long deliveries are also signed with the old secret.
+SECRET_GRACE_HOURS_DEFAULT = 24
+SECRET_GRACE_HOURS_MAX = 7 * 24
 # An event younger than this may still have its own dispatch task in flight (queued on
 # commit); the outbox sweep leaves it alone until then.
 OUTBOX_MIN_AGE_SECONDS = 5
@@ -196,6 +200,34 @@ def webhook_endpoint_update(
         endpoint.is_active = bool(is_active)
     endpoint.save()
     return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_secret_roll(
+    *, organization_id, endpoint_id, previous_secret_valid_hours=SECRET_GRACE_HOURS_DEFAULT
+) -> tuple[WebhookEndpoint, str]:
+    """Give the endpoint a new signing secret; returns it (the caller shows it once).
+
+    For ``previous_secret_valid_hours`` (0–168) every delivery carries a signature with each
+    secret, so the receiver can switch to the new one whenever it likes within that time
+    without rejecting a delivery; 0 drops the old secret at once (it leaked). Rolling again
+    replaces the old secret with the one being replaced."""
+    hours = previous_secret_valid_hours
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= SECRET_GRACE_HOURS_MAX:
+        raise InvalidSecretGracePeriod(field="previous_secret_valid_hours")
+    endpoint = (
+        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id, organization_id=organization_id).first()
+    )
+    if endpoint is None:
+        raise WebhookEndpointNotFound()
+    if hours:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=hours)
+    else:
+        endpoint.previous_secret, endpoint.previous_secret_expires_at = "", None
+    endpoint.secret = webhook_secret_new()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return endpoint, endpoint.secret
 
 
 @transaction.atomic
@@ -344,6 +376,17 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},{SIGNATURE_VERSION}={mac}"
 
 
+def webhook_signature_header(*, endpoint: WebhookEndpoint, timestamp: int, body: bytes, now: datetime) -> str:
+    """The header for a delivery to ``endpoint``: signed with its secret and, during the
+    grace period after a roll, with the previous one too (``t=…,v1=<new>,v1=<old>``)."""
+    header = webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body)
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        previous = webhook_signature(secret=endpoint.previous_secret, timestamp=timestamp, body=body)
+        header += "," + previous.split(",", 1)[1]
+    return header
+
+
 def webhook_signature_verify(
     *, header: str, body: bytes, secret: str, tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS,
     now: float | None = None,
@@ -451,7 +494,9 @@ def webhook_delivery_attempt(*, delivery_id) -> str | None:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=int(time.time()), body=body),
+            SIGNATURE_HEADER: webhook_signature_header(
+                endpoint=endpoint, timestamp=int(time.time()), body=body, now=timezone.now()
+            ),
             "Checkout-Event-Id": str(event.id),
             "Checkout-Event-Type": event.type,
             "Checkout-Delivery-Id": str(delivery.id),

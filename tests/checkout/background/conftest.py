@@ -2,8 +2,6 @@
 Celery worker on the Redis broker, and a throwaway Redis that tests may stop."""
 
 import datetime
-import hashlib
-import hmac
 import http.server
 import json
 import shutil
@@ -22,6 +20,7 @@ from checkout.enums import SessionStatus
 from checkout.models import CheckoutSession
 from checkout.tokens import session_token_new
 from tests.checkout.factories import CheckoutSessionFactory
+from tests.readme import readme_verify
 
 THROWAWAY_REDIS_PORT = 6391
 
@@ -75,17 +74,8 @@ def sessions_bulk(db):
 
 # --- a webhook receiver on loopback ----------------------------------------------------
 
-def signature_valid(header: str, body: bytes, secret: str, tolerance: int = 300) -> bool:
-    """The README's verification snippet, verbatim: what a merchant's receiver runs."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp, signature = int(parts["t"]), parts["v1"]
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - timestamp) > tolerance:
-        return False  # too old (or from the future): a replay
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+# What a merchant's receiver runs: the README's verification snippet itself.
+signature_valid = readme_verify()
 
 
 class Receiver:
