@@ -21,10 +21,15 @@ from checkout.models import CheckoutSession
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from core.db import JoinedRowLoader, hand_written_sql_supported
 
+_BY_ID = JoinedRowLoader(CheckoutSession, (), where="t0.id = %s AND t0.organization_id = %s")
+
 
 def checkout_session_get(*, organization_id, session_id) -> CheckoutSession:
     """The organization's session, expired if due. Another tenant's id is not found."""
-    session = CheckoutSession.objects.filter(pk=session_id, organization_id=organization_id).first()
+    if hand_written_sql_supported():
+        session = _BY_ID.get([session_id, organization_id])
+    else:
+        session = CheckoutSession.objects.filter(pk=session_id, organization_id=organization_id).first()
     if session is None:
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)
