@@ -5,6 +5,7 @@ Every API error, whatever raised it, answers
 """
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -124,7 +125,7 @@ def api_exception_handler(exc, context):
             (getattr(exc, "default_code", "error"), exc.status_code),
         )
         if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))  # whole seconds, rounded up
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."

@@ -21,6 +21,7 @@ WINDOW_SECONDS = 60
 OPEN_CIRCUIT_SECONDS = 5.0
 
 _circuit_open_until = 0.0
+_clock = time.time  # tests pin it inside one window
 
 
 _local = threading.local()
@@ -69,7 +70,7 @@ class CheckoutSessionCreateThrottle(BaseThrottle):
         limit = settings.CHECKOUT_CREATE_RATE_LIMIT
         if not limit or not isinstance(request.auth, ApiKey):
             return True
-        now = time.time()
+        now = _clock()
         if now < _circuit_open_until:
             return True
         window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
