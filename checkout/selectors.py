@@ -19,34 +19,26 @@ from checkout.enums import SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
 from checkout.models import CheckoutSession
 from checkout.services.lifecycle import checkout_session_expire_if_due
-from core.db import JoinedRowLoader, hand_written_sql_supported
+from core.db import JoinedRowLoader
 
-_BY_ID = JoinedRowLoader(CheckoutSession, (), where="t0.id = %s AND t0.organization_id = %s")
+_BY_ID = JoinedRowLoader(CheckoutSession, by=("id", "organization"))
 
 
 def checkout_session_get(*, organization_id, session_id) -> CheckoutSession:
     """The organization's session, expired if due. Another tenant's id is not found."""
-    if hand_written_sql_supported():
-        session = _BY_ID.get([session_id, organization_id])
-    else:
-        session = CheckoutSession.objects.filter(pk=session_id, organization_id=organization_id).first()
+    session = _BY_ID.get(session_id, organization_id)
     if session is None:
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)
 
 
-_BY_TOKEN = JoinedRowLoader(CheckoutSession, ("business_entity", "customer", "plan"), where="t0.token = %s")
+_BY_TOKEN = JoinedRowLoader(CheckoutSession, ("business_entity", "customer", "plan"), by=("token",))
 
 
 def checkout_session_get_by_token(*, token: str) -> CheckoutSession:
     """The session behind a hosted-page token (with its entity, customer and plan), expired
     if due. One fixed statement: compiling the ORM query cost more than running it."""
-    if hand_written_sql_supported():
-        session = _BY_TOKEN.get([token])
-    else:
-        session = (
-            CheckoutSession.objects.select_related("business_entity", "customer", "plan").filter(token=token).first()
-        )
+    session = _BY_TOKEN.get(token)
     if session is None:
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)

@@ -52,14 +52,15 @@ class JoinedRowLoader:
     does, so ``session.customer`` costs no query. A nullable relation whose row is missing
     (a NULL foreign key) is cached as None.
 
-    ``where`` is a fixed SQL condition on the main table, aliased ``t0``, with ``%s``
-    placeholders (never built per call).
+    ``by`` names the fields the row is found by (equality, all of them); ``get`` takes their
+    values in that order and prepares each as the ORM would (a UUID as hex on SQLite), so the
+    same loader serves PostgreSQL and the embedded demo's SQLite.
     """
 
-    def __init__(self, model, relations: tuple[str, ...], where: str):
+    def __init__(self, model, relations: tuple[str, ...] = (), *, by: tuple[str, ...]):
         self.model = model
         self.relations = relations
-        self.where = where
+        self.by = [model._meta.get_field(name) for name in by]
         self._built: dict[str, tuple] = {}
 
     def _build(self, conn):
@@ -88,17 +89,18 @@ class JoinedRowLoader:
                 if found:
                     converters.append((start + index, col, found))
             plans.append((field, model, [f.attname for f in fields], start, len(fields), converters, key))
-        sql = (f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} t0 "
-               f"{' '.join(joins)} WHERE {self.where}")
+        where = " AND ".join(f"t0.{quote(field.column)} = %s" for field in self.by)
+        sql = f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} t0 {' '.join(joins)} WHERE {where}"
         return sql, plans
 
-    def get(self, params):
-        """The instance, or None when no row matches."""
+    def get(self, *values):
+        """The instance whose ``by`` fields equal ``values``, or None."""
         conn = connections[DEFAULT_DB_ALIAS]
         built = self._built.get(conn.vendor)
         if built is None:
             built = self._built[conn.vendor] = self._build(conn)
         sql, plans = built
+        params = [field.get_db_prep_value(value, connection=conn) for field, value in zip(self.by, values, strict=True)]
         with prepared_cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()

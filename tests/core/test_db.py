@@ -17,7 +17,7 @@ from tests.checkout.factories import CheckoutSessionFactory
 pytestmark = pytest.mark.django_db
 
 RELATIONS = ("business_entity", "customer", "plan")
-LOADER = JoinedRowLoader(CheckoutSession, RELATIONS, where="t0.token = %s")
+LOADER = JoinedRowLoader(CheckoutSession, RELATIONS, by=("token",))
 
 
 def _orm(token):
@@ -36,7 +36,7 @@ def test_loads_what_select_related_loads_json_decoded_and_relations_cached():
     )
     expected = _orm(session.token)
     with CaptureQueriesContext(connection) as captured:
-        loaded = LOADER.get([session.token])
+        loaded = LOADER.get(session.token)
         related = [loaded.business_entity, loaded.customer, loaded.plan]
     assert len(captured.captured_queries) == 1
     assert _values(loaded) == _values(expected)
@@ -51,14 +51,14 @@ def test_loads_what_select_related_loads_json_decoded_and_relations_cached():
 def test_a_missing_nullable_relation_is_cached_as_none():
     session = CheckoutSessionFactory(customer=None, guest_checkout=True, plan=None)
     with CaptureQueriesContext(connection) as captured:
-        loaded = LOADER.get([session.token])
+        loaded = LOADER.get(session.token)
         assert loaded.customer is None and loaded.plan is None
         assert loaded.business_entity.pk == session.business_entity_id
     assert len(captured.captured_queries) == 1
 
 
 def test_no_row_is_none_and_the_page_selector_uses_the_loader():
-    assert LOADER.get(["no-such-token"]) is None
+    assert LOADER.get("no-such-token") is None
     session = CheckoutSessionFactory()
     with CaptureQueriesContext(connection) as captured:
         loaded = checkout_session_get_by_token(token=session.token)
