@@ -43,3 +43,8 @@ def url_problem(value: str) -> tuple[str, str] | None:
     except ValidationError:
         return "invalid_url", "Must be an absolute http or https URL with a valid host."
     return None
+
+
+def is_https(url: str) -> bool:
+    """Live-mode keys accept https URLs only (redirects and webhook endpoints alike)."""
+    return urlsplit(url).scheme.lower() == "https"

@@ -22,6 +22,7 @@ from rest_framework.utils.serializer_helpers import BindingDict
 
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.urlrules import URL_MAX, url_problem
+from core.middleware import TRACE_ID_PATTERN
 from core.money import is_currency
 
 METADATA_MAX_KEYS = 50
@@ -257,9 +258,6 @@ class CountryField(StringField):
         if value not in COUNTRIES:
             raise fail("Must be an ISO-3166 alpha-2 country code, such as US.", "invalid_country")
         return value
-
-
-TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 class TraceIdField(StringField):

@@ -18,12 +18,12 @@ from checkout.services.idempotency import idempotency_fingerprint, idempotent_cr
 from checkout.services.lifecycle import checkout_session_cancel
 from core.authentication import ApiKeyAuthentication, HasApiKey
 from core.logging import trace_id_var
+from core.middleware import TRACE_ID_PATTERN
 
 from . import schema
 from .routing import MethodRouter
 from .serializers import (
     DRF_CODES,
-    TRACE_ID_PATTERN,
     CheckoutSessionCancelSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
@@ -166,9 +166,6 @@ class CheckoutSessionCancelApi(MerchantApi):
     @schema.cancel_schema
     def post(self, request, session_id):
         data = validated(CheckoutSessionCancelSerializer, request.data)
-        # Reading first commits read-time expiry on its own: the cancel service rolls its
-        # expiry back together with the refused cancel (lifecycle.checkout_session_cancel).
-        checkout_session_get(organization_id=request.auth.organization_id, session_id=session_id)
         session = checkout_session_cancel(
             organization_id=request.auth.organization_id,
             session_id=session_id,

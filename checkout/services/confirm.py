@@ -355,10 +355,18 @@ def _confirm_by_card(session: CheckoutSession, *, card: CardDetails, amount: Dec
         _queue_settle(payment.pk)
         return ConfirmResult(session, Outcome.PROCESSING, payment)
 
-    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=result.reference,
-                    failure_code=result.failure_code[:64], failure_message=result.failure_message[:300])
-    _transition(session, expected=SessionStatus.OPEN, payment_status=PaymentStatus.FAILED,
-                payment_method=PaymentMethod.CARD)
+    return _payment_failed(session, payment, reference=result.reference, failure_code=result.failure_code,
+                           failure_message=result.failure_message, expected=SessionStatus.OPEN,
+                           payment_method=PaymentMethod.CARD)
+
+
+def _payment_failed(session: CheckoutSession, payment: Payment, *, reference: str, failure_code: str,
+                    failure_message: str, expected: str, **transition) -> ConfirmResult:
+    """Record a failed payment: the attempt, the session's ``payment_status`` (and whatever
+    else ``transition`` changes) under a compare-and-set on ``expected``, and the event."""
+    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference,
+                    failure_code=failure_code[:64], failure_message=failure_message[:300])
+    _transition(session, expected=expected, payment_status=PaymentStatus.FAILED, **transition)
     event_record(session=session, type=EventType.PAYMENT_FAILED, data={
         "payment_id": str(payment.pk), "failure_code": payment.failure_code,
         "failure_message": payment.failure_message,
@@ -400,18 +408,11 @@ def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code:
         return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
     failure_code = failure_code or "payment_failed"
     failure_message = failure_message or "The payment could not be completed. Try another card or payment method."
-    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference,
-                    failure_code=failure_code[:64], failure_message=failure_message[:300])
     # Back to open so the customer may retry; if it is past expires_at by now, the next
     # read expires it.
-    _transition(session, expected=SessionStatus.PROCESSING, status=SessionStatus.OPEN,
-                payment_status=PaymentStatus.FAILED)
-    event_record(session=session, type=EventType.PAYMENT_FAILED, data={
-        "payment_id": str(payment.pk), "failure_code": payment.failure_code,
-        "failure_message": payment.failure_message,
-    })
-    return ConfirmResult(session, Outcome.PAYMENT_FAILED, payment,
-                         failure_code=payment.failure_code, failure_message=payment.failure_message)
+    return _payment_failed(session, payment, reference=reference, failure_code=failure_code,
+                           failure_message=failure_message, expected=SessionStatus.PROCESSING,
+                           status=SessionStatus.OPEN)
 
 
 def checkout_session_payment_resolve(*, session_id, succeeded: bool, organization_id=None) -> ConfirmResult:

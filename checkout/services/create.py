@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -63,6 +62,7 @@ from checkout.errors import (
 )
 from checkout.models import CheckoutSession
 from checkout.tokens import session_token_new
+from checkout.urlrules import is_https
 from core.db import hand_written_sql_supported, prepared_cursor
 from core.models import BusinessEntity, Organization
 from customers.models import Customer
@@ -421,7 +421,7 @@ def _override_products_scoped(organization, overrides):
 def _require_https(data) -> None:
     for name in URL_FIELDS:
         value = data.get(name)
-        if value and urlsplit(value).scheme.lower() != "https":
+        if value and not is_https(value):
             raise UrlHttpsRequired(field=name)
 
 

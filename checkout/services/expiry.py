@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
+from core.db import hand_written_sql_supported
 
 from .events import session_event_payload
 
@@ -201,7 +202,7 @@ def checkout_sessions_expire_due(
     """
     now = now or timezone.now()
     if use_sql is None:
-        use_sql = connection.vendor == "postgresql"
+        use_sql = hand_written_sql_supported()
     expire_batch = _expire_batch_sql if use_sql else _expire_batch_orm
     started = time.monotonic()
     total = batches = 0

@@ -145,11 +145,11 @@ def idempotency_session_insert(
     the CTE completes the claim only if we still hold it (locking the row), and the ``INSERT``
     runs only if it did. A claim taken over meanwhile inserts nothing and answers 409.
     """
+    if not hand_written_sql_supported():
+        return _session_insert_orm(claim, session, render)
     now = timezone.now()
     session.created_at = session.updated_at = now
     body = render(session)
-    if not hand_written_sql_supported():
-        return _session_insert_orm(claim, session, body)
     fields, sql = _session_insert_sql()
     params = [
         IdempotencyStatus.COMPLETED,
@@ -179,10 +179,13 @@ def idempotency_session_insert(
     return body
 
 
-def _session_insert_orm(claim: Claim, session: CheckoutSession, body: bytes) -> bytes:
-    """The same outcome in a transaction, for databases other than PostgreSQL (the demo)."""
+def _session_insert_orm(claim: Claim, session: CheckoutSession, render: Callable[[CheckoutSession], bytes]) -> bytes:
+    """The same outcome in a transaction, for databases other than PostgreSQL (the demo).
+    Rendered after the save, which sets ``created_at``/``updated_at`` itself (auto_now), so
+    the stored response shows the timestamps the row has."""
     with transaction.atomic():
         session.save(force_insert=True)
+        body = render(session)
         taken = IdempotencyRecord.objects.filter(
             pk=claim.record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claim.claimed_at
         ).update(status=IdempotencyStatus.COMPLETED, response_status=201, response_body=body,

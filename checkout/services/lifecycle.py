@@ -18,14 +18,19 @@ from .events import event_record
 
 
 @transaction.atomic
-def checkout_session_expire(*, session_id, now: datetime | None = None, force: bool = False) -> bool:
+def checkout_session_expire(
+    *, session_id, now: datetime | None = None, force: bool = False, organization_id=None
+) -> bool:
     """Expire one open session. Returns True if this call expired it.
 
     Without ``force`` only a session past ``expires_at`` is expired (read-time expiry);
-    with it (ops in admin) any open session is. Processing sessions never expire.
+    with it (ops in admin) any open session is. Processing sessions never expire. With
+    ``organization_id`` (a merchant's request) only that organization's session is touched.
     """
     now = now or timezone.now()
     candidates = CheckoutSession.objects.filter(pk=session_id, status=SessionStatus.OPEN)
+    if organization_id is not None:
+        candidates = candidates.filter(organization_id=organization_id)
     if not force:
         candidates = candidates.filter(expires_at__lte=now)
     if not candidates.update(status=SessionStatus.EXPIRED, expired_at=now, updated_at=now):
@@ -55,7 +60,7 @@ def checkout_session_cancel(
     now = timezone.now()
     # A session already past its expiry is expired, not cancelled. The expiry commits on
     # its own: the refusal below must not roll it (and its event) back.
-    checkout_session_expire(session_id=session_id, now=now)
+    checkout_session_expire(session_id=session_id, now=now, organization_id=organization_id)
     return _cancel_open(organization_id, session_id, reason, detail, now)
 
 

@@ -50,7 +50,7 @@ from checkout.errors import (  # noqa: F401 - raised here, defined with their ki
 )
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.tokens import webhook_secret_new
-from checkout.urlrules import url_problem
+from checkout.urlrules import is_https, url_problem
 from core.outbound import BlockedDestination, host_is_private_literal, public_opener
 from core.queue import task_enqueue
 
@@ -121,7 +121,7 @@ def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> 
         code, message = problem
         raise InvalidWebhookUrl(message, field=field, code=code)
     parts = urlsplit(url)
-    if livemode and parts.scheme.lower() != "https":
+    if livemode and not is_https(url):
         raise UrlHttpsRequired(field=field)
     if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS and host_is_private_literal(parts.hostname or ""):
         raise WebhookUrlNotPublic(field=field)
@@ -145,8 +145,9 @@ def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events
     return list(dict.fromkeys(enabled_events))
 
 
-def webhook_endpoint_get(*, organization_id, endpoint_id) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, organization_id=organization_id).first()
+def webhook_endpoint_get(*, organization_id, endpoint_id, for_update: bool = False) -> WebhookEndpoint:
+    endpoints = WebhookEndpoint.objects.select_for_update() if for_update else WebhookEndpoint.objects
+    endpoint = endpoints.filter(pk=endpoint_id, organization_id=organization_id).first()
     if endpoint is None:
         raise WebhookEndpointNotFound()
     return endpoint
@@ -215,11 +216,7 @@ def webhook_endpoint_secret_roll(
     hours = previous_secret_valid_hours
     if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= SECRET_GRACE_HOURS_MAX:
         raise InvalidSecretGracePeriod(field="previous_secret_valid_hours")
-    endpoint = (
-        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id, organization_id=organization_id).first()
-    )
-    if endpoint is None:
-        raise WebhookEndpointNotFound()
+    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, for_update=True)
     if hours:
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=hours)
