@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
-from babel import Locale
 from django import forms
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -15,9 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from checkout.enums import PaymentMethod
 from checkout.payments import CardDetails, luhn_valid
-
-# Babel's territory list carries a few codes that are not ISO-3166 countries.
-_NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "XA", "XB", "XK", "ZZ"}
+from core.countries import country_codes, country_names
 
 TAX_ID_TYPES = [
     ("", _("Choose a type")),
@@ -33,25 +30,8 @@ TAX_ID_TYPES = [
 TAX_ID_TYPE_VALUES = {value for value, _label in TAX_ID_TYPES if value}
 
 
-@lru_cache(maxsize=8)
-def _countries(locale: str) -> tuple[tuple[str, str], ...]:
-    names = Locale.parse(locale).territories
-    pairs = [(code, name) for code, name in names.items()
-             if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES]
-    return tuple(sorted(pairs, key=lambda pair: pair[1]))
-
-
 def country_choices() -> list[tuple[str, str]]:
-    try:
-        countries = _countries(to_locale(get_language() or "en"))
-    except (ValueError, LookupError):
-        countries = _countries("en")
-    return [("", _("Choose a country")), *countries]
-
-
-@lru_cache(maxsize=1)
-def country_codes() -> frozenset[str]:
-    return frozenset(code for code, _name in _countries("en"))
+    return [("", _("Choose a country")), *country_names(to_locale(get_language() or "en"))]
 
 
 def attrs_html(attrs: dict) -> str:

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from babel import Locale
 from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, format_decimal
 from django.db import connection
@@ -27,6 +26,7 @@ from billing.errors import InvalidCadence
 from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
+from core.countries import country_name
 from core.db import hand_written_sql_supported
 from core.money import format_money
 
@@ -345,10 +345,7 @@ def present_address(address: dict | None) -> list[str]:
 
 
 def _country_name(code: str) -> str:
-    try:
-        return Locale.parse(current_locale()).territories.get(code.upper(), code)
-    except (ValueError, LookupError):
-        return code
+    return country_name(code, current_locale())
 
 
 # --- the rendered open page, cached ------------------------------------------------------

@@ -10,7 +10,6 @@ import json
 import re
 import threading
 
-from babel import Locale
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -22,6 +21,7 @@ from rest_framework.utils.serializer_helpers import BindingDict
 
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.urlrules import URL_MAX, url_problem
+from core.countries import country_codes
 from core.middleware import TRACE_ID_PATTERN
 from core.money import is_currency
 
@@ -241,21 +241,10 @@ class PhoneNumberField(StringField):
         return value
 
 
-def _countries() -> frozenset[str]:
-    return frozenset(
-        code
-        for code in Locale("en").territories
-        if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}
-    )
-
-
-COUNTRIES = _countries()
-
-
 class CountryField(StringField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data).upper()
-        if value not in COUNTRIES:
+        if value not in country_codes():
             raise fail("Must be an ISO-3166 alpha-2 country code, such as US.", "invalid_country")
         return value
 
