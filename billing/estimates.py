@@ -196,10 +196,6 @@ class Quote:
             object.__setattr__(self, "phases", tuple(self.phases))
         _validate_quote(self)
 
-    @property
-    def items(self) -> tuple[QuoteItem, ...]:
-        return tuple(item for phase in self.phases for item in phase.items)
-
     def to_json(self) -> dict:
         return {
             "currency": self.currency,

@@ -31,7 +31,6 @@ PACKAGE = PricingModel.PACKAGE.value
 RECURRING = BillingType.RECURRING.value
 ONE_TIME = BillingType.ONE_TIME.value
 IN_ADVANCE = Timing.IN_ADVANCE.value
-IN_ARREARS = Timing.IN_ARREARS.value
 
 PRICING_MODELS = frozenset(PricingModel.values)
 BILLINGS = frozenset(BillingType.values)
@@ -96,10 +95,6 @@ class PriceTerms:
     @property
     def is_recurring(self) -> bool:
         return self.months > 0
-
-    @property
-    def in_arrears(self) -> bool:
-        return self.timing == IN_ARREARS
 
     # -- amounts --
 

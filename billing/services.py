@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Max, Q
 
-from billing.errors import AmendmentNotApplicable, EstimateInconsistent  # noqa: F401 - raised here, defined with their kin
+from billing.errors import AmendmentNotApplicable, EstimateInconsistent
 
 from .enums import ContractStatus, InvoiceStatus
 from .estimates import Quote

@@ -36,16 +36,6 @@ class RequestInvalid(DomainError):
     message = "The request has invalid fields."
 
 
-class AmbiguousCheckoutType(DomainError):
-    code = "ambiguous_checkout_type"
-    message = "The request matches more than one checkout type."
-
-
-class CheckoutTypeUndetermined(DomainError):
-    code = "checkout_type_undetermined"
-    message = "Give contract or plan_id for a new contract, or contract_id for an amendment."
-
-
 class PlanNotFound(NotFound):
     code = "plan_not_found"
     message = "No such plan."

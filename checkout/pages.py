@@ -27,7 +27,7 @@ from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
 from core.countries import country_name
-from core.db import hand_written_sql_supported
+from core.db import hand_written_sql_supported, prepared_cursor
 from core.money import format_money
 
 ONE_DAY = timedelta(days=1)
@@ -362,15 +362,12 @@ class _Lru:
         self._lock = threading.Lock()
 
     def get_or_build(self, key, build: Callable[[], str]) -> str:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is not None and entry[0] > now:
-                self._data.move_to_end(key)
-                return entry[1]
+        value = self.get(key)
+        if value is not None:
+            return value
         value = build()
         with self._lock:
-            self._data[key] = (now + self._ttl, value)
+            self._data[key] = (time.monotonic() + self._ttl, value)
             self._data.move_to_end(key)
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
@@ -415,7 +412,7 @@ class PageProbe:
 
 _PROBE_SQL = (
     "SELECT id, status, updated_at, expires_at, success_url, pending_url, cancel_url "
-    f"FROM {CheckoutSession._meta.db_table} WHERE token = %s"
+    f"FROM {connection.ops.quote_name(CheckoutSession._meta.db_table)} WHERE token = %s"
 )
 
 
@@ -427,7 +424,7 @@ def page_probe(token: str) -> PageProbe | None:
     to the full selector, which also applies read-time expiry.
     """
     if hand_written_sql_supported():
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_PROBE_SQL, [token])
             row = cursor.fetchone()
     else:

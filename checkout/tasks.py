@@ -24,10 +24,9 @@ def events_dispatch(*, event_id: str) -> None:
 @shared_task(name="checkout.events_dispatch_pending", **IDEMPOTENT)
 def events_dispatch_pending(*, min_age_seconds: float | None = None) -> int:
     """The outbox sweep: events nobody dispatched (broker outage, bulk writes)."""
-    from checkout.services.webhooks import OUTBOX_MIN_AGE_SECONDS
     from checkout.services.webhooks import events_dispatch_pending as dispatch
 
-    return dispatch(min_age_seconds=OUTBOX_MIN_AGE_SECONDS if min_age_seconds is None else min_age_seconds)
+    return dispatch() if min_age_seconds is None else dispatch(min_age_seconds=min_age_seconds)
 
 
 @shared_task(name="checkout.webhook_delivery_attempt", **IDEMPOTENT)

@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
-from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
+from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotPriced, SessionNotProcessing
 from checkout.forms import ConfirmForm
 from checkout.models import CheckoutSession
 from checkout.pages import (
@@ -32,7 +32,7 @@ from checkout.pages import (
     present_purchase,
 )
 from checkout.selectors import checkout_session_get_by_token
-from checkout.services.confirm import Outcome, checkout_session_confirm
+from checkout.services.confirm import Outcome, checkout_session_amount_due, checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel
 from checkout.urlrules import SESSION_ID_PLACEHOLDER, url_problem
 from core.errors import DomainError
@@ -121,8 +121,10 @@ def _not_found(request):
 
 
 def _form(session: CheckoutSession, data=None) -> ConfirmForm:
-    current = (session.estimates or {}).get("current_invoice") or {}
-    due = Decimal(current.get("amount_due", current.get("total", "0")) or "0")
+    try:
+        due = checkout_session_amount_due(session)
+    except SessionNotPriced:  # the page still renders; confirming refuses it
+        due = Decimal(0)
     return ConfirmForm(
         data,
         guest=session.guest_checkout,
@@ -188,9 +190,9 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
 
 
 def _render_state(request, session: CheckoutSession):
-    context = _base_context(session)
     if session.status == SessionStatus.OPEN:
         return _render_open(request, session)
+    context = _base_context(session)
     if session.status == SessionStatus.PROCESSING:
         payment = session.payments.filter(status=PaymentAttemptStatus.PENDING).first()
         context.update(payment=payment, back_url=merchant_url(session, "pending_url"))

@@ -19,7 +19,7 @@ review, and the completed event says ``customer_matched_existing: true``.
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from customers.errors import CustomerDetailsInvalid, CustomerEmailTaken  # noqa: F401 - raised here, defined with their kin
+from customers.errors import CustomerDetailsInvalid, CustomerEmailTaken
 from customers.models import Customer
 
 CUSTOMER_FIELDS = ("customer_name", "email", "phone_number", "external_id", "address", "ship_to_address",

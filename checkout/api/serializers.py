@@ -13,7 +13,6 @@ import threading
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import cached_property
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -141,9 +140,6 @@ class CurrencyField(StringField):
         if not is_currency(value):
             raise fail("Must be an ISO-4217 currency code, such as USD.", "invalid_currency")
         return value
-
-
-# What str.isspace() calls whitespace (re's \s is the same for str patterns), or below 32.
 
 
 def redirect_url_check(value: str) -> None:
@@ -925,5 +921,4 @@ __all__ = [
     "CheckoutSessionListSerializer",
     "CheckoutSessionSerializer",
     "ErrorEnvelopeSerializer",
-    "OpenApiTypes",
 ]

@@ -53,7 +53,7 @@ from checkout.enums import (
     PaymentStatus,
     SessionStatus,
 )
-from checkout.errors import (  # noqa: F401 - raised here, defined with their kin
+from checkout.errors import (
     CardRequired,
     CustomerDetailsRequired,
     PaymentMethodNotAllowed,
@@ -82,9 +82,6 @@ from .events import event_record
 from .lifecycle import checkout_session_expire
 
 logger = logging.getLogger(__name__)
-
-
-# --- refusals -----------------------------------------------------------------------------
 
 
 # --- results ------------------------------------------------------------------------------
@@ -141,7 +138,9 @@ def _refuse_not_open(session: CheckoutSession):
     raise SessionNotOpen(f"The checkout session is {session.status} and cannot be confirmed.")
 
 
-def _amount_due(session: CheckoutSession) -> Decimal:
+def checkout_session_amount_due(session: CheckoutSession) -> Decimal:
+    """What confirming charges: the locked estimate's current invoice, ``amount_due`` (after
+    credit) or else its ``total``. Raises ``SessionNotPriced`` without a usable estimate."""
     current = (session.estimates or {}).get("current_invoice")
     if not current or not session.quote:
         raise SessionNotPriced()
@@ -282,7 +281,7 @@ def checkout_session_confirm(
             _refuse_not_open(session)
         if session.expires_at <= now:
             raise SessionExpired()
-        amount_due = _amount_due(session)
+        amount_due = checkout_session_amount_due(session)
 
         if session.guest_checkout:
             details = customer_details_merge(session.customer_details, customer_details)

@@ -68,16 +68,6 @@ from core.models import BusinessEntity, Organization
 from customers.models import Customer
 
 URL_FIELDS = ("success_url", "cancel_url", "pending_url")
-CUSTOMER_DETAIL_FIELDS = (
-    "customer_name",
-    "email",
-    "phone_number",
-    "external_id",
-    "address",
-    "ship_to_address",
-    "tax_info",
-    "custom_data",
-)
 
 
 def checkout_session_create(

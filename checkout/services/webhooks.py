@@ -38,7 +38,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from checkout.enums import DeliveryStatus, EventType
-from checkout.errors import (  # noqa: F401 - raised here, defined with their kin
+from checkout.errors import (
     InvalidEventType,
     InvalidSecretGracePeriod,
     InvalidWebhookUrl,
@@ -76,8 +76,6 @@ COUNTDOWN_MAX_SECONDS = 600
 # How long an attempt holds its claim on a delivery: longer than the request timeout.
 CLAIM_SECONDS = REQUEST_TIMEOUT_SECONDS + 50
 
-
-# --- errors ----------------------------------------------------------------------
 
 # --- retry schedule --------------------------------------------------------------
 

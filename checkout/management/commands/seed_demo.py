@@ -14,29 +14,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", default=DEMO_ORG, help="Organization name (default: %(default)s).")
-        parser.add_argument("--json", action="store_true", help="Print what was made as one JSON object.")
+        parser.add_argument("--json", action="store_true", dest="as_json",
+                            help="Print what was made as one JSON object.")
         parser.add_argument("--superuser", action="store_true",
                             help="Also create the demo admin user admin/admin (local demos only).")
         parser.add_argument("--banner", action="store_true", help="Print the API key and a ready-to-paste curl.")
 
-    def handle(self, *args, org, json: bool, superuser: bool, banner: bool, **options):
+    def handle(self, *args, org, as_json: bool, superuser: bool, banner: bool, **options):
         demo = demo_merchant_seed(org_name=org)
         if superuser:
             username, password = SUPERUSER
             User = get_user_model()
             if not User.objects.filter(username=username).exists():
                 User.objects.create_superuser(username=username, email="admin@example.com", password=password)
-        if json:
-            self.stdout.write(_json_dumps(demo.as_json()))
+        if as_json:
+            self.stdout.write(json.dumps(demo.as_json(), indent=2))
         elif banner:
             self.stdout.write(_banner(demo, superuser))
         else:
             self.stdout.write(f"Demo merchant {demo.organization.name!r} ready ({demo.organization.id}).")
             self.stdout.write(f"API key: {demo.api_key}")
-
-
-def _json_dumps(data) -> str:
-    return json.dumps(data, indent=2)
 
 
 def _banner(demo, superuser: bool) -> str:
