@@ -8,7 +8,7 @@ the data came from re-root them with ``error.prefixed("contract.phases.0…")``.
 
 from enum import StrEnum
 
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 
 
 class BillingErrorCode(StrEnum):
@@ -29,7 +29,6 @@ class BillingErrorCode(StrEnum):
 
 class BillingError(DomainError):
     code = "billing_error"
-    status = 422
 
     def prefixed(self, prefix: str) -> "BillingError":
         """The same error with every field path put under ``prefix``."""
@@ -113,15 +112,13 @@ class CurrencyMismatch(BillingError):
     message = "The currency does not match."
 
 
-class EstimateInconsistent(DomainError):
+class EstimateInconsistent(Conflict):
     """The locked estimate does not add up: we refuse to bill rather than bill wrong."""
 
     code = "estimate_inconsistent"
-    status = 409
     message = "The locked estimate is inconsistent and cannot be billed."
 
 
-class AmendmentNotApplicable(DomainError):
+class AmendmentNotApplicable(Conflict):
     code = "amendment_not_applicable"
-    status = 409
     message = "The contract cannot be amended on this date."

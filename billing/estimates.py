@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from core.money import is_currency, minor_units, quantize, to_str
+from core.money import is_currency, quantize, quantum, to_str
 
 from .errors import (
     BillingError,
@@ -59,6 +59,7 @@ from .pricing import (
     ZERO,
     PriceTerms,
     period_containing,
+    prorate,
 )
 
 ONE_DAY = timedelta(days=1)
@@ -373,7 +374,6 @@ class LineItem:
     def to_json(self, _memo: dict | None = None) -> dict:
         """The wire shape; ``_memo`` shares the per-item rendering between invoices of one call."""
         currency = self.currency
-        quantum = _quantum(currency)
         terms = self.terms
         key = (id(terms), self.quantity)
         rendering = None if _memo is None else _memo.get(key)
@@ -389,7 +389,7 @@ class LineItem:
             "pricing_model": terms.pricing_model,
             "quantity": self.quantity,
             "unit_amount": rendering.unit_amount,
-            "amount": format(self.amount.quantize(quantum, ROUND_HALF_UP), "f"),
+            "amount": to_str(self.amount, currency),
             "period_start": self.period_start.isoformat(),
             "period_end": self.period_end.isoformat(),
             "proration": self.proration,
@@ -397,9 +397,7 @@ class LineItem:
             "proration_detail": {
                 "days": self.days,
                 "period_days": self.period_days,
-                "full_period_amount": format(
-                    self.full_amount.quantize(quantum, ROUND_HALF_UP), "f"
-                ),
+                "full_period_amount": to_str(self.full_amount, currency),
             }
             if self.proration and self.days is not None
             else None,
@@ -621,7 +619,7 @@ class _Pricer:
 
     def __init__(self, currency: str):
         self.currency = currency
-        self.quantum = _quantum(currency)
+        self.quantum = quantum(currency)
         self.amounts: dict[int, Decimal] = {}
         self.periods: dict[tuple, tuple[date, date]] = {}
 
@@ -660,7 +658,7 @@ class _Pricer:
             )
         days = (end - start).days
         period_days = (period_end - period_start).days
-        exact = full if days == period_days else full * days / period_days
+        exact = prorate(full, days, period_days)
         if kind == LineKind.CREDIT:
             exact = -exact
         return LineItem(
@@ -838,13 +836,8 @@ def price_str(value: Decimal, currency: str) -> str:
     Cached: it depends only on the numeric value (equal Decimals render alike) and catalogue
     prices repeat.
     """
-    rounded = value.quantize(_quantum(currency), ROUND_HALF_UP)
+    rounded = value.quantize(quantum(currency), ROUND_HALF_UP)
     return format(rounded if rounded == value else value.normalize(), "f")
-
-
-@cache
-def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,10 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
+from core.money import ZERO
+
 from .enums import BillingType, PricingModel, Timing
 from .errors import BillingError, InvalidCadence, InvalidPricing, InvalidTiers
-
-ZERO = Decimal(0)
 
 FLAT_FEE = PricingModel.FLAT_FEE.value
 PER_UNIT = PricingModel.PER_UNIT.value

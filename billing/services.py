@@ -34,22 +34,22 @@ def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
 
 @transaction.atomic
 def contract_create_from_quote(
-    *, organization_id, customer_id, business_entity_id, quote: Quote, plan_id=None
+    *, organization_id, customer_id, business_entity_id, quote: Quote
 ) -> Contract:
-    """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms."""
+    """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms.
+    The contract's plan is its first phase's (none for a product-based contract)."""
     contract = Contract.objects.create(
         organization_id=organization_id,
         customer_id=customer_id,
         business_entity_id=business_entity_id,
-        plan_id=plan_id or quote.phases[0].plan_id,
+        plan_id=quote.phases[0].plan_id,
         currency=quote.currency,
         start_date=quote.start_date,
         end_date=quote.end_date,
         status=ContractStatus.ACTIVE,
     )
-    items: list[PhaseItem] = []
-    for position, quote_phase in enumerate(quote.phases):
-        phase = Phase.objects.create(
+    phases = Phase.objects.bulk_create(
+        Phase(
             contract=contract,
             name=quote_phase.name,
             plan_id=quote_phase.plan_id,
@@ -57,15 +57,19 @@ def contract_create_from_quote(
             end_date=quote_phase.end_date,
             position=position,
         )
-        items += _phase_items(phase, quote_phase)
-    PhaseItem.objects.bulk_create(items)
+        for position, quote_phase in enumerate(quote.phases)
+    )
+    PhaseItem.objects.bulk_create(
+        item for phase, quote_phase in zip(phases, quote.phases, strict=True) for item in _phase_items(phase, quote_phase)
+    )
     return contract
 
 
 @transaction.atomic
-def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, plan_id=None) -> tuple[Contract, Phase]:
+def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote) -> tuple[Contract, Phase]:
     """Apply a plan switch or quantity update: the phase in force on the change date
-    (``quote.start_date``) ends that day and the quote's phase starts it.
+    (``quote.start_date``) ends that day and the quote's phase starts it; the contract takes
+    the quote phase's plan (a plan switch's new plan; a quantity update keeps the same one).
 
     History is never rewritten: past phases keep their items and dates. The phase in force
     only gets its ``end_date``; if it started on the change date itself it ends the day it
@@ -103,15 +107,14 @@ def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, pla
     new_phase = Phase.objects.create(
         contract=contract,
         name=quote_phase.name,
-        plan_id=quote_phase.plan_id or plan_id,
+        plan_id=quote_phase.plan_id,
         start_date=change_date,
         end_date=quote_phase.end_date,
         position=next_position,
     )
     PhaseItem.objects.bulk_create(_phase_items(new_phase, quote_phase))
-    new_plan = plan_id or quote_phase.plan_id
-    if new_plan and str(new_plan) != str(contract.plan_id):
-        contract.plan_id = new_plan
+    if quote_phase.plan_id and str(quote_phase.plan_id) != str(contract.plan_id):
+        contract.plan_id = quote_phase.plan_id
         contract.save(update_fields=["plan", "updated_at"])
     return contract, new_phase
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from .logging import get_trace_id
 
@@ -62,28 +63,33 @@ def error_body(code: str, message: str, fields: dict | None = None, trace_id: st
     }
 
 
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail → ``{"a.b.0.c": ["message", …]}``."""
-    out: dict[str, list[str]] = {}
+def error_items(detail, prefix: str = ""):
+    """DRF's nested error detail as ``(path, detail)`` pairs, in order: ``("a.b.0.c", …)``,
+    non-field errors under their parent's path (``"__all__"`` at the top). Each detail keeps
+    DRF's ``code``."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            path = key if not prefix else (prefix if key == "non_field_errors" else f"{prefix}.{key}")
-            if key == "non_field_errors" and not prefix:
-                path = "__all__"
-            for k, v in flatten_errors(value, path).items():
-                out.setdefault(k, []).extend(v)
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                yield from error_items(value, prefix)
+            else:
+                yield from error_items(value, f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
-            out.setdefault(prefix or "__all__", []).extend(str(item) for item in detail)
+            for item in detail:
+                yield prefix or "__all__", item
         else:
             for index, item in enumerate(detail):
-                if item in ({}, []):
-                    continue
-                path = f"{prefix}.{index}" if prefix else str(index)
-                for k, v in flatten_errors(item, path).items():
-                    out.setdefault(k, []).extend(v)
+                if item not in ({}, []):
+                    yield from error_items(item, f"{prefix}.{index}" if prefix else str(index))
     else:
-        out.setdefault(prefix or "__all__", []).append(str(detail))
+        yield prefix or "__all__", detail
+
+
+def flatten_errors(detail) -> dict[str, list[str]]:
+    """DRF's nested error detail → ``{"a.b.0.c": ["message", …]}``."""
+    out: dict[str, list[str]] = {}
+    for path, item in error_items(detail):
+        out.setdefault(path, []).append(str(item))
     return out
 
 

@@ -28,13 +28,14 @@ def minor_units(currency: str) -> int:
 
 
 @cache
-def _quantum(currency: str) -> Decimal:
+def quantum(currency: str) -> Decimal:
+    """One minor unit (0.01 for USD, 1 for JPY), for ``Decimal.quantize``."""
     return Decimal(1).scaleb(-minor_units(currency))
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor units."""
-    return Decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+    return Decimal(amount).quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def to_str(amount: Decimal, currency: str) -> str:

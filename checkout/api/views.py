@@ -8,7 +8,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from checkout.errors import RequestInvalid
@@ -17,6 +16,7 @@ from checkout.services.create import checkout_session_create
 from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
 from checkout.services.lifecycle import checkout_session_cancel
 from core.authentication import ApiKeyAuthentication, HasApiKey
+from core.errors import error_items, flatten_errors
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
 
@@ -42,36 +42,12 @@ def _render(session) -> bytes:
 def request_invalid(errors) -> RequestInvalid:
     """DRF's nested errors → one ``RequestInvalid``: every offending path in ``fields``, the
     first broken rule's code and message on top (so clients can branch on one code)."""
-    found: list[tuple[str, str, str]] = []
-
-    def walk(detail, path: str) -> None:
-        if isinstance(detail, dict):
-            for key, value in detail.items():
-                if key == api_settings.NON_FIELD_ERRORS_KEY:
-                    walk(value, path)
-                else:
-                    walk(value, f"{path}.{key}" if path else str(key))
-        elif isinstance(detail, list):
-            if all(not isinstance(item, (dict, list)) for item in detail):
-                for item in detail:
-                    code = getattr(item, "code", None) or "invalid"
-                    found.append((path or "__all__", str(item), DRF_CODES.get(code, code)))
-            else:
-                for index, item in enumerate(detail):
-                    if item:
-                        walk(item, f"{path}.{index}" if path else str(index))
-        else:
-            code = getattr(detail, "code", None) or "invalid"
-            found.append((path or "__all__", str(detail), DRF_CODES.get(code, code)))
-
-    walk(errors, "")
-    fields: dict[str, list[str]] = {}
-    for path, message, _ in found:
-        fields.setdefault(path, []).append(message)
+    found = list(error_items(errors))
     if not found:
-        return RequestInvalid(fields=fields)
-    path, message, code = found[0]
-    return RequestInvalid(message, fields=fields, code=code)
+        return RequestInvalid(fields={})
+    _path, first = found[0]
+    code = getattr(first, "code", None) or "invalid"
+    return RequestInvalid(str(first), fields=flatten_errors(errors), code=DRF_CODES.get(code, code))
 
 
 def validated(serializer_class, data, **kwargs) -> dict:

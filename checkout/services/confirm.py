@@ -190,14 +190,12 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
             customer_id=customer.pk,
             business_entity_id=session.business_entity_id,
             quote=quote,
-            plan_id=session.plan_id,
         )
     else:
         contract, _phase = contract_amend_from_quote(
             organization_id=session.organization_id,
             contract_id=session.contract_id,
             quote=quote,
-            plan_id=session.plan_id if session.checkout_type == CheckoutType.PLAN_SWITCH else None,
         )
     invoice = invoice_create_from_estimate(
         organization_id=session.organization_id,
