@@ -5,13 +5,19 @@ services can each raise their own error type from the same rules.
 """
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 URL_MAX = 2083
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+# As the merchant wrote it, or percent-encoded by their URL library.
+_SESSION_ID_PLACEHOLDERS = (
+    SESSION_ID_PLACEHOLDER,
+    quote(SESSION_ID_PLACEHOLDER),
+    quote(SESSION_ID_PLACEHOLDER).replace("%7B", "%7b").replace("%7D", "%7d"),
+)
 
 _url_validator = URLValidator(schemes=["http", "https"])
 _FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "blob"}
@@ -48,3 +54,10 @@ def url_problem(value: str) -> tuple[str, str] | None:
 def is_https(url: str) -> bool:
     """Live-mode keys accept https URLs only (redirects and webhook endpoints alike)."""
     return urlsplit(url).scheme.lower() == "https"
+
+
+def url_with_session_id(url: str, session_id) -> str:
+    """``url`` with every form of the placeholder replaced by the session's id."""
+    for placeholder in _SESSION_ID_PLACEHOLDERS:
+        url = url.replace(placeholder, str(session_id))
+    return url

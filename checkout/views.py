@@ -5,7 +5,7 @@ Each view validates a form, calls one service, then redirects or renders.
 
 from decimal import Decimal
 from functools import wraps
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -34,15 +34,8 @@ from checkout.pages import (
 from checkout.selectors import checkout_session_get_by_token
 from checkout.services.confirm import Outcome, checkout_session_amount_due, checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel
-from checkout.urlrules import SESSION_ID_PLACEHOLDER, url_problem
+from checkout.urlrules import url_problem, url_with_session_id
 from core.errors import DomainError
-
-# As the merchant wrote it, or percent-encoded by their URL library.
-SESSION_ID_PLACEHOLDERS = (
-    SESSION_ID_PLACEHOLDER,
-    quote(SESSION_ID_PLACEHOLDER),
-    quote(SESSION_ID_PLACEHOLDER).replace("%7B", "%7b").replace("%7D", "%7d"),
-)
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -91,9 +84,7 @@ def merchant_url(session: CheckoutSession, which: str) -> str | None:
     url = _safe_url(getattr(session, which))
     if url is None:
         return None
-    for placeholder in SESSION_ID_PLACEHOLDERS:
-        url = url.replace(placeholder, str(session.pk))
-    return url
+    return url_with_session_id(url, session.pk)
 
 
 def _page_url(session: CheckoutSession) -> str:

@@ -8,12 +8,12 @@ from django.utils.html import format_html
 from checkout.enums import EventType
 from checkout.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.services.webhooks import (
-    MAX_ENDPOINTS_PER_ORGANIZATION,
     event_envelope,
     tasks_run_inline,
     webhook_delivery_resend,
     webhook_endpoint_create,
     webhook_endpoint_delete,
+    webhook_endpoint_limit_check,
     webhook_endpoint_secret_roll,
     webhook_endpoint_update,
     webhook_url_validate,
@@ -42,13 +42,11 @@ class WebhookEndpointForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         organization = cleaned.get("organization")
-        full = (
-            self.instance._state.adding
-            and organization is not None
-            and WebhookEndpoint.objects.filter(organization=organization).count() >= MAX_ENDPOINTS_PER_ORGANIZATION
-        )
-        if full:
-            raise ValidationError(f"This organization already has {MAX_ENDPOINTS_PER_ORGANIZATION} endpoints.")
+        if self.instance._state.adding and organization is not None:
+            try:
+                webhook_endpoint_limit_check(organization_id=organization.pk)
+            except DomainError as exc:
+                raise ValidationError(exc.message) from None
         return cleaned
 
 

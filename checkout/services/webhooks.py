@@ -158,10 +158,7 @@ def webhook_endpoint_create(
     """Create an endpoint. Returns it and its signing secret, which the caller shows once."""
     url = webhook_url_validate(url, livemode=livemode)
     events = webhook_event_types_validate(enabled_events)
-    if WebhookEndpoint.objects.filter(organization_id=organization_id).count() >= MAX_ENDPOINTS_PER_ORGANIZATION:
-        raise WebhookEndpointLimit(
-            f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints."
-        )
+    webhook_endpoint_limit_check(organization_id=organization_id)
     secret = webhook_secret_new()
     endpoint = WebhookEndpoint.objects.create(
         organization_id=organization_id,
@@ -171,6 +168,14 @@ def webhook_endpoint_create(
         enabled_events=events,
     )
     return endpoint, secret
+
+
+def webhook_endpoint_limit_check(*, organization_id) -> None:
+    """Refuse a new endpoint once the organization has the most it may have."""
+    if WebhookEndpoint.objects.filter(organization_id=organization_id).count() >= MAX_ENDPOINTS_PER_ORGANIZATION:
+        raise WebhookEndpointLimit(
+            f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints."
+        )
 
 
 _UNSET = object()
