@@ -18,6 +18,7 @@ from django.utils import timezone
 from checkout.enums import SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
 from checkout.models import CheckoutSession
+from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from core.db import JoinedRowLoader
 
@@ -113,7 +114,14 @@ def checkout_session_list(
 
     rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
     has_more = len(rows) > limit
-    sessions = [checkout_session_expire_if_due(s, now=now) for s in rows[:limit]]
+    sessions = rows[:limit]
+    due = [s.pk for s in sessions if s.status == SessionStatus.OPEN and s.expires_at <= now]
+    if due:
+        # Read-time expiry for the whole page at once, then its due rows read again (a
+        # confirm may have won one of them meanwhile).
+        checkout_sessions_expire_among(session_ids=due, now=now)
+        fresh = CheckoutSession.objects.in_bulk(due)
+        sessions = [fresh.get(s.pk, s) for s in sessions]
     return Page(
         sessions=sessions,
         has_more=has_more,

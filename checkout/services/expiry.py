@@ -1,4 +1,6 @@
-"""The expiry sweep: open sessions past ``expires_at`` become ``expired``, in batches.
+"""Expiring many sessions at once: the sweep, and read-time expiry of a page of the list.
+
+The sweep: open sessions past ``expires_at`` become ``expired``, in batches.
 
 Each batch is one transaction: it locks up to ``batch_size`` due open sessions through
 the partial index ``session_open_expires_at`` with ``FOR UPDATE SKIP LOCKED``, expires
@@ -36,7 +38,7 @@ import time
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from checkout.enums import EventType, SessionStatus
@@ -61,14 +63,26 @@ _EVENT = Event._meta.db_table
 
 # The payload mirrors checkout.services.events.session_event_payload (a test holds
 # them equal).
-_EXPIRE_BATCH_SQL = f"""
-WITH due AS (
+# Which sessions a statement expires. The sweep takes the next batch in due order and skips
+# rows someone else holds; read-time expiry of listed sessions takes exactly the ones it
+# read, waiting for a row another transaction holds (in id order, so two readers cannot
+# deadlock) and then seeing its new status.
+_DUE_NEXT_BATCH = f"""
     SELECT id
       FROM {_SESSION}
      WHERE status = %(open)s AND expires_at <= %(now)s
      ORDER BY expires_at
      LIMIT %(limit)s
-       FOR UPDATE SKIP LOCKED
+       FOR UPDATE SKIP LOCKED"""
+_DUE_AMONG_IDS = f"""
+    SELECT id
+      FROM {_SESSION}
+     WHERE id = ANY(%(ids)s) AND status = %(open)s AND expires_at <= %(now)s
+     ORDER BY id
+       FOR UPDATE"""
+
+_EXPIRE_SQL = f"""
+WITH due AS ({{due}}
 ), expired AS (
     UPDATE {_SESSION} AS s
        SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s
@@ -112,43 +126,44 @@ SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(t
   FROM expired e
   LEFT JOIN last ON last.id = e.id
 """
+_EXPIRE_BATCH_SQL = _EXPIRE_SQL.format(due=_DUE_NEXT_BATCH)
+_EXPIRE_AMONG_IDS_SQL = _EXPIRE_SQL.format(due=_DUE_AMONG_IDS)
 
 
-def _expire_batch_sql(*, now: datetime, limit: int) -> int:
+def _expire_sql(statement: str, *, now: datetime, asynchronous: bool, **params) -> int:
+    """Run one of the expiry statements in its own transaction; returns how many it expired."""
     with transaction.atomic(), connection.cursor() as cursor:
-        # Don't wait for this commit's WAL flush (PostgreSQL only; this path is). Safe
-        # here, and only here: a crash can lose at most the last sweep commits (about
-        # 3 x wal_writer_delay of them), each one whole (its UPDATE and its events go or
-        # stay together), so those sessions are simply open and due again after
-        # recovery and the next sweep expires them, once, with the same sequence. Whoever
-        # acts on these rows durably (the outbox pass marking events dispatched before
-        # any webhook is sent, a confirm) commits synchronously after reading them, and
-        # WAL is flushed in order, so that commit makes this one durable first: no
-        # webhook can announce an event a crash then loses. The API keeps synchronous
-        # commits (its answers are promises to clients).
-        cursor.execute("SET LOCAL synchronous_commit TO off")
+        if asynchronous:
+            # Don't wait for this commit's WAL flush. Safe for the sweep, and only there: a
+            # crash can lose at most the last sweep commits (about 3 x wal_writer_delay of
+            # them), each one whole (its UPDATE and its events go or stay together), so
+            # those sessions are simply open and due again after recovery and the next
+            # sweep expires them, once, with the same sequence. Whoever acts on these rows
+            # durably (the outbox pass marking events dispatched before any webhook is
+            # sent, a confirm) commits synchronously after reading them, and WAL is flushed
+            # in order, so that commit makes this one durable first: no webhook can
+            # announce an event a crash then loses. Requests keep synchronous commits
+            # (their answers are promises to clients).
+            cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.execute(
-            _EXPIRE_BATCH_SQL,
+            statement,
             {
                 "open": SessionStatus.OPEN,
                 "expired": SessionStatus.EXPIRED,
                 "type": EventType.EXPIRED,
                 "now": now,
                 "written": timezone.now(),
-                "limit": limit,
+                **params,
             },
         )
         return cursor.rowcount
 
 
-def _expire_batch_orm(*, now: datetime, limit: int) -> int:
+def _expire_orm(due: QuerySet, *, now: datetime) -> int:
+    """The same as the statements above through the ORM: ``due`` selects (and locks) the
+    sessions to expire."""
     with transaction.atomic():
-        ids = list(
-            CheckoutSession.objects.select_for_update(skip_locked=True)
-            .filter(status=SessionStatus.OPEN, expires_at__lte=now)
-            .order_by("expires_at")
-            .values_list("id", flat=True)[:limit]
-        )
+        ids = list(due.values_list("id", flat=True))
         if not ids:
             return 0
         CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.OPEN).update(
@@ -180,6 +195,43 @@ def _expire_batch_orm(*, now: datetime, limit: int) -> int:
             batch_size=1000,
         )
         return len(sessions)
+
+
+def _expire_batch_sql(*, now: datetime, limit: int) -> int:
+    return _expire_sql(_EXPIRE_BATCH_SQL, now=now, asynchronous=True, limit=limit)
+
+
+def _expire_batch_orm(*, now: datetime, limit: int) -> int:
+    due = (CheckoutSession.objects.select_for_update(skip_locked=True)
+           .filter(status=SessionStatus.OPEN, expires_at__lte=now).order_by("expires_at")[:limit])
+    return _expire_orm(due, now=now)
+
+
+def _events_dispatch_soon() -> None:
+    from .webhooks import events_dispatch_pending_queue
+
+    transaction.on_commit(events_dispatch_pending_queue)
+
+
+def checkout_sessions_expire_among(*, session_ids, now: datetime | None = None) -> int:
+    """Read-time expiry for many sessions at once (a page of the list): those of
+    ``session_ids`` that are open and past ``expires_at`` are expired in one transaction,
+    one ``checkout_session.expired`` event each, in a fixed number of statements. A row
+    another transaction holds is waited for and then re-checked, so a confirm that got
+    there first wins. Returns how many this call expired."""
+    now = now or timezone.now()
+    session_ids = list(session_ids)
+    if not session_ids:
+        return 0
+    if hand_written_sql_supported():
+        expired = _expire_sql(_EXPIRE_AMONG_IDS_SQL, now=now, asynchronous=False, ids=session_ids)
+    else:
+        due = (CheckoutSession.objects.select_for_update()
+               .filter(pk__in=session_ids, status=SessionStatus.OPEN, expires_at__lte=now).order_by("pk"))
+        expired = _expire_orm(due, now=now)
+    if expired:
+        _events_dispatch_soon()
+    return expired
 
 
 def checkout_sessions_expire_due(
@@ -220,7 +272,5 @@ def checkout_sessions_expire_due(
             time.sleep(pause_seconds)
     if total:
         logger.info("expired %d checkout sessions in %d batches", total, batches)
-        from .webhooks import events_dispatch_pending_queue
-
-        transaction.on_commit(events_dispatch_pending_queue)
+        _events_dispatch_soon()
     return total

@@ -154,6 +154,36 @@ def test_list_status_filters_see_read_time_expiry(merchant):
     assert due.status == SessionStatus.EXPIRED
 
 
+@pytest.mark.parametrize("hand_written_sql", [True, False], ids=["sql", "orm"])
+def test_list_expires_a_page_of_due_sessions_at_once(merchant, monkeypatch, django_assert_num_queries,
+                                                    hand_written_sql):
+    monkeypatch.setattr("checkout.services.expiry.hand_written_sql_supported", lambda: hand_written_sql)
+    past = timezone.now() - datetime.timedelta(minutes=1)
+    due = [_session(merchant, expires_at=past) for _ in range(12)]
+    Event.objects.create(organization=merchant.organization, checkout_session=due[0],
+                         type=EventType.PAYMENT_FAILED, sequence=1, payload={})
+    live = _session(merchant)
+    processing = _session(merchant, expires_at=past, status=SessionStatus.PROCESSING)
+    merchant.get(limit=1)  # records the key's use (last_used_at), at most once a minute
+
+    # The key, the page, the expiry in its transaction (a savepoint here: the test runs in
+    # one), the due rows again; whatever the number of due rows. The expiry is one statement
+    # on PostgreSQL, five through the ORM (lock, update, read back, last sequences, insert).
+    with django_assert_num_queries(6 if hand_written_sql else 10):
+        response = merchant.get(limit=25)
+
+    listed = {s["id"]: s["status"] for s in response.json()["data"]}
+    assert listed == {**{str(s.id): "expired" for s in due}, str(live.id): "open", str(processing.id): "processing"}
+    rows = {s.pk: s for s in CheckoutSession.objects.filter(pk__in=[s.pk for s in due])}
+    assert {r.status for r in rows.values()} == {SessionStatus.EXPIRED}
+    assert all(r.expired_at is not None for r in rows.values())
+    events = list(Event.objects.filter(type=EventType.EXPIRED).values_list("checkout_session_id", "sequence"))
+    assert sorted(events) == sorted((s.pk, 2 if s == due[0] else 1) for s in due)
+    # Read again: nothing more to expire, no second event.
+    merchant.get(limit=25)
+    assert Event.objects.filter(type=EventType.EXPIRED).count() == 12
+
+
 @pytest.mark.parametrize(
     ("params", "code", "field"),
     [
