@@ -7,7 +7,7 @@ What it does, in one run:
    BENCH_DATABASE_URL): a merchant, a customer, a 3-item plan and a secret API key;
 2. starts gunicorn on this module's WSGI app: the real app plus a *baseline* route, the
    thinnest DRF endpoint that validates a body and inserts one row;
-3. drives each endpoint with N concurrent keep-alive clients (separate processes) for S
+3. drives each endpoint with N concurrent keep-alive clients (``bench/loadgen.py``) for S
    seconds, after a short warm-up, and prints req/s, p50/p95/p99 latency and SQL statements
    per request (counted server-side like Django's test tools: BEGIN/COMMIT included), then
    the create/baseline throughput ratio.
@@ -21,10 +21,8 @@ Database connections stay open between requests (CONN_MAX_AGE).
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,10 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import closed_loop, cpu_seconds, free_port, percentile, request_bytes  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/checkout_bench"
 BASELINE_PATH = "/bench/baseline"
 CREATE_PATH = "/api/v1/checkout-sessions"
@@ -110,59 +112,6 @@ if os.environ.get("BENCH_SERVER") == "1":
 # --- the client side --------------------------------------------------------------------------
 
 
-def _client(port, path, headers, body_template, seconds, warmup, idempotent, queue):
-    """One keep-alive client: sequential requests, latencies after warm-up."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies, queries, errors, completed = [], [], 0, 0
-    start = time.perf_counter()
-    end = start + warmup + seconds
-    while True:
-        now = time.perf_counter()
-        if now >= end:
-            break
-        unique = uuid.uuid4().hex
-        body = body_template.replace("@@UNIQUE@@", unique)
-        request_headers = (
-            {**headers, "Idempotency-Key": unique}
-            if "Authorization" in headers and idempotent
-            else headers
-        )
-        t0 = time.perf_counter()
-        try:
-            conn.request("POST", path, body=body, headers=request_headers)
-            response = conn.getresponse()
-            response.read()
-        except (ConnectionError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            errors += 1
-            continue
-        t1 = time.perf_counter()
-        completed += 1
-        if t0 - start < warmup:
-            continue
-        if response.status != 201:
-            errors += 1
-            continue
-        latencies.append(t1 - t0)
-        queries.append(int(response.getheader("X-Bench-Queries", "0")))
-    conn.close()
-    queue.put((latencies, queries, errors, completed))
-
-
-def _cpu_seconds(pids) -> float:
-    """utime + stime of the given processes, from /proc (Linux)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
     """gunicorn's master and workers, and the PostgreSQL backends serving them."""
     group = subprocess.run(
@@ -191,33 +140,32 @@ def drive(
     warmup: float,
     idempotent: bool = True,
 ) -> dict:
-    queue = multiprocessing.Queue()
-    procs = [
-        multiprocessing.Process(
-            target=_client,
-            args=(port, path, headers, body_template, seconds, warmup, idempotent, queue),
-        )
-        for _ in range(clients)
-    ]
-    for proc in procs:
-        proc.start()
+    def next_request(n: int) -> bytes:
+        unique = uuid.uuid4().hex
+        request_headers = {**headers, "Idempotency-Key": unique} if "Authorization" in headers and idempotent else headers
+        return request_bytes("POST", path, headers=request_headers,
+                             body=body_template.replace("@@UNIQUE@@", unique).encode())
+
     # CPU is counted from the end of the warm-up (first requests import, connect, fill caches).
-    time.sleep(warmup)
-    app_pids, db_pids = _server_pids(server, database_url)
-    app_cpu, db_cpu = _cpu_seconds(app_pids), _cpu_seconds(db_pids)
-    results = [queue.get() for _ in procs]
-    for proc in procs:
-        proc.join()
+    marks = {}
+
+    def measure_start():
+        app_pids, db_pids = _server_pids(server, database_url)
+        marks.update(app=cpu_seconds(app_pids), db=cpu_seconds(db_pids))
+
+    result = closed_loop(port, next_request, clients=clients, seconds=seconds, warmup=warmup,
+                         expect_status=201, keep_headers=True,
+                         on_measure_start=measure_start)
     app_pids, db_pids = _server_pids(server, database_url)  # backends opened during the run
-    app_cpu, db_cpu = _cpu_seconds(app_pids) - app_cpu, _cpu_seconds(db_pids) - db_cpu
-    latencies = sorted(x for lat, *_ in results for x in lat)
-    queries = [q for _, qs, *_ in results for q in qs]
-    errors = sum(r[2] for r in results)
+    app_cpu, db_cpu = cpu_seconds(app_pids) - marks["app"], cpu_seconds(db_pids) - marks["db"]
+    latencies = sorted(result.latencies_ms)
+    queries = [int(h.get("x-bench-queries", 0)) for h in result.headers]
+    errors = result.errors
     if not latencies:
         raise SystemExit(f"no successful requests to {path} ({errors} errors)")
 
     def pct(p):
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+        return percentile(latencies, p)
 
     return {
         "requests": len(latencies),
@@ -226,7 +174,7 @@ def drive(
         "p50": pct(50),
         "p95": pct(95),
         "p99": pct(99),
-        "mean": statistics.fmean(latencies) * 1000,
+        "mean": statistics.fmean(latencies),
         "queries": statistics.fmean(queries),
         "max_queries": max(queries),
         # CPU per measured request: what the app and its database spend, less sensitive than
@@ -304,12 +252,6 @@ seats = PlanItem.objects.get(plan=plan, position=1).product_id
 _, key = api_key_create(organization=org, name="bench")
 print(json.dumps({"key": key, "plan": str(plan.id), "customer": str(customer.id), "seats": str(seats)}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(database_url: str, workers: int, threads: int) -> tuple[subprocess.Popen, int]:

@@ -27,16 +27,16 @@ import argparse
 import http.client
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import closed_loop, cpu_seconds, free_port, percentile, process_tree, request_bytes  # noqa: E402
 
 ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -105,12 +105,6 @@ def queries_per_render(token: str) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, **ENV}
     cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -131,83 +125,17 @@ def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
 
 
 def server_cpu_seconds(master_pid: int) -> float:
-    """User + system CPU of gunicorn's master and workers (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    pids = [master_pid]
-    try:
-        pids += [int(p) for p in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()]
-    except OSError:
-        pass
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def load(port: int, paths: list[str], clients: int, seconds: float, warmup: float,
-         on_measure_start=None) -> tuple[list[float], int]:
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    start = time.monotonic()
-    measure_from = start + warmup
-    stop = measure_from + seconds
-
-    def client(offset: int):
-        nonlocal errors
-        mine, bad, n = [], 0, offset
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        while True:
-            t0 = time.perf_counter()
-            if time.monotonic() >= stop:
-                break
-            path = paths[n % len(paths)]
-            n += clients
-            try:
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                ok = False
-            elapsed = time.perf_counter() - t0
-            if time.monotonic() >= measure_from:
-                if ok:
-                    mine.append(elapsed * 1000)
-                else:
-                    bad += 1
-        connection.close()
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    if on_measure_start:
-        time.sleep(max(0.0, measure_from - time.monotonic()))
-        on_measure_start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
+    return cpu_seconds(process_tree(master_pid))
 
 
 def run(port, server, label, paths, args):
     marks = {}
-    latencies, errors = load(port, paths, args.clients, args.seconds, args.warmup,
-                             on_measure_start=lambda: marks.setdefault("cpu", server_cpu_seconds(server.pid)))
+    requests = [request_bytes("GET", path) for path in paths]
+    result = closed_loop(port, lambda n: requests[n % len(requests)], clients=args.clients,
+                         seconds=args.seconds, warmup=args.warmup,
+                         on_measure_start=lambda: marks.setdefault("cpu", server_cpu_seconds(server.pid)))
     cpu = server_cpu_seconds(server.pid) - marks["cpu"]
+    latencies, errors = result.latencies_ms, result.errors
     if not latencies:
         sys.exit("no successful requests")
     print(f"\n{label}")

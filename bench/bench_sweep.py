@@ -37,6 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadgen import percentile  # noqa: E402
+
 BENCH_DB = "bench_sweep"
 TARGET_RATE = 20_000
 TARGET_P99_RATIO = 1.20
@@ -227,12 +229,6 @@ def sweep_with_creates(creator: Creator, env: dict) -> tuple[dict, list[float]]:
     reader.join()
     child.wait(timeout=60)
     return result, latencies
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def main() -> int:
