@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from checkout.enums import CancellationReason, SessionStatus
 from checkout.errors import SessionNotOpen
 from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment, WebhookDelivery
-from checkout.pages import present_invoice
+from checkout.pages import money, present_invoice
 from checkout.services.confirm import checkout_session_payment_resolve
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
 from core.errors import DomainError
@@ -123,7 +123,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             rows.append((event.created_at, event.type, detail))
         for payment in obj.payments.order_by("created_at"):
             card = f" •••• {payment.card_last4}" if payment.card_last4 else ""
-            detail = f"{payment.amount.normalize():f} {payment.currency}, {payment.method}{card}, now {payment.status}"
+            detail = f"{money(payment.amount, payment.currency)}, {payment.method}{card}, now {payment.status}"
             if payment.failure_code:
                 detail += f" ({payment.failure_code})"
             rows.append((payment.created_at, _("Payment attempt"), detail))

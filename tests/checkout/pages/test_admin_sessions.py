@@ -1,6 +1,7 @@
 """Ops in admin: the session page shows the estimate and history; transitions go through the services."""
 
 import re
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -101,6 +102,9 @@ def test_mark_payment_received_completes_a_processing_session(ops):
     session = processing_session()
     body = text(ops.get(change_url(session)))
     assert ">Mark payment received</button>" in body and ">Mark payment failed</button>" in body
+    due = session.estimates["current_invoice"]["amount_due"]
+    # The history's payment attempt: the amount as money, in the session's currency.
+    assert f"${Decimal(due):,.2f}, card •••• 0077, now pending" in body
     ops.post(transition_url(session, "payment_received"))
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.PAID)
