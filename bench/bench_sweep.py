@@ -211,24 +211,33 @@ class Creator:
         return latencies
 
 
-def sweep_with_creates(creator: Creator, env: dict) -> tuple[dict, list[float]]:
-    child = subprocess.Popen([sys.executable, __file__, "--sweeper"], cwd=ROOT, env=env, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert child.stdout.readline().strip() == "ready"
-    done, result = threading.Event(), {}
+def sweep_with_creates(creator: Creator, env: dict, sweepers: int = 1) -> tuple[dict, list[float]]:
+    """Start ``sweepers`` sweeping processes at once (each the beat task's sweep; SKIP LOCKED
+    splits the work between them) and time creates until the last one finishes."""
+    children = [subprocess.Popen([sys.executable, __file__, "--sweeper"], cwd=ROOT, env=env, text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(sweepers)]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready"
+    done, results = threading.Event(), []
 
-    def wait_result():
-        result.update(json.loads(child.stdout.readline()))
+    def wait_results():
+        for child in children:
+            results.append(json.loads(child.stdout.readline()))
         done.set()
 
-    reader = threading.Thread(target=wait_result, daemon=True)
+    reader = threading.Thread(target=wait_results, daemon=True)
     reader.start()
-    child.stdin.write("go\n")
-    child.stdin.flush()
+    started = time.perf_counter()
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
     latencies = creator.until(done)
+    wall = time.perf_counter() - started
     reader.join()
-    child.wait(timeout=60)
-    return result, latencies
+    for child in children:
+        child.wait(timeout=60)
+    seconds = wall if sweepers > 1 else results[0]["seconds"]
+    return {"expired": sum(r["expired"] for r in results), "seconds": seconds}, latencies
 
 
 def main() -> int:
@@ -241,6 +250,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Reuse a kept bench database (no refill).")
     parser.add_argument("--batch-size", type=int, help="Sweep batch size (default: the sweep's own).")
+    parser.add_argument("--sweepers", type=int, default=1,
+                        help="Sweeping processes started at once (the rate is their total over the wall time).")
     parser.add_argument("--pause", type=float, help="Sweep pause between batches, seconds (default: the sweep's own).")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="A PostgreSQL setting for the sweep's own session, e.g. wal_compression=lz4 "
@@ -308,7 +319,7 @@ def main() -> int:
             base = creator.for_seconds(args.baseline_seconds)
             checkpoint()
             round_start = timezone.now()
-            result, latencies = sweep_with_creates(creator, env)
+            result, latencies = sweep_with_creates(creator, env, args.sweepers)
             rate = result["expired"] / result["seconds"]
             print(f"Round {round_}: expired {result['expired']:,} in {result['seconds']:.2f} s = {rate:,.0f}/s; "
                   f"create p99 {percentile(base, 99) * 1000:.1f} ms without, "
