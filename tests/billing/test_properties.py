@@ -210,6 +210,17 @@ def test_amount_never_decreases_with_quantity_except_volume(terms, a, b):
     assert terms.amount(low) <= terms.amount(high)
 
 
+@given(tiers(), st.sampled_from(["tiered", "volume"]), st.integers(0, 3_000))
+def test_tier_breakdown_covers_the_quantity_and_sums_to_the_amount(tiers_, model, quantity):
+    # amount() has its own fast path for these models; the page's breakdown must agree.
+    terms = PriceTerms(model, tiers=tiers_)
+    charges = terms.tier_charges(quantity)
+    assert sum((c.amount for c in charges), D(0)) == terms.amount(quantity)
+    assert sum(c.quantity for c in charges) == quantity
+    assert all(c.last - c.first + 1 == c.quantity for c in charges)
+    assert all(a.last + 1 == b.first for a, b in zip(charges, charges[1:], strict=False))
+
+
 @settings(max_examples=200, deadline=None)
 @given(price_terms())
 def test_terms_json_round_trip(terms):
