@@ -46,21 +46,30 @@ def _fields_from_details(details: dict) -> dict:
     return data
 
 
+def _customer_insert(*, organization_id, business_entity_id, data: dict) -> Customer | None:
+    """Insert a customer; None when the email is taken (a concurrent insert of the same
+    email lost to the unique index: only this savepoint rolls back)."""
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(
+                organization_id=organization_id, business_entity_id=business_entity_id, **data
+            )
+    except IntegrityError:
+        if customer_find_by_email(organization_id=organization_id, email=data.get("email", "")):
+            return None
+        raise
+
+
 @transaction.atomic
 def customer_create(*, organization_id, business_entity_id=None, details: dict) -> Customer:
     """Create a customer from ``details`` (the API's customer shape). Refuses a taken email."""
     data = _fields_from_details(details)
     if customer_find_by_email(organization_id=organization_id, email=data.get("email", "")):
         raise CustomerEmailTaken(field="customer.email")
-    try:
-        with transaction.atomic():  # savepoint: a concurrent insert of the same email
-            return Customer.objects.create(
-                organization_id=organization_id, business_entity_id=business_entity_id, **data
-            )
-    except IntegrityError:
-        if customer_find_by_email(organization_id=organization_id, email=data.get("email", "")):
-            raise CustomerEmailTaken(field="customer.email") from None
-        raise
+    customer = _customer_insert(organization_id=organization_id, business_entity_id=business_entity_id, data=data)
+    if customer is None:
+        raise CustomerEmailTaken(field="customer.email")
+    return customer
 
 
 @transaction.atomic
@@ -74,10 +83,9 @@ def customer_get_or_create_for_guest(*, organization_id, business_entity_id, det
     existing = customer_find_by_email(organization_id=organization_id, email=email)
     if existing is not None:
         return existing, False
-    try:
-        return customer_create(
-            organization_id=organization_id, business_entity_id=business_entity_id, details=details
-        ), True
-    except CustomerEmailTaken:
+    data = _fields_from_details(details)
+    customer = _customer_insert(organization_id=organization_id, business_entity_id=business_entity_id, data=data)
+    if customer is None:
         # Another session created this email between our lookup and insert.
         return customer_find_by_email(organization_id=organization_id, email=email), False
+    return customer, True
