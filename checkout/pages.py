@@ -6,10 +6,6 @@ Django's translation functions.
 Nothing here computes money: amounts come from the locked estimate as they are.
 """
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,6 +24,7 @@ from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
 from core.countries import country_name
 from core.db import hand_written_sql_supported, prepared_cursor
+from core.lru import LocalLru
 from core.money import format_money
 
 ONE_DAY = timedelta(days=1)
@@ -351,44 +348,9 @@ def _country_name(code: str) -> str:
 # --- the rendered open page, cached ------------------------------------------------------
 
 
-class _Lru:
-    """A small thread-safe LRU with a time-to-live, per process (no network, so the page
-    keeps working when Redis is down)."""
-
-    def __init__(self, size: int, ttl: float):
-        self._size = size
-        self._ttl = ttl
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_build(self, key, build: Callable[[], str]) -> str:
-        value = self.get(key)
-        if value is not None:
-            return value
-        value = build()
-        with self._lock:
-            self._data[key] = (time.monotonic() + self._ttl, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return value
-
-    def get(self, key) -> str | None:
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None or entry[0] <= time.monotonic():
-                return None
-            self._data.move_to_end(key)
-            return entry[1]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
 # Stand-in for the CSRF token in a cached page; each response gets its own token.
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
-open_page_cache = _Lru(size=256, ttl=60.0)
+open_page_cache = LocalLru(size=256, ttl=60.0)
 
 
 def open_page_key(session_id, updated_at) -> tuple:
