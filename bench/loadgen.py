@@ -118,6 +118,9 @@ def closed_loop(port: int, next_request: Callable[[int], bytes], *, clients: int
     open_conns = clients
     while open_conns:
         now = time.perf_counter()
+        if now > stop + timeout:  # a response that never came: give up on it
+            result.errors += open_conns
+            break
         if not measuring and now >= measure_from:
             measuring = True
             if on_measure_start:
@@ -168,6 +171,8 @@ def closed_loop(port: int, next_request: Callable[[int], bytes], *, clients: int
                 open_conns -= 1
             else:
                 send(conn)
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
     selector.close()
     return result
 
