@@ -2,18 +2,19 @@
 
 Each task imports its service lazily so a worker only loads what it runs. Every task
 here is idempotent (compare-and-set, row claims, ``SKIP LOCKED``), so each acks late
-and is redelivered if its worker dies mid-run (``acks_late`` + ``reject_on_worker_lost``).
+and is redelivered if its worker dies mid-run, and none keeps a result: the settings
+``CELERY_TASK_ACKS_LATE``, ``CELERY_TASK_REJECT_ON_WORKER_LOST`` and
+``CELERY_TASK_IGNORE_RESULT`` apply that to every task (a test holds each task to it).
 The periodic ones are scheduled in ``CELERY_BEAT_SCHEDULE`` (config/settings.py).
 """
 
 from celery import shared_task
 
-IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 # A pending test payment older than this lost its settle task.
 SETTLE_GRACE_SECONDS = 120
 
 
-@shared_task(name="checkout.events_dispatch", **IDEMPOTENT)
+@shared_task(name="checkout.events_dispatch")
 def events_dispatch(*, event_id: str) -> None:
     """Fan a committed event out into webhook deliveries and queue their sends."""
     from checkout.services.webhooks import event_dispatch
@@ -21,7 +22,7 @@ def events_dispatch(*, event_id: str) -> None:
     event_dispatch(event_id=event_id)
 
 
-@shared_task(name="checkout.events_dispatch_pending", **IDEMPOTENT)
+@shared_task(name="checkout.events_dispatch_pending")
 def events_dispatch_pending(*, min_age_seconds: float | None = None) -> int:
     """The outbox sweep: events nobody dispatched (broker outage, bulk writes)."""
     from checkout.services.webhooks import events_dispatch_pending as dispatch
@@ -29,21 +30,21 @@ def events_dispatch_pending(*, min_age_seconds: float | None = None) -> int:
     return dispatch() if min_age_seconds is None else dispatch(min_age_seconds=min_age_seconds)
 
 
-@shared_task(name="checkout.webhook_delivery_attempt", **IDEMPOTENT)
+@shared_task(name="checkout.webhook_delivery_attempt")
 def webhook_delivery_attempt(*, delivery_id: str) -> None:
     from checkout.services.webhooks import webhook_delivery_attempt as attempt
 
     attempt(delivery_id=delivery_id)
 
 
-@shared_task(name="checkout.webhook_deliveries_retry_due", **IDEMPOTENT)
+@shared_task(name="checkout.webhook_deliveries_retry_due")
 def webhook_deliveries_retry_due() -> int:
     from checkout.services.webhooks import webhook_deliveries_retry_due as retry_due
 
     return retry_due()
 
 
-@shared_task(name="checkout.sessions_expire_due", **IDEMPOTENT)
+@shared_task(name="checkout.sessions_expire_due")
 def sessions_expire_due() -> int:
     """Beat, every minute. Stops starting batches after 50 s, well inside the task's time
     limit; a backlog bigger than that is finished by the next runs."""
@@ -52,7 +53,7 @@ def sessions_expire_due() -> int:
     return checkout_sessions_expire_due(time_budget_seconds=50)
 
 
-@shared_task(name="checkout.payment_settle", **IDEMPOTENT)
+@shared_task(name="checkout.payment_settle")
 def payment_settle(*, payment_id: str) -> None:
     """The test provider's settle-later path: resolve a pending payment."""
     from checkout.services.confirm import payment_settle as settle
@@ -60,7 +61,7 @@ def payment_settle(*, payment_id: str) -> None:
     settle(payment_id=payment_id)
 
 
-@shared_task(name="checkout.payments_settle_pending", **IDEMPOTENT)
+@shared_task(name="checkout.payments_settle_pending")
 def payments_settle_pending() -> int:
     """Safety net for settle tasks lost to a broker outage: queue a settle for every
     test-provider payment still pending a while after it was made. Settling is a
@@ -73,7 +74,7 @@ def payments_settle_pending() -> int:
     return len(ids)
 
 
-@shared_task(name="checkout.idempotency_records_purge", **IDEMPOTENT)
+@shared_task(name="checkout.idempotency_records_purge")
 def idempotency_records_purge() -> int:
     from checkout.services.idempotency import idempotency_records_purge as purge
 
