@@ -272,7 +272,7 @@ def checkout_session_confirm(
     """
     now = now or timezone.now()
     # Read-time expiry, committed on its own so it sticks even though we then refuse.
-    checkout_session_expire(session_id=session_id, now=now)
+    checkout_session_expire(session_id=session_id, now=now, organization_id=organization_id)
     with transaction.atomic():
         session = _lock(session_id, organization_id)
         if session.status != SessionStatus.OPEN:

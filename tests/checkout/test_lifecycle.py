@@ -6,6 +6,8 @@ from django.utils import timezone
 from checkout.enums import EventType, SessionStatus
 from checkout.errors import InvalidCancellationReason, SessionNotFound, SessionNotOpen
 from checkout.models import Event
+from checkout.payments import CARD_SUCCEEDS, CardDetails
+from checkout.services.confirm import checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
 from tests.checkout.factories import CheckoutSessionFactory
 
@@ -59,3 +61,15 @@ def test_expire_skips_sessions_not_due_unless_forced_and_never_processing():
                                         expires_at=timezone.now() - datetime.timedelta(hours=1))
     assert checkout_session_expire(session_id=processing.id, force=True) is False
     assert Event.objects.filter(type=EventType.EXPIRED).count() == 1
+
+
+@pytest.mark.django_db
+def test_confirm_by_another_tenant_does_not_expire_a_due_session():
+    session = CheckoutSessionFactory(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    other = CheckoutSessionFactory()
+    with pytest.raises(SessionNotFound):
+        checkout_session_confirm(session_id=session.pk, organization_id=other.organization_id,
+                                 card=CardDetails(CARD_SUCCEEDS, exp_month=1, exp_year=2031, cvc="123"))
+    session.refresh_from_db()
+    assert session.status == SessionStatus.OPEN
+    assert not Event.objects.filter(checkout_session=session).exists()
