@@ -19,7 +19,6 @@ review, and the completed event says ``customer_matched_existing: true``.
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from customers.errors import CustomerDetailsInvalid, CustomerEmailTaken
 from customers.models import Customer
 
 CUSTOMER_FIELDS = ("customer_name", "email", "phone_number", "external_id", "address", "ship_to_address",
@@ -38,38 +37,12 @@ def customer_find_by_email(*, organization_id, email: str) -> Customer | None:
 
 
 def _fields_from_details(details: dict) -> dict:
+    """The customer's fields from confirmed guest details (the confirm service has already
+    required a name)."""
     data = {key: details[key] for key in CUSTOMER_FIELDS if details.get(key) not in (None, "")}
-    if not str(data.get("customer_name") or "").strip():
-        raise CustomerDetailsInvalid("The customer's name is required.", field="customer.customer_name")
     if "email" in data:
         data["email"] = data["email"].strip()
     return data
-
-
-def _customer_insert(*, organization_id, business_entity_id, data: dict) -> Customer | None:
-    """Insert a customer; None when the email is taken (a concurrent insert of the same
-    email lost to the unique index: only this savepoint rolls back)."""
-    try:
-        with transaction.atomic():
-            return Customer.objects.create(
-                organization_id=organization_id, business_entity_id=business_entity_id, **data
-            )
-    except IntegrityError:
-        if customer_find_by_email(organization_id=organization_id, email=data.get("email", "")):
-            return None
-        raise
-
-
-@transaction.atomic
-def customer_create(*, organization_id, business_entity_id=None, details: dict) -> Customer:
-    """Create a customer from ``details`` (the API's customer shape). Refuses a taken email."""
-    data = _fields_from_details(details)
-    if customer_find_by_email(organization_id=organization_id, email=data.get("email", "")):
-        raise CustomerEmailTaken(field="customer.email")
-    customer = _customer_insert(organization_id=organization_id, business_entity_id=business_entity_id, data=data)
-    if customer is None:
-        raise CustomerEmailTaken(field="customer.email")
-    return customer
 
 
 @transaction.atomic
@@ -83,9 +56,15 @@ def customer_get_or_create_for_guest(*, organization_id, business_entity_id, det
     existing = customer_find_by_email(organization_id=organization_id, email=email)
     if existing is not None:
         return existing, False
-    data = _fields_from_details(details)
-    customer = _customer_insert(organization_id=organization_id, business_entity_id=business_entity_id, data=data)
-    if customer is None:
+    try:
+        with transaction.atomic():  # savepoint: only this insert rolls back if it loses
+            return Customer.objects.create(
+                organization_id=organization_id, business_entity_id=business_entity_id,
+                **_fields_from_details(details),
+            ), True
+    except IntegrityError:
         # Another session created this email between our lookup and insert.
-        return customer_find_by_email(organization_id=organization_id, email=email), False
-    return customer, True
+        winner = customer_find_by_email(organization_id=organization_id, email=email)
+        if winner is None:
+            raise
+        return winner, False

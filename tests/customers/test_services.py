@@ -1,13 +1,12 @@
-"""Creating customers: from the API's shape, and for a confirmed guest session."""
+"""Creating the customer for a confirmed guest session."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers import services
-from customers.errors import CustomerEmailTaken
 from customers.models import Customer
-from customers.services import customer_create, customer_get_or_create_for_guest
+from customers.services import customer_get_or_create_for_guest
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,12 +61,3 @@ def test_guest_losing_the_insert_race_gets_the_winners_customer(monkeypatch):
 
     assert (customer.pk, created) == (winner.pk, False)
     assert Customer.objects.filter(organization_id=winner.organization_id).count() == 1
-
-
-def test_create_refuses_a_taken_email_in_any_case():
-    existing = CustomerFactory(email="ada@example.com")
-
-    with pytest.raises(CustomerEmailTaken):
-        customer_create(organization_id=existing.organization_id, details=GUEST)
-
-    assert Customer.objects.filter(organization_id=existing.organization_id).count() == 1
