@@ -163,13 +163,12 @@ def _tier_texts(line: dict, currency: str) -> list[str]:
 
 
 def _explanation(line: dict, currency: str) -> str:
-    kind = line.get("kind")
+    kind = line["kind"]
     detail = line.get("proration_detail") or {}
     every = cadence_words(line.get("cadence"))
-    amount = Decimal(line.get("amount") or 0)
-    if kind == "one_time" or (kind is None and not line.get("cadence")):
+    if kind == "one_time":
         return _("One-time charge.")
-    if kind == "credit" or (kind is None and amount < 0):
+    if kind == "credit":
         if detail:
             return _("Credit for the %(days)s unused days (of %(period_days)s) of a period already paid, "
                      "at %(full)s per full %(every)s.") % {
@@ -192,8 +191,7 @@ def _explanation(line: dict, currency: str) -> str:
 
 def present_line(line: dict, currency: str) -> Line:
     amount = Decimal(line.get("amount") or 0)
-    one_time = line.get("kind") == "one_time" or (line.get("kind") is None and not line.get("cadence"))
-    period = "" if one_time else service_period(line.get("period_start"), line.get("period_end"))
+    period = "" if line["kind"] == "one_time" else service_period(line.get("period_start"), line.get("period_end"))
     return Line(
         name=line.get("name") or _("Item"),
         amount=money(amount, currency),

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from checkout.enums import SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession
+from checkout.models import CheckoutSession, Payment
 from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from core.db import JoinedRowLoader
@@ -43,6 +43,12 @@ def checkout_session_get_by_token(*, token: str) -> CheckoutSession:
     if session is None:
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)
+
+
+def checkout_session_payment_latest(session: CheckoutSession, status: str) -> Payment | None:
+    """The session's most recent payment attempt in ``status`` (the page's pending or
+    succeeded payment, the decline it explains)."""
+    return session.payments.filter(status=status).order_by("-created_at").first()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from checkout.pages import (
     present_invoice,
     present_purchase,
 )
-from checkout.selectors import checkout_session_get_by_token
+from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
 from checkout.services.confirm import Outcome, checkout_session_amount_due, checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel
 from checkout.urlrules import url_problem, url_with_session_id
@@ -158,9 +158,9 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
     current = present_invoice(estimates.get("current_invoice"), title=_("Due today"))
     payment_error = error
     if not payment_error and session.payment_status == PaymentStatus.FAILED:
-        failed = (session.payments.filter(status=PaymentAttemptStatus.FAILED)
-                  .order_by("-created_at").values_list("failure_message", flat=True).first())
-        payment_error = failed or _("Your last payment did not go through. Please try again.")
+        failed = checkout_session_payment_latest(session, PaymentAttemptStatus.FAILED)
+        payment_error = (failed and failed.failure_message) or _(
+            "Your last payment did not go through. Please try again.")
     customer = session.customer
     context = {
         **_base_context(session),
@@ -185,12 +185,12 @@ def _render_state(request, session: CheckoutSession):
         return _render_open(request, session)
     context = _base_context(session)
     if session.status == SessionStatus.PROCESSING:
-        payment = session.payments.filter(status=PaymentAttemptStatus.PENDING).first()
+        payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
         context.update(payment=payment, back_url=merchant_url(session, "pending_url"))
         return render(request, "checkout/processing.html", context)
     if session.status == SessionStatus.COMPLETED:
         invoice = getattr(session, "invoice", None)
-        payment = session.payments.filter(status=PaymentAttemptStatus.SUCCEEDED).first()
+        payment = checkout_session_payment_latest(session, PaymentAttemptStatus.SUCCEEDED)
         context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
                        amount_paid=present_invoice(session.estimates.get("current_invoice"), title=_("Receipt"))
                        if session.estimates else None)
