@@ -60,31 +60,29 @@ def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    plan_pk, name, currency, status, code, version = rows[0][:6]
+    return _plan_snapshot(rows[0][:6], (row[6:] for row in rows if row[6] is not None))
+
+
+def _plan_snapshot_orm(organization_id, plan_pk) -> PlanSnapshot | None:
+    """The same snapshot through the ORM (2 queries, the same columns), for databases other
+    than PostgreSQL."""
+    plan = (Plan.objects.filter(organization_id=organization_id, pk=plan_pk)
+            .values_list("id", "name", "currency", "status", "code", "version").first())
+    if plan is None:
+        return None
+    return _plan_snapshot(plan, _plan_item_rows(plan_id=plan_pk))
+
+
+def _plan_snapshot(plan_row, item_rows) -> PlanSnapshot:
+    plan_pk, name, currency, status, code, version = plan_row
     return PlanSnapshot(
         id=str(plan_pk),
         name=name,
         currency=currency,
         status=status,
-        items=tuple(_plan_item_from_row(row[6:]) for row in rows if row[6] is not None),
+        items=tuple(_plan_item_from_row(row) for row in item_rows),
         code=code,
         version=version,
-    )
-
-
-def _plan_snapshot_orm(organization_id, plan_pk) -> PlanSnapshot | None:
-    """The same snapshot through the ORM (2 queries), for databases other than PostgreSQL."""
-    plan = Plan.objects.filter(organization_id=organization_id, pk=plan_pk).first()
-    if plan is None:
-        return None
-    return PlanSnapshot(
-        id=str(plan.pk),
-        name=plan.name,
-        currency=plan.currency,
-        status=plan.status,
-        items=tuple(_plan_item_snapshot(item) for item in _plan_items().filter(plan=plan)),
-        code=plan.code,
-        version=plan.version,
     )
 
 
@@ -141,9 +139,7 @@ def contract_snapshot_get(
             items=quote_phases[index].items,
         )
         if with_plan_items and current.plan_id is not None:
-            plan_items = tuple(
-                _plan_item_snapshot(item) for item in _plan_items().filter(plan_id=current.plan_id)
-            )
+            plan_items = tuple(_plan_item_from_row(row) for row in _plan_item_rows(plan_id=current.plan_id))
     return ContractSnapshot(
         id=str(contract.pk),
         organization_id=str(contract.organization_id),
@@ -212,22 +208,19 @@ def terms_from_pricing(pricing: Pricing) -> PriceTerms:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _plan_items():
-    return PlanItem.objects.select_related("product", "pricing").order_by("position", "id")
+# The plan-item columns ``_plan_item_from_row`` reads, in its order (also the order of the
+# item columns in ``_plan_sql``).
+_PLAN_ITEM_COLUMNS = (
+    "product_id", "product__name", "product__description", "pricing_id", "pricing__pricing_model",
+    "pricing__billing", "pricing__cadence", "pricing__timing", "pricing__unit_amount",
+    "pricing__package_size", "pricing__tiers", "default_quantity", "min_quantity", "max_quantity",
+    "is_optional",
+)
 
 
-def _plan_item_snapshot(item: PlanItem) -> PlanItemSnapshot:
-    return PlanItemSnapshot(
-        product_id=str(item.product_id),
-        name=item.product.name,
-        description=item.product.description,
-        pricing_id=str(item.pricing_id),
-        terms=terms_from_pricing(item.pricing),
-        default_quantity=item.default_quantity,
-        min_quantity=item.min_quantity,
-        max_quantity=item.max_quantity,
-        is_optional=item.is_optional,
-    )
+def _plan_item_rows(**filters):
+    """A plan's item rows through the ORM, in ``_plan_item_from_row``'s column order."""
+    return PlanItem.objects.filter(**filters).order_by("position", "id").values_list(*_PLAN_ITEM_COLUMNS)
 
 
 def _quote_phase(phase: Phase, items, n: int) -> QuotePhase:
