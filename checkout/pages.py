@@ -13,7 +13,6 @@ from functools import lru_cache
 
 from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, format_decimal
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext, to_locale
 from django.utils.translation import gettext as _
@@ -23,7 +22,7 @@ from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
 from core.countries import country_name
-from core.db import hand_written_sql_supported, prepared_cursor
+from core.db import JoinedRowLoader
 from core.lru import LocalLru
 from core.money import format_money
 
@@ -370,27 +369,18 @@ class PageProbe:
     cancel_url: str
 
 
-_PROBE_SQL = (
-    "SELECT id, status, updated_at, expires_at, success_url, pending_url, cancel_url "
-    f"FROM {connection.ops.quote_name(CheckoutSession._meta.db_table)} WHERE token = %s"
-)
+_PROBE = JoinedRowLoader(CheckoutSession, by=("token",), fields=(
+    "id", "status", "updated_at", "expires_at", "success_url", "pending_url", "cancel_url"))
 
 
 def page_probe(token: str) -> PageProbe | None:
     """What a GET needs to serve a cached open page: one indexed row, no joins, no JSON.
 
-    Plain SQL on purpose: building the ORM query and its four model instances cost more
-    than the whole cached response. A miss (or any state but a live open session) goes on
-    to the full selector, which also applies read-time expiry.
+    A fixed statement on purpose: building the ORM query and its four model instances cost
+    more than the whole cached response. A miss (or any state but a live open session) goes
+    on to the full selector, which also applies read-time expiry.
     """
-    if hand_written_sql_supported():
-        with prepared_cursor() as cursor:
-            cursor.execute(_PROBE_SQL, [token])
-            row = cursor.fetchone()
-    else:
-        row = CheckoutSession.objects.filter(token=token).values_list(
-            "id", "status", "updated_at", "expires_at", "success_url", "pending_url", "cancel_url"
-        ).first()
+    row = _PROBE.values(token)
     return None if row is None else PageProbe(*row)
 
 

@@ -55,12 +55,20 @@ class JoinedRowLoader:
     ``by`` names the fields the row is found by (equality, all of them); ``get`` takes their
     values in that order and prepares each as the ORM would (a UUID as hex on SQLite), so the
     same loader serves PostgreSQL and the embedded demo's SQLite.
+
+    With ``fields`` (names of the model's own fields, no relations) the loader reads only
+    those columns and ``values`` returns them as a converted tuple, like
+    ``values_list(*fields).first()``.
     """
 
-    def __init__(self, model, relations: tuple[str, ...] = (), *, by: tuple[str, ...]):
+    def __init__(self, model, relations: tuple[str, ...] = (), *, by: tuple[str, ...],
+                 fields: tuple[str, ...] | None = None):
+        if fields is not None and relations:
+            raise ValueError("fields reads the model's own columns only")
         self.model = model
         self.relations = relations
         self.by = [model._meta.get_field(name) for name in by]
+        self.fields = None if fields is None else [model._meta.get_field(name) for name in fields]
         self._built: dict[str, tuple] = {}
 
     def _build(self, conn):
@@ -79,7 +87,7 @@ class JoinedRowLoader:
             parts.append((field, target, alias, field.target_field.attname))
         columns, plans = [], []
         for field, model, alias, key in parts:
-            fields = model._meta.concrete_fields
+            fields = self.fields if field is None and self.fields is not None else model._meta.concrete_fields
             start = len(columns)
             columns += [f"{alias}.{quote(f.column)}" for f in fields]
             converters = []
@@ -93,8 +101,8 @@ class JoinedRowLoader:
         sql = f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} t0 {' '.join(joins)} WHERE {where}"
         return sql, plans
 
-    def get(self, *values):
-        """The instance whose ``by`` fields equal ``values``, or None."""
+    def _row(self, values):
+        """(connection, plans, the converted row) for the ``by`` values, or None."""
         conn = connections[DEFAULT_DB_ALIAS]
         built = self._built.get(conn.vendor)
         if built is None:
@@ -113,6 +121,23 @@ class JoinedRowLoader:
                 for converter in found:
                     value = converter(value, col, conn)
                 row[index] = value
+        return conn, plans, row
+
+    def values(self, *values) -> tuple | None:
+        """The ``fields`` of the row whose ``by`` fields equal ``values``, or None."""
+        if self.fields is None:
+            raise TypeError("values() needs the loader's fields")
+        found = self._row(values)
+        return None if found is None else tuple(found[2])
+
+    def get(self, *values):
+        """The instance whose ``by`` fields equal ``values``, or None."""
+        if self.fields is not None:
+            raise TypeError("get() loads whole rows; this loader reads some fields only")
+        found = self._row(values)
+        if found is None:
+            return None
+        conn, plans, row = found
         main = None
         for field, model, names, start, count, _converters, key in plans:
             values = row[start:start + count]

@@ -77,3 +77,23 @@ def test_no_row_is_none_and_the_page_selector_uses_the_loader():
 )
 def test_attrs_html_writes_what_flatatt_writes(attrs):
     assert attrs_html(attrs) == flatatt(attrs)
+
+
+def test_values_reads_some_columns_as_values_list_does():
+    session = CheckoutSessionFactory(metadata={"order": "7"})
+    fields = ("id", "status", "updated_at", "metadata", "organization")
+    loader = JoinedRowLoader(CheckoutSession, by=("token",), fields=fields)
+
+    with CaptureQueriesContext(connection) as captured:
+        row = loader.values(session.token)
+
+    assert len(captured.captured_queries) == 1
+    assert row == CheckoutSession.objects.filter(token=session.token).values_list(*fields).first()
+    assert row[3] == {"order": "7"}
+    assert loader.values("cs_missing") is None
+    with pytest.raises(TypeError):
+        loader.get(session.token)
+    with pytest.raises(TypeError):
+        LOADER.values(session.token)
+    with pytest.raises(ValueError):
+        JoinedRowLoader(CheckoutSession, RELATIONS, by=("token",), fields=("id",))
