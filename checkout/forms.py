@@ -49,12 +49,7 @@ class Select(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         attrs["name"] = name
-        selected = "" if value is None else str(value)
-        options = "".join(
-            f'<option value="{escape(str(choice))}"{" selected" if str(choice) == selected else ""}>'
-            f"{escape(str(label))}</option>"
-            for choice, label in self.choices
-        )
+        options = options_html(self.choices, "" if value is None else str(value))
         return mark_safe(f"<select{attrs_html(attrs)}>{options}</select>")
 
 
@@ -69,21 +64,28 @@ class CountrySelect(forms.Select):
         attrs = self.build_attrs(self.attrs, attrs)
         attrs["name"] = name
         language = get_language() or "en"
-        selected = _country_index(language).get(str(value or "").upper(), 0)
+        code = str(value or "").upper()
+        selected = code if code in _country_codes(language) else ""
         return mark_safe(f"<select{attrs_html(attrs)}>{_country_options(language, selected)}</select>")
 
 
 @lru_cache(maxsize=1024)
-def _country_options(language: str, selected: int) -> str:
-    return "".join(
-        f'<option value="{escape(code)}"{" selected" if i == selected else ""}>{escape(str(name))}</option>'
-        for i, (code, name) in enumerate(country_choices())
-    )
+def _country_options(language: str, selected: str) -> str:
+    return options_html(country_choices(), selected)
 
 
 @lru_cache(maxsize=8)
-def _country_index(language: str) -> dict[str, int]:
-    return {code: i for i, (code, _name) in enumerate(country_choices())}
+def _country_codes(language: str) -> frozenset[str]:
+    return frozenset(code for code, _name in country_choices())
+
+
+def options_html(choices, selected: str) -> str:
+    """``<option>`` elements as Django's ``Select`` writes them, ``selected`` marked."""
+    return "".join(
+        f'<option value="{escape(str(choice))}"{" selected" if str(choice) == selected else ""}>'
+        f"{escape(str(label))}</option>"
+        for choice, label in choices
+    )
 
 
 class FastInputMixin:
