@@ -13,27 +13,33 @@ What it does, in one run:
    the create/baseline throughput ratio.
 
 Creates carry a fresh Idempotency-Key each (the heavier path: claim + stored response; see
---no-idempotency-key) and
-the rate limiter runs against Redis when REDIS_URL is set (its limit is raised for the run).
+--no-idempotency-key) and the rate limiter runs against Redis: REDIS_URL, or
+redis://127.0.0.1:6379/11 when it is not set (its limit is raised for the run).
 Database connections stay open between requests (CONN_MAX_AGE).
 """
 
 import argparse
-import http.client
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import closed_loop, cpu_seconds, free_port, percentile, request_bytes  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    bench_env,
+    cpu_seconds,
+    database_create,
+    gunicorn_start,
+    gunicorn_stop,
+    percentile,
+    server_cpu_seconds,
+)
+from bench.loadgen import closed_loop, request_bytes  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/checkout_bench"
 BASELINE_PATH = "/bench/baseline"
@@ -46,7 +52,6 @@ CREATE_PATH = "/api/v1/checkout-sessions"
 def _server_app():
     import django
 
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
 
@@ -112,11 +117,8 @@ if os.environ.get("BENCH_SERVER") == "1":
 # --- the client side --------------------------------------------------------------------------
 
 
-def _server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
-    """gunicorn's master and workers, and the PostgreSQL backends serving them."""
-    group = subprocess.run(
-        ["pgrep", "-g", str(server.pid)], capture_output=True, text=True
-    ).stdout.split()
+def _backend_pids(database_url: str) -> list[int]:
+    """The PostgreSQL backends connected to the bench database (the ones serving gunicorn)."""
     import psycopg
 
     with psycopg.connect(database_url.split("?")[0], autocommit=True) as conn:
@@ -124,7 +126,7 @@ def _server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
         ).fetchall()
-    return [int(p) for p in group], [b[0] for b in backends]
+    return [b[0] for b in backends]
 
 
 def drive(
@@ -138,11 +140,11 @@ def drive(
     clients: int,
     seconds: float,
     warmup: float,
-    idempotent: bool = True,
+    idempotent: bool,
 ) -> dict:
     def next_request(n: int) -> bytes:
         unique = uuid.uuid4().hex
-        request_headers = {**headers, "Idempotency-Key": unique} if "Authorization" in headers and idempotent else headers
+        request_headers = {**headers, "Idempotency-Key": unique} if idempotent else headers
         return request_bytes("POST", path, headers=request_headers,
                              body=body_template.replace("@@UNIQUE@@", unique).encode())
 
@@ -150,15 +152,14 @@ def drive(
     marks = {}
 
     def measure_start():
-        app_pids, db_pids = _server_pids(server, database_url)
-        marks.update(app=cpu_seconds(app_pids), db=cpu_seconds(db_pids))
+        marks.update(app=server_cpu_seconds(server), db=cpu_seconds(_backend_pids(database_url)))
 
     result = closed_loop(port, next_request, clients=clients, seconds=seconds, warmup=warmup,
                          expect_status=201, keep_headers=True,
                          on_measure_start=measure_start)
-    app_pids, db_pids = _server_pids(server, database_url)  # backends opened during the run
-    app_cpu, db_cpu = cpu_seconds(app_pids) - marks["app"], cpu_seconds(db_pids) - marks["db"]
-    latencies = sorted(result.latencies_ms)
+    app_cpu = server_cpu_seconds(server) - marks["app"]
+    db_cpu = cpu_seconds(_backend_pids(database_url)) - marks["db"]  # backends opened during the run too
+    latencies = result.latencies_ms
     queries = [int(h.get("x-bench-queries", 0)) for h in result.headers]
     errors = result.errors
     if not latencies:
@@ -185,17 +186,8 @@ def drive(
 
 
 def _env(database_url: str) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        DEBUG="false",
-        SECURE_SSL_REDIRECT="false",
-        STATIC_MANIFEST="false",
-        LOG_LEVEL="ERROR",
-        CONN_MAX_AGE="600",
-        CHECKOUT_CREATE_RATE_LIMIT="100000000",
-        PYTHONPATH=str(ROOT),
-    )
+    env = bench_env(database_url, DEBUG="false", LOG_LEVEL="ERROR", CONN_MAX_AGE="600",
+                    CHECKOUT_CREATE_RATE_LIMIT="100000000")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
     return env
 
@@ -205,11 +197,7 @@ def prepare(database_url: str) -> dict:
     env = _env(database_url)
     db_name = database_url.rsplit("/", 1)[1]
     admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db_name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db_name}"')
+    database_create(admin_url, db_name, reuse=True)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -254,51 +242,6 @@ print(json.dumps({"key": key, "plan": str(plan.id), "customer": str(customer.id)
 """
 
 
-def start_server(database_url: str, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = _env(database_url)
-    env["BENCH_SERVER"] = "1"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "bench.bench_api:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--preload",
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("gunicorn did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
@@ -322,7 +265,8 @@ def main():
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
 
     seed = prepare(database_url)
-    server, port = start_server(database_url, args.workers, args.threads)
+    server, port = gunicorn_start("bench.bench_api:application", env={**_env(database_url), "BENCH_SERVER": "1"},
+                                  workers=args.workers, threads=args.threads, preload=True)
     try:
         create_body = json.dumps(
             {
@@ -353,6 +297,7 @@ def main():
                     BASELINE_PATH,
                     json_headers,
                     json.dumps({"name": "bench-@@UNIQUE@@"}),
+                    idempotent=False,
                     **common,
                 )
             )
@@ -372,7 +317,7 @@ def main():
         create = max(creates, key=lambda r: r["rps"])
         load_after = os.getloadavg()
     finally:
-        stop_server(server)
+        gunicorn_stop(server)
 
     name = database_url.rsplit("/", 1)[1]
     print(

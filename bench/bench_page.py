@@ -24,31 +24,24 @@ The clients run on the same machine as the server and take CPU from it.
 """
 
 import argparse
-import http.client
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import closed_loop, cpu_seconds, free_port, percentile, process_tree, request_bytes  # noqa: E402
+from bench.common import bench_env, gunicorn_start, gunicorn_stop, percentile, server_cpu_seconds  # noqa: E402
+from bench.loadgen import closed_loop, request_bytes  # noqa: E402
 
-ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings",
-    "DEBUG": "false",
-    "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
-    "STATIC_MANIFEST": "false",  # no collectstatic needed; the page's HTML does not change
-    "LOG_LEVEL": "WARNING",
-}
+
+def _env() -> dict:
+    """The app's environment: production settings (DEBUG off, cached templates, whitenoise)."""
+    return bench_env(DEBUG="false", LOG_LEVEL="WARNING")
 
 
 def setup_django():
-    for key, value in ENV.items():
+    for key, value in _env().items():
         os.environ.setdefault(key, value)
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a scratch PostgreSQL database (see the module docstring).")
@@ -105,36 +98,13 @@ def queries_per_render(token: str) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, **ENV}
-    cmd = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-           "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-           "--keep-alive", "30", "--log-level", "warning"]
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("gunicorn did not start")
-
-
-def server_cpu_seconds(master_pid: int) -> float:
-    return cpu_seconds(process_tree(master_pid))
-
-
 def run(port, server, label, paths, args):
     marks = {}
     requests = [request_bytes("GET", path) for path in paths]
     result = closed_loop(port, lambda n: requests[n % len(requests)], clients=args.clients,
                          seconds=args.seconds, warmup=args.warmup,
-                         on_measure_start=lambda: marks.setdefault("cpu", server_cpu_seconds(server.pid)))
-    cpu = server_cpu_seconds(server.pid) - marks["cpu"]
+                         on_measure_start=lambda: marks.setdefault("cpu", server_cpu_seconds(server)))
+    cpu = server_cpu_seconds(server) - marks["cpu"]
     latencies, errors = result.latencies_ms, result.errors
     if not latencies:
         sys.exit("no successful requests")
@@ -169,8 +139,8 @@ def main():
     from django.db import connections
 
     connections.close_all()
-    port = free_port()
-    server = start_server(port, args.workers, args.threads)
+    server, port = gunicorn_start("config.wsgi:application", env=_env(), workers=args.workers,
+                                  threads=args.threads)
     print(f"open hosted page: guest session, {lines} invoice lines; machine: {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f} before the run")
     print(f"server: gunicorn gthread, {args.workers} workers × {args.threads} threads, DEBUG off")
@@ -183,8 +153,7 @@ def main():
         run(port, server, f"{args.distinct} distinct sessions, every render a cache miss (worst case):",
             [f"/pay/{token}" for token in tokens], args)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        gunicorn_stop(server)
 
 
 if __name__ == "__main__":

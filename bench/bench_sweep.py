@@ -37,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import percentile  # noqa: E402
+from bench.common import bench_env, database_create, database_drop, percentile  # noqa: E402
 
 BENCH_DB = "bench_sweep"
 TARGET_RATE = 20_000
@@ -45,18 +45,15 @@ TARGET_P99_RATIO = 1.20
 
 
 def _env_for_bench(database_url: str) -> dict:
-    env = dict(os.environ)
-    env["DATABASE_URL"] = database_url
-    env.pop("REDIS_URL", None)
-    env.pop("CELERY_BROKER_URL", None)
-    # Not eager: the sweep's one "dispatch the outbox" message goes to the in-memory
-    # broker instead of running the outbox pass inside the timed sweep.
-    env["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    env["CHECKOUT_CREATE_RATE_LIMIT"] = "0"
-    # In-process requests over plain HTTP, as the test suite makes them.
-    env["SECURE_SSL_REDIRECT"] = "false"
-    env["STATIC_MANIFEST"] = "false"
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env = bench_env(
+        database_url,
+        REDIS_URL=None,
+        CELERY_BROKER_URL=None,
+        # Not eager: the sweep's one "dispatch the outbox" message goes to the in-memory
+        # broker instead of running the outbox pass inside the timed sweep.
+        CELERY_TASK_ALWAYS_EAGER="false",
+        CHECKOUT_CREATE_RATE_LIMIT="0",
+    )
     env.setdefault("LOG_LEVEL", "WARNING")
     return env
 
@@ -85,25 +82,6 @@ def sweeper_main() -> None:
 
 
 # --- the benchmark ------------------------------------------------------------------------
-
-def database_create(admin_url: str, name: str, *, reuse: bool) -> bool:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and reuse:
-            return False
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-        return True
-
-
-def database_drop(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 def fill(n: int, template_id) -> None:
     from django.db import connection
@@ -252,7 +230,6 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, help="Sweep batch size (default: the sweep's own).")
     parser.add_argument("--sweepers", type=int, default=1,
                         help="Sweeping processes started at once (the rate is their total over the wall time).")
-    parser.add_argument("--pause", type=float, help="Sweep pause between batches, seconds (default: the sweep's own).")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="A PostgreSQL setting for the sweep's own session, e.g. wal_compression=lz4 "
                              "(superuser settings need a superuser DATABASE_URL); repeatable.")
@@ -271,7 +248,7 @@ def main() -> int:
     bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
     fresh = database_create(admin_url, BENCH_DB, reuse=args.reuse)
     env = _env_for_bench(bench_url)
-    options = {"batch_size": args.batch_size, "pause_seconds": args.pause}
+    options = {"batch_size": args.batch_size}
     env["BENCH_SWEEP_OPTIONS"] = json.dumps({k: v for k, v in options.items() if v is not None})
     env["BENCH_SWEEP_SETTINGS"] = json.dumps(dict(item.split("=", 1) for item in args.set))
     print(f"Sweep options: {env['BENCH_SWEEP_OPTIONS']}; sweep session settings: {env['BENCH_SWEEP_SETTINGS']}")

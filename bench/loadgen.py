@@ -14,13 +14,11 @@ again.
 
 from __future__ import annotations
 
-import os
 import selectors
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 def request_bytes(method: str, path: str, *, headers: dict | None = None, body: bytes = b"") -> bytes:
@@ -176,39 +174,3 @@ def closed_loop(port: int, next_request: Callable[[int], bytes], *, clients: int
     selector.close()
     return result
 
-
-# --- small helpers the bench scripts share -------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0–100) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def cpu_seconds(pids) -> float:
-    """User + system CPU of the given processes so far (Linux ``/proc``); gone ones count 0."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its direct children (gunicorn's master and its workers)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return [pid, *(int(c) for c in children)]
