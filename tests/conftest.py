@@ -1,6 +1,5 @@
 
 import pytest
-from rest_framework.test import APIClient
 
 from core.services import api_key_create
 from tests.billing.factories import (
@@ -15,6 +14,7 @@ from tests.billing.factories import (
 from tests.checkout.factories import CheckoutSessionFactory, WebhookEndpointFactory
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
+from tests.helpers import api_client_with_key
 
 
 @pytest.fixture
@@ -40,8 +40,13 @@ def api_key(organization):
 
 @pytest.fixture
 def api_client(api_key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+    return api_client_with_key(api_key[1])
+
+
+@pytest.fixture
+def ops_client(client, django_user_model):
+    """The Django test client logged in as ``ops``, a superuser (the admin's ops screens)."""
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
     return client
 
 

@@ -7,13 +7,6 @@ from tests.checkout.factories import EventFactory, PaymentFactory, WebhookAttemp
 from tests.core.factories import ApiKeyFactory
 
 
-@pytest.fixture
-def ops_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_every_model_has_a_working_changelist_and_change_page(ops_client):
     # One row of everything, so each change page renders with real data.

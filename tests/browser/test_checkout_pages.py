@@ -12,18 +12,17 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from billing.enums import BillingType, PricingModel, Timing
 from billing.models import Contract, Invoice
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.models import CheckoutSession, Payment
 from checkout.services.confirm import payment_settle
-from core.services import api_key_create
 from customers.models import Customer
 from tests.billing.factories import PlanFactory, PlanItemFactory
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
+from tests.helpers import api_client_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,8 +61,7 @@ def merchant(live_server, settings):
                         **{f"pricing__{key}": value for key, value in pricing.items()})
     customer = CustomerFactory(organization=org, business_entity=entity, customer_name="Grace Hopper",
                                email="grace@example.com")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=org)[1]}")
+    client = api_client_for(org)
 
     def create(**body) -> dict:
         payload = {

@@ -26,6 +26,7 @@ from tests.billing.factories import (
 )
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
+from tests.helpers import api_client_with_key
 
 URL = "/api/v1/checkout-sessions"
 START = datetime.date(2026, 1, 15)
@@ -181,8 +182,7 @@ def build_merchant(name: str) -> Merchant:
     )
     PhaseItemFactory(phase=phase, product=seats, pricing=seats_pricing, quantity=3, position=1)
     key = api_key_create(organization=org)[1]
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client = api_client_with_key(key)
     return Merchant(
         org,
         entity,

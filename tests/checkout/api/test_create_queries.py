@@ -4,14 +4,12 @@ Django counts them), whatever the plan's size.
 Transactional tests, so what is measured is what production runs (no test-wrapping savepoints).
 """
 
-import json
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.billing.factories import PlanFactory, PlanItemFactory, PricingFactory, ProductFactory
-from tests.checkout.api.conftest import CHANGE, URL, URLS, plan_body
+from tests.checkout.api.conftest import CHANGE, URLS, plan_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,9 +18,7 @@ BUDGET = 7
 
 def _queries(merchant, body, **headers) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        response = merchant.client.post(
-            URL, data=json.dumps(body), content_type="application/json", **headers
-        )
+        response = merchant.post(body, **headers)
     assert response.status_code == 201, response.content
     return len(ctx.captured_queries)
 

@@ -10,7 +10,6 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from checkout.enums import IdempotencyStatus
 from checkout.models import CheckoutSession, IdempotencyRecord
@@ -18,6 +17,7 @@ from checkout.services import idempotency
 from checkout.services.idempotency import idempotency_fingerprint, idempotency_records_purge
 from tests.checkout.api.conftest import URL, error_of, plan_body
 from tests.checkout.factories import IdempotencyRecordFactory
+from tests.helpers import api_client_with_key, run_together
 
 
 @pytest.mark.django_db
@@ -185,12 +185,12 @@ def test_create_duplicate_while_first_runs_is_409_then_replays(merchant, monkeyp
     thread = threading.Thread(target=first)
     thread.start()
     assert entered.wait(10)
-    duplicate = _client(merchant).post(
+    duplicate = api_client_with_key(merchant.key).post(
         URL, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-8"
     )
     release.set()
     thread.join(10)
-    retry = _client(merchant).post(
+    retry = api_client_with_key(merchant.key).post(
         URL, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-8"
     )
 
@@ -204,35 +204,24 @@ def test_create_duplicate_while_first_runs_is_409_then_replays(merchant, monkeyp
 @pytest.mark.django_db(transaction=True)
 def test_create_twenty_concurrent_duplicates_make_one_session_and_identical_bodies(merchant):
     body = json.dumps(plan_body(merchant))
-    barrier = threading.Barrier(20)
-    bodies, statuses, errors = [], [], []
+    bodies, statuses = [], []
 
     def worker():
-        client = _client(merchant)
-        try:
-            barrier.wait(10)
-            for _ in range(200):  # a client retries 409 in-flight answers, as the docs say
-                response = client.post(
-                    URL,
-                    data=body,
-                    content_type="application/json",
-                    HTTP_IDEMPOTENCY_KEY="concurrent-1",
-                )
-                statuses.append(response.status_code)
-                if response.status_code != 409:
-                    bodies.append(response.content)
-                    return
-                time.sleep(0.01)
-        except Exception as exc:  # surfaced below; a thread must not die silently
-            errors.append(exc)
-        finally:
-            connection.close()
+        client = api_client_with_key(merchant.key)
+        for _ in range(200):  # a client retries 409 in-flight answers, as the docs say
+            response = client.post(
+                URL,
+                data=body,
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY="concurrent-1",
+            )
+            statuses.append(response.status_code)
+            if response.status_code != 409:
+                bodies.append(response.content)
+                return
+            time.sleep(0.01)
 
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _results, errors = run_together(*[worker] * 20)
 
     assert not errors
     assert len(bodies) == 20
@@ -286,9 +275,3 @@ def test_idempotency_records_purge_task_calls_the_service(merchant):
     task.apply()
 
     assert not IdempotencyRecord.objects.exists()
-
-
-def _client(merchant) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {merchant.key}")
-    return client

@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from checkout.enums import SessionStatus
@@ -243,24 +242,3 @@ def throwaway_redis(celery_app):
     yield redis
     if redis.ping():
         redis.stop()
-
-
-def threads_run(*targets, timeout: float = 60.0) -> list:
-    """Run callables in threads, each on its own DB connection; results in order.
-    An exception in a thread is returned as its result."""
-    results: list = [None] * len(targets)
-
-    def run(index, target):
-        try:
-            results[index] = target()
-        except BaseException as exc:  # noqa: BLE001 - surfaced to the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    return results

@@ -13,12 +13,6 @@ from tests.checkout.factories import (
 )
 
 
-@pytest.fixture
-def ops_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
-    return client
-
-
 @pytest.mark.django_db
 def test_admin_add_endpoint_shows_secret_once(ops_client, organization):
     response = ops_client.post(

@@ -6,15 +6,9 @@ from rest_framework.test import APIClient
 
 from checkout.enums import EventType
 from checkout.models import WebhookEndpoint
-from core.services import api_key_create
+from tests.helpers import api_client_for
 
 URL = "/api/v1/webhook-endpoints"
-
-
-def _client(organization, livemode=False) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=organization, livemode=livemode)[1]}")
-    return client
 
 
 def _create(client, **body):
@@ -71,7 +65,7 @@ def test_create_invalid_fields_answer_422(api_client, body, code, field):
 
 @pytest.mark.django_db
 def test_create_with_live_key_requires_https(organization):
-    client = _client(organization, livemode=True)
+    client = api_client_for(organization, livemode=True)
     response = _create(client, url="http://merchant.example/hooks")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "url_https_required"
@@ -88,7 +82,7 @@ def test_requires_api_key():
 @pytest.mark.django_db
 def test_other_organization_sees_nothing(api_client, other_organization):
     endpoint_id = _create(api_client).json()["id"]
-    other = _client(other_organization)
+    other = api_client_for(other_organization)
     assert other.get(URL).json()["data"] == []
     for response in (other.get(f"{URL}/{endpoint_id}"),
                      other.post(f"{URL}/{endpoint_id}", {"is_active": False}, format="json"),

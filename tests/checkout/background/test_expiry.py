@@ -17,8 +17,9 @@ from checkout.services import expiry
 from checkout.services.events import event_record, session_event_payload
 from checkout.services.expiry import checkout_sessions_expire_due
 from tests.checkout.factories import CheckoutSessionFactory
+from tests.helpers import threads_run
 
-from .conftest import requires_postgres, threads_run
+from .conftest import requires_postgres
 
 pytestmark = requires_postgres
 

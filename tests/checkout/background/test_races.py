@@ -13,18 +13,16 @@ from django.utils import timezone
 from billing.models import Contract
 from checkout.enums import EventType, SessionStatus
 from checkout.errors import SessionNotOpen
-from checkout.models import Event
-from checkout.payments import CARD_SUCCEEDS, CardDetails, TestPaymentProvider
+from checkout.payments import TestPaymentProvider
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.expiry import checkout_sessions_expire_due
-from tests.checkout.pages.helpers import priced_session
+from tests.checkout.pages.helpers import card, priced_session
+from tests.checkout.pages.helpers import event_types as _types
+from tests.helpers import threads_run
 
-from .conftest import requires_postgres, threads_run
+from .conftest import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-CARD = CardDetails(number=CARD_SUCCEEDS, exp_month=12, exp_year=2030, cvc="123")
-
 
 @pytest.fixture(autouse=True)
 def no_dispatch():
@@ -42,10 +40,6 @@ def due_soon():
     clicked = expires_at - datetime.timedelta(milliseconds=1)
     swept = expires_at + datetime.timedelta(milliseconds=1)
     return session, clicked, swept
-
-
-def _types(session):
-    return list(Event.objects.filter(checkout_session=session).order_by("sequence").values_list("type", flat=True))
 
 
 def test_confirm_holding_the_row_wins_and_sweep_skips_it(due_soon):
@@ -67,7 +61,7 @@ def test_confirm_holding_the_row_wins_and_sweep_skips_it(due_soon):
 
     with mock.patch.object(TestPaymentProvider, "charge", slow_charge):
         confirmed, swept_count = threads_run(
-            lambda: checkout_session_confirm(session_id=session.pk, card=CARD, now=clicked), sweep
+            lambda: checkout_session_confirm(session_id=session.pk, card=card(), now=clicked), sweep
         )
 
     assert swept_count == 0  # skipped, not waited for
@@ -95,7 +89,7 @@ def test_sweep_holding_the_row_wins_and_confirm_is_refused(due_soon):
         expired_uncommitted.wait(10)
         started = time.monotonic()
         try:
-            return checkout_session_confirm(session_id=session.pk, card=CARD, now=clicked)
+            return checkout_session_confirm(session_id=session.pk, card=card(), now=clicked)
         except SessionNotOpen as refused:
             return refused, time.monotonic() - started
 

@@ -6,14 +6,13 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from checkout.enums import DeliveryStatus
 from checkout.errors import InvalidSecretGracePeriod, WebhookEndpointNotFound
 from checkout.models import WebhookEndpoint
 from checkout.services import webhooks
-from core.services import api_key_create
 from tests.checkout.factories import WebhookDeliveryFactory, WebhookEndpointFactory
+from tests.helpers import api_client_for
 
 from .conftest import signature_valid
 
@@ -126,19 +125,16 @@ def test_api_roll_validates_its_body(api_client, organization, body, code):
 
 def test_api_roll_of_another_tenants_endpoint_is_404(organization, other_organization):
     endpoint = WebhookEndpointFactory(organization=other_organization)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=organization)[1]}")
-    response = client.post(_roll_url(endpoint), {}, format="json")
+    response = api_client_for(organization).post(_roll_url(endpoint), {}, format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "webhook_endpoint_not_found"
     assert WebhookEndpoint.objects.get().secret == endpoint.secret
 
 
-def test_admin_action_rolls_and_shows_each_new_secret_once(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
+def test_admin_action_rolls_and_shows_each_new_secret_once(ops_client):
     endpoint = WebhookEndpointFactory()
     old = endpoint.secret
-    response = client.post(
+    response = ops_client.post(
         reverse("admin:checkout_webhookendpoint_changelist"),
         {"action": "roll_secret", "_selected_action": [endpoint.pk]},
         follow=True,
@@ -147,5 +143,6 @@ def test_admin_action_rolls_and_shows_each_new_secret_once(client, django_user_m
     assert endpoint.secret != old and endpoint.previous_secret == old
     page = response.content.decode()
     assert endpoint.secret in page and "will not be shown again" in page
-    change = client.get(reverse("admin:checkout_webhookendpoint_change", args=[endpoint.pk])).content.decode()
+    change_url = reverse("admin:checkout_webhookendpoint_change", args=[endpoint.pk])
+    change = ops_client.get(change_url).content.decode()
     assert endpoint.secret not in change and old not in change

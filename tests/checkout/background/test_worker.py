@@ -92,14 +92,12 @@ def test_worker_runs_beat_tasks_sweep_then_outbox(start_celery_worker, receiver,
 
 
 def test_events_survive_stopped_redis(start_celery_worker, throwaway_redis, receiver, settings, monkeypatch):
-    from rest_framework.test import APIClient
-
     from checkout.payments import CARD_SETTLES_LATER, CardDetails
     from checkout.services.confirm import checkout_session_confirm
     from checkout.services.expiry import checkout_sessions_expire_due
-    from core.services import api_key_create
     from tests.billing.factories import PlanItemFactory
     from tests.checkout.pages.helpers import priced_session
+    from tests.helpers import api_client_for
 
     session = CheckoutSessionFactory()
     org = session.organization
@@ -107,8 +105,7 @@ def test_events_survive_stopped_redis(start_celery_worker, throwaway_redis, rece
     paying = priced_session(organization=org)
     endpoint = WebhookEndpointFactory(organization=org, url=receiver.url)
     plan = PlanItemFactory(plan__organization=org).plan
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=org)[1]}")
+    api = api_client_for(org)
     # The whole of Redis goes: the broker and the cache (the API's rate limiter, which then
     # steps aside for a while: that state must not outlive this test).
     monkeypatch.setattr("checkout.api.throttling._circuit_open_until", 0.0)

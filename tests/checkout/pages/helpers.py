@@ -1,6 +1,8 @@
-"""Priced sessions built with the real pricing engine, for the hosted-page tests."""
+"""Priced sessions built with the real pricing engine, for the hosted-page tests, and the
+small helpers those tests share."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from billing.enums import BillingType, PricingModel, Timing
@@ -13,6 +15,8 @@ from billing.estimates import (
 )
 from billing.pricing import PriceTerms
 from checkout.enums import CheckoutType
+from checkout.models import Event
+from checkout.payments import CARD_SUCCEEDS, CardDetails
 from tests.billing.factories import (
     ContractFactory,
     PhaseFactory,
@@ -126,3 +130,17 @@ def amendment_session(*, checkout_type=CheckoutType.QUANTITY_UPDATE, change=date
         checkout_type=checkout_type, start_date=change, quote=quote.to_json(), estimates=estimates,
     )
     return session, contract, phase
+
+
+def card(number=CARD_SUCCEEDS) -> CardDetails:
+    return CardDetails(number=number, exp_month=12, exp_year=2030, cvc="123")
+
+
+def event_types(session) -> list[str]:
+    """The session's event types, in the order they happened."""
+    return list(Event.objects.filter(checkout_session=session).order_by("sequence").values_list("type", flat=True))
+
+
+def text(response) -> str:
+    """The response's HTML with runs of whitespace made one space."""
+    return re.sub(r"\s+", " ", response.content.decode())

@@ -1,6 +1,5 @@
 """Ops in admin: the session page shows the estimate and history; transitions go through the services."""
 
-import re
 from decimal import Decimal
 from unittest import mock
 
@@ -13,16 +12,9 @@ from checkout.models import Event
 from checkout.payments import CARD_SETTLES_LATER, CardDetails
 from checkout.services.confirm import checkout_session_confirm
 
-from .helpers import amendment_session, priced_session
+from .helpers import amendment_session, priced_session, text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ops(client, django_user_model):
-    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def change_url(session):
@@ -31,10 +23,6 @@ def change_url(session):
 
 def transition_url(session, action):
     return reverse("admin:checkout_checkoutsession_transition", args=[session.pk, action])
-
-
-def text(response):
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 def processing_session():
@@ -46,9 +34,9 @@ def processing_session():
     return session
 
 
-def test_change_page_shows_estimate_table_history_and_open_transitions(ops):
+def test_change_page_shows_estimate_table_history_and_open_transitions(ops_client):
     session, _contract, _phase = amendment_session(new_quantity=5)
-    body = text(ops.get(change_url(session)))
+    body = text(ops_client.get(change_url(session)))
     assert "Current invoice (due at checkout)" in body and "Next invoice" in body
     assert "-$16.26" in body and "$27.10" in body and "$10.84" in body
     assert "Credit for the 14 unused days" in body
@@ -57,19 +45,19 @@ def test_change_page_shows_estimate_table_history_and_open_transitions(ops):
     assert "Mark payment received" not in body.split("object-tools")[1][:2000]
 
 
-def test_change_page_is_read_only(ops):
+def test_change_page_is_read_only(ops_client):
     session = priced_session()
-    body = text(ops.get(change_url(session)))
+    body = text(ops_client.get(change_url(session)))
     assert 'name="status"' not in body and 'name="estimates"' not in body
-    response = ops.post(change_url(session), {"status": "completed"})
+    response = ops_client.post(change_url(session), {"status": "completed"})
     session.refresh_from_db()
     assert session.status == SessionStatus.OPEN
     assert response.status_code in (200, 302)
 
 
-def test_cancel_button_cancels_through_the_service(ops):
+def test_cancel_button_cancels_through_the_service(ops_client):
     session = priced_session()
-    response = ops.post(transition_url(session, "cancel"), follow=True)
+    response = ops_client.post(transition_url(session, "cancel"), follow=True)
     assert response.redirect_chain[-1][0] == change_url(session)
     session.refresh_from_db()
     assert (session.status, session.cancellation_reason) == (SessionStatus.CANCELLED, "other")
@@ -78,67 +66,67 @@ def test_cancel_button_cancels_through_the_service(ops):
     assert "Cancel: done." in text(response)
 
 
-def test_expire_now_expires_an_open_session(ops):
+def test_expire_now_expires_an_open_session(ops_client):
     session = priced_session()
-    ops.post(transition_url(session, "expire"))
+    ops_client.post(transition_url(session, "expire"))
     session.refresh_from_db()
     assert session.status == SessionStatus.EXPIRED
     assert list(Event.objects.values_list("type", flat=True)) == [EventType.EXPIRED]
 
 
-def test_refusals_become_admin_messages(ops):
+def test_refusals_become_admin_messages(ops_client):
     session = priced_session(status=SessionStatus.COMPLETED)
-    body = text(ops.post(transition_url(session, "expire"), follow=True))
+    body = text(ops_client.post(transition_url(session, "expire"), follow=True))
     assert "is completed and cannot be expired" in body
-    body = text(ops.post(transition_url(session, "cancel"), follow=True))
+    body = text(ops_client.post(transition_url(session, "cancel"), follow=True))
     assert "cannot be cancelled" in body
-    body = text(ops.post(transition_url(session, "payment_received"), follow=True))
+    body = text(ops_client.post(transition_url(session, "payment_received"), follow=True))
     assert "not processing a payment" in body
     session.refresh_from_db()
     assert session.status == SessionStatus.COMPLETED and not Event.objects.exists()
 
 
-def test_mark_payment_received_completes_a_processing_session(ops):
+def test_mark_payment_received_completes_a_processing_session(ops_client):
     session = processing_session()
-    body = text(ops.get(change_url(session)))
+    body = text(ops_client.get(change_url(session)))
     assert ">Mark payment received</button>" in body and ">Mark payment failed</button>" in body
     due = session.estimates["current_invoice"]["amount_due"]
     # The history's payment attempt: the amount as money, in the session's currency.
     assert f"${Decimal(due):,.2f}, card •••• 0077, now pending" in body
-    ops.post(transition_url(session, "payment_received"))
+    ops_client.post(transition_url(session, "payment_received"))
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.PAID)
     assert Contract.objects.get().pk == session.contract_id
     assert str(Invoice.objects.get().total) == session.estimates["current_invoice"]["total"] + "00"
 
 
-def test_mark_payment_failed_reopens(ops):
+def test_mark_payment_failed_reopens(ops_client):
     session = processing_session()
-    ops.post(transition_url(session, "payment_failed"))
+    ops_client.post(transition_url(session, "payment_failed"))
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.OPEN, PaymentStatus.FAILED)
     assert not Contract.objects.exists()
-    body = text(ops.get(change_url(session)))
+    body = text(ops_client.get(change_url(session)))
     assert "checkout_session.payment_failed" in body and "marked_failed_by_ops" in body
 
 
-def test_transition_url_is_post_only_and_staff_only(ops, client):
+def test_transition_url_is_post_only_and_staff_only(ops_client, client):
     session = priced_session()
-    assert ops.get(transition_url(session, "cancel")).status_code == 405
-    assert ops.post(transition_url(session, "nonsense")).status_code == 404
-    ops.logout()
+    assert ops_client.get(transition_url(session, "cancel")).status_code == 405
+    assert ops_client.post(transition_url(session, "nonsense")).status_code == 404
+    ops_client.logout()
     response = client.post(transition_url(session, "cancel"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     session.refresh_from_db()
     assert session.status == SessionStatus.OPEN
 
 
-def test_list_actions_apply_to_each_selected_session_and_report_refusals(ops):
+def test_list_actions_apply_to_each_selected_session_and_report_refusals(ops_client):
     open_one, open_two = priced_session(), priced_session()
     done = priced_session(status=SessionStatus.COMPLETED)
     url = reverse("admin:checkout_checkoutsession_changelist")
-    response = ops.post(url, {"action": "action_expire", "_selected_action": [open_one.pk, open_two.pk, done.pk]},
-                        follow=True)
+    response = ops_client.post(
+        url, {"action": "action_expire", "_selected_action": [open_one.pk, open_two.pk, done.pk]}, follow=True)
     body = text(response)
     assert "Expire now: 2 session(s)." in body
     assert f"Session {done.pk}: The checkout session is completed and cannot be expired." in body
@@ -146,15 +134,15 @@ def test_list_actions_apply_to_each_selected_session_and_report_refusals(ops):
     assert statuses == {open_one.pk: "expired", open_two.pk: "expired", done.pk: "completed"}
 
 
-def test_list_action_mark_received(ops):
+def test_list_action_mark_received(ops_client):
     session = processing_session()
     url = reverse("admin:checkout_checkoutsession_changelist")
-    ops.post(url, {"action": "action_payment_received", "_selected_action": [session.pk]})
+    ops_client.post(url, {"action": "action_payment_received", "_selected_action": [session.pk]})
     session.refresh_from_db()
     assert session.status == SessionStatus.COMPLETED
 
 
-def test_change_page_lists_the_sessions_webhook_deliveries_with_links(ops):
+def test_change_page_lists_the_sessions_webhook_deliveries_with_links(ops_client):
     from checkout.enums import DeliveryStatus
     from tests.checkout.factories import EventFactory, WebhookDeliveryFactory, WebhookEndpointFactory
 
@@ -165,7 +153,7 @@ def test_change_page_lists_the_sessions_webhook_deliveries_with_links(ops):
                                        attempt_count=2)
     other = WebhookDeliveryFactory()  # another session's: not listed
 
-    body = text(ops.get(change_url(session)))
+    body = text(ops_client.get(change_url(session)))
 
     assert "Webhook deliveries" in body
     link = reverse("admin:checkout_webhookdelivery_change", args=[delivered.pk])
@@ -174,6 +162,6 @@ def test_change_page_lists_the_sessions_webhook_deliveries_with_links(ops):
     assert reverse("admin:checkout_webhookdelivery_change", args=[other.pk]) not in body
 
 
-def test_change_page_says_when_there_are_no_deliveries(ops):
-    body = text(ops.get(change_url(priced_session())))
+def test_change_page_says_when_there_are_no_deliveries(ops_client):
+    body = text(ops_client.get(change_url(priced_session())))
     assert "No webhook deliveries" in body

@@ -19,7 +19,7 @@ from checkout.enums import (
 )
 from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
 from checkout.models import Event, Payment
-from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS, CardDetails
+from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
 from checkout.services.confirm import (
     CardRequired,
     CustomerDetailsRequired,
@@ -36,17 +36,10 @@ from customers.models import Customer
 from tests.checkout.factories import CheckoutSessionFactory
 from tests.customers.factories import CustomerFactory
 
-from .helpers import API_CALLS, GUEST_DETAILS, SEATS, amendment_session, priced_session
+from .helpers import API_CALLS, GUEST_DETAILS, SEATS, amendment_session, card, priced_session
+from .helpers import event_types as events
 
 pytestmark = pytest.mark.django_db
-
-
-def card(number=CARD_SUCCEEDS):
-    return CardDetails(number=number, exp_month=12, exp_year=2030, cvc="123")
-
-
-def events(session):
-    return list(Event.objects.filter(checkout_session=session).order_by("sequence").values_list("type", flat=True))
 
 
 def assert_invoice_matches_estimate(invoice: Invoice, estimate: dict):

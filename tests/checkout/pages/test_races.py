@@ -1,18 +1,16 @@
 """Concurrency: real threads, real transactions (each thread has its own connection)."""
 
 import datetime
-import threading
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from billing.models import Contract, Invoice
 from checkout.enums import CancellationReason, EventType, PaymentAttemptStatus, SessionStatus
 from checkout.errors import SessionNotOpen, SessionNotProcessing
-from checkout.models import Event, Payment
-from checkout.payments import CARD_SETTLES_LATER, CARD_SUCCEEDS, CardDetails
+from checkout.models import Payment
+from checkout.payments import CARD_SETTLES_LATER
 from checkout.services.confirm import (
     checkout_session_confirm,
     checkout_session_payment_resolve,
@@ -20,44 +18,11 @@ from checkout.services.confirm import (
 )
 from checkout.services.expiry import checkout_sessions_expire_due
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
+from tests.helpers import run_together
 
-from .helpers import priced_session
+from .helpers import card, event_types, priced_session
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def card(number=CARD_SUCCEEDS):
-    return CardDetails(number=number, exp_month=12, exp_year=2030, cvc="123")
-
-
-def run_together(*callables):
-    """Start every callable at the same instant on its own thread; returns (results, errors)."""
-    barrier = threading.Barrier(len(callables))
-    results, errors, lock = [], [], threading.Lock()
-
-    def run(fn):
-        try:
-            barrier.wait(timeout=10)
-            value = fn()
-            with lock:
-                results.append(value)
-        except Exception as error:  # noqa: BLE001 - collected and asserted on
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in callables]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results, errors
-
-
-def event_types(session):
-    return list(Event.objects.filter(checkout_session=session).order_by("sequence").values_list("type", flat=True))
 
 
 def test_20_concurrent_confirms_make_one_contract_one_invoice_one_charge():

@@ -16,7 +16,7 @@ from checkout.pages import CSRF_PLACEHOLDER, open_page_cache
 from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER
 from customers.models import Customer
 
-from .helpers import API_CALLS, SEATS, amendment_session, priced_session
+from .helpers import API_CALLS, SEATS, amendment_session, priced_session, text
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,6 @@ GUEST = {"customer_name": "Grace Guest", "email": "grace@example.com", "line1": 
 
 def page(session):
     return f"/pay/{session.token}"
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 # --- rendering ------------------------------------------------------------------------------
