@@ -53,6 +53,7 @@ class WebhookEndpointUpdateSerializer(StrictSerializer):
     is_active = BooleanField(required=False, help_text="False pauses deliveries to this endpoint.")
 
 
+# Schema only: responses are built by ``webhook_endpoint_json``. Keep the two in step.
 class WebhookEndpointSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.CharField(default="webhook_endpoint")
@@ -63,9 +64,6 @@ class WebhookEndpointSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-    def to_representation(self, endpoint):
-        return webhook_endpoint_json(endpoint)
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
@@ -139,7 +137,7 @@ class WebhookEndpointListApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_list", tags=_TAGS, summary="List webhook endpoints",
                    responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401]})
     def get(self, request):
-        endpoints = request.auth.organization.webhook_endpoints.order_by("-created_at", "-id")
+        endpoints = service.webhook_endpoints_list(organization_id=request.auth.organization_id)
         return Response(
             {
                 "object": "list",

@@ -7,6 +7,7 @@ import json
 import random
 import time
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -26,6 +27,7 @@ from tests.checkout.factories import (
     WebhookEndpointFactory,
 )
 from tests.core.factories import OrganizationFactory
+from tests.readme import readme_verify
 
 from .conftest import signature_valid
 
@@ -219,15 +221,20 @@ def test_signature_is_hmac_sha256_over_timestamp_and_body():
 
     expected = hmac.new(b"whsec_abc", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
-    assert webhooks.webhook_signature_verify(header=header, body=body, secret="whsec_abc", now=1700000100)
-    assert not webhooks.webhook_signature_verify(header=header, body=body + b" ", secret="whsec_abc",
-                                                 now=1700000100)
-    assert not webhooks.webhook_signature_verify(header=header, body=body, secret="whsec_other",
-                                                 now=1700000100)
+    # The README's verify(), as merchants copy it, with its clock pinned.
+    verify = _readme_verify_at(1700000100)
+    assert verify(header, body, "whsec_abc")
+    assert not verify(header, body + b" ", "whsec_abc")
+    assert not verify(header, body, "whsec_other")
     # A replay outside the tolerance fails even with the right signature.
-    assert not webhooks.webhook_signature_verify(header=header, body=body, secret="whsec_abc",
-                                                 now=1700000000 + 301)
-    assert not webhooks.webhook_signature_verify(header="garbage", body=body, secret="whsec_abc")
+    assert not _readme_verify_at(1700000000 + 301)(header, body, "whsec_abc")
+    assert not verify("garbage", body, "whsec_abc")
+
+
+def _readme_verify_at(now: int):
+    verify = readme_verify()
+    verify.__globals__["time"] = SimpleNamespace(time=lambda: now)  # its own exec namespace
+    return verify
 
 
 # --- attempts ------------------------------------------------------------------------
