@@ -78,8 +78,20 @@ class QuantityOutOfBounds(BillingError):
 
 
 class UnknownProductOverride(BillingError):
+    """``product_id``: the overridden product (as a string), so a caller can tell a product
+    outside the plan from one outside the organization."""
+
     code = BillingErrorCode.UNKNOWN_PRODUCT_OVERRIDE.value
     message = "The product is not part of this plan or contract."
+
+    def __init__(self, message: str | None = None, *, product_id: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.product_id = product_id
+
+    def prefixed(self, prefix: str) -> "UnknownProductOverride":
+        error = super().prefixed(prefix)
+        error.product_id = self.product_id
+        return error
 
 
 class DuplicateProductOverride(BillingError):

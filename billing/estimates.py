@@ -1042,7 +1042,7 @@ def _apply_overrides(choices: dict[str, _Choice], overrides, field: str) -> tupl
         product_id = str(override.get("product_id"))
         choice = choices.get(product_id)
         if choice is None:
-            raise UnknownProductOverride(field=f"{path}.product_id")
+            raise UnknownProductOverride(field=f"{path}.product_id", product_id=product_id)
         if product_id in seen:
             raise DuplicateProductOverride(field=f"{path}.product_id")
         seen.add(product_id)

@@ -86,11 +86,6 @@ class BusinessEntityMismatch(DomainError):
     message = "The business entity differs from the contract's."
 
 
-class CurrencyMismatch(DomainError):
-    code = "currency_mismatch"
-    message = "The currency does not match."
-
-
 class PlanUnchanged(DomainError):
     code = "plan_unchanged"
     message = "The contract is already on this plan; send product_overrides without plan_id to change quantities."

@@ -93,7 +93,42 @@ def flatten_errors(detail) -> dict[str, list[str]]:
     return out
 
 
-_DRF_CODES = {
+# DRF's built-in error keys → our stable codes (API fields may refine "invalid" further).
+DRF_CODES = {
+    "required": "field_required",
+    "null": "field_required",
+    "blank": "field_required",
+    "invalid": "invalid_type",
+    "not_a_list": "invalid_type",
+    "not_a_dict": "invalid_type",
+    "max_string_length": "value_out_of_range",
+    "max_value": "value_out_of_range",
+    "min_value": "value_out_of_range",
+    "max_length": "invalid_length",
+    "min_length": "invalid_length",
+    "empty": "invalid_length",
+    "invalid_choice": "invalid_choice",
+    "date": "invalid_datetime",
+    "datetime": "invalid_date",
+    "make_aware": "invalid_datetime",
+    "overflow": "invalid_datetime",
+    "null_characters_not_allowed": "invalid_characters",
+    "surrogate_characters_not_allowed": "invalid_characters",
+}
+
+
+def validation_error_body(detail) -> dict:
+    """DRF's nested errors as one envelope: every offending path in ``fields``, the first
+    broken rule's code and message on top (so clients can branch on one code)."""
+    first = next(error_items(detail), None)
+    if first is None:
+        return error_body("invalid", "The request has invalid fields.")
+    _path, item = first
+    code = getattr(item, "code", None) or "invalid"
+    return error_body(DRF_CODES.get(code, code), str(item), flatten_errors(detail))
+
+
+_DRF_EXCEPTION_CODES = {
     drf_exceptions.ParseError: ("malformed_request", 400),
     drf_exceptions.AuthenticationFailed: ("authentication_failed", 401),
     drf_exceptions.NotAuthenticated: ("authentication_required", 401),
@@ -121,13 +156,10 @@ def api_exception_handler(exc, context):
         )
 
     if isinstance(exc, drf_exceptions.ValidationError):
-        fields = flatten_errors(exc.detail)
-        return Response(
-            error_body("invalid", "The request has invalid fields.", fields), status=422
-        )
+        return Response(validation_error_body(exc.detail), status=422)
     if isinstance(exc, drf_exceptions.APIException):
         code, status = next(
-            ((c, s) for cls, (c, s) in _DRF_CODES.items() if isinstance(exc, cls)),
+            ((c, s) for cls, (c, s) in _DRF_EXCEPTION_CODES.items() if isinstance(exc, cls)),
             (getattr(exc, "default_code", "error"), exc.status_code),
         )
         if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:

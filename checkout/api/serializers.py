@@ -2,7 +2,8 @@
 
 Input serializers check shapes only (types, lengths, formats, which fields go together);
 rules that need the database live in ``checkout.services.create``. Every error carries a
-stable code (``ErrorDetail.code``) that the view lifts into the error envelope.
+stable code (``ErrorDetail.code``) that ``core.errors.api_exception_handler`` lifts into
+the error envelope.
 """
 
 import datetime
@@ -21,6 +22,7 @@ from rest_framework.utils.serializer_helpers import BindingDict
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.urlrules import URL_MAX, url_problem
 from core.countries import country_codes
+from core.errors import DRF_CODES
 from core.middleware import TRACE_ID_PATTERN
 from core.money import is_currency
 
@@ -29,45 +31,33 @@ METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_BYTES = 8192
 QUANTITY_MAX = 1_000_000
 
-# DRF's built-in error keys → our stable codes. Field classes below refine "invalid".
-DRF_CODES = {
-    "required": "field_required",
-    "null": "field_required",
-    "blank": "field_required",
-    "invalid": "invalid_type",
-    "not_a_list": "invalid_type",
-    "not_a_dict": "invalid_type",
-    "max_string_length": "value_out_of_range",
-    "max_value": "value_out_of_range",
-    "min_value": "value_out_of_range",
-    "max_length": "invalid_length",
-    "min_length": "invalid_length",
-    "empty": "invalid_length",
-    "invalid_choice": "invalid_choice",
-    "date": "invalid_datetime",
-    "datetime": "invalid_date",
-    "make_aware": "invalid_datetime",
-    "overflow": "invalid_datetime",
-    "null_characters_not_allowed": "invalid_characters",
-    "surrogate_characters_not_allowed": "invalid_characters",
-}
-
-
 def fail(message: str, code: str) -> ValidationError:
     return ValidationError(message, code=code)
 
 
 class CodedFieldMixin:
-    """Re-raises DRF's built-in failures under our codes (``invalid`` → ``error_code``)."""
+    """Re-raises DRF's built-in failures under our codes: a key of ``error_codes`` (set on the
+    class, or per field as ``error_codes={...}``) → its code, ``invalid`` → ``error_code``,
+    any other key → ``DRF_CODES``."""
 
     error_code = "invalid_type"
+    error_codes: dict[str, str] = {}
+
+    def __init__(self, *args, error_codes: dict[str, str] | None = None, **kwargs):
+        if error_codes:
+            self.error_codes = {**self.error_codes, **error_codes}
+        super().__init__(*args, **kwargs)
+
+    def _code(self, key: str) -> str:
+        if key in self.error_codes:
+            return self.error_codes[key]
+        return self.error_code if key == "invalid" else DRF_CODES.get(key, key)
 
     def fail(self, key, **kwargs):
         try:
             super().fail(key, **kwargs)
         except ValidationError as exc:
-            code = self.error_code if key == "invalid" else DRF_CODES.get(key, key)
-            raise fail(str(exc.detail[0]), code) from None
+            raise fail(str(exc.detail[0]), self._code(key)) from None
 
     def run_validators(self, value):
         # Django validators (EmailValidator, …) fail with code "invalid" too.
@@ -76,10 +66,7 @@ class CodedFieldMixin:
         except ValidationError as exc:
             details = exc.detail if isinstance(exc.detail, list) else [exc.detail]
             first = details[0]
-            code = getattr(first, "code", "invalid")
-            raise fail(
-                str(first), self.error_code if code == "invalid" else DRF_CODES.get(code, code)
-            ) from None
+            raise fail(str(first), self._code(getattr(first, "code", "invalid"))) from None
 
 
 class IdField(CodedFieldMixin, serializers.UUIDField):
@@ -253,20 +240,6 @@ class TraceIdField(StringField):
         return value
 
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-def idempotency_key_check(value) -> str:
-    if not isinstance(value, str) or not _IDEMPOTENCY_KEY.match(value):
-        raise fail("1 to 255 printable ASCII characters without spaces.", "invalid_idempotency_key")
-    return value
-
-
-class IdempotencyKeyField(StringField):
-    def to_internal_value(self, data):
-        return idempotency_key_check(super().to_internal_value(data))
-
-
 def _field_clone(field: serializers.Field) -> serializers.Field:
     """A fresh, unbound copy of a declared field: what DRF's ``Field.__deepcopy__`` does, minus
     deep-copying plain arguments (help texts, choices, defaults), which ``__init__`` copies
@@ -327,6 +300,12 @@ class StrictSerializer(serializers.Serializer):
 
 def _pair_error(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: [fail(message, code).detail[0]]})
+
+
+def _end_after_start_check(attrs) -> None:
+    start, end = attrs.get("start_date"), attrs.get("end_date")
+    if start and end and end <= start:
+        raise _pair_error("end_date", "Must be after start_date.", "end_date_before_start_date")
 
 
 # --- Create: input ---------------------------------------------------------------------------
@@ -453,9 +432,7 @@ class PhaseSerializer(StrictSerializer):
     pricings = PhasePricingSerializer(many=True, min_length=1, max_length=100)
 
     def validate(self, attrs):
-        start, end = attrs.get("start_date"), attrs.get("end_date")
-        if start and end and end <= start:
-            raise _pair_error("end_date", "Must be after start_date.", "end_date_before_start_date")
+        _end_after_start_check(attrs)
         return attrs
 
 
@@ -468,9 +445,7 @@ class ContractSerializer(StrictSerializer):
     phases = PhaseSerializer(many=True, required=False, min_length=1, max_length=10)
 
     def validate(self, attrs):
-        start, end = attrs["start_date"], attrs.get("end_date")
-        if end and end <= start:
-            raise _pair_error("end_date", "Must be after start_date.", "end_date_before_start_date")
+        _end_after_start_check(attrs)
         if attrs["is_plan_based"]:
             if attrs.get("plan_id") is None:
                 raise _pair_error(
@@ -490,7 +465,7 @@ class ContractSerializer(StrictSerializer):
         phases = attrs.get("phases")
         if not phases:
             raise _pair_error("phases", "Required when is_plan_based is false.", "field_required")
-        self._check_phases(phases, start, end)
+        self._check_phases(phases, attrs["start_date"], attrs.get("end_date"))
         return attrs
 
     @staticmethod
@@ -549,7 +524,8 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     expires_at = DateTimeField(
         required=False, allow_null=True, help_text="Default: 24 hours; at most 30 days."
     )
-    idempotency_key = IdempotencyKeyField(
+    # Documented here; the view checks it (with the Idempotency-Key header) before validation.
+    idempotency_key = StringField(
         required=False, allow_null=True, help_text="Also accepted as the Idempotency-Key header."
     )
     trace_id = TraceIdField(
@@ -653,9 +629,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
             if attrs.get("currency") is not None and attrs["currency"] != contract["currency"]:
                 raise _pair_error("currency", "Must equal contract.currency.", "currency_mismatch")
             return
-        start, end = attrs.get("start_date"), attrs.get("end_date")
-        if start and end and end <= start:
-            raise _pair_error("end_date", "Must be after start_date.", "end_date_before_start_date")
+        _end_after_start_check(attrs)
 
     @staticmethod
     def _check_expiry(attrs):
@@ -677,25 +651,14 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
 
 
 class CheckoutSessionCancelSerializer(StrictSerializer):
-    reason = serializers.ChoiceField(choices=CancellationReason.choices)
+    # An unknown reason is its own rule.
+    reason = ChoiceField(
+        choices=CancellationReason.choices,
+        error_codes={"invalid_choice": "invalid_cancellation_reason"},
+    )
     detail = StringField(
         max_length=500, required=False, allow_blank=True, help_text="Free text for your records."
     )
-
-    def to_internal_value(self, data):
-        try:
-            return super().to_internal_value(data)
-        except ValidationError as exc:
-            # An unknown reason is its own rule (invalid_cancellation_reason).
-            detail = exc.detail
-            if isinstance(detail, dict) and "reason" in detail:
-                detail["reason"] = [
-                    fail(str(e), "invalid_cancellation_reason").detail[0]
-                    if getattr(e, "code", None) == "invalid_choice"
-                    else e
-                    for e in detail["reason"]
-                ]
-            raise
 
 
 class CheckoutSessionListQuerySerializer(StrictSerializer):
@@ -788,9 +751,10 @@ class EstimatesSerializer(serializers.Serializer):
     next_invoice = InvoiceEstimateSerializer(allow_null=True)
 
 
+# Schema only: responses are built by ``checkout_session_json`` (DRF's field-by-field
+# rendering would be the slowest part of a create). Keep the two in step.
 class CheckoutSessionSerializer(serializers.Serializer):
-    """The session as the API shows it. Built by hand (see ``to_representation``): it is on
-    every create's hot path and DRF's field-by-field rendering is the slowest part of it."""
+    """The session as the API shows it."""
 
     id = serializers.UUIDField()
     object = serializers.CharField(default="checkout_session")
@@ -835,9 +799,6 @@ class CheckoutSessionSerializer(serializers.Serializer):
     )
     cancellation_detail = serializers.CharField(allow_null=True)
     estimates = EstimatesSerializer(allow_null=True)
-
-    def to_representation(self, session):
-        return checkout_session_json(session)
 
 
 def _id(value):

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from billing import selectors as billing_selectors
 from billing.enums import ContractStatus, PlanStatus
-from billing.errors import UnknownPricing, UnknownProduct, UnknownProductOverride
+from billing.errors import CurrencyMismatch, UnknownPricing, UnknownProduct, UnknownProductOverride
 from billing.estimates import (
     ContractSnapshot,
     PlanSnapshot,
@@ -41,7 +41,6 @@ from billing.estimates import (
     quote_items_for_quantity_update,
     quote_items_from_plan,
 )
-from billing.models import Product
 from checkout.enums import CheckoutType
 from checkout.errors import (
     BusinessEntityMismatch,
@@ -50,7 +49,6 @@ from checkout.errors import (
     ContractCustomerMismatch,
     ContractNotActive,
     ContractNotFound,
-    CurrencyMismatch,
     CustomerNotFound,
     PlanNotActive,
     PlanNotFound,
@@ -125,10 +123,11 @@ def checkout_session_create(
 
 def _new_contract(organization, data, now) -> dict:
     contract = data.get("contract")
+    spec = _jsonable(contract)
     customer_id, business_entity_id, entity = _customer_and_entity(organization, data)
 
     if contract is not None and not contract["is_plan_based"]:
-        quote = _product_based_quote(organization, contract)
+        quote = _product_based_quote(organization, spec)
         plan_id = None
     else:
         prefix = "contract." if contract is not None else ""
@@ -140,13 +139,12 @@ def _new_contract(organization, data, now) -> dict:
                 f"The plan is billed in {plan.currency}, not {currency}.", field=f"{prefix}currency"
             )
         start_date = source.get("start_date") or now.date()
-        overrides = _overrides(data)
-        with _override_products_scoped(organization, overrides):
+        with _override_products_scoped(organization):
             quote = quote_from_plan(
                 plan=plan,
                 start_date=start_date,
                 end_date=source.get("end_date"),
-                overrides=overrides,
+                overrides=data.get("product_overrides"),
                 field="contract" if contract is not None else "",
             )
         plan_id = plan.id
@@ -160,7 +158,7 @@ def _new_contract(organization, data, now) -> dict:
         "currency": quote.currency,
         "start_date": quote.start_date,
         "end_date": quote.end_date,
-        "contract_spec": _jsonable(contract),
+        "contract_spec": spec,
         "quote": quote.to_json(),
         "estimates": estimates.to_json(),
     }
@@ -239,9 +237,10 @@ def _plan(organization, plan_id, *, field: str) -> PlanSnapshot:
     return plan
 
 
-def _product_based_quote(organization, contract):
+def _product_based_quote(organization, spec):
+    """``spec``: the validated contract as JSON values (ids as strings)."""
     pricing_ids, product_ids = set(), set()
-    for phase in contract["phases"]:
+    for phase in spec["phases"]:
         for entry in phase["pricings"]:
             product_ids.add(entry["product_id"])
             if entry.get("pricing_id") is not None:
@@ -255,15 +254,13 @@ def _product_based_quote(organization, contract):
     )
     # Products reached through a catalogue pricing need no second look-up.
     products = {p.product.id: p.product for p in pricings.values()}
-    missing = [pid for pid in product_ids if str(pid) not in products]
+    missing = [pid for pid in product_ids if pid not in products]
     if missing:
         products.update(
             billing_selectors.products_get(organization_id=organization.pk, product_ids=missing)
         )
     try:
-        return quote_from_contract_spec(
-            spec=_jsonable(contract), pricings=pricings, products=products
-        )
+        return quote_from_contract_spec(spec=spec, pricings=pricings, products=products)
     except UnknownProduct as error:  # not in this organization: 404, like every other id
         raise ProductNotFound(fields=error.fields) from None
     except UnknownPricing as error:
@@ -306,7 +303,7 @@ def _amendment(organization, data, now, checkout_type) -> dict:
     if data.get("currency") is not None and data["currency"] != contract.currency:
         raise CurrencyMismatch(f"The contract is billed in {contract.currency}.", field="currency")
 
-    overrides = _overrides(data)
+    overrides = data.get("product_overrides")
     if checkout_type == CheckoutType.PLAN_SWITCH:
         plan = _plan(organization, data["plan_id"], field="plan_id")
         if plan.currency != contract.currency:
@@ -316,11 +313,11 @@ def _amendment(organization, data, now, checkout_type) -> dict:
             )
         if contract.plan_id is not None and str(plan.id) == str(contract.plan_id):
             raise PlanUnchanged(field="plan_id")
-        with _override_products_scoped(organization, overrides):
+        with _override_products_scoped(organization):
             items = quote_items_from_plan(plan, overrides)
         plan_id, name = plan.id, plan.name
     else:
-        with _override_products_scoped(organization, overrides):
+        with _override_products_scoped(organization):
             items = quote_items_for_quantity_update(contract=contract, overrides=overrides)
         plan_id, name = contract.plan_id, "Quantity update"
 
@@ -385,26 +382,17 @@ def _fetchone(sql: str, params: list):
         return cursor.fetchone()
 
 
-def _overrides(data) -> list[dict]:
-    return [
-        {**override, "product_id": str(override["product_id"])}
-        for override in data.get("product_overrides") or []
-    ]
-
-
 @contextmanager
-def _override_products_scoped(organization, overrides):
+def _override_products_scoped(organization):
     """An override naming a product outside the plan is 422, unless the product is not the
     organization's at all: then it is 404 like every foreign id (one look-up, on error only)."""
     try:
         yield
     except UnknownProductOverride as error:
-        path = next(iter(error.fields), "")
-        parts = path.split(".")
-        if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(overrides):
-            product_id = overrides[int(parts[1])]["product_id"]
-            if not Product.objects.filter(pk=product_id, organization_id=organization.pk).exists():
-                raise ProductNotFound(fields=error.fields) from None
+        if error.product_id is not None and not billing_selectors.products_get(
+            organization_id=organization.pk, product_ids=[error.product_id]
+        ):
+            raise ProductNotFound(fields=error.fields) from None
         raise
 
 
@@ -417,14 +405,15 @@ def _require_https(data) -> None:
 
 def _jsonable(value):
     """Validated data (UUIDs, dates, ordered dicts) as plain JSON values: what a round trip
-    through ``DjangoJSONEncoder`` gives, without encoding and parsing the text."""
+    through ``DjangoJSONEncoder`` gives, without encoding and parsing the text. Keys are
+    strings already (serializer field names, keys of parsed JSON objects)."""
     if value is None:
         return None
     kind = type(value)
     if kind in _PLAIN:
         return value
     if kind is dict or kind is OrderedDict:
-        return {_json_key(k): _jsonable(v) for k, v in value.items()}
+        return {k: _jsonable(v) for k, v in value.items()}
     if kind is list or kind is tuple:
         return [_jsonable(v) for v in value]
     if kind is UUID:
@@ -436,10 +425,3 @@ def _jsonable(value):
 
 
 _PLAIN = frozenset({str, int, bool, float})
-
-
-def _json_key(key):
-    # json.dumps renders str, int, float, bool and None keys as strings (and refuses others).
-    if type(key) is str:
-        return key
-    return next(iter(json.loads(json.dumps({key: None}, cls=DjangoJSONEncoder))))
