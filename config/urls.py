@@ -17,7 +17,6 @@ urlpatterns = [
     path("api/v1/", include("checkout.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("checkout.api.webhook_urls")),
     # CSRF-exempt so an unknown POST under /api/ is a JSON 404, not Django's HTML 403.
     re_path(r"^api/", csrf_exempt(core_views.api_not_found)),
     path("", include("checkout.urls")),

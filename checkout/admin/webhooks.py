@@ -102,11 +102,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             url=data["url"],
             enabled_events=data["enabled_events"],
             description=data["description"],
+            is_active=data["is_active"],
         )
-        if not data["is_active"]:
-            endpoint = webhook_endpoint_update(
-                organization_id=endpoint.organization_id, endpoint_id=endpoint.pk, is_active=False
-            )
         # The admin logs and redirects with `obj`: make it the row the service created.
         for field in ("id", "secret", "created_at", "updated_at", "is_active", "enabled_events"):
             setattr(obj, field, getattr(endpoint, field))

@@ -5,8 +5,10 @@ from .views import (
     CheckoutSessionRetrieveApi,
     checkout_sessions_collection,
 )
+from .webhooks import webhook_endpoint_detail, webhook_endpoint_roll_secret, webhook_endpoints_collection
 
-# No trailing slashes: /api/v1/checkout-sessions/… (anything else under /api/ is a JSON 404).
+# No trailing slashes: /api/v1/checkout-sessions/…, /api/v1/webhook-endpoints/… (anything else
+# under /api/ is a JSON 404).
 urlpatterns = [
     path("checkout-sessions", checkout_sessions_collection, name="checkout-session-collection"),
     path(
@@ -18,5 +20,12 @@ urlpatterns = [
         "checkout-sessions/<uuid:session_id>/cancel",
         CheckoutSessionCancelApi.as_view(),
         name="checkout-session-cancel",
+    ),
+    path("webhook-endpoints", webhook_endpoints_collection, name="webhook-endpoint-collection"),
+    path("webhook-endpoints/<uuid:endpoint_id>", webhook_endpoint_detail, name="webhook-endpoint-detail"),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/roll-secret",
+        webhook_endpoint_roll_secret,
+        name="webhook-endpoint-roll-secret",
     ),
 ]

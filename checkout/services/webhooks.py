@@ -159,9 +159,11 @@ def webhook_endpoint_get(*, organization_id, endpoint_id, for_update: bool = Fal
 
 @transaction.atomic
 def webhook_endpoint_create(
-    *, organization_id, url: str, enabled_events=None, description: str = "", livemode: bool = False
+    *, organization_id, url: str, enabled_events=None, description: str = "", is_active: bool = True,
+    livemode: bool = False,
 ) -> tuple[WebhookEndpoint, str]:
-    """Create an endpoint. Returns it and its signing secret, which the caller shows once."""
+    """Create an endpoint (``is_active=False``: created paused). Returns it and its signing
+    secret, which the caller shows once."""
     url = webhook_url_validate(url, livemode=livemode)
     events = webhook_event_types_validate(enabled_events)
     webhook_endpoint_limit_check(organization_id=organization_id)
@@ -172,6 +174,7 @@ def webhook_endpoint_create(
         description=(description or "")[:200],
         secret=secret,
         enabled_events=events,
+        is_active=is_active,
     )
     return endpoint, secret
 
@@ -256,10 +259,6 @@ def tasks_run_inline() -> bool:
     return bool(app.conf.task_always_eager)
 
 
-def _queue(task, kwargs: dict, countdown: float | None = None) -> bool:
-    return task_enqueue(task, kwargs=kwargs, countdown=countdown)
-
-
 def _deliveries_queue(delivery_ids, countdown: float | None = None) -> None:
     # In eager mode a send would run inside the web request that caused it, and an
     # unreachable endpoint would hold that request for the whole timeout: deliveries wait
@@ -269,14 +268,14 @@ def _deliveries_queue(delivery_ids, countdown: float | None = None) -> None:
     from checkout.tasks import webhook_delivery_attempt
 
     for delivery_id in delivery_ids:
-        _queue(webhook_delivery_attempt, {"delivery_id": str(delivery_id)}, countdown=countdown)
+        task_enqueue(webhook_delivery_attempt, kwargs={"delivery_id": str(delivery_id)}, countdown=countdown)
 
 
 def events_dispatch_pending_queue() -> None:
     """Ask the worker to dispatch undispatched events now (after a bulk write)."""
     from checkout.tasks import events_dispatch_pending as task
 
-    _queue(task, {"min_age_seconds": 0})
+    task_enqueue(task, kwargs={"min_age_seconds": 0})
 
 
 # --- dispatch (outbox → deliveries) ---------------------------------------------------

@@ -1,6 +1,8 @@
 """Ops screens for webhooks: the secret is shown once, deliveries can be re-sent."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from checkout.enums import DeliveryStatus, EventType
@@ -30,6 +32,22 @@ def test_admin_add_endpoint_shows_secret_once(ops_client, organization):
     for url in (reverse("admin:checkout_webhookendpoint_change", args=[endpoint.pk]),
                 reverse("admin:checkout_webhookendpoint_changelist")):
         assert endpoint.secret not in ops_client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_add_endpoint_unticked_active_is_created_paused(ops_client, organization):
+    with CaptureQueriesContext(connection) as captured:
+        response = ops_client.post(
+            reverse("admin:checkout_webhookendpoint_add"),
+            {"organization": organization.pk, "url": "https://merchant.example/hooks", "description": "",
+             "enabled_events": [], "is_active": ""},
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.is_active is False
+    # Inserted paused: never live, not even between an insert and an update.
+    table = WebhookEndpoint._meta.db_table
+    assert not [q for q in captured.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
 
 
 @pytest.mark.django_db

@@ -38,8 +38,8 @@ def queued(monkeypatch):
     calls = []
     monkeypatch.setattr(webhooks, "tasks_run_inline", lambda: False)
     monkeypatch.setattr(
-        webhooks, "_queue",
-        lambda task, kwargs, countdown=None: calls.append((task.name, kwargs, countdown)) or True,
+        webhooks, "task_enqueue",
+        lambda task, *, kwargs, countdown=None: calls.append((task.name, kwargs, countdown)) or True,
     )
     return calls
 
@@ -413,7 +413,7 @@ def test_queue_swallows_broker_errors(monkeypatch):
         raise ConnectionError("redis down")
 
     monkeypatch.setattr(webhook_delivery_attempt, "apply_async", boom)
-    assert webhooks._queue(webhook_delivery_attempt, {"delivery_id": "x"}) is False
+    assert webhooks.task_enqueue(webhook_delivery_attempt, kwargs={"delivery_id": "x"}) is False
 
 
 @pytest.mark.django_db
