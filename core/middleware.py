@@ -8,12 +8,12 @@ from django.contrib.sessions import middleware as sessions_middleware
 from .logging import trace_id_var
 
 # What a caller may choose as a trace id (X-Request-Id, or trace_id in an API body).
-TRACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+TRACE_ID_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")  # fullmatch: "$" would let a final newline in
 
 
 def make_trace_id(candidate: str | None) -> str:
     """Use the caller's X-Request-Id when it is sane; otherwise mint one."""
-    if candidate and TRACE_ID_PATTERN.match(candidate):
+    if candidate and TRACE_ID_PATTERN.fullmatch(candidate):
         return candidate
     return f"req_{uuid.uuid4().hex}"
 

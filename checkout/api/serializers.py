@@ -235,7 +235,7 @@ class CountryField(StringField):
 class TraceIdField(StringField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not TRACE_ID_PATTERN.match(value):
+        if not TRACE_ID_PATTERN.fullmatch(value):
             raise fail("1 to 128 characters: letters, digits and . _ : -", "invalid_trace_id")
         return value
 

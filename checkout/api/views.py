@@ -143,12 +143,12 @@ def _bind_trace_id(request, candidate) -> None:
     """A ``trace_id`` in the body wins over ``X-Request-Id``: it goes on every log line, the
     session, error envelopes and the response's ``X-Request-Id``. An invalid one is left to
     the serializer to refuse."""
-    if isinstance(candidate, str) and TRACE_ID_PATTERN.match(candidate):
+    if isinstance(candidate, str) and TRACE_ID_PATTERN.fullmatch(candidate):
         request._request.trace_id = candidate
         trace_id_var.set(candidate)  # TraceIdMiddleware resets it when the request ends
 
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a final newline in
 
 
 def _idempotency_key(request, payload: dict) -> str | None:
@@ -157,7 +157,7 @@ def _idempotency_key(request, payload: dict) -> str | None:
     header = request.headers.get("Idempotency-Key")
     body = payload.get("idempotency_key")
     for value in (header, body):
-        if value is not None and not (isinstance(value, str) and _IDEMPOTENCY_KEY.match(value)):
+        if value is not None and not (isinstance(value, str) and _IDEMPOTENCY_KEY.fullmatch(value)):
             raise RequestInvalid(
                 "1 to 255 printable ASCII characters without spaces.",
                 code="invalid_idempotency_key",

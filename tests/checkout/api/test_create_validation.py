@@ -862,6 +862,13 @@ CASES = [
         "idempotency_key",
     ),
     (
+        "idempotency_key_final_newline",
+        lambda m: plan_body(m, idempotency_key="order-1\n"),
+        422,
+        "invalid_idempotency_key",
+        "idempotency_key",
+    ),
+    (
         "too_many_overrides",
         lambda m: plan_body(m, product_overrides=[{"product_id": RANDOM}] * 101),
         422,
