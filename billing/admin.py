@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
+from .services import contract_version_bump
 
 
 class PricingInline(admin.TabularInline):
@@ -59,7 +60,13 @@ class ContractAdmin(admin.ModelAdmin):
     search_fields = ["=id", "customer__customer_name", "customer__email"]
     list_select_related = ["customer", "plan", "organization"]
     raw_id_fields = ["customer", "business_entity", "plan"]
+    readonly_fields = ["version"]
     inlines = [PhaseInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:  # hand edits change terms too: sessions priced before them go stale
+            contract_version_bump(contract_id=form.instance.pk)
 
 
 class PhaseItemInline(admin.TabularInline):
@@ -74,6 +81,10 @@ class PhaseAdmin(admin.ModelAdmin):
     search_fields = ["=contract__id"]
     raw_id_fields = ["contract", "plan"]
     inlines = [PhaseItemInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        contract_version_bump(contract_id=form.instance.contract_id)
 
 
 class InvoiceLineInline(admin.TabularInline):

@@ -134,3 +134,12 @@ class EstimateInconsistent(Conflict):
 class AmendmentNotApplicable(Conflict):
     code = "amendment_not_applicable"
     message = "The contract cannot be amended on this date."
+
+
+class ContractChanged(Conflict):
+    """The contract moved on (another amendment, an ops edit) after the quote was priced: the
+    quote would bill a stale configuration, so it is refused and nothing is charged."""
+
+    code = "contract_changed"
+    message = ("The contract changed after this checkout session was priced; "
+               "a new checkout session is needed.")

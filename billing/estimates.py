@@ -58,6 +58,7 @@ from .pricing import (
     VOLUME,
     ZERO,
     PriceTerms,
+    add_months,
     period_containing,
     prorate,
 )
@@ -323,6 +324,8 @@ class ContractSnapshot:
     billing_anchor: date
     phase: PhaseSnapshot | None
     plan_items: tuple[PlanItemSnapshot, ...] = ()
+    # ``Contract.version`` when read: an amendment priced on this snapshot applies only to it.
+    version: int = 1
 
 
 # --- estimates --------------------------------------------------------------------------------
@@ -558,6 +561,40 @@ def estimate_contract_change(
         billing_anchor=contract.billing_anchor,
         current_phase_start=contract.phase.start_date,
     )
+
+
+# How far ahead a contract or a change may start: further out, prices and plans are likely
+# to change before it begins; a merchant opens the session nearer the date.
+MAX_START_DAYS_AHEAD = 365
+
+
+def start_date_problem(items: Iterable[QuoteItem], start: date, today: date) -> str | None:
+    """Why ``start`` is outside the window a session may price, or None.
+
+    The window: from one billing period back (the longest recurring cadence among ``items``,
+    a month when none recurs) to ``MAX_START_DAYS_AHEAD`` days ahead. A start whose whole
+    first period has already ended would bill closed periods as if they were today's."""
+    if start > today + timedelta(days=MAX_START_DAYS_AHEAD):
+        return "too_late"
+    months = max(_cadences(items), default=1)
+    if add_months(start, months) <= today:
+        return "too_early"
+    return None
+
+
+def phase_in_force(phases: Sequence, on: date) -> int | None:
+    """The index of the phase in force ``on`` among ``phases`` (in order, each with
+    ``start_date`` and a half-open ``end_date``): the one whose [start, end) holds ``on``; the
+    first for a contract that has not started yet; None once every phase has ended. The one
+    definition, for pricing an amendment and for applying it."""
+    if not phases:
+        return None
+    if on < phases[0].start_date:
+        return 0
+    for index, phase in enumerate(phases):
+        if phase.start_date <= on and (phase.end_date is None or on < phase.end_date):
+            return index
+    return None
 
 
 def billing_anchors(phases: Sequence[QuotePhase]) -> list[date]:

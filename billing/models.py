@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.models import BaseModel, BusinessEntity, Organization
+from core.money import currency_validator
 from customers.models import Customer
 
 from .enums import BillingType, ContractStatus, InvoiceStatus, PlanStatus, PricingModel, Timing
@@ -46,7 +47,7 @@ class Pricing(BaseModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pricings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="pricings")
     name = models.CharField(max_length=200, blank=True)
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
     pricing_model = models.CharField(max_length=16, choices=PricingModel.choices)
     billing = models.CharField(max_length=16, choices=BillingType.choices, default=BillingType.RECURRING)
     cadence = models.CharField(max_length=8, blank=True)
@@ -94,7 +95,7 @@ class Plan(BaseModel):
     code = models.SlugField(max_length=100)
     version = models.PositiveIntegerField(default=1)
     description = models.TextField(blank=True)
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
     status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
 
     class Meta:
@@ -150,6 +151,10 @@ class Contract(BaseModel):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
+    # Bumped by every change to the contract's terms (amendments, ops edits in admin). A
+    # checkout session records the version it was priced against; confirming it after the
+    # contract moved on is refused (contract_changed) instead of billing a stale quote.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at"]

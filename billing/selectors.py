@@ -28,6 +28,7 @@ from .estimates import (
     QuoteItem,
     QuotePhase,
     billing_anchors,
+    phase_in_force,
 )
 from .models import Contract, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
 from .pricing import PriceTerms
@@ -123,7 +124,7 @@ def contract_snapshot_get(
     quote_phases = [
         _quote_phase(phase, items_by_phase.get(phase.pk, ()), n) for n, phase in enumerate(phases)
     ]
-    index = _phase_in_force(phases, on)
+    index = phase_in_force(phases, on)
     phase = None
     anchor = contract.start_date
     plan_items: tuple[PlanItemSnapshot, ...] = ()
@@ -154,6 +155,7 @@ def contract_snapshot_get(
         billing_anchor=anchor,
         phase=phase,
         plan_items=plan_items,
+        version=contract.version,
     )
 
 
@@ -292,17 +294,6 @@ def _cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, pack
         unit_amount=unit_amount, package_size=package_size, tiers=json.loads(tiers_json),
     )
     return terms_from_pricing(pricing)
-
-
-def _phase_in_force(phases: list[Phase], on: date) -> int | None:
-    if not phases:
-        return None
-    if on < phases[0].start_date:
-        return 0
-    for index, phase in enumerate(phases):
-        if phase.start_date <= on and (phase.end_date is None or on < phase.end_date):
-            return index
-    return None
 
 
 def _stored_tier(tier) -> dict:

@@ -9,12 +9,12 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F
 
-from billing.errors import AmendmentNotApplicable, EstimateInconsistent
+from billing.errors import AmendmentNotApplicable, ContractChanged, EstimateInconsistent
 
 from .enums import ContractStatus, InvoiceStatus
-from .estimates import Quote
+from .estimates import Quote, phase_in_force
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem
 
 
@@ -65,18 +65,12 @@ def contract_create_from_quote(
     return contract
 
 
-@transaction.atomic
-def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote) -> tuple[Contract, Phase]:
-    """Apply a plan switch or quantity update: the phase in force on the change date
-    (``quote.start_date``) ends that day and the quote's phase starts it; the contract takes
-    the quote phase's plan (a plan switch's new plan; a quantity update keeps the same one).
-
-    History is never rewritten: past phases keep their items and dates. The phase in force
-    only gets its ``end_date``; if it started on the change date itself it ends the day it
-    started (a zero-length phase: superseded before it ran, still on record). Phases that
-    were scheduled to start after the change date never took effect and are replaced by
-    the amendment, which runs to the contract's end (as the estimate priced it).
-    """
+def contract_lock_for_amendment(*, organization_id, contract_id, expected_version: int | None,
+                                expected_phase_id=None, on: date) -> tuple[Contract, list[Phase], int]:
+    """Lock the contract (``SELECT … FOR UPDATE``; callers that also lock a checkout session
+    lock it first) and check it is still what an amendment was priced against: the same
+    ``version`` and, on ``on``, the same phase in force. Returns the contract, its phases in
+    order and the index of the phase in force. Must run inside a transaction."""
     contract = (
         Contract.objects.select_for_update()
         .filter(pk=contract_id, organization_id=organization_id)
@@ -86,23 +80,53 @@ def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote) -> 
         raise AmendmentNotApplicable("The contract no longer exists.")
     if contract.status != ContractStatus.ACTIVE:
         raise AmendmentNotApplicable("The contract has ended and cannot be amended.")
+    phases = list(contract.phases.order_by("position"))
+    index = phase_in_force(phases, on)
+    if expected_version is not None and contract.version != expected_version:
+        raise ContractChanged()
+    if expected_phase_id is not None and (index is None or str(phases[index].pk) != str(expected_phase_id)):
+        raise ContractChanged()
+    return contract, phases, index
+
+
+@transaction.atomic
+def contract_version_bump(*, contract_id) -> None:
+    """Record a change to a contract's terms made outside ``contract_amend_from_quote`` (ops
+    editing phases in admin), so sessions priced before it can no longer be confirmed."""
+    Contract.objects.filter(pk=contract_id).update(version=F("version") + 1)
+
+
+@transaction.atomic
+def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, expected_version: int | None = None,
+                              expected_phase_id=None) -> tuple[Contract, Phase]:
+    """Apply a plan switch or quantity update: the phase in force on the change date
+    (``quote.start_date``) ends that day and the quote's phase starts it; the contract takes
+    the quote phase's plan (a plan switch's new plan; a quantity update keeps the same one).
+
+    History is never rewritten: past phases keep their items and dates. The phase in force
+    only gets its ``end_date``; if it started on the change date itself it ends the day it
+    started (a zero-length phase: superseded before it ran, still on record). Phases that
+    were scheduled to start after the change date never took effect and are replaced by
+    the amendment, which runs to the contract's end (as the estimate priced it).
+
+    ``expected_version`` / ``expected_phase_id``: what the quote was priced against; a
+    contract that has changed since raises ``ContractChanged`` and nothing is written.
+    """
     if len(quote.phases) != 1:
         raise AmendmentNotApplicable("An amendment quote has exactly one phase.")
     change_date: date = quote.start_date
+    contract, phases, index = contract_lock_for_amendment(
+        organization_id=organization_id, contract_id=contract_id, expected_version=expected_version,
+        expected_phase_id=expected_phase_id, on=change_date,
+    )
     if change_date < contract.start_date or (contract.end_date is not None and change_date >= contract.end_date):
         raise AmendmentNotApplicable("The change date falls outside the contract.")
-    phases = contract.phases
-    in_force = (
-        phases.filter(start_date__lte=change_date)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=change_date))
-        .order_by("-position")
-        .first()
-    )
-    if in_force is None:
+    if index is None:
         raise AmendmentNotApplicable("No phase of the contract is in force on the change date.")
-    phases.filter(start_date__gt=change_date).delete()
+    in_force = phases[index]
+    contract.phases.filter(start_date__gt=change_date).delete()
     Phase.objects.filter(pk=in_force.pk).update(end_date=change_date)
-    next_position = (phases.aggregate(m=Max("position"))["m"] or 0) + 1
+    next_position = max(phase.position for phase in phases if phase.start_date <= change_date) + 1
     quote_phase = quote.phases[0]
     new_phase = Phase.objects.create(
         contract=contract,
@@ -113,9 +137,12 @@ def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote) -> 
         position=next_position,
     )
     PhaseItem.objects.bulk_create(_phase_items(new_phase, quote_phase))
+    contract.version += 1
+    update_fields = ["version", "updated_at"]
     if quote_phase.plan_id and str(quote_phase.plan_id) != str(contract.plan_id):
         contract.plan_id = quote_phase.plan_id
-        contract.save(update_fields=["plan", "updated_at"])
+        update_fields.append("plan")
+    contract.save(update_fields=update_fields)
     return contract, new_phase
 
 

@@ -1,5 +1,6 @@
 """Checkout domain errors. Each has a stable code and an HTTP status."""
 
+from billing.estimates import MAX_START_DAYS_AHEAD
 from core.errors import Conflict, DomainError, NotFound
 
 
@@ -89,6 +90,23 @@ class BusinessEntityMismatch(DomainError):
 class PlanUnchanged(DomainError):
     code = "plan_unchanged"
     message = "The contract is already on this plan; send product_overrides without plan_id to change quantities."
+
+
+class ContractAmendmentInProgress(Conflict):
+    code = "contract_amendment_in_progress"
+    message = ("Another change to this contract has a payment being processed; "
+               "wait for it to settle, then open a new checkout session.")
+
+
+class ContractEnded(DomainError):
+    code = "contract_ended"
+    message = "The contract has ended and cannot be amended."
+
+
+class StartDateOutsideWindow(DomainError):
+    code = "start_date_out_of_range"
+    message = ("The start date must lie between one billing period ago and "
+               f"{MAX_START_DAYS_AHEAD} days from today.")
 
 
 class ChangeDateOutsideContract(DomainError):

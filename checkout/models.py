@@ -61,6 +61,10 @@ class CheckoutSession(BaseModel):
     business_entity = models.ForeignKey(
         BusinessEntity, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # Amendments: the contract's version and the phase in force they were priced against.
+    # Confirming after the contract moved on is refused (billing.errors.ContractChanged).
+    contract_version = models.PositiveIntegerField(null=True, blank=True)
+    contract_phase_id = models.UUIDField(null=True, blank=True)
     guest_checkout = models.BooleanField(default=False)
     customer_details = models.JSONField(null=True, blank=True)
 

@@ -45,6 +45,18 @@ def checkout_session_get_by_token(*, token: str) -> CheckoutSession:
     return checkout_session_expire_if_due(session)
 
 
+def checkout_session_amendment_in_flight(*, organization_id, contract_id, exclude_id=None) -> bool:
+    """Whether an amendment of the contract has a payment in flight (a ``processing``
+    session). Reads through ``session_org_status``: only the organization's processing
+    sessions, a handful, are looked at."""
+    sessions = CheckoutSession.objects.filter(
+        organization_id=organization_id, status=SessionStatus.PROCESSING, contract_id=contract_id
+    )
+    if exclude_id is not None:
+        sessions = sessions.exclude(pk=exclude_id)
+    return sessions.exists()
+
+
 def checkout_session_payment_latest(session: CheckoutSession, status: str) -> Payment | None:
     """The session's most recent payment attempt in ``status`` (the page's pending or
     succeeded payment, the decline it explains)."""

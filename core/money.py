@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
+from django.core.exceptions import ValidationError
 
 ZERO = Decimal(0)
 
@@ -16,9 +17,24 @@ def is_currency(code: str) -> bool:
     return isinstance(code, str) and len(code) == 3 and code.upper() == code and code in _currencies()
 
 
+# ISO-4217 codes that are not money anyone can be billed in: precious metals (XAU, XAG, XPD,
+# XPT), bond-market and accounting units (XBA–XBD, XDR, XSU, XUA), the testing code (XTS) and
+# "no currency" (XXX). The real X- currencies (XAF, XOF, XPF, XCD, XCG) stay.
+NON_MONEY_CODES = frozenset({
+    "XAU", "XAG", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA", "XTS", "XXX",
+})
+
+
+def currency_validator(value: str) -> None:
+    """Model-field validator (admin forms): an ISO-4217 code money can be billed in."""
+    if not is_currency(value):
+        raise ValidationError("%(value)s is not an ISO-4217 currency code money can be billed in.",
+                              code="invalid_currency", params={"value": value})
+
+
 @lru_cache(maxsize=1)
 def _currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
+    return frozenset(list_currencies()) - NON_MONEY_CODES
 
 
 @cache

@@ -141,6 +141,9 @@ CREATE_ERRORS_422 = {
     "contract_customer_mismatch": "customer_id is not the contract's customer.",
     "business_entity_mismatch": "business_entity_id is not the contract's.",
     "start_date_outside_contract": "The change date is outside the contract's term.",
+    "start_date_out_of_range": "start_date (or the change date) is more than one billing period ago "
+    "(its first period has ended) or more than 365 days ahead.",
+    "contract_ended": "The contract's end_date has passed: it cannot be amended.",
     "quantity_out_of_bounds": "A quantity outside the plan item's min/max.",
     "unknown_product_override": "An override names a product that is not in the plan or contract.",
     "duplicate_product_override": "Two overrides name the same product.",
@@ -160,7 +163,8 @@ CREATE_ERRORS_404 = {
     "pricing_not_found": "A pricing_id is not a pricing of your organization.",
 }
 CREATE_ERRORS_409 = {
-    "idempotency_key_in_use": "A request with this key is still running; retry shortly."
+    "idempotency_key_in_use": "A request with this key is still running; retry shortly.",
+    "contract_amendment_in_progress": "Another amendment of the contract has a payment being processed.",
 }
 RATE_LIMITED = {"rate_limited": "Too many creates for this API key; wait Retry-After seconds."}
 LIST_ERRORS_422 = {

@@ -24,7 +24,7 @@ from checkout.urlrules import URL_MAX, url_problem
 from core.countries import country_codes
 from core.errors import DRF_CODES
 from core.middleware import TRACE_ID_PATTERN
-from core.money import is_currency
+from core.money import NON_MONEY_CODES, is_currency
 
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
@@ -124,6 +124,9 @@ class CurrencyField(StringField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data).upper()
+        if value in NON_MONEY_CODES:
+            raise fail(f"{value} is an ISO-4217 code for a metal or an accounting unit, not a currency "
+                       "that can be billed.", "invalid_currency")
         if not is_currency(value):
             raise fail("Must be an ISO-4217 currency code, such as USD.", "invalid_currency")
         return value

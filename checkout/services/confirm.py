@@ -33,16 +33,20 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.enums import InvoiceStatus
+from billing.errors import ContractChanged
 from billing.estimates import Quote
 from billing.models import Contract, Invoice
 from billing.services import (
     contract_amend_from_quote,
     contract_create_from_quote,
+    contract_lock_for_amendment,
     invoice_create_from_estimate,
 )
 from checkout.enums import (
@@ -55,6 +59,7 @@ from checkout.enums import (
 )
 from checkout.errors import (
     CardRequired,
+    ContractAmendmentInProgress,
     CustomerDetailsRequired,
     PaymentMethodNotAllowed,
     PaymentProviderUnavailable,
@@ -74,6 +79,7 @@ from checkout.payments import (
     SettleRequest,
     provider_get,
 )
+from checkout.selectors import checkout_session_amendment_in_flight
 from core.queue import task_enqueue_on_commit
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
@@ -196,6 +202,8 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
             organization_id=session.organization_id,
             contract_id=session.contract_id,
             quote=quote,
+            expected_version=session.contract_version,
+            expected_phase_id=session.contract_phase_id,
         )
     invoice = invoice_create_from_estimate(
         organization_id=session.organization_id,
@@ -206,6 +214,27 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
         status=invoice_status,
     )
     return _Fulfilment(customer, created, contract, invoice)
+
+
+def _amendment_guard(session: CheckoutSession) -> None:
+    """An amendment is confirmed only against the contract it was priced on, and one at a time.
+
+    Locks the contract (after the session: the lock order everywhere) and checks its version
+    and phase in force are the quote's (else ``ContractChanged``), and that no other
+    amendment of it has a payment in flight (else ``ContractAmendmentInProgress``): two
+    amendments confirmed at once queue on the contract lock, and the second sees the first's
+    new version or its processing session. Nothing is charged when refused."""
+    if session.checkout_type == CheckoutType.NEW_CONTRACT:
+        return
+    contract_lock_for_amendment(
+        organization_id=session.organization_id, contract_id=session.contract_id,
+        expected_version=session.contract_version, expected_phase_id=session.contract_phase_id,
+        on=session.start_date,
+    )
+    if checkout_session_amendment_in_flight(
+        organization_id=session.organization_id, contract_id=session.contract_id, exclude_id=session.pk
+    ):
+        raise ContractAmendmentInProgress()
 
 
 def _transition(session: CheckoutSession, *, expected: str, **changes) -> None:
@@ -280,6 +309,7 @@ def checkout_session_confirm(
         if session.expires_at <= now:
             raise SessionExpired()
         amount_due = checkout_session_amount_due(session)
+        _amendment_guard(session)
 
         if session.guest_checkout:
             details = customer_details_merge(session.customer_details, customer_details)
@@ -446,15 +476,18 @@ def payment_settle(*, payment_id) -> ConfirmResult | None:
                                            currency=payment.currency, card_last4=payment.card_last4))
     if result.status == ChargeStatus.PENDING:
         return None  # still in flight: a later run settles it
+    resolve = partial(_resolve, payment.checkout_session_id, reference=result.reference, payment_id=payment.pk)
     try:
-        return _resolve(
-            payment.checkout_session_id,
-            succeeded=result.status == ChargeStatus.SUCCEEDED,
-            failure_code=result.failure_code,
-            failure_message=result.failure_message,
-            reference=result.reference,
-            payment_id=payment.pk,
-        )
+        try:
+            return resolve(succeeded=result.status == ChargeStatus.SUCCEEDED,
+                           failure_code=result.failure_code, failure_message=result.failure_message)
+        except ContractChanged:
+            # Cannot happen through our services (a second amendment is refused while this one
+            # is processing) but an ops edit of the contract can: the money came in for terms
+            # that no longer exist, so nothing is applied and the payment is flagged for refund.
+            logger.warning("payment %s settled for a contract that changed meanwhile; not applied", payment_id)
+            return resolve(succeeded=False, failure_code=ContractChanged.code, failure_message=str(_(
+                "The contract changed while this payment was processing; the payment will be refunded.")))
     except SessionNotProcessing:
         logger.info("payment %s was resolved by someone else first", payment_id)
         return None

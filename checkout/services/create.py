@@ -31,6 +31,7 @@ from billing import selectors as billing_selectors
 from billing.enums import ContractStatus, PlanStatus
 from billing.errors import CurrencyMismatch, UnknownPricing, UnknownProduct, UnknownProductOverride
 from billing.estimates import (
+    MAX_START_DAYS_AHEAD,
     ContractSnapshot,
     PlanSnapshot,
     amendment_quote,
@@ -40,13 +41,16 @@ from billing.estimates import (
     quote_from_plan,
     quote_items_for_quantity_update,
     quote_items_from_plan,
+    start_date_problem,
 )
 from checkout.enums import CheckoutType
 from checkout.errors import (
     BusinessEntityMismatch,
     BusinessEntityNotFound,
     ChangeDateOutsideContract,
+    ContractAmendmentInProgress,
     ContractCustomerMismatch,
+    ContractEnded,
     ContractNotActive,
     ContractNotFound,
     CustomerNotFound,
@@ -56,9 +60,11 @@ from checkout.errors import (
     PricingNotFound,
     ProductNotFound,
     RequestInvalid,
+    StartDateOutsideWindow,
     UrlHttpsRequired,
 )
 from checkout.models import CheckoutSession
+from checkout.selectors import checkout_session_amendment_in_flight
 from checkout.tokens import session_token_new
 from checkout.urlrules import is_https
 from core.db import hand_written_sql_supported, prepared_cursor
@@ -149,6 +155,8 @@ def _new_contract(organization, data, now) -> dict:
             )
         plan_id = plan.id
 
+    _check_start_window(quote.phases[0].items, quote.start_date, now,
+                        field="contract.start_date" if contract is not None else "start_date")
     estimates = estimate_new_contract(quote=quote, tax_rate=entity.tax_rate)
     return {
         "plan_id": plan_id,
@@ -283,6 +291,10 @@ def _amendment(organization, data, now, checkout_type) -> dict:
     _check_contract_parties(organization, contract, data)
     if contract.status != ContractStatus.ACTIVE:
         raise ContractNotActive(field="contract_id")
+    if contract.end_date is not None and contract.end_date <= now.date():
+        raise ContractEnded(f"The contract ended on {contract.end_date}.", field="contract_id")
+    if checkout_session_amendment_in_flight(organization_id=organization.pk, contract_id=contract.id):
+        raise ContractAmendmentInProgress(field="contract_id")
     if change_date < contract.start_date or (
         contract.end_date is not None and change_date >= contract.end_date
     ):
@@ -321,6 +333,7 @@ def _amendment(organization, data, now, checkout_type) -> dict:
             items = quote_items_for_quantity_update(contract=contract, overrides=overrides)
         plan_id, name = contract.plan_id, "Quantity update"
 
+    _check_start_window(items, change_date, now, field="start_date")
     quote = amendment_quote(
         contract=contract, items=items, change_date=change_date, plan_id=plan_id, name=name
     )
@@ -336,9 +349,21 @@ def _amendment(organization, data, now, checkout_type) -> dict:
         "start_date": change_date,
         "end_date": contract.end_date,
         "contract_spec": None,
+        "contract_version": contract.version,
+        "contract_phase_id": contract.phase.id,
         "quote": quote.to_json(),
         "estimates": estimates.to_json(),
     }
+
+
+def _check_start_window(items, start: datetime.date, now, *, field: str) -> None:
+    problem = start_date_problem(items, start, now.date())
+    if problem == "too_early":
+        raise StartDateOutsideWindow(
+            f"{start} is more than one billing period ago: its first period has ended already.", field=field)
+    if problem == "too_late":
+        raise StartDateOutsideWindow(
+            f"{start} is more than {MAX_START_DAYS_AHEAD} days from today.", field=field)
 
 
 def _check_contract_parties(organization, contract: ContractSnapshot, data) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -202,6 +203,18 @@ def build_merchant(name: str) -> Merchant:
         key,
         client,
     )
+
+
+# The API prices only start dates inside a window around today (one billing period back, a
+# year ahead); these tests' dates are fixed in January 2026, so they run on 10 January 2026.
+# Time keeps ticking from there, so expiry and timeouts behave as in real time.
+TODAY = datetime.datetime(2026, 1, 10, 9, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(TODAY, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -93,6 +93,7 @@ def test_schema_documents_every_error_code_the_api_can_produce(openapi):
         "payment_provider_unavailable",
         "estimate_inconsistent",
         "amendment_not_applicable",
+        "contract_changed",
         "webhook_delivery_not_found",
         # The roll-secret serializer answers value_out_of_range first; admin and other callers get this.
         "invalid_grace_period",
