@@ -60,8 +60,12 @@ class ContractAdmin(admin.ModelAdmin):
     search_fields = ["=id", "customer__customer_name", "customer__email"]
     list_select_related = ["customer", "plan", "organization"]
     raw_id_fields = ["customer", "business_entity", "plan"]
-    readonly_fields = ["version"]
     inlines = [PhaseInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The mode is fixed at creation: moving a contract between test and live would let a
+        # key of the other mode amend it.
+        return ["version", "livemode"] if obj else ["version"]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -326,6 +326,7 @@ class ContractSnapshot:
     plan_items: tuple[PlanItemSnapshot, ...] = ()
     # ``Contract.version`` when read: an amendment priced on this snapshot applies only to it.
     version: int = 1
+    livemode: bool = False
 
 
 # --- estimates --------------------------------------------------------------------------------

@@ -155,6 +155,9 @@ class Contract(BaseModel):
     # checkout session records the version it was priced against; confirming it after the
     # contract moved on is refused (contract_changed) instead of billing a stale quote.
     version = models.PositiveIntegerField(default=1)
+    # Made by confirming a live-mode session (True) or a test one: only a key of the same mode
+    # can amend it, so a test key never changes what a customer really pays.
+    livemode = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

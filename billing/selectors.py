@@ -156,6 +156,7 @@ def contract_snapshot_get(
         phase=phase,
         plan_items=plan_items,
         version=contract.version,
+        livemode=contract.livemode,
     )
 
 

@@ -34,7 +34,7 @@ def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
 
 @transaction.atomic
 def contract_create_from_quote(
-    *, organization_id, customer_id, business_entity_id, quote: Quote
+    *, organization_id, customer_id, business_entity_id, quote: Quote, livemode: bool = False
 ) -> Contract:
     """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms.
     The contract's plan is its first phase's (none for a product-based contract)."""
@@ -47,6 +47,7 @@ def contract_create_from_quote(
         start_date=quote.start_date,
         end_date=quote.end_date,
         status=ContractStatus.ACTIVE,
+        livemode=livemode,
     )
     phases = Phase.objects.bulk_create(
         Phase(

@@ -194,6 +194,8 @@ class Event(BaseModel):
         CheckoutSession, on_delete=models.CASCADE, related_name="events", db_index=False
     )
     type = models.CharField(max_length=64, choices=EventType.choices)
+    # The session's mode: the event goes only to endpoints of the same mode.
+    livemode = models.BooleanField(default=False)
     sequence = models.PositiveIntegerField()
     payload = models.JSONField(default=dict)
     # Set once deliveries for every subscribed endpoint have been created.
@@ -225,6 +227,9 @@ class WebhookEndpoint(BaseModel):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     enabled_events = models.JSONField(default=list, help_text="Event types; empty = all.")
     is_active = models.BooleanField(default=True)
+    # Test-mode endpoints receive test sessions' events only, live ones live events only; a
+    # key of one mode cannot see or change the other's endpoints.
+    livemode = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -25,10 +25,11 @@ from core.db import JoinedRowLoader
 _BY_ID = JoinedRowLoader(CheckoutSession, by=("id", "organization"))
 
 
-def checkout_session_get(*, organization_id, session_id) -> CheckoutSession:
-    """The organization's session, expired if due. Another tenant's id is not found."""
+def checkout_session_get(*, organization_id, session_id, livemode: bool | None = None) -> CheckoutSession:
+    """The organization's session, expired if due. Another tenant's id is not found, nor
+    (with ``livemode``, a merchant key's mode) a session of the other mode."""
     session = _BY_ID.get(session_id, organization_id)
-    if session is None:
+    if session is None or (livemode is not None and session.livemode != livemode):
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)
 
@@ -92,6 +93,7 @@ def cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
 def checkout_session_list(
     *,
     organization_id,
+    livemode: bool,
     status: str | None = None,
     customer_id=None,
     checkout_type: str | None = None,
@@ -102,10 +104,10 @@ def checkout_session_list(
     limit: int = 20,
     cursor: str | None = None,
 ) -> Page:
-    """One page of the organization's sessions. Status filters see read-time expiry: an open
-    session past ``expires_at`` is listed (and shown) as expired."""
+    """One page of the organization's sessions of one mode. Status filters see read-time
+    expiry: an open session past ``expires_at`` is listed (and shown) as expired."""
     now = timezone.now()
-    qs = CheckoutSession.objects.filter(organization_id=organization_id)
+    qs = CheckoutSession.objects.filter(organization_id=organization_id, livemode=livemode)
     if status == SessionStatus.OPEN:
         qs = qs.filter(status=SessionStatus.OPEN, expires_at__gt=now)
     elif status == SessionStatus.EXPIRED:

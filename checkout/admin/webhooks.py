@@ -31,7 +31,10 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["organization", "url", "description", "enabled_events", "is_active"]
+        fields = ["organization", "livemode", "url", "description", "enabled_events", "is_active"]
+        labels = {"livemode": "Live mode"}
+        help_texts = {"livemode": "Live endpoints receive live sessions' events only; test endpoints test events "
+                                  "only. Fixed once created."}
 
     def clean_url(self):
         try:
@@ -41,6 +44,12 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        livemode = cleaned.get("livemode") if self.instance._state.adding else self.instance.livemode
+        if livemode and cleaned.get("url"):
+            try:
+                webhook_url_validate(cleaned["url"], livemode=True)
+            except DomainError as exc:
+                self.add_error("url", exc.message)
         organization = cleaned.get("organization")
         if self.instance._state.adding and organization is not None:
             try:
@@ -55,14 +64,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     """The signing secret is shown once, in a message after creation, never on a form."""
 
     form = WebhookEndpointForm
-    list_display = ["url", "organization", "is_active", "events", "created_at"]
-    list_filter = ["is_active", "organization"]
+    list_display = ["url", "organization", "livemode", "is_active", "events", "created_at"]
+    list_filter = ["livemode", "is_active", "organization"]
     search_fields = ["url", "description", "=id"]
     list_select_related = ["organization"]
     actions = ["roll_secret"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["organization", "previous_secret_expires_at", "created_at", "updated_at"] if obj else []
+        return ["organization", "livemode", "previous_secret_expires_at", "created_at", "updated_at"] if obj else []
 
     @admin.action(description="Roll the signing secret (the old one keeps signing for 24 h)")
     def roll_secret(self, request, queryset):
@@ -92,7 +101,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 organization_id=obj.organization_id,
                 endpoint_id=obj.pk,
                 url=data["url"],
-                enabled_events=data["enabled_events"],
+                enabled_events=data["enabled_events"] or None,  # none ticked: every event type
                 description=data["description"],
                 is_active=data["is_active"],
             )
@@ -100,9 +109,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         endpoint, secret = webhook_endpoint_create(
             organization_id=data["organization"].pk,
             url=data["url"],
-            enabled_events=data["enabled_events"],
+            enabled_events=data["enabled_events"] or None,  # none ticked: every event type
             description=data["description"],
             is_active=data["is_active"],
+            livemode=data["livemode"],
         )
         # The admin logs and redirects with `obj`: make it the row the service created.
         for field in ("id", "secret", "created_at", "updated_at", "is_active", "enabled_events"):

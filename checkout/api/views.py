@@ -6,7 +6,6 @@ Errors of every kind leave through ``core.errors.api_exception_handler`` as the 
 import re
 
 from django.http import HttpResponse
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from checkout.services.lifecycle import checkout_session_cancel
 from core.authentication import ApiKeyAuthentication, HasApiKey
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
+from core.parsers import LimitedJSONParser
 
 from . import schema
 from .routing import MethodRouter
@@ -50,7 +50,7 @@ class MerchantApi(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list = []
 
@@ -106,7 +106,9 @@ class CheckoutSessionListApi(MerchantApi):
     @schema.list_schema
     def get(self, request):
         filters = validated(CheckoutSessionListQuerySerializer, request.query_params.dict())
-        page = checkout_session_list(organization_id=request.auth.organization_id, **filters)
+        page = checkout_session_list(
+            organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters
+        )
         return Response(
             {
                 "object": "list",
@@ -121,7 +123,7 @@ class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
         session = checkout_session_get(
-            organization_id=request.auth.organization_id, session_id=session_id
+            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
         )
         return Response(checkout_session_json(session))
 
@@ -135,6 +137,7 @@ class CheckoutSessionCancelApi(MerchantApi):
             session_id=session_id,
             reason=data["reason"],
             detail=data.get("detail", ""),
+            livemode=request.auth.livemode,
         )
         return Response(checkout_session_json(session))
 

@@ -35,7 +35,8 @@ class EventTypeListField(serializers.ListField):
             child=serializers.ChoiceField(choices=EVENT_CHOICES),
             allow_empty=True,
             max_length=len(EVENT_CHOICES),
-            help_text='Event types to receive; ["*"] (the default) for all of them.',
+            help_text='Event types to receive; ["*"] (the default) for all of them. An empty list is refused '
+                      "(invalid_event_type): pause the endpoint with is_active: false instead.",
             **kwargs,
         )
 
@@ -58,6 +59,8 @@ class WebhookEndpointSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.CharField(default="webhook_endpoint")
     organization_id = serializers.UUIDField()
+    livemode = serializers.BooleanField(
+        help_text="The mode of the key that created it: the endpoint receives only that mode's events.")
     url = serializers.CharField()
     description = serializers.CharField()
     enabled_events = serializers.ListField(child=serializers.CharField())
@@ -106,6 +109,7 @@ def webhook_endpoint_json(endpoint) -> dict:
         "id": str(endpoint.id),
         "object": "webhook_endpoint",
         "organization_id": str(endpoint.organization_id),
+        "livemode": endpoint.livemode,
         "url": endpoint.url,
         "description": endpoint.description,
         "enabled_events": list(endpoint.enabled_events) or [ALL_EVENTS],
@@ -137,7 +141,8 @@ class WebhookEndpointListApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_list", tags=_TAGS, summary="List webhook endpoints",
                    responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401]})
     def get(self, request):
-        endpoints = service.webhook_endpoints_list(organization_id=request.auth.organization_id)
+        endpoints = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
+                                                 livemode=request.auth.livemode)
         return Response(
             {
                 "object": "list",
@@ -173,7 +178,8 @@ class WebhookEndpointRetrieveApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_retrieve", tags=_TAGS, summary="Retrieve a webhook endpoint",
                    responses={200: WebhookEndpointSerializer, 401: _ERRORS[401], 404: _ERRORS[404]})
     def get(self, request, endpoint_id):
-        endpoint = service.webhook_endpoint_get(organization_id=request.auth.organization_id, endpoint_id=endpoint_id)
+        endpoint = service.webhook_endpoint_get(organization_id=request.auth.organization_id, endpoint_id=endpoint_id,
+                                                livemode=request.auth.livemode)
         return Response(webhook_endpoint_json(endpoint))
 
 
@@ -196,7 +202,8 @@ class WebhookEndpointDeleteApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_delete", tags=_TAGS, summary="Delete a webhook endpoint",
                    responses={200: WebhookEndpointDeletedSerializer, 401: _ERRORS[401], 404: _ERRORS[404]})
     def delete(self, request, endpoint_id):
-        service.webhook_endpoint_delete(organization_id=request.auth.organization_id, endpoint_id=endpoint_id)
+        service.webhook_endpoint_delete(organization_id=request.auth.organization_id, endpoint_id=endpoint_id,
+                                        livemode=request.auth.livemode)
         return Response({"id": str(endpoint_id), "object": "webhook_endpoint", "deleted": True})
 
 
@@ -216,6 +223,7 @@ class WebhookEndpointRollSecretApi(MerchantApi):
             organization_id=request.auth.organization_id,
             endpoint_id=endpoint_id,
             previous_secret_valid_hours=data["previous_secret_valid_hours"],
+            livemode=request.auth.livemode,
         )
         return Response(
             {

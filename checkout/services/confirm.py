@@ -196,6 +196,7 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
             customer_id=customer.pk,
             business_entity_id=session.business_entity_id,
             quote=quote,
+            livemode=session.livemode,
         )
     else:
         contract, _phase = contract_amend_from_quote(

@@ -95,7 +95,7 @@ def checkout_session_create(
     if checkout_type == CheckoutType.NEW_CONTRACT:
         priced = _new_contract(organization, data, now)
     else:
-        priced = _amendment(organization, data, now, checkout_type)
+        priced = _amendment(organization, data, now, checkout_type, livemode)
 
     expires_at = data.get("expires_at") or now + datetime.timedelta(
         hours=settings.CHECKOUT_SESSION_DEFAULT_TTL_HOURS
@@ -278,7 +278,7 @@ def _product_based_quote(organization, spec):
 # --- amendments -----------------------------------------------------------------------------
 
 
-def _amendment(organization, data, now, checkout_type) -> dict:
+def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
     change_date = data.get("start_date") or now.date()
     contract = billing_selectors.contract_snapshot_get(
         organization_id=organization.pk,
@@ -286,7 +286,7 @@ def _amendment(organization, data, now, checkout_type) -> dict:
         on=change_date,
         with_plan_items=checkout_type == CheckoutType.QUANTITY_UPDATE,
     )
-    if contract is None:
+    if contract is None or contract.livemode != livemode:  # the other mode's contracts: not found
         raise ContractNotFound(field="contract_id")
     _check_contract_parties(organization, contract, data)
     if contract.status != ContractStatus.ACTIVE:

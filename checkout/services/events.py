@@ -11,6 +11,7 @@ def session_event_payload(session: CheckoutSession) -> dict:
     return {
         "id": str(session.id),
         "object": "checkout_session",
+        "livemode": session.livemode,
         "checkout_type": session.checkout_type,
         "status": session.status,
         "payment_status": session.payment_status,
@@ -37,6 +38,7 @@ def event_record(*, session: CheckoutSession, type: EventType, data: dict | None
         organization_id=session.organization_id,
         checkout_session=session,
         type=type,
+        livemode=session.livemode,
         sequence=last + 1,
         payload=payload,
     )

@@ -86,7 +86,7 @@ WITH due AS ({{due}}
        SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s
       FROM due
      WHERE s.id = due.id AND s.status = %(open)s
- RETURNING s.id, s.organization_id, s.checkout_type, s.status, s.payment_status,
+ RETURNING s.id, s.organization_id, s.livemode, s.checkout_type, s.status, s.payment_status,
            s.customer_id, s.contract_id, s.plan_id, s.currency, s.metadata, s.trace_id,
            -- Only the two amounts leave the row, not the whole estimate.
            s.estimates -> 'current_invoice' -> 'total' AS amount_total,
@@ -101,13 +101,14 @@ WITH due AS ({{due}}
      GROUP BY checkout_session_id
 )
 INSERT INTO {_EVENT}
-       (id, created_at, updated_at, organization_id, checkout_session_id, type, sequence,
+       (id, created_at, updated_at, organization_id, checkout_session_id, type, livemode, sequence,
         payload, dispatched_at)
-SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(type)s,
+SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(type)s, e.livemode,
        COALESCE(last.sequence, 0) + 1,
        jsonb_build_object(
            'id', e.id::text,
            'object', 'checkout_session',
+           'livemode', e.livemode,
            'checkout_type', e.checkout_type,
            'status', e.status,
            'payment_status', e.payment_status,
@@ -183,6 +184,7 @@ def _expire_orm(due: QuerySet, *, now: datetime) -> int:
                     organization_id=s.organization_id,
                     checkout_session_id=s.id,
                     type=EventType.EXPIRED,
+                    livemode=s.livemode,
                     sequence=(last.get(s.id) or 0) + 1,
                     payload=session_event_payload(s),
                     created_at=written,

@@ -19,18 +19,22 @@ from .events import event_record
 
 @transaction.atomic
 def checkout_session_expire(
-    *, session_id, now: datetime | None = None, force: bool = False, organization_id=None
+    *, session_id, now: datetime | None = None, force: bool = False, organization_id=None,
+    livemode: bool | None = None,
 ) -> bool:
     """Expire one open session. Returns True if this call expired it.
 
     Without ``force`` only a session past ``expires_at`` is expired (read-time expiry);
     with it (ops in admin) any open session is. Processing sessions never expire. With
-    ``organization_id`` (a merchant's request) only that organization's session is touched.
+    ``organization_id`` (a merchant's request) only that organization's session is touched,
+    and with ``livemode`` (the merchant key's mode) only a session of that mode.
     """
     now = now or timezone.now()
     candidates = CheckoutSession.objects.filter(pk=session_id, status=SessionStatus.OPEN)
     if organization_id is not None:
         candidates = candidates.filter(organization_id=organization_id)
+    if livemode is not None:
+        candidates = candidates.filter(livemode=livemode)
     if not force:
         candidates = candidates.filter(expires_at__lte=now)
     if not candidates.update(status=SessionStatus.EXPIRED, expired_at=now, updated_at=now):
@@ -50,9 +54,11 @@ def checkout_session_expire_if_due(session: CheckoutSession, *, now: datetime | 
 
 
 def checkout_session_cancel(
-    *, organization_id, session_id, reason: str = CancellationReason.REQUESTED_BY_CUSTOMER, detail: str = ""
+    *, organization_id, session_id, reason: str = CancellationReason.REQUESTED_BY_CUSTOMER, detail: str = "",
+    livemode: bool | None = None,
 ) -> CheckoutSession:
-    """Cancel an open session (customer on the page, merchant API or ops)."""
+    """Cancel an open session (customer on the page, merchant API or ops). ``livemode``: the
+    merchant key's mode; a session of the other mode is not found."""
     if reason not in CancellationReason.values:
         raise InvalidCancellationReason(
             f"reason must be one of: {', '.join(CancellationReason.values)}.", field="reason"
@@ -60,22 +66,24 @@ def checkout_session_cancel(
     now = timezone.now()
     # A session already past its expiry is expired, not cancelled. The expiry commits on
     # its own: the refusal below must not roll it (and its event) back.
-    checkout_session_expire(session_id=session_id, now=now, organization_id=organization_id)
-    return _cancel_open(organization_id, session_id, reason, detail, now)
+    checkout_session_expire(session_id=session_id, now=now, organization_id=organization_id, livemode=livemode)
+    return _cancel_open(organization_id, session_id, reason, detail, now, livemode)
 
 
 @transaction.atomic
-def _cancel_open(organization_id, session_id, reason: str, detail: str, now: datetime) -> CheckoutSession:
-    updated = CheckoutSession.objects.filter(
-        pk=session_id, organization_id=organization_id, status=SessionStatus.OPEN
-    ).update(
+def _cancel_open(organization_id, session_id, reason: str, detail: str, now: datetime,
+                 livemode: bool | None) -> CheckoutSession:
+    scope = {"pk": session_id, "organization_id": organization_id}
+    if livemode is not None:
+        scope["livemode"] = livemode
+    updated = CheckoutSession.objects.filter(**scope, status=SessionStatus.OPEN).update(
         status=SessionStatus.CANCELLED,
         cancelled_at=now,
         cancellation_reason=reason,
         cancellation_detail=detail[:500],
         updated_at=now,
     )
-    session = CheckoutSession.objects.filter(pk=session_id, organization_id=organization_id).first()
+    session = CheckoutSession.objects.filter(**scope).first()
     if session is None:
         raise SessionNotFound()
     if not updated:

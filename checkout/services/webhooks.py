@@ -126,11 +126,17 @@ def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> 
 
 
 def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events") -> list[str]:
-    """A list of known event types, deduplicated in order; ``[]`` or ``["*"]`` means all."""
+    """A list of known event types, deduplicated in order; omitted (None) or ``["*"]`` means
+    all (stored as ``[]``). An empty list is refused: "no events" is pausing the endpoint
+    (``is_active``), and reading ``[]`` as "all" would subscribe to what was meant as nothing."""
     if enabled_events is None:
         return []
     if not isinstance(enabled_events, (list, tuple)):
         raise InvalidEventType("enabled_events must be a list of event types.", field=field)
+    if not enabled_events:
+        raise InvalidEventType(
+            'enabled_events must name at least one event type, or be ["*"] for all of them; '
+            "to receive nothing, pause the endpoint (is_active: false).", field=field)
     if list(enabled_events) == ["*"]:
         return []
     unknown = [str(t) for t in enabled_events if t not in EventType.values]
@@ -142,16 +148,23 @@ def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events
     return list(dict.fromkeys(enabled_events))
 
 
-def webhook_endpoints_list(*, organization_id) -> list[WebhookEndpoint]:
-    """The organization's endpoints, newest first (they are capped, so no paging)."""
+def webhook_endpoints_list(*, organization_id, livemode: bool) -> list[WebhookEndpoint]:
+    """The organization's endpoints of one mode, newest first (they are capped, so no paging)."""
     return list(
-        WebhookEndpoint.objects.filter(organization_id=organization_id).order_by("-created_at", "-id")
+        WebhookEndpoint.objects.filter(organization_id=organization_id, livemode=livemode)
+        .order_by("-created_at", "-id")
     )
 
 
-def webhook_endpoint_get(*, organization_id, endpoint_id, for_update: bool = False) -> WebhookEndpoint:
+def webhook_endpoint_get(*, organization_id, endpoint_id, livemode: bool | None = None,
+                         for_update: bool = False) -> WebhookEndpoint:
+    """The organization's endpoint; with ``livemode`` (a merchant's key) only one of that
+    mode: the other mode's endpoints are not found, like another tenant's."""
     endpoints = WebhookEndpoint.objects.select_for_update() if for_update else WebhookEndpoint.objects
-    endpoint = endpoints.filter(pk=endpoint_id, organization_id=organization_id).first()
+    endpoints = endpoints.filter(pk=endpoint_id, organization_id=organization_id)
+    if livemode is not None:
+        endpoints = endpoints.filter(livemode=livemode)
+    endpoint = endpoints.first()
     if endpoint is None:
         raise WebhookEndpointNotFound()
     return endpoint
@@ -162,8 +175,8 @@ def webhook_endpoint_create(
     *, organization_id, url: str, enabled_events=None, description: str = "", is_active: bool = True,
     livemode: bool = False,
 ) -> tuple[WebhookEndpoint, str]:
-    """Create an endpoint (``is_active=False``: created paused). Returns it and its signing
-    secret, which the caller shows once."""
+    """Create an endpoint of one mode (it receives only that mode's events; ``is_active=False``:
+    created paused). Returns it and its signing secret, which the caller shows once."""
     url = webhook_url_validate(url, livemode=livemode)
     events = webhook_event_types_validate(enabled_events)
     webhook_endpoint_limit_check(organization_id=organization_id)
@@ -175,6 +188,7 @@ def webhook_endpoint_create(
         secret=secret,
         enabled_events=events,
         is_active=is_active,
+        livemode=livemode,
     )
     return endpoint, secret
 
@@ -199,12 +213,13 @@ def webhook_endpoint_update(
     enabled_events=_UNSET,
     description=_UNSET,
     is_active=_UNSET,
-    livemode: bool = False,
+    livemode: bool | None = None,
 ) -> WebhookEndpoint:
-    """Change what is given; the secret never changes here."""
-    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id)
+    """Change what is given; the secret and the mode never change here. ``livemode``: the
+    caller's mode (a merchant's key), None for ops."""
+    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, livemode=livemode)
     if url is not _UNSET:
-        endpoint.url = webhook_url_validate(url, livemode=livemode)
+        endpoint.url = webhook_url_validate(url, livemode=endpoint.livemode)
     if enabled_events is not _UNSET:
         endpoint.enabled_events = webhook_event_types_validate(enabled_events)
     if description is not _UNSET:
@@ -217,7 +232,8 @@ def webhook_endpoint_update(
 
 @transaction.atomic
 def webhook_endpoint_secret_roll(
-    *, organization_id, endpoint_id, previous_secret_valid_hours=SECRET_GRACE_HOURS_DEFAULT
+    *, organization_id, endpoint_id, previous_secret_valid_hours=SECRET_GRACE_HOURS_DEFAULT,
+    livemode: bool | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """Give the endpoint a new signing secret; returns it (the caller shows it once).
 
@@ -228,7 +244,8 @@ def webhook_endpoint_secret_roll(
     hours = previous_secret_valid_hours
     if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= SECRET_GRACE_HOURS_MAX:
         raise InvalidSecretGracePeriod(field="previous_secret_valid_hours")
-    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, for_update=True)
+    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, livemode=livemode,
+                                    for_update=True)
     if hours:
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=hours)
@@ -240,9 +257,9 @@ def webhook_endpoint_secret_roll(
 
 
 @transaction.atomic
-def webhook_endpoint_delete(*, organization_id, endpoint_id) -> None:
+def webhook_endpoint_delete(*, organization_id, endpoint_id, livemode: bool | None = None) -> None:
     """Delete an endpoint with its deliveries; attempts already queued find nothing to do."""
-    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id)
+    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, livemode=livemode)
     endpoint.delete()
 
 
@@ -281,13 +298,14 @@ def events_dispatch_pending_queue() -> None:
 # --- dispatch (outbox → deliveries) ---------------------------------------------------
 
 def _events_fan_out(events: list[Event], now: datetime) -> list:
-    """Deliveries for ``events`` (locked by the caller), events marked dispatched."""
+    """Deliveries for ``events`` (locked by the caller), events marked dispatched. An event
+    goes only to its organization's endpoints of its own mode (test or live)."""
     org_ids = {event.organization_id for event in events}
     endpoints_by_org = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.filter(organization_id__in=org_ids, is_active=True).only(
-        "id", "organization_id", "enabled_events"
+        "id", "organization_id", "enabled_events", "livemode"
     ):
-        endpoints_by_org[endpoint.organization_id].append(endpoint)
+        endpoints_by_org[endpoint.organization_id, endpoint.livemode].append(endpoint)
     deliveries = [
         WebhookDelivery(
             endpoint_id=endpoint.id,
@@ -298,7 +316,7 @@ def _events_fan_out(events: list[Event], now: datetime) -> list:
             updated_at=now,
         )
         for event in events
-        for endpoint in endpoints_by_org[event.organization_id]
+        for endpoint in endpoints_by_org[event.organization_id, event.livemode]
         if _subscribed(endpoint, event.type)
     ]
     # The unique (endpoint, event) constraint makes a second fan-out harmless.
@@ -318,7 +336,7 @@ def event_dispatch(*, event_id) -> list:
         events = list(
             Event.objects.select_for_update(skip_locked=True)
             .filter(pk=event_id, dispatched_at__isnull=True)
-            .only("id", "organization_id", "type")
+            .only("id", "organization_id", "type", "livemode")
         )
         if not events:
             return []
@@ -342,7 +360,7 @@ def events_dispatch_pending(
                 Event.objects.select_for_update(skip_locked=True)
                 .filter(dispatched_at__isnull=True, created_at__lte=cutoff)
                 .order_by("created_at")
-                .only("id", "organization_id", "type")[:batch_size]
+                .only("id", "organization_id", "type", "livemode")[:batch_size]
             )
             if not events:
                 break
@@ -364,6 +382,7 @@ def event_envelope(event: Event) -> dict:
         "id": str(event.id),
         "object": "event",
         "type": event.type,
+        "livemode": event.livemode,
         "created": int(event.created_at.timestamp()),
         "sequence": event.sequence,
         "data": {"object": event.payload},

@@ -27,6 +27,7 @@ def test_create_returns_secret_once(api_client, organization, django_assert_max_
     assert data["secret"] == endpoint.secret and data["secret"].startswith("whsec_")
     assert data == {
         "id": str(endpoint.id), "object": "webhook_endpoint", "organization_id": str(organization.id),
+        "livemode": False,
         "url": "https://merchant.example/hooks", "description": "Orders",
         "enabled_events": [EventType.COMPLETED, EventType.EXPIRED], "is_active": True,
         "created_at": data["created_at"], "updated_at": data["updated_at"], "secret": endpoint.secret,
