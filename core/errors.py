@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from .logging import get_trace_id
+from .parsers import BodyRejected
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,8 @@ def api_exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        return Response(error_body(code, str(message)), status=status, headers=headers)
+        fields = {exc.path or "__all__": [str(message)]} if isinstance(exc, BodyRejected) else None
+        return Response(error_body(code, str(message), fields), status=status, headers=headers)
 
     logger.exception("unhandled error in API view")
     return Response(error_body("internal_error", "Something went wrong on our side."), status=500)
