@@ -21,6 +21,7 @@ from billing.errors import InvalidCadence
 from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
+from checkout.tokens import session_token_well_formed
 from core.countries import country_name
 from core.db import JoinedRowLoader
 from core.lru import LocalLru
@@ -380,7 +381,7 @@ def page_probe(token: str) -> PageProbe | None:
     more than the whole cached response. A miss (or any state but a live open session) goes
     on to the full selector, which also applies read-time expiry.
     """
-    row = _PROBE.values(token)
+    row = _PROBE.values(token) if session_token_well_formed(token) else None
     return None if row is None else PageProbe(*row)
 
 

@@ -20,6 +20,7 @@ from checkout.errors import RequestInvalid, SessionNotFound
 from checkout.models import CheckoutSession, Payment
 from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
+from checkout.tokens import session_token_well_formed
 from core.db import JoinedRowLoader
 
 _BY_ID = JoinedRowLoader(CheckoutSession, by=("id", "organization"))
@@ -40,7 +41,7 @@ _BY_TOKEN = JoinedRowLoader(CheckoutSession, ("business_entity", "customer", "pl
 def checkout_session_get_by_token(*, token: str) -> CheckoutSession:
     """The session behind a hosted-page token (with its entity, customer and plan), expired
     if due. One fixed statement: compiling the ORM query cost more than running it."""
-    session = _BY_TOKEN.get(token)
+    session = _BY_TOKEN.get(token) if session_token_well_formed(token) else None
     if session is None:
         raise SessionNotFound()
     return checkout_session_expire_if_due(session)

@@ -1,4 +1,13 @@
+import re
 import secrets
+
+# What session_token_new makes (older tokens were the same shape). Anything else is not
+# looked up at all: a NUL or a megabyte of junk never reaches the database.
+SESSION_TOKEN_PATTERN = re.compile(r"cs_[A-Za-z0-9_-]{43}")
+
+
+def session_token_well_formed(token: str) -> bool:
+    return isinstance(token, str) and SESSION_TOKEN_PATTERN.fullmatch(token) is not None
 
 
 def session_token_new() -> str:

@@ -60,3 +60,32 @@ def url_with_session_id(url: str, session_id) -> str:
     for placeholder in _SESSION_ID_PLACEHOLDERS:
         url = url.replace(placeholder, str(session_id))
     return url
+
+
+def ascii_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` with an internationalised host in its ASCII (punycode) form,
+    as HTTP headers (the CSP, Location) need it; None when the host cannot be encoded."""
+    parts = urlsplit(url)
+    host = ascii_host(parts.hostname or "")
+    if host is None:
+        return None
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def ascii_host(host: str) -> str | None:
+    if ":" in host:  # an IPv6 literal
+        return f"[{host}]"
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def url_ascii_host(url: str) -> str:
+    """``url`` with its host punycoded (the rest is left to ``iri_to_uri`` on redirect)."""
+    parts = urlsplit(url)
+    origin = ascii_origin(url)
+    if origin is None or parts.hostname is None or parts.hostname.isascii():
+        return url
+    return origin + url[len(f"{parts.scheme}://{parts.netloc}"):]

@@ -5,7 +5,6 @@ Each view validates a form, calls one service, then redirects or renders.
 
 from decimal import Decimal
 from functools import wraps
-from urllib.parse import urlsplit
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
@@ -34,7 +33,7 @@ from checkout.pages import (
 from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
 from checkout.services.confirm import Outcome, checkout_session_amount_due, checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel
-from checkout.urlrules import url_problem, url_with_session_id
+from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -74,9 +73,6 @@ def _safe_url(url: str) -> str | None:
     return url
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def merchant_url(session: CheckoutSession, which: str) -> str | None:
@@ -84,7 +80,7 @@ def merchant_url(session: CheckoutSession, which: str) -> str | None:
     url = _safe_url(getattr(session, which))
     if url is None:
         return None
-    return url_with_session_id(url, session.pk)
+    return url_with_session_id(url_ascii_host(url), session.pk)
 
 
 def _page_url(session: CheckoutSession) -> str:
@@ -99,9 +95,9 @@ def _load(request, token: str) -> CheckoutSession:
 
 def _allow_redirects(request, session) -> None:
     """The origins the CSP's ``form-action`` must allow: the session's redirect URLs'."""
-    request.checkout_redirect_origins = sorted(
-        {_origin(url) for url in (session.success_url, session.pending_url, session.cancel_url) if _safe_url(url)}
-    )
+    origins = {ascii_origin(url) for url in (session.success_url, session.pending_url, session.cancel_url)
+               if _safe_url(url)}
+    request.checkout_redirect_origins = sorted(origin for origin in origins if origin)
 
 
 def _not_found(request):

@@ -45,6 +45,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.TraceIdMiddleware",
+    "core.middleware.ApiBodyLimitMiddleware",
+    "core.middleware.DatabaseOutageMiddleware",
     "core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,6 +173,14 @@ SPECTACULAR_SETTINGS = {
         "CancellationReasonEnum": "checkout.enums.CancellationReason",
     },
 }
+# The largest merchant API request body accepted (bytes); larger ones answer 413 unread.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Failed API-key authentications per client address per window before the address is
+# answered 429 for the rest of the window (0 disables). TRUSTED_PROXY_COUNT: how many proxies
+# in front append to X-Forwarded-For (0: the client address is REMOTE_ADDR).
+API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=100)
+API_AUTH_FAILURE_WINDOW_SECONDS = env.int("API_AUTH_FAILURE_WINDOW_SECONDS", default=300)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Create requests per API key per minute (0 disables the limit).
 CHECKOUT_CREATE_RATE_LIMIT = env.int("CHECKOUT_CREATE_RATE_LIMIT", default=600)
 CHECKOUT_SESSION_DEFAULT_TTL_HOURS = 24
@@ -267,13 +277,20 @@ CELERY_BEAT_SCHEDULE: dict = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"trace_id": {"()": "core.logging.TraceIdFilter"}},
+    "filters": {
+        "trace_id": {"()": "core.logging.TraceIdFilter"},
+        "redact_tokens": {"()": "core.logging.RedactTokensFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s trace_id=%(trace_id)s %(message)s"}
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["trace_id"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["trace_id", "redact_tokens"]}
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines: through our handler, so page tokens are redacted there too.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -6,7 +6,10 @@ None: API callers are merchants' servers, not Django users.
 
 import copy
 import datetime
+import logging
+import time
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
@@ -16,7 +19,10 @@ from rest_framework.permissions import BasePermission
 from .db import JoinedRowLoader
 from .lru import LocalLru
 from .models import ApiKey
+from .ratelimit import window_count, window_peek
 from .services import api_key_authenticate, api_key_hash
+
+logger = logging.getLogger(__name__)
 
 # Writing last_used_at costs a query; once a minute is precise enough for ops.
 LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
@@ -29,6 +35,18 @@ class ApiKeyAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header:
             return None  # the permission answers 401 authentication_required
+        address = client_address(request)
+        wait = auth_failures_blocked(address)
+        if wait:
+            # Checked before the key: a blocked address learns nothing, not even from a valid key.
+            raise exceptions.Throttled(wait, "Too many failed authentications from this address.")
+        try:
+            return self._authenticate(header)
+        except exceptions.AuthenticationFailed:
+            auth_failure_record(address)
+            raise
+
+    def _authenticate(self, header):
         if header[0].lower() != self.keyword.lower().encode():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <secret API key>'.")
         if len(header) != 2:
@@ -89,6 +107,57 @@ def api_key_touch(key: ApiKey, *, now: datetime.datetime | None = None) -> None:
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION), pk=key.pk
     ).update(last_used_at=now)
     key.last_used_at = now
+
+
+# --- brute force: failed authentications per client address ----------------------------------
+# A fixed window per address (API_AUTH_FAILURE_WINDOW_SECONDS); past API_AUTH_FAILURE_LIMIT
+# failures the address is answered 429 until the window ends. A cache outage never blocks
+# anyone: the limiter steps aside for a few seconds ("fails open").
+_OPEN_CIRCUIT_SECONDS = 5.0
+_circuit_open_until = 0.0
+
+
+def client_address(request) -> str:
+    """The caller's address: REMOTE_ADDR, or with ``TRUSTED_PROXY_COUNT`` proxies in front, the
+    address the outermost trusted proxy saw (X-Forwarded-For, counted from the right)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _failure_window_key(address: str) -> tuple[str, float]:
+    window_seconds = settings.API_AUTH_FAILURE_WINDOW_SECONDS
+    now = time.time()
+    window = int(now // window_seconds) * window_seconds
+    return f"rl:auth-failures:{address}:{window}", window + window_seconds - now
+
+
+def _limiter(action):
+    global _circuit_open_until
+    if not settings.API_AUTH_FAILURE_LIMIT or time.monotonic() < _circuit_open_until:
+        return None
+    try:
+        return action()
+    except Exception:
+        _circuit_open_until = time.monotonic() + _OPEN_CIRCUIT_SECONDS
+        logger.warning("auth failure limiter unavailable; allowing requests for %ss", _OPEN_CIRCUIT_SECONDS,
+                       exc_info=True)
+        return None
+
+
+def auth_failures_blocked(address: str) -> float:
+    """Seconds until ``address`` may try again (0: it may now)."""
+    key, remaining = _failure_window_key(address)
+    count = _limiter(lambda: window_peek(key))
+    return remaining if count is not None and count >= settings.API_AUTH_FAILURE_LIMIT else 0
+
+
+def auth_failure_record(address: str) -> None:
+    key, remaining = _failure_window_key(address)
+    _limiter(lambda: window_count(key, ttl=int(remaining) + 5))
 
 
 class HasApiKey(BasePermission):

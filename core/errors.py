@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from .logging import get_trace_id
+from .middleware import RETRY_AFTER_SECONDS, is_database_outage
 from .parsers import BodyRejected
 
 logger = logging.getLogger(__name__)
@@ -171,8 +172,18 @@ def api_exception_handler(exc, context):
         fields = {exc.path or "__all__": [str(message)]} if isinstance(exc, BodyRejected) else None
         return Response(error_body(code, str(message), fields), status=status, headers=headers)
 
+    if is_database_outage(exc):
+        logger.error("database unavailable: %s", exc)
+        return database_outage_response()
     logger.exception("unhandled error in API view")
     return Response(error_body("internal_error", "Something went wrong on our side."), status=500)
+
+
+def database_outage_response() -> JsonResponse:
+    response = json_error_response(
+        "service_unavailable", "The service is briefly unavailable; retry in a few seconds.", 503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def json_error_response(code: str, message: str, status: int) -> JsonResponse:

@@ -2,6 +2,7 @@
 
 import contextvars
 import logging
+import re
 
 trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
 
@@ -18,4 +19,25 @@ class TraceIdFilter(logging.Filter):
             # the variable), but hands the request along: take the id from it.
             trace_id = getattr(getattr(record, "request", None), "trace_id", "-")
         record.trace_id = trace_id
+        return True
+
+
+# Hosted-page tokens are bearer credentials for a customer's checkout: a URL path that holds
+# one (/pay/<token>, /pay/<token>/cancel) is logged with the token replaced.
+PAGE_TOKEN = re.compile(r"/pay/[^/\s?#\"']+")
+REDACTED_PATH = "/pay/[redacted]"
+
+
+def redact(text: str) -> str:
+    return PAGE_TOKEN.sub(REDACTED_PATH, text)
+
+
+class RedactTokensFilter(logging.Filter):
+    """Rewrites a record's message (Django's "Not Found: /pay/…" warnings, request lines)
+    with hosted-page tokens redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/pay/" in message:
+            record.msg, record.args = redact(message), ()
         return True

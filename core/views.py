@@ -2,6 +2,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from .errors import json_error_response
+from .health import database_check, redis_check
 
 
 @require_GET
@@ -25,4 +26,17 @@ def api_not_found(request, *args, **kwargs):
 
 
 def healthz(request):
+    """Liveness: the process answers. Touches no dependency, so a database outage never
+    gets healthy web workers restarted."""
     return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """Readiness: may this instance take traffic? The database is required (503 without it);
+    Redis is reported ``degraded`` when unreachable, not down: the API and the pages keep
+    working without it (events wait in the outbox, rate limits step aside)."""
+    checks = {"database": database_check(), "redis": redis_check()}
+    ready = checks["database"] == "ok"
+    degraded = checks["redis"] == "down"
+    return JsonResponse({"status": ("degraded" if degraded else "ok") if ready else "down",
+                         "checks": checks}, status=200 if ready else 503)

@@ -6,14 +6,13 @@ a Redis outage costs neither availability nor a connection attempt per request.
 """
 
 import logging
-import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 from core.models import ApiKey
+from core.ratelimit import window_count
 
 logger = logging.getLogger(__name__)
 
@@ -24,39 +23,9 @@ _circuit_open_until = 0.0
 _clock = time.time  # tests pin it inside one window
 
 
-_local = threading.local()
-
-
-def _redis_client():
-    """The cache's Redis client (django.core.cache.backends.redis.RedisCache), or None for other
-    backends. Kept per thread: building one per request showed up in profiles."""
-    backend = getattr(cache, "_cache", None)
-    if getattr(backend, "get_client", None) is None:
-        return None
-    cached = getattr(_local, "client", None)
-    if cached is None or cached[0] is not backend:
-        cached = _local.client = (backend, backend.get_client(write=True))
-    return cached[1]
-
-
 def _hit(key: str) -> int:
     """Count one request in ``key``'s window; returns the count so far."""
-    client = _redis_client()
-    if client is not None:
-        key = cache.make_key(key)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(key, 0, ex=WINDOW_SECONDS + 5, nx=True)
-        pipe.incr(key)
-        _, count = pipe.execute()
-        return int(count)
-    # Other backends (local memory in development).
-    if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
-        return 1
+    return window_count(key, ttl=WINDOW_SECONDS + 5)
 
 
 class CheckoutSessionCreateThrottle(BaseThrottle):

@@ -1,0 +1,25 @@
+"""Gunicorn settings for production: `gunicorn -c config/gunicorn.py config.wsgi:application`.
+
+Threaded workers (gthread): a client that stalls while sending its body holds one thread,
+not the whole worker, so slow or hostile clients cannot freeze every request (with sync
+workers two stalled uploads froze the server for a minute). Put a buffering proxy (nginx,
+a cloud load balancer) in front as well: it absorbs slow clients entirely. Every value can be
+overridden with GUNICORN_* environment variables or on the command line.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+worker_class = "core.gunicorn.JsonErrorsWorker"  # gthread, with JSON parse errors
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+# Request line and header limits: what gunicorn refuses itself (400/414/431) never reaches
+# Django; see the README ("Errors answered before Django").
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+logger_class = "core.gunicorn.RedactingLogger"

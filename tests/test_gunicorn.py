@@ -1,0 +1,120 @@
+"""The production server command (config/gunicorn.py) against slow and odd clients, for real:
+gunicorn on a loopback port, serving the test database."""
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from bench.common import free_port, gunicorn_stop
+from tests.checkout.factories import CheckoutSessionFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    settings = connection.settings_dict
+    port = free_port()
+    access_log = tmp_path / "access.log"
+    env = {
+        **__import__("os").environ,
+        "DATABASE_URL": f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+                        f"/{settings['NAME']}",
+        "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
+        "GUNICORN_ACCESS_LOG": str(access_log),
+    }
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application"],
+                               cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if _request(port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").startswith(
+                    b"HTTP/1.1 200"):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        gunicorn_stop(process)
+        pytest.fail("gunicorn did not start")
+    yield port, access_log
+    gunicorn_stop(process)
+
+
+def _request(port: int, raw: bytes, timeout: float = 5.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def test_stalled_uploads_do_not_freeze_other_requests(server):
+    port, _log = server
+    stalled = []
+    for _ in range(2):  # each sends its headers and one byte of a 1000-byte body, then nothing
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"POST /api/v1/checkout-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\nAuthorization: Bearer sk_test_" + b"a" * 43 + b"\r\n\r\n{")
+        stalled.append(sock)
+    time.sleep(0.5)
+    try:
+        started = time.monotonic()
+        answer = _request(port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert elapsed < 2.0
+
+
+def test_chunked_api_body_is_read_by_the_real_server(server):
+    from core.services import api_key_create
+    from tests.core.factories import OrganizationFactory
+
+    key = api_key_create(organization=OrganizationFactory())[1]
+    body = b'{"metadata": "not an object"}'
+    answer = _request(port=server[0], raw=(
+        b"POST /api/v1/checkout-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + key.encode() + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{len(body):x}".encode() + b"\r\n" + body + b"\r\n0\r\n\r\n"))
+    assert answer.startswith(b"HTTP/1.1 422")
+    assert b'"metadata"' in answer
+
+
+def test_access_log_never_holds_a_page_token(server):
+    port, access_log = server
+    session = CheckoutSessionFactory()
+    answer = _request(port, f"GET /pay/{session.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                      .encode())
+    assert answer.startswith(b"HTTP/1.1 200")
+    _request(port, b"GET /pay/cs_unknown/cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and access_log.read_text().count("/pay/") < 2:
+        time.sleep(0.1)
+    text = access_log.read_text()
+    assert text.count("/pay/[redacted]") == 2, text
+    assert session.token not in text and "cs_unknown" not in text
+
+
+@pytest.mark.parametrize("raw, status, code", [
+    (b"GET /api/v1/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    (b"GET /api/v1/ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
+    (b"GET /api/v1/ HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, "malformed_request"),
+    (b"\x00\x01 nonsense\r\n\r\n", 400, "malformed_request"),
+])
+def test_requests_gunicorn_cannot_parse_get_the_json_envelope(server, raw, status, code):
+    answer = _request(server[0], raw)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
+    assert b"Content-Type: application/json" in head
+    assert __import__("json").loads(body)["error"]["code"] == code
