@@ -60,7 +60,7 @@ def test_json_nested_beyond_the_limit_names_where(api):
 @pytest.mark.django_db
 @pytest.mark.parametrize("where", ["metadata", "customer"])
 def test_lone_surrogate_refused_before_the_idempotency_fingerprint(api, where):
-    body = '{"%s": {"note": "\\ud800"}, "idempotency_key": "k-1"}' % where
+    body = '{"' + where + '": {"note": "\\ud800"}, "idempotency_key": "k-1"}'
     response = _post_raw(api, body)
     assert response.status_code == 400
     assert _error(response)["code"] == "malformed_request"
@@ -71,7 +71,7 @@ def test_lone_surrogate_refused_before_the_idempotency_fingerprint(api, where):
 @pytest.mark.django_db
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity", "1" * 50])
 def test_out_of_range_numbers_refused(api, number):
-    response = _post_raw(api, '{"metadata": {"n": %s}}' % number)
+    response = _post_raw(api, '{"metadata": {"n": ' + number + "}}")
     assert response.status_code == 400
     assert _error(response)["code"] == "malformed_request"
 
