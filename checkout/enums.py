@@ -1,6 +1,11 @@
 from django.db import models
 
 
+class PaymentProviderName(models.TextChoices):
+    TEST = "test", "Built-in test provider"
+    STRIPE = "stripe", "Stripe"
+
+
 class CheckoutType(models.TextChoices):
     NEW_CONTRACT = "new_contract", "New contract"
     PLAN_SWITCH = "plan_switch", "Plan switch"

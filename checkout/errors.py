@@ -158,7 +158,18 @@ class CustomerDetailsRequired(DomainError):
 class PaymentProviderUnavailable(DomainError):
     code = "payment_provider_unavailable"
     status = 409
-    message = "Card payments are not available in live mode yet; pay by invoice or contact the merchant."
+    message = "Card payments are not available for this checkout; pay by invoice or contact the merchant."
+
+
+class PaymentSettingsInvalid(DomainError):
+    code = "payment_settings_invalid"
+    message = "The payment settings are not valid."
+
+
+class StripeWebhookRejected(DomainError):
+    code = "webhook_signature_invalid"
+    status = 400
+    message = "Unknown webhook endpoint or invalid Stripe-Signature."
 
 
 class WebhookEndpointNotFound(NotFound):

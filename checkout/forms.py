@@ -119,6 +119,8 @@ class CardNumberInput(TextInput):
 class PaymentChoice:
     method: str
     card: CardDetails | None = None
+    # Hosted card fields (Stripe.js): the payment method id the browser got for the card.
+    payment_method_id: str = ""
 
 
 class ConfirmForm(forms.Form):
@@ -162,15 +164,23 @@ class ConfirmForm(forms.Form):
 
     GUEST_FIELDS = ("customer_name", "email", "line1", "line2", "city", "state", "zip_code", "country",
                     "tax_id_type", "tax_id")
-    PAYMENT_FIELDS = ("payment_method", "card_number", "card_expiry", "card_cvc")
+    payment_method_id = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
+
+    CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+    PAYMENT_FIELDS = ("payment_method", *CARD_FIELDS, "payment_method_id")
 
     def __init__(self, *args, guest: bool, payment_required: bool, invoice_allowed: bool,
-                 initial_details: dict | None = None, **kwargs):
+                 initial_details: dict | None = None, hosted_card_fields: bool = False, **kwargs):
         if initial_details and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from_details(initial_details)
         super().__init__(*args, **kwargs)
         self.guest = guest
         self.payment_required = payment_required
+        # Stripe: the card is typed into Stripe's own fields; only the id Stripe.js made for it
+        # comes here, so our card inputs go.
+        self.hosted_card_fields = hosted_card_fields and payment_required
+        for name in self.CARD_FIELDS if self.hosted_card_fields else ("payment_method_id",):
+            del self.fields[name]
         if not guest:
             for name in self.GUEST_FIELDS:
                 del self.fields[name]
@@ -182,7 +192,7 @@ class ConfirmForm(forms.Form):
             self.fields["payment_method"].initial = PaymentMethod.CARD.value
         else:
             for name in self.PAYMENT_FIELDS:
-                del self.fields[name]
+                self.fields.pop(name, None)
         autocomplete = {"customer_name": "name", "email": "email", "line1": "address-line1",
                         "line2": "address-line2", "city": "address-level2", "state": "address-level1",
                         "zip_code": "postal-code", "country": "country"}
@@ -248,7 +258,10 @@ class ConfirmForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.payment_required and data.get("payment_method") == PaymentMethod.CARD:
+        if self.hosted_card_fields and data.get("payment_method") == PaymentMethod.CARD:
+            if not re.fullmatch(r"(pm|card|src)_[A-Za-z0-9]{1,200}", data.get("payment_method_id") or ""):
+                self.add_error(None, forms.ValidationError(_("Enter your card details."), code="required"))
+        elif self.payment_required and data.get("payment_method") == PaymentMethod.CARD:
             missing = {
                 "card_number": _("Enter your card number."),
                 "card_expiry": _("Enter the card's expiry date."),
@@ -284,6 +297,8 @@ class ConfirmForm(forms.Form):
         if not self.payment_required:
             return PaymentChoice(PaymentMethod.NONE.value)
         data = self.cleaned_data
+        if data["payment_method"] == PaymentMethod.CARD and self.hosted_card_fields:
+            return PaymentChoice(PaymentMethod.CARD.value, payment_method_id=data["payment_method_id"])
         if data["payment_method"] == PaymentMethod.CARD:
             month, year = data["card_expiry"]
             card = CardDetails(number=data["card_number"], exp_month=month, exp_year=year, cvc=data["card_cvc"])

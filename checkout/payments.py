@@ -1,29 +1,45 @@
-"""Payment providers: a small interface and the built-in test provider.
+"""Payment providers: a small interface, the built-in test provider and Stripe.
 
 The confirm service (``checkout.services.confirm``) talks only to ``PaymentProvider``; a
-real gateway is another implementation registered in ``PROVIDERS``, with no change to
-the flow. A provider gets the amount, the currency, an idempotency key (our Payment id,
+real gateway is another implementation (``provider_for``), with no change to the flow. A provider gets the amount, the currency, an idempotency key (our Payment id,
 so a retried call never charges twice) and the card, and answers one of three outcomes:
 ``succeeded``, ``pending`` (settles later: ``settle`` is asked afterwards, from a
 background task) or ``failed`` (with a code and a message the customer can read).
 
 Card numbers live only in memory for the length of the call: ``CardDetails.__repr__``
 masks them, and only the last four digits are ever stored or logged.
+
+Stripe (``StripePaymentProvider``): card data never reaches us. Stripe.js on the page turns
+the card into a payment method id, and the charge is a PaymentIntent confirmed server-side
+for exactly the amount due, in minor units. ``requires_action`` (3-D Secure) hands the
+intent's client secret back to the page, which authenticates the customer; the outcome is
+then read back from Stripe (never from the browser) by ``settle``, from the return page, a
+Stripe webhook or the periodic sweep, whichever comes first.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+import stripe
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from checkout.errors import PaymentProviderUnavailable
+from core.money import minor_units
+
+logger = logging.getLogger(__name__)
 
 
 class ChargeStatus(StrEnum):
     SUCCEEDED = "succeeded"
     PENDING = "pending"
     FAILED = "failed"
+    # The customer must authenticate (3-D Secure) in their browser; ``client_secret`` says how.
+    REQUIRES_ACTION = "requires_action"
 
 
 @dataclass(frozen=True)
@@ -47,10 +63,13 @@ class CardDetails:
 class ChargeRequest:
     amount: Decimal
     currency: str
-    card: CardDetails
-    # Our Payment id: a gateway uses it as its idempotency key.
+    # A gateway's idempotency key: the same for a retried attempt, so it never charges twice.
     idempotency_key: str
+    # The test provider takes a card; Stripe a payment method id made by Stripe.js.
+    card: CardDetails | None = None
+    payment_method_id: str = ""
     description: str = ""
+    metadata: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,8 @@ class ChargeResult:
     reference: str = ""
     failure_code: str = ""
     failure_message: str = ""
+    client_secret: str = field(default="", repr=False)
+    card_last4: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,8 @@ class SettleRequest:
 
 class PaymentProvider(Protocol):
     name: str
+    # True: the page collects the card itself (Stripe.js), we only ever see a payment method id.
+    hosted_card_fields: bool
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Collect ``amount`` now. ``pending`` means the outcome comes later via ``settle``."""
@@ -92,6 +115,7 @@ class TestPaymentProvider:
     """Deterministic provider for test mode: the card number decides the outcome."""
 
     name = "test"
+    hosted_card_fields = False
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         reference = f"test_ch_{secrets.token_hex(12)}"
@@ -116,11 +140,103 @@ class TestPaymentProvider:
         return ChargeResult(ChargeStatus.SUCCEEDED, request.reference)
 
 
-PROVIDERS: dict[str, PaymentProvider] = {"test": TestPaymentProvider()}
+    def cancel(self, reference: str) -> None:
+        return None
 
 
-def provider_get(name: str = "test") -> PaymentProvider:
-    return PROVIDERS[name]
+TEST_PROVIDER = TestPaymentProvider()
+
+
+class StripePaymentProvider:
+    """Stripe PaymentIntents with the organization's own keys (``PaymentSettings``)."""
+
+    name = "stripe"
+    hosted_card_fields = True
+
+    def __init__(self, *, secret_key: str, publishable_key: str = ""):
+        self.publishable_key = publishable_key
+        self._secret_key = secret_key
+
+    def __repr__(self) -> str:  # never the key
+        return f"StripePaymentProvider(publishable_key={self.publishable_key!r})"
+
+    def _client(self) -> stripe.StripeClient:
+        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        return stripe.StripeClient(self._secret_key, base_addresses=base, max_network_retries=2)
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        if not request.payment_method_id:
+            return ChargeResult(ChargeStatus.FAILED, failure_code="payment_method_required",
+                                failure_message=str(_("Enter your card details.")))
+        params = {
+            "amount": amount_in_minor_units(request.amount, request.currency),
+            "currency": request.currency.lower(),
+            "payment_method": request.payment_method_id,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "metadata": request.metadata,
+        }
+        try:
+            intent = self._client().v1.payment_intents.create(
+                params=params, options={"idempotency_key": request.idempotency_key})
+        except stripe.CardError as error:  # declined: the intent exists, failed
+            intent = ((error.json_body or {}).get("error") or {}).get("payment_intent") or {}
+            return ChargeResult(ChargeStatus.FAILED, intent.get("id", "") if isinstance(intent, dict) else "",
+                                error.code or "card_declined", error.user_message or str(_("Your card was declined.")))
+        except stripe.StripeError as error:
+            # Network, keys, Stripe down: nothing is recorded (the confirm rolls back) and a
+            # retry sends the same idempotency key, so it cannot charge twice.
+            logger.error("stripe payment intent create failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable(
+                str(_("Card payments are briefly unavailable; nothing was charged. Please try again."))) from None
+        return self._result(intent)
+
+    def settle(self, request: SettleRequest) -> ChargeResult:
+        return self._result(self._client().v1.payment_intents.retrieve(request.reference))
+
+    def cancel(self, reference: str) -> None:
+        try:
+            self._client().v1.payment_intents.cancel(reference)
+        except stripe.InvalidRequestError:  # already succeeded or canceled: settle reads it
+            logger.info("payment intent %s could not be canceled", reference)
+
+    @staticmethod
+    def _result(intent) -> ChargeResult:
+        data = intent.to_dict()
+        status, reference = data.get("status"), data.get("id", "")
+        if status == "succeeded":
+            return ChargeResult(ChargeStatus.SUCCEEDED, reference)
+        if status == "requires_action":
+            return ChargeResult(ChargeStatus.REQUIRES_ACTION, reference, client_secret=data.get("client_secret", ""))
+        if status in ("processing", "requires_confirmation", "requires_capture"):
+            return ChargeResult(ChargeStatus.PENDING, reference)
+        error = data.get("last_payment_error") or {}
+        return ChargeResult(ChargeStatus.FAILED, reference, error.get("code") or "payment_failed",
+                            error.get("message") or str(_("The payment did not go through. Try another card.")))
+
+
+def provider_for(payment_settings, *, livemode: bool) -> PaymentProvider | None:
+    """The provider an organization's ``PaymentSettings`` (None: none saved) name for a mode:
+    Stripe with its keys; in test mode the built-in test provider by default. None: live mode
+    without Stripe configured (no card payments)."""
+    from core.secrets import secret_decrypt
+
+    if payment_settings is not None and payment_settings.provider == "stripe":
+        secret_key = secret_decrypt(payment_settings.stripe_secret_key_encrypted)
+        if secret_key:
+            return StripePaymentProvider(secret_key=secret_key,
+                                         publishable_key=payment_settings.stripe_publishable_key)
+        return None
+    return None if livemode else TEST_PROVIDER
+
+
+def amount_in_minor_units(amount: Decimal, currency: str) -> int:
+    """``amount`` (already rounded to the currency) as an integer of minor units: 184.00 USD →
+    18400, 5000 JPY → 5000. Refuses an amount with more precision than the currency has."""
+    scaled = amount.scaleb(minor_units(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more decimals than {currency} allows")
+    return int(scaled)
 
 
 def luhn_valid(number: str) -> bool:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from checkout.enums import SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession, Payment
+from checkout.models import CheckoutSession, Payment, PaymentSettings
 from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from checkout.tokens import session_token_well_formed
@@ -57,6 +57,11 @@ def checkout_session_amendment_in_flight(*, organization_id, contract_id, exclud
     if exclude_id is not None:
         sessions = sessions.exclude(pk=exclude_id)
     return sessions.exists()
+
+
+def payment_settings_get(*, organization_id, livemode: bool):
+    """The organization's payment settings for a mode, or None (defaults apply)."""
+    return PaymentSettings.objects.filter(organization_id=organization_id, livemode=livemode).first()
 
 
 def checkout_session_payment_latest(session: CheckoutSession, status: str) -> Payment | None:

@@ -6,18 +6,25 @@ Each view validates a form, calls one service, then redirects or renders.
 from decimal import Decimal
 from functools import wraps
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
-from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotPriced, SessionNotProcessing
+from checkout.errors import (
+    SessionNotFound,
+    SessionNotOpen,
+    SessionNotPriced,
+    SessionNotProcessing,
+    StripeWebhookRejected,
+)
 from checkout.forms import ConfirmForm
 from checkout.models import CheckoutSession
 from checkout.pages import (
@@ -31,13 +38,29 @@ from checkout.pages import (
     present_purchase,
 )
 from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
-from checkout.services.confirm import Outcome, checkout_session_amount_due, checkout_session_confirm
+from checkout.services.confirm import (
+    Outcome,
+    checkout_session_amount_due,
+    checkout_session_confirm,
+    checkout_session_payment_provider,
+    checkout_session_payment_sync,
+)
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.services.stripe_events import stripe_event_handle
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
-from core.errors import DomainError
+from core.errors import DomainError, error_body
 
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+def _csp() -> str:
+    """No inline script; scripts, API calls and frames from us and from Stripe.js only (its
+    origin from STRIPE_JS_URL, the API's from STRIPE_API_BASE: Stripe's own unless pointed
+    elsewhere, e.g. at localstripe in tests), so pages in Stripe mode work and others lose
+    nothing: the origins are Stripe's. ``form-action`` is completed per session below."""
+    js = ascii_origin(settings.STRIPE_JS_URL) or ""
+    api = ascii_origin(settings.STRIPE_API_BASE) if settings.STRIPE_API_BASE else "https://api.stripe.com"
+    return (f"default-src 'self'; script-src 'self' {js}; style-src 'self'; img-src 'self' data:; "
+            f"font-src 'self'; connect-src 'self' {api}; frame-src {js} https://hooks.stripe.com; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
 # --- security -----------------------------------------------------------------------------
@@ -52,7 +75,7 @@ def hosted_page(view):
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         origins = " ".join(getattr(request, "checkout_redirect_origins", ()))
-        response["Content-Security-Policy"] = f"{_CSP} {origins}".rstrip()
+        response["Content-Security-Policy"] = f"{_csp()} {origins}".rstrip()
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "same-origin"
         response["X-Frame-Options"] = "DENY"
@@ -112,13 +135,21 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         due = checkout_session_amount_due(session)
     except SessionNotPriced:  # the page still renders; confirming refuses it
         due = Decimal(0)
-    return ConfirmForm(
+    provider = checkout_session_payment_provider(session) if due > 0 else None
+    form = ConfirmForm(
         data,
         guest=session.guest_checkout,
         payment_required=due > 0,
         invoice_allowed=session.business_entity.allow_invoice_payment,
         initial_details=session.customer_details if session.guest_checkout else None,
+        hosted_card_fields=bool(provider and provider.hosted_card_fields),
     )
+    form.stripe_key = getattr(provider, "publishable_key", "")
+    return form
+
+
+def _stripe_context(publishable_key: str) -> dict:
+    return {"stripe_key": publishable_key, "stripe_js_url": settings.STRIPE_JS_URL} if publishable_key else {}
 
 
 def _base_context(session: CheckoutSession) -> dict:
@@ -162,6 +193,7 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         **_base_context(session),
         "csrf_token": csrf_token,
         "form": form,
+        **_stripe_context(form.stripe_key),
         "purchase": present_purchase(session),
         "current_invoice": current,
         "next_invoice": present_invoice(estimates.get("next_invoice"), title=_("Next invoice")),
@@ -183,6 +215,10 @@ def _render_state(request, session: CheckoutSession):
     if session.status == SessionStatus.PROCESSING:
         payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
         context.update(payment=payment, back_url=merchant_url(session, "pending_url"))
+        if payment is not None and payment.client_secret:  # 3-D Secure to complete in this browser
+            provider = checkout_session_payment_provider(session)
+            context.update(**_stripe_context(getattr(provider, "publishable_key", "")),
+                           return_url=reverse("checkout:return", args=[session.token]))
         return render(request, "checkout/processing.html", context)
     if session.status == SessionStatus.COMPLETED:
         invoice = getattr(session, "invoice", None)
@@ -246,6 +282,7 @@ def checkout_page(request, token: str):
             session_id=session.pk,
             payment_method=choice.method,
             card=choice.card,
+            payment_method_id=choice.payment_method_id,
             customer_details=form.customer_details(),
         )
     except (SessionNotOpen, SessionNotProcessing):
@@ -257,9 +294,48 @@ def checkout_page(request, token: str):
     if result.outcome == Outcome.COMPLETED:
         return _redirect_for(result.session, "success_url")
     if result.outcome == Outcome.PROCESSING:
+        if result.payment is not None and result.payment.client_secret:
+            # 3-D Secure: the customer authenticates on our processing page first.
+            return HttpResponseRedirect(_page_url(session))
         return _redirect_for(result.session, "pending_url")
     # Declined: back to the page (post/redirect/get), which shows why and lets them retry.
     return HttpResponseRedirect(_page_url(session))
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request, settings_id: str):
+    """Stripe's webhook for one organization's payment settings (the URL admin shows)."""
+    try:
+        outcome = stripe_event_handle(payment_settings_id=settings_id, payload=request.body,
+                                      signature=request.headers.get("Stripe-Signature", ""))
+    except StripeWebhookRejected as error:
+        return JsonResponse(error_body(error.code, error.message), status=error.status)
+    return JsonResponse({"received": True, "outcome": outcome})
+
+
+@hosted_page
+@require_http_methods(["GET", "HEAD"])
+def checkout_return(request, token: str):
+    """Where the browser comes back after authenticating a payment (3-D Secure): the outcome
+    is read from the payment provider, never from the URL, then the customer is sent on."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    if session.status == SessionStatus.PROCESSING:
+        checkout_session_payment_sync(session_id=session.pk)
+        session.refresh_from_db()
+    if session.status == SessionStatus.COMPLETED:
+        return _redirect_for(session, "success_url")
+    if session.status == SessionStatus.PROCESSING and not _awaiting_authentication(session):
+        return _redirect_for(session, "pending_url")
+    return HttpResponseRedirect(_page_url(session))
+
+
+def _awaiting_authentication(session: CheckoutSession) -> bool:
+    payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
+    return payment is not None and bool(payment.client_secret)
 
 
 @hosted_page

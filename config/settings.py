@@ -152,7 +152,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkout API",
-    "DESCRIPTION": "Hosted checkout sessions for subscription billing.",
+    "DESCRIPTION": (
+        "Hosted checkout sessions for subscription billing.\n\n"
+        "**Payments.** Test-mode sessions use the built-in test provider (cards 4242 4242 4242 4242 "
+        "succeeds, 4000 0000 0000 0002 is declined, 4000 0000 0000 0077 settles later). Card payments "
+        "through Stripe (required for live mode) are configured per organization and mode by ops in "
+        "admin (*Payment settings*: publishable key, secret key, webhook signing secret, stored "
+        "encrypted); register the webhook URL admin shows, `{PUBLIC_BASE_URL}/stripe/webhooks/<settings "
+        "id>`, in Stripe for `payment_intent.succeeded` and `payment_intent.payment_failed`. In Stripe "
+        "mode the hosted page collects the card with Stripe.js and handles 3-D Secure; Stripe test "
+        "cards: 4242 4242 4242 4242 succeeds, 4000 0025 0000 3155 asks for 3-D Secure, "
+        "4000 0000 0000 0341 is declined. A session waiting on 3-D Secure or a settling payment is "
+        "`processing` and never expires."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI served by us (whitenoise), not from a CDN.
@@ -181,6 +193,12 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=100)
 API_AUTH_FAILURE_WINDOW_SECONDS = env.int("API_AUTH_FAILURE_WINDOW_SECONDS", default=300)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Payment providers. PAYMENT_SECRETS_KEY: a Fernet key (base64, 32 bytes) encrypting provider
+# secrets at rest; empty = derived from SECRET_KEY. STRIPE_API_BASE / STRIPE_JS_URL: where the
+# Stripe API and Stripe.js are (empty = Stripe's own; tests point them at localstripe).
+PAYMENT_SECRETS_KEY = env.str("PAYMENT_SECRETS_KEY", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 # Create requests per API key per minute (0 disables the limit).
 CHECKOUT_CREATE_RATE_LIMIT = env.int("CHECKOUT_CREATE_RATE_LIMIT", default=600)
 CHECKOUT_SESSION_DEFAULT_TTL_HOURS = 24

@@ -115,3 +115,32 @@ def webhook_endpoint_factory(db):
 def _broker_breaker_closed(monkeypatch):
     """Each test starts with the enqueue circuit breaker closed (core.queue)."""
     monkeypatch.setattr("core.queue._broker_down_until", 0.0)
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    from tests.stripe_helpers import localstripe_start
+
+    server = localstripe_start()
+    yield server
+    server.process.kill()
+    server.process.wait()
+
+
+@pytest.fixture
+def stripe_mode(localstripe, settings):
+    """Point the SDK and the page's Stripe.js at localstripe; returns a function that switches
+    an organization's test mode to Stripe."""
+    from checkout.services.payment_settings import payment_settings_save
+    from tests.stripe_helpers import WEBHOOK_SECRET
+
+    settings.STRIPE_API_BASE = localstripe.base
+    settings.STRIPE_JS_URL = localstripe.js_url
+
+    def enable(organization, *, livemode=False):
+        mode = "live" if livemode else "test"
+        return payment_settings_save(organization_id=organization.pk, livemode=livemode, provider="stripe",
+                                     publishable_key=f"pk_{mode}_local", secret_key=f"sk_{mode}_local",
+                                     webhook_secret=WEBHOOK_SECRET)
+
+    return enable

@@ -1,2 +1,2 @@
 # Ops screens, one module per area so each stays readable.
-from . import sessions, webhooks  # noqa: F401
+from . import payments, sessions, webhooks  # noqa: F401

@@ -71,15 +71,16 @@ from checkout.errors import (
 )
 from checkout.models import CheckoutSession, Payment
 from checkout.payments import (
+    TEST_PROVIDER,
     CardDetails,
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
     PaymentProvider,
     SettleRequest,
-    provider_get,
+    provider_for,
 )
-from checkout.selectors import checkout_session_amendment_in_flight
+from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
 from core.queue import task_enqueue_on_commit
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
@@ -88,6 +89,9 @@ from .events import event_record
 from .lifecycle import checkout_session_expire
 
 logger = logging.getLogger(__name__)
+
+# How long a customer has to complete 3-D Secure before the payment is given up.
+AUTHENTICATION_WINDOW = timedelta(hours=1)
 
 
 # --- results ------------------------------------------------------------------------------
@@ -173,10 +177,28 @@ def customer_details_merge(stored: dict | None, submitted: dict | None) -> dict:
     return details
 
 
+def checkout_session_payment_provider(session: CheckoutSession) -> PaymentProvider | None:
+    """The provider that takes this session's card payment (the organization's settings for
+    the session's mode), or None when card payments are not available (live mode without
+    Stripe)."""
+    settings_row = payment_settings_get(organization_id=session.organization_id, livemode=session.livemode)
+    return provider_for(settings_row, livemode=session.livemode)
+
+
 def _provider_for(session: CheckoutSession) -> PaymentProvider:
-    if session.livemode:
+    provider = checkout_session_payment_provider(session)
+    if provider is None:
         raise PaymentProviderUnavailable()
-    return provider_get("test")
+    return provider
+
+
+def _payment_provider(payment: Payment) -> PaymentProvider | None:
+    """The provider a payment was made with (its organization's settings, for Stripe)."""
+    if payment.provider == TEST_PROVIDER.name:
+        return TEST_PROVIDER
+    session = CheckoutSession.objects.only("organization_id", "livemode").get(pk=payment.checkout_session_id)
+    provider = checkout_session_payment_provider(session)
+    return provider if provider is not None and provider.name == payment.provider else None
 
 
 def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
@@ -289,6 +311,7 @@ def checkout_session_confirm(
     organization_id=None,
     payment_method: str = PaymentMethod.CARD,
     card: CardDetails | None = None,
+    payment_method_id: str = "",
     customer_details: dict | None = None,
     now=None,
 ) -> ConfirmResult:
@@ -340,13 +363,19 @@ def checkout_session_confirm(
 
         if payment_method != PaymentMethod.CARD:
             raise PaymentMethodNotAllowed(field="payment_method")
-        if card is None:
+        provider = _provider_for(session)
+        if (provider.hosted_card_fields and not payment_method_id) or (not provider.hosted_card_fields and card is None):
             raise CardRequired(field="card")
-        return _confirm_by_card(session, card=card, amount=amount_due)
+        return _confirm_by_card(session, provider=provider, card=card, payment_method_id=payment_method_id,
+                                amount=amount_due)
 
 
-def _confirm_by_card(session: CheckoutSession, *, card: CardDetails, amount: Decimal) -> ConfirmResult:
-    provider = _provider_for(session)
+def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, card: CardDetails | None,
+                     payment_method_id: str, amount: Decimal) -> ConfirmResult:
+    # The gateway's idempotency key counts this session's earlier attempts (committed: each
+    # ended failed). A retry after a lost answer (this transaction rolled back, Payment row
+    # and all) sends the same key, so the gateway returns the first charge, never a second.
+    attempt = Payment.objects.filter(checkout_session_id=session.pk).count() + 1
     payment = Payment.objects.create(
         organization_id=session.organization_id,
         checkout_session=session,
@@ -355,10 +384,12 @@ def _confirm_by_card(session: CheckoutSession, *, card: CardDetails, amount: Dec
         status=PaymentAttemptStatus.PENDING,
         amount=amount,
         currency=session.currency,
-        card_last4=card.last4,
+        card_last4=card.last4 if card else "",
     )
     request = ChargeRequest(amount=amount, currency=session.currency, card=card,
-                            idempotency_key=str(payment.pk), description=f"Checkout {session.pk}")
+                            payment_method_id=payment_method_id,
+                            idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
+                            metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)})
     fulfilment = None
     try:
         with transaction.atomic():  # savepoint: undone unless the charge succeeds
@@ -375,8 +406,10 @@ def _confirm_by_card(session: CheckoutSession, *, card: CardDetails, amount: Dec
                   payment_method=PaymentMethod.CARD, payment=payment)
         return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
 
-    if result.status == ChargeStatus.PENDING:
-        _payment_update(payment, provider_reference=result.reference)
+    if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
+        # Money in flight (or 3-D Secure to complete in the browser): processing never
+        # expires, and the outcome arrives through payment_settle.
+        _payment_update(payment, provider_reference=result.reference, client_secret=result.client_secret)
         _transition(session, expected=SessionStatus.OPEN, status=SessionStatus.PROCESSING,
                     payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.CARD)
         event_record(session=session, type=EventType.PROCESSING, data={"payment_id": str(payment.pk)})
@@ -451,17 +484,26 @@ def checkout_session_payment_resolve(*, session_id, succeeded: bool, organizatio
 
 
 def payments_pending_unsettled(*, grace_seconds: float, limit: int = 500) -> list:
-    """Ids of test-provider payments still pending ``grace_seconds`` after they were made.
-    Bounded by created_at (indexed) so the read does not grow with the payments table."""
+    """Ids of payments still pending ``grace_seconds`` after they were made (test provider,
+    or a Stripe intent whose webhook has not come). Bounded by created_at (indexed) so the read
+    does not grow with the payments table."""
     now = timezone.now()
     return list(
         Payment.objects.filter(
-            provider="test",
             status=PaymentAttemptStatus.PENDING,
             created_at__gte=now - timedelta(days=7),
             created_at__lte=now - timedelta(seconds=grace_seconds),
         ).values_list("id", flat=True)[:limit]
     )
+
+
+def checkout_session_payment_sync(*, session_id) -> ConfirmResult | None:
+    """Read a processing session's pending payment back from its provider and apply the
+    outcome (the return page after 3-D Secure). Same path, and same guarantees, as a webhook
+    or the settle sweep: whichever comes first applies it, the others find nothing to do."""
+    payment = (Payment.objects.filter(checkout_session_id=session_id, status=PaymentAttemptStatus.PENDING)
+               .only("id").first())
+    return None if payment is None else payment_settle(payment_id=payment.pk)
 
 
 def payment_settle(*, payment_id) -> ConfirmResult | None:
@@ -472,10 +514,19 @@ def payment_settle(*, payment_id) -> ConfirmResult | None:
     if payment is None or payment.status != PaymentAttemptStatus.PENDING:
         logger.info("payment %s is not pending; nothing to settle", payment_id)
         return None
-    provider = provider_get(payment.provider)
+    provider = _payment_provider(payment)
+    if provider is None:
+        logger.warning("payment %s: its provider (%s) is no longer configured", payment_id, payment.provider)
+        return None
     result = provider.settle(SettleRequest(reference=payment.provider_reference, amount=payment.amount,
                                            currency=payment.currency, card_last4=payment.card_last4))
-    if result.status == ChargeStatus.PENDING:
+    if result.status == ChargeStatus.REQUIRES_ACTION and timezone.now() - payment.created_at > AUTHENTICATION_WINDOW:
+        # The customer never finished 3-D Secure: give up on the intent so the session
+        # reopens (and can expire) instead of staying processing for ever.
+        provider.cancel(payment.provider_reference)
+        result = ChargeResult(ChargeStatus.FAILED, payment.provider_reference, "authentication_abandoned",
+                              str(_("The payment was not authenticated in time. Please try again.")))
+    if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
         return None  # still in flight: a later run settles it
     resolve = partial(_resolve, payment.checkout_session_id, reference=result.reference, payment_id=payment.pk)
     try:

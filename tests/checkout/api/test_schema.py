@@ -94,6 +94,9 @@ def test_schema_documents_every_error_code_the_api_can_produce(openapi):
         "estimate_inconsistent",
         "amendment_not_applicable",
         "contract_changed",
+        # Admin's payment settings form and Stripe's webhook endpoint, not the merchant API.
+        "payment_settings_invalid",
+        "webhook_signature_invalid",
         "webhook_delivery_not_found",
         # The roll-secret serializer answers value_out_of_range first; admin and other callers get this.
         "invalid_grace_period",

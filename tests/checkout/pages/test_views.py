@@ -94,11 +94,12 @@ def test_open_page_renders_with_a_constant_number_of_queries(client, django_asse
     big = priced_session(guest=True, specs=(SEATS, API_CALLS, ({**SEATS[0], "product__name": "More"}, 9)))
     client.get(page(small))  # warm babel's and the template loader's caches
     open_page_cache.clear()
-    # First render of a session: the probe for the page cache, then the session with its
-    # business entity, customer and plan in one query, whatever the number of items.
-    with django_assert_num_queries(2):
+    # First render of a session: the probe for the page cache, the session with its business
+    # entity, customer and plan in one query, whatever the number of items, and the
+    # organization's payment settings (test provider or Stripe's card field).
+    with django_assert_num_queries(3):
         assert client.get(page(small)).status_code == 200
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert client.get(page(big)).status_code == 200
     # Again: the probe only.
     with django_assert_num_queries(1):

@@ -1,0 +1,55 @@
+"""Writing an organization's payment settings (admin): validated against the mode, secrets
+encrypted before they touch the database and never returned."""
+
+from django.db import transaction
+
+from checkout.enums import PaymentProviderName
+from checkout.errors import PaymentSettingsInvalid
+from checkout.models import PaymentSettings
+from core.secrets import secret_encrypt
+
+
+def _check_key(value: str, prefixes: tuple[str, ...], field: str, what: str) -> None:
+    if not value.startswith(prefixes):
+        raise PaymentSettingsInvalid(f"{what} must start with {' or '.join(prefixes)}.", field=field)
+
+
+def payment_settings_check(*, livemode: bool, provider: str, publishable_key: str = "", secret_key: str | None = None,
+                           webhook_secret: str | None = None, secret_key_stored: bool = False) -> None:
+    """The rules, without writing: live mode takes Stripe only, and keys of their own mode."""
+    if provider not in PaymentProviderName.values:
+        raise PaymentSettingsInvalid("Unknown provider.", field="provider")
+    if livemode and provider == PaymentProviderName.TEST:
+        raise PaymentSettingsInvalid("Live mode needs a real payment provider (Stripe).", field="provider")
+    if provider != PaymentProviderName.STRIPE:
+        return
+    mode = "live" if livemode else "test"
+    _check_key(publishable_key or "", (f"pk_{mode}_",), "stripe_publishable_key", "The publishable key")
+    if secret_key:
+        _check_key(secret_key, (f"sk_{mode}_", f"rk_{mode}_"), "stripe_secret_key", "The secret key")
+    elif not secret_key_stored:
+        raise PaymentSettingsInvalid("Enter the Stripe secret key.", field="stripe_secret_key")
+    if webhook_secret:
+        _check_key(webhook_secret, ("whsec_",), "stripe_webhook_secret", "The webhook signing secret")
+
+
+@transaction.atomic
+def payment_settings_save(*, organization_id, livemode: bool, provider: str, publishable_key: str = "",
+                          secret_key: str | None = None, webhook_secret: str | None = None,
+                          settings_id=None) -> PaymentSettings:
+    """Create or update the settings of one mode. ``secret_key`` / ``webhook_secret``: None
+    (or empty) keeps what is stored."""
+    row = (PaymentSettings.objects.select_for_update().filter(pk=settings_id).first() if settings_id else None) \
+        or PaymentSettings(organization_id=organization_id, livemode=livemode)
+    payment_settings_check(livemode=row.livemode, provider=provider, publishable_key=publishable_key,
+                           secret_key=secret_key, webhook_secret=webhook_secret,
+                           secret_key_stored=bool(row.stripe_secret_key_encrypted))
+    row.provider = provider
+    if provider == PaymentProviderName.STRIPE:
+        row.stripe_publishable_key = publishable_key
+        if secret_key:
+            row.stripe_secret_key_encrypted = secret_encrypt(secret_key)
+        if webhook_secret:
+            row.stripe_webhook_secret_encrypted = secret_encrypt(webhook_secret)
+    row.save()
+    return row

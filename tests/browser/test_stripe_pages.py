@@ -1,0 +1,105 @@
+"""The Stripe-mode hosted page in Chromium, against localstripe: its Stripe.js stand-in mounts
+the card field, 3-D Secure is its confirm/cancel dialog. Card data never reaches our server."""
+
+import re
+
+import pytest
+
+from billing.models import Invoice
+from checkout.enums import PaymentStatus, SessionStatus
+from checkout.models import CheckoutSession, Payment
+from tests.checkout.pages.helpers import priced_session
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+MERCHANT = re.compile(r"https://merchant\.example/.*")
+
+
+@pytest.fixture
+def open_session(live_server, stripe_mode):
+    session = priced_session(success_url="https://merchant.example/thanks?session_id={CHECKOUT_SESSION_ID}",
+                             cancel_url="https://merchant.example/pricing")
+    stripe_mode(session.organization)
+    return session, f"{live_server.url}/pay/{session.token}"
+
+
+def _type_card(page, number: str):
+    card = page.locator("#card-element")
+    card.locator("input[placeholder=number]").fill(number)
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("31")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("94105")
+
+
+def _pay(page):
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+
+def _lands_on_merchant(page, action):
+    with page.expect_request(MERCHANT) as landed:
+        action()
+    assert landed.value.redirected_from.response().status == 302
+    return landed.value.url
+
+
+def test_pay_with_a_card_in_stripes_field_completes(page, open_session, shoot):
+    session, url = open_session
+    seen_posts = []
+    page.on("request", lambda r: seen_posts.append(r.post_data or "") if r.method == "POST" else None)
+    page.goto(url)
+    assert page.get_by_label("Card number").count() == 0  # no card inputs of ours
+    assert page.locator("#card-element input").count() == 5  # Stripe.js (localstripe) mounted its field
+    _type_card(page, "4242424242424242")
+    shoot(page, "stripe-open")
+
+    landed = _lands_on_merchant(page, lambda: _pay(page))
+
+    assert landed == f"https://merchant.example/thanks?session_id={session.pk}"
+    session.refresh_from_db()
+    assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.PAID)
+    ours = [body for body in seen_posts if "csrfmiddlewaretoken" in body]
+    assert ours and all("4242" not in body for body in ours)  # the card number went to Stripe only
+
+
+def test_a_declined_card_shows_the_message_and_a_retry_succeeds(page, open_session):
+    session, url = open_session
+    page.goto(url)
+    _type_card(page, "4000000000000341")
+    _pay(page)
+    page.get_by_test_id("payment-error").wait_for()
+    assert "Your card was declined." in page.get_by_test_id("payment-error").inner_text()
+    assert CheckoutSession.objects.get(pk=session.pk).status == SessionStatus.OPEN
+
+    _type_card(page, "4242424242424242")
+    _lands_on_merchant(page, lambda: _pay(page))
+    assert Invoice.objects.filter(checkout_session=session).count() == 1
+
+
+def test_three_d_secure_authenticated_lands_on_success(page, open_session, shoot):
+    session, url = open_session
+    page.goto(url)
+    _type_card(page, "4000002500003155")
+    _pay(page)
+    complete = page.get_by_role("button", name="Complete authentication")
+    complete.wait_for()
+    assert page.get_by_role("heading", name="Confirm it's you").is_visible()
+    shoot(page, "stripe-authenticate")
+
+    landed = _lands_on_merchant(page, complete.click)
+
+    assert landed == f"https://merchant.example/thanks?session_id={session.pk}"
+    assert CheckoutSession.objects.get(pk=session.pk).status == SessionStatus.COMPLETED
+
+
+def test_three_d_secure_refused_stays_open_with_the_reason(page, open_session):
+    session, url = open_session
+    page.goto(url)
+    _type_card(page, "4000002500003155")
+    _pay(page)
+    page.get_by_role("button", name="Fail authentication").click()
+
+    page.get_by_test_id("payment-error").wait_for()
+    assert "failed authentication" in page.get_by_test_id("payment-error").inner_text()
+    session.refresh_from_db()
+    assert (session.status, session.payment_status) == (SessionStatus.OPEN, PaymentStatus.FAILED)
+    assert list(Payment.objects.filter(checkout_session=session).values_list("status", flat=True)) == ["failed"]
