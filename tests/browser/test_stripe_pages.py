@@ -103,3 +103,40 @@ def test_three_d_secure_refused_stays_open_with_the_reason(page, open_session):
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.OPEN, PaymentStatus.FAILED)
     assert list(Payment.objects.filter(checkout_session=session).values_list("status", flat=True)) == ["failed"]
+
+
+def test_a_webhook_arriving_before_the_browser_returns(page, open_session, localstripe, live_server):
+    """Stripe's webhook lands while the browser is still on its way back: the webhook completes
+    the session, the return finds it done and forwards to success_url; one charge, one invoice."""
+    import json
+    import urllib.request
+
+    from checkout.models import PaymentSettings
+    from tests.stripe_helpers import signed_event
+
+    session, url = open_session
+    hook = f"{live_server.url}/stripe/webhooks/{PaymentSettings.objects.get().pk}"
+    delivered = []
+
+    def webhook_first(route):
+        payment = Payment.objects.get(checkout_session=session)
+        body, signature = signed_event("payment_intent.succeeded", localstripe.intent(payment.provider_reference))
+        request = urllib.request.Request(hook, data=body, method="POST", headers={
+            "Content-Type": "application/json", "Stripe-Signature": signature})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            delivered.append(json.load(answer)["outcome"])
+        route.continue_()
+
+    page.route(re.compile(r".*/pay/cs_[^/]+/return$"), webhook_first)
+    page.goto(url)
+    _type_card(page, "4000002500003155")
+    _pay(page)
+    complete = page.get_by_role("button", name="Complete authentication")
+    complete.wait_for()
+
+    landed = _lands_on_merchant(page, complete.click)
+
+    assert delivered == ["applied"]  # the webhook, not the return, completed it
+    assert landed == f"https://merchant.example/thanks?session_id={session.pk}"
+    assert Invoice.objects.filter(checkout_session=session).count() == 1
+    assert list(Payment.objects.filter(checkout_session=session).values_list("status", flat=True)) == ["succeeded"]
