@@ -178,7 +178,6 @@ LIST_ERRORS_422 = {
     "unknown_field": "An unknown query parameter.",
 }
 CANCEL_ERRORS_422 = {
-    "field_required": "reason is missing.",
     "invalid_cancellation_reason": "reason is not one of the fixed list.",
     "invalid_length": "detail is longer than 500 characters.",
     "invalid_type": SHAPE_ERRORS["invalid_type"],

@@ -13,6 +13,7 @@ import threading
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -77,11 +78,27 @@ class IdField(CodedFieldMixin, serializers.UUIDField):
 DATE_MIN, DATE_MAX = datetime.date(2000, 1, 1), datetime.date(2100, 12, 31)
 
 
+def parse_datetime_or_none(value: str) -> datetime.datetime | None:
+    try:
+        return parse_datetime(value)
+    except ValueError:  # well-formed but impossible (month 13, hour 25)
+        return None
+
+
 class DateField(CodedFieldMixin, serializers.DateField):
+    """A date, ``YYYY-MM-DD``; an ISO-8601 date-time (the billing vendor's own examples send
+    ``2025-01-01T00:00:00Z``) is accepted as its date in UTC (a naive one is taken as UTC)."""
+
     error_code = "invalid_date"
-    default_error_messages = {"invalid": "Must be a date in the form YYYY-MM-DD."}
+    default_error_messages = {
+        "invalid": "Must be a date (YYYY-MM-DD) or an ISO-8601 date-time (its date in UTC is used)."}
 
     def to_internal_value(self, value):
+        if isinstance(value, str) and "T" in value:
+            moment = parse_datetime_or_none(value)
+            if moment is None:
+                self.fail("invalid")
+            value = (moment.astimezone(datetime.UTC) if moment.tzinfo else moment).date().isoformat()
         day = super().to_internal_value(value)
         if not DATE_MIN <= day <= DATE_MAX:
             raise fail(f"Must be between {DATE_MIN} and {DATE_MAX}.", "date_out_of_range")
@@ -96,7 +113,13 @@ class DateTimeField(CodedFieldMixin, serializers.DateTimeField):
 
 
 class StringField(CodedFieldMixin, serializers.CharField):
-    pass
+    """A JSON string: numbers and booleans are refused, not turned into text (the schema says
+    string, and ``"detail": 0`` is a client bug worth hearing about)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise fail("Must be a string.", "invalid_type")
+        return super().to_internal_value(data)
 
 
 class IntegerField(CodedFieldMixin, serializers.IntegerField):
@@ -657,7 +680,10 @@ class CheckoutSessionCancelSerializer(StrictSerializer):
     # An unknown reason is its own rule.
     reason = ChoiceField(
         choices=CancellationReason.choices,
+        required=False,
+        default=CancellationReason.REQUESTED_BY_CUSTOMER,
         error_codes={"invalid_choice": "invalid_cancellation_reason"},
+        help_text="Defaults to requested_by_customer.",
     )
     detail = StringField(
         max_length=500, required=False, allow_blank=True, help_text="Free text for your records."

@@ -82,7 +82,8 @@ class CheckoutSessionCreateApi(MerchantApi):
         fingerprint = idempotency_fingerprint(
             {
                 "livemode": api_key.livemode,
-                "body": {k: v for k, v in payload.items() if k != "trace_id"},
+                # Where the key travels (header or body) is not part of the request's meaning.
+                "body": {k: v for k, v in payload.items() if k not in ("trace_id", "idempotency_key")},
             }
         )
         outcome = idempotent_create(
