@@ -9,11 +9,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from checkout.enums import CancellationReason, SessionStatus
-from checkout.errors import SessionNotOpen
 from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment, WebhookDelivery
 from checkout.pages import money, present_invoice
 from checkout.services.confirm import checkout_session_payment_resolve
-from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
+from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from core.errors import DomainError
 
 
@@ -174,9 +173,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                     reason=CancellationReason.OTHER, detail=f"Cancelled in admin by {request.user}",
                 )
             elif action == "expire":
-                if not checkout_session_expire(session_id=session.pk, force=True):
-                    session.refresh_from_db(fields=["status"])
-                    raise SessionNotOpen(f"The checkout session is {session.status} and cannot be expired.")
+                checkout_session_expire_now(session_id=session.pk)
             elif action in ("payment_received", "payment_failed"):
                 checkout_session_payment_resolve(session_id=session.pk, succeeded=action == "payment_received")
             else:

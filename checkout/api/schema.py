@@ -29,6 +29,7 @@ from .serializers import (
     CheckoutSessionListQuerySerializer,
     CheckoutSessionListSerializer,
     CheckoutSessionSerializer,
+    EmptyBodySerializer,
     ErrorEnvelopeSerializer,
 )
 
@@ -183,6 +184,10 @@ CANCEL_ERRORS_422 = {
     "invalid_type": SHAPE_ERRORS["invalid_type"],
     "invalid_characters": SHAPE_ERRORS["invalid_characters"],
     "unknown_field": SHAPE_ERRORS["unknown_field"],
+}
+EXPIRE_ERRORS_422 = {
+    "invalid_type": SHAPE_ERRORS["invalid_type"],
+    "unknown_field": "The operation takes no fields.",
 }
 SESSION_NOT_FOUND = {"checkout_session_not_found": "No such session in your organization."}
 SESSION_NOT_OPEN = {
@@ -681,5 +686,29 @@ cancel_schema = extend_schema(
         ),
     ]
     + _cancel_error_examples,
+    tags=["checkout sessions"],
+)
+
+_expire_errors = _merge(
+    _common(with_body=True), {404: SESSION_NOT_FOUND, 409: SESSION_NOT_OPEN, 422: EXPIRE_ERRORS_422}
+)
+_expire_responses, _expire_error_examples = _responses(
+    (200, CheckoutSessionSerializer, "The expired session."), _expire_errors
+)
+expire_schema = extend_schema(
+    operation_id="checkout_sessions_expire",
+    summary="Expire a checkout session",
+    description="Expire an open session now (as Stripe's expire), e.g. when the customer picked another "
+    "offer; the `checkout_session.expired` event follows. A session in any other status, including "
+    "`processing` (money in flight), answers 409 `checkout_session_not_open`. No body, or `{}`.\n\n"
+    + _table(_expire_errors),
+    request=EmptyBodySerializer,
+    parameters=[REQUEST_ID_HEADER],
+    responses=_expire_responses,
+    examples=[
+        OpenApiExample("200", response_only=True, status_codes=["200"],
+                       value=_session(status="expired", expired_at="2026-01-15T11:00:00Z")),
+    ]
+    + _expire_error_examples,
     tags=["checkout sessions"],
 )

@@ -690,6 +690,10 @@ class CheckoutSessionCancelSerializer(StrictSerializer):
     )
 
 
+class EmptyBodySerializer(StrictSerializer):
+    """Operations that take no fields: an empty object (or no body); any field is unknown_field."""
+
+
 class CheckoutSessionListQuerySerializer(StrictSerializer):
     status = ChoiceField(choices=SessionStatus.choices, required=False)
     customer_id = IdField(required=False)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import (
     CheckoutSessionCancelApi,
+    CheckoutSessionExpireApi,
     CheckoutSessionRetrieveApi,
     checkout_sessions_collection,
 )
@@ -20,6 +21,11 @@ urlpatterns = [
         "checkout-sessions/<uuid:session_id>/cancel",
         CheckoutSessionCancelApi.as_view(),
         name="checkout-session-cancel",
+    ),
+    path(
+        "checkout-sessions/<uuid:session_id>/expire",
+        CheckoutSessionExpireApi.as_view(),
+        name="checkout-session-expire",
     ),
     path("webhook-endpoints", webhook_endpoints_collection, name="webhook-endpoint-collection"),
     path("webhook-endpoints/<uuid:endpoint_id>", webhook_endpoint_detail, name="webhook-endpoint-detail"),

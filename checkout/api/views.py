@@ -14,7 +14,7 @@ from checkout.errors import RequestInvalid
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.create import checkout_session_create
 from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
-from checkout.services.lifecycle import checkout_session_cancel
+from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from core.authentication import ApiKeyAuthentication, HasApiKey
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
@@ -26,6 +26,7 @@ from .serializers import (
     CheckoutSessionCancelSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
+    EmptyBodySerializer,
     checkout_session_json,
 )
 from .throttling import CheckoutSessionCreateThrottle
@@ -139,6 +140,16 @@ class CheckoutSessionCancelApi(MerchantApi):
             reason=data["reason"],
             detail=data.get("detail", ""),
             livemode=request.auth.livemode,
+        )
+        return Response(checkout_session_json(session))
+
+
+class CheckoutSessionExpireApi(MerchantApi):
+    @schema.expire_schema
+    def post(self, request, session_id):
+        validated(EmptyBodySerializer, request.data)
+        session = checkout_session_expire_now(
+            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
         )
         return Response(checkout_session_json(session))
 

@@ -44,6 +44,23 @@ def checkout_session_expire(
     return True
 
 
+def checkout_session_expire_now(*, session_id, organization_id=None, livemode: bool | None = None) -> CheckoutSession:
+    """Expire an open session at once (merchant API, ops). Refused (``SessionNotOpen``) for
+    any other status: processing money is never abandoned this way."""
+    if checkout_session_expire(session_id=session_id, force=True, organization_id=organization_id,
+                               livemode=livemode):
+        return CheckoutSession.objects.get(pk=session_id)
+    scope = {"pk": session_id}
+    if organization_id is not None:
+        scope["organization_id"] = organization_id
+    if livemode is not None:
+        scope["livemode"] = livemode
+    session = CheckoutSession.objects.filter(**scope).first()
+    if session is None:
+        raise SessionNotFound()
+    raise SessionNotOpen(f"The checkout session is {session.status} and cannot be expired.")
+
+
 def checkout_session_expire_if_due(session: CheckoutSession, *, now: datetime | None = None) -> CheckoutSession:
     """Read-time expiry: a session past ``expires_at`` is expired the moment anyone reads it."""
     now = now or timezone.now()

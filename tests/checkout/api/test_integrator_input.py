@@ -47,3 +47,68 @@ def test_moving_the_idempotency_key_from_header_to_body_is_a_replay(merchant):
     assert again.content == first.content
     assert again["Idempotent-Replayed"] == "true"
     assert CheckoutSession.objects.count() == 1
+
+
+# --- POST /checkout-sessions/{id}/expire -------------------------------------------------------
+
+
+def test_expire_an_open_session_now_records_the_event(merchant, django_capture_on_commit_callbacks):
+    from checkout.models import Event
+
+    created = merchant.post(plan_body(merchant)).json()
+    response = merchant.post({}, path=f"{URL}/{created['id']}/expire")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "expired" and response.json()["expired_at"]
+    assert list(Event.objects.filter(checkout_session_id=created["id"]).values_list("type", flat=True)) == [
+        "checkout_session.expired"]
+
+
+def test_expire_without_a_body_works_and_a_field_is_refused(merchant):
+    created = merchant.post(plan_body(merchant)).json()
+    refused = merchant.post({"reason": "x"}, path=f"{URL}/{created['id']}/expire")
+    assert (refused.status_code, error_of(refused)["code"]) == (422, "unknown_field")
+    assert merchant.client.post(f"{URL}/{created['id']}/expire").status_code == 200
+
+
+@pytest.mark.parametrize("status", ["processing", "completed", "cancelled", "expired"])
+def test_expire_a_session_that_is_not_open_is_409(merchant, status):
+    created = merchant.post(plan_body(merchant)).json()
+    CheckoutSession.objects.filter(pk=created["id"]).update(status=status)
+    response = merchant.post({}, path=f"{URL}/{created['id']}/expire")
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "checkout_session_not_open"
+    assert CheckoutSession.objects.get(pk=created["id"]).status == status
+
+
+def test_expire_another_tenants_or_modes_session_is_404(merchant, rival):
+    from core.services import api_key_create
+    from tests.helpers import api_client_with_key
+
+    created = merchant.post(plan_body(merchant)).json()
+    assert rival.post({}, path=f"{URL}/{created['id']}/expire").status_code == 404
+    live = api_client_with_key(api_key_create(organization=merchant.organization, livemode=True)[1])
+    assert live.post(f"{URL}/{created['id']}/expire", {}, format="json").status_code == 404
+    assert CheckoutSession.objects.get(pk=created["id"]).status == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expire_racing_a_confirm_ends_in_one_outcome():
+    from checkout.services.confirm import checkout_session_confirm
+    from tests.checkout.pages.helpers import card
+    from tests.helpers import threads_run
+
+    from .conftest import build_merchant
+
+    m = build_merchant("Racing Expire")
+    created = m.post(plan_body(m)).json()
+    results = threads_run(
+        lambda: m.post({}, path=f"{URL}/{created['id']}/expire").status_code,
+        lambda: checkout_session_confirm(session_id=created["id"], card=card()).outcome,
+        together=True,
+    )
+    final = CheckoutSession.objects.get(pk=created["id"]).status
+    assert final in ("expired", "completed")
+    if final == "expired":
+        assert results[0] == 200 and isinstance(results[1], Exception)
+    else:
+        assert results == [409, "completed"]

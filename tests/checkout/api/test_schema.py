@@ -23,6 +23,7 @@ OPERATIONS = {
     ("/api/v1/checkout-sessions", "get"): "checkout_sessions_list",
     ("/api/v1/checkout-sessions/{session_id}", "get"): "checkout_sessions_retrieve",
     ("/api/v1/checkout-sessions/{session_id}/cancel", "post"): "checkout_sessions_cancel",
+    ("/api/v1/checkout-sessions/{session_id}/expire", "post"): "checkout_sessions_expire",
 }
 
 
