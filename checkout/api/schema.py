@@ -28,6 +28,7 @@ from .serializers import (
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
     CheckoutSessionListSerializer,
+    CheckoutSessionPreviewSerializer,
     CheckoutSessionSerializer,
     EmptyBodySerializer,
     ErrorEnvelopeSerializer,
@@ -710,5 +711,25 @@ expire_schema = extend_schema(
                        value=_session(status="expired", expired_at="2026-01-15T11:00:00Z")),
     ]
     + _expire_error_examples,
+    tags=["checkout sessions"],
+)
+
+_preview_errors = _merge(
+    _common(with_body=True), {404: CREATE_ERRORS_404, 422: CREATE_ERRORS_422, 429: RATE_LIMITED},
+)
+_preview_responses, _preview_error_examples = _responses(
+    (200, CheckoutSessionPreviewSerializer, "What a create with this body would price: the estimates."),
+    _preview_errors,
+)
+preview_schema = extend_schema(
+    operation_id="checkout_sessions_preview",
+    summary="Preview a checkout session's estimates",
+    description="The same body as create, validated by the same rules; answers the `estimates` (current and "
+    "next invoice) without storing anything: no session, no idempotency record (a key in the body or "
+    "header is ignored). For pricing pages and plan-switch previews.\n\n" + _table(_preview_errors),
+    request=CheckoutSessionCreateSerializer,
+    parameters=[REQUEST_ID_HEADER],
+    responses=_preview_responses,
+    examples=_preview_error_examples,
     tags=["checkout sessions"],
 )

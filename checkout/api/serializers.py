@@ -885,6 +885,43 @@ def checkout_session_json(session) -> dict:
     }
 
 
+class CheckoutSessionPreviewSerializer(serializers.Serializer):
+    """Schema only: ``checkout_session_preview_json`` builds the body."""
+
+    object = serializers.CharField(default="checkout_session_preview")
+    organization_id = serializers.UUIDField()
+    livemode = serializers.BooleanField()
+    checkout_type = serializers.ChoiceField(choices=CheckoutType.choices)
+    plan_id = serializers.UUIDField(allow_null=True)
+    contract_id = serializers.UUIDField(allow_null=True)
+    customer_id = serializers.UUIDField(allow_null=True)
+    business_entity_id = serializers.UUIDField()
+    currency = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    product_overrides = serializers.ListField(child=serializers.DictField())
+    estimates = EstimatesSerializer()
+
+
+def checkout_session_preview_json(session) -> dict:
+    """A preview: what a create with the same body would price. No id, no url: nothing exists."""
+    return {
+        "object": "checkout_session_preview",
+        "organization_id": str(session.organization_id),
+        "livemode": session.livemode,
+        "checkout_type": session.checkout_type,
+        "plan_id": _id(session.plan_id),
+        "contract_id": _id(session.contract_id),
+        "customer_id": _id(session.customer_id),
+        "business_entity_id": str(session.business_entity_id),
+        "currency": session.currency,
+        "start_date": session.start_date.isoformat(),
+        "end_date": session.end_date.isoformat() if session.end_date else None,
+        "product_overrides": session.product_overrides or [],
+        "estimates": session.estimates or None,
+    }
+
+
 class CheckoutSessionListSerializer(serializers.Serializer):
     object = serializers.CharField(default="list")
     data = CheckoutSessionSerializer(many=True)

@@ -3,6 +3,7 @@ from django.urls import path
 from .views import (
     CheckoutSessionCancelApi,
     CheckoutSessionExpireApi,
+    CheckoutSessionPreviewApi,
     CheckoutSessionRetrieveApi,
     checkout_sessions_collection,
 )
@@ -12,6 +13,7 @@ from .webhooks import webhook_endpoint_detail, webhook_endpoint_roll_secret, web
 # under /api/ is a JSON 404).
 urlpatterns = [
     path("checkout-sessions", checkout_sessions_collection, name="checkout-session-collection"),
+    path("checkout-sessions/preview", CheckoutSessionPreviewApi.as_view(), name="checkout-session-preview"),
     path(
         "checkout-sessions/<uuid:session_id>",
         CheckoutSessionRetrieveApi.as_view(),

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from checkout.errors import RequestInvalid
 from checkout.selectors import checkout_session_get, checkout_session_list
-from checkout.services.create import checkout_session_create
+from checkout.services.create import checkout_session_create, checkout_session_preview
 from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from core.authentication import ApiKeyAuthentication, HasApiKey
@@ -28,6 +28,7 @@ from .serializers import (
     CheckoutSessionListQuerySerializer,
     EmptyBodySerializer,
     checkout_session_json,
+    checkout_session_preview_json,
 )
 from .throttling import CheckoutSessionCreateThrottle
 
@@ -102,6 +103,21 @@ class CheckoutSessionCreateApi(MerchantApi):
         if outcome.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+class CheckoutSessionPreviewApi(MerchantApi):
+    throttle_classes = [CheckoutSessionCreateThrottle]
+
+    @schema.preview_schema
+    def post(self, request):
+        payload = request.data
+        if not isinstance(payload, dict):
+            raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
+        data = validated(CheckoutSessionCreateSerializer, payload)
+        session = checkout_session_preview(
+            organization=request.auth.organization, livemode=request.auth.livemode, data=data
+        )
+        return Response(checkout_session_preview_json(session))
 
 
 class CheckoutSessionListApi(MerchantApi):

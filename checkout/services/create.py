@@ -124,6 +124,18 @@ def checkout_session_create(
     return session
 
 
+def checkout_session_preview(*, organization: Organization, livemode: bool, data: dict) -> CheckoutSession:
+    """What creating this session would price, under every rule a create applies, without
+    storing anything (no session, no idempotency record): for pricing pages. The session
+    returned is never saved."""
+    return checkout_session_create(organization=organization, livemode=livemode, data=data,
+                                   insert=_not_stored)
+
+
+def _not_stored(session: CheckoutSession) -> None:
+    return None
+
+
 # --- new contracts --------------------------------------------------------------------------
 
 

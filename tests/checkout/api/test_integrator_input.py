@@ -112,3 +112,35 @@ def test_expire_racing_a_confirm_ends_in_one_outcome():
         assert results[0] == 200 and isinstance(results[1], Exception)
     else:
         assert results == [409, "completed"]
+
+
+# --- POST /checkout-sessions/preview ------------------------------------------------------------
+
+
+def test_preview_prices_like_create_and_stores_nothing(merchant):
+    from checkout.models import IdempotencyRecord
+
+    preview = merchant.post(plan_body(merchant), path=f"{URL}/preview", HTTP_IDEMPOTENCY_KEY="pv-1")
+    assert preview.status_code == 200, preview.content
+    assert preview.json()["object"] == "checkout_session_preview"
+    assert "id" not in preview.json() and "url" not in preview.json()
+    assert not CheckoutSession.objects.exists() and not IdempotencyRecord.objects.exists()
+    created = merchant.post(plan_body(merchant)).json()
+    assert preview.json()["estimates"] == created["estimates"]
+    assert preview.json()["estimates"]["current_invoice"]["total"] == created["estimates"]["current_invoice"]["total"]
+
+
+def test_preview_of_a_plan_switch_shows_the_proration(merchant):
+    response = merchant.post({"contract_id": str(merchant.contract.id), "plan_id": str(merchant.plan_pro.id),
+                              "start_date": "2026-01-20"}, path=f"{URL}/preview")
+    assert response.status_code == 200, response.content
+    assert response.json()["checkout_type"] == "plan_switch"
+    assert any(line["proration"] for line in response.json()["estimates"]["current_invoice"]["line_items"])
+
+
+def test_preview_applies_the_create_rules_and_tenancy(merchant, rival):
+    bad = plan_body(merchant)
+    bad["contract"]["currency"] = "XAU"
+    assert error_of(merchant.post(bad, path=f"{URL}/preview"))["code"] == "invalid_currency"
+    foreign = rival.post(plan_body(merchant), path=f"{URL}/preview")
+    assert foreign.status_code == 404

@@ -24,6 +24,7 @@ OPERATIONS = {
     ("/api/v1/checkout-sessions/{session_id}", "get"): "checkout_sessions_retrieve",
     ("/api/v1/checkout-sessions/{session_id}/cancel", "post"): "checkout_sessions_cancel",
     ("/api/v1/checkout-sessions/{session_id}/expire", "post"): "checkout_sessions_expire",
+    ("/api/v1/checkout-sessions/preview", "post"): "checkout_sessions_preview",
 }
 
 
