@@ -145,6 +145,19 @@ class PaymentMethodNotAllowed(DomainError):
     message = "This payment method is not available for this checkout session."
 
 
+class PaymentRequired(DomainError):
+    code = "payment_required"
+    message = "This checkout session has an amount due: confirm it with a payment."
+
+
+class PaymentFailed(DomainError):
+    """The merchant API's confirm: the charge was declined (the session stays open)."""
+
+    code = "payment_failed"
+    status = 402
+    message = "The payment did not go through."
+
+
 class CardRequired(DomainError):
     code = "card_required"
     message = "Card details are required to pay by card."

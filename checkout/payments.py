@@ -146,6 +146,19 @@ class TestPaymentProvider:
 
 TEST_PROVIDER = TestPaymentProvider()
 
+# Payment method ids the test provider takes through the API's confirm (as Stripe's
+# pm_card_visa test ids): raw card numbers never travel through the merchant API.
+TEST_PAYMENT_METHODS = {
+    "pm_test_succeeds": CARD_SUCCEEDS,
+    "pm_test_declined": CARD_DECLINED,
+    "pm_test_settles_later": CARD_SETTLES_LATER,
+}
+
+
+def test_card_for(payment_method_id: str) -> CardDetails | None:
+    number = TEST_PAYMENT_METHODS.get(payment_method_id)
+    return None if number is None else CardDetails(number=number, exp_month=12, exp_year=2099, cvc="123")
+
 
 class StripePaymentProvider:
     """Stripe PaymentIntents with the organization's own keys (``PaymentSettings``)."""

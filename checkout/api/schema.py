@@ -25,6 +25,7 @@ from billing.pricing import PriceTerms
 from .routing import MethodRouter
 from .serializers import (
     CheckoutSessionCancelSerializer,
+    CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
     CheckoutSessionListSerializer,
@@ -202,6 +203,31 @@ WEBHOOK_ERRORS_422 = {
     "url_not_public": "A webhook URL on localhost or a private or loopback IP address.",
 }
 
+CONFIRM_ERRORS_409 = {
+    **SESSION_NOT_OPEN,
+    "checkout_session_expired": "The session expired before it was confirmed.",
+    "checkout_session_not_priced": "The session has no locked estimate.",
+    "contract_changed": "The contract changed after this amendment was priced; open a new session.",
+    "contract_amendment_in_progress": "Another amendment of the contract has a payment being processed.",
+    "amendment_not_applicable": "The contract can no longer be amended on the session's date.",
+    "payment_provider_unavailable": "Card payments are not available (live mode without Stripe, or Stripe "
+    "briefly unreachable: nothing was charged).",
+    "estimate_inconsistent": "The locked estimate does not add up; nothing is billed.",
+}
+CONFIRM_ERRORS_422 = {
+    "field_required": "mode is missing.",
+    "invalid_choice": SHAPE_ERRORS["invalid_choice"],
+    "invalid_type": SHAPE_ERRORS["invalid_type"],
+    "invalid_length": SHAPE_ERRORS["invalid_length"],
+    "invalid_characters": SHAPE_ERRORS["invalid_characters"],
+    "unknown_field": SHAPE_ERRORS["unknown_field"],
+    "payment_required": "no_payment on a session with an amount due.",
+    "payment_method_not_allowed": "invoice where the business entity does not allow it.",
+    "card_required": "charge_now without a payment_method_id the provider takes.",
+    "customer_details_required": "A guest session without the customer's name.",
+}
+CONFIRM_ERRORS_402 = {"payment_failed": "The charge was declined; the session stays open for another try."}
+
 ALL_ERROR_CODES = sorted(
     {
         *WEBHOOK_ERRORS_404,
@@ -215,6 +241,10 @@ ALL_ERROR_CODES = sorted(
         *CANCEL_ERRORS_422,
         *SESSION_NOT_FOUND,
         *SESSION_NOT_OPEN,
+        *EXPIRE_ERRORS_422,
+        *CONFIRM_ERRORS_402,
+        *CONFIRM_ERRORS_409,
+        *CONFIRM_ERRORS_422,
     }
 )
 
@@ -731,5 +761,29 @@ preview_schema = extend_schema(
     parameters=[REQUEST_ID_HEADER],
     responses=_preview_responses,
     examples=_preview_error_examples,
+    tags=["checkout sessions"],
+)
+
+_confirm_errors = _merge(
+    _common(with_body=True),
+    {402: CONFIRM_ERRORS_402, 404: SESSION_NOT_FOUND, 409: CONFIRM_ERRORS_409, 422: CONFIRM_ERRORS_422},
+)
+_confirm_responses, _confirm_error_examples = _responses(
+    (200, CheckoutSessionSerializer, "The session: `completed`, or `processing` while a payment settles."),
+    _confirm_errors,
+)
+confirm_schema = extend_schema(
+    operation_id="checkout_sessions_confirm",
+    summary="Confirm a checkout session",
+    description="For merchants who collect the customer's consent themselves: the same service, rules and "
+    "guarantees as the hosted page's Pay button (one outcome under races, one contract, one charge). "
+    "`charge_now` pays with `payment_method_id`; `invoice` completes with an open invoice where the business "
+    "entity allows it; `no_payment` only when nothing is due.\n\n" + _table(_confirm_errors),
+    request=CheckoutSessionConfirmSerializer,
+    parameters=[REQUEST_ID_HEADER],
+    responses=_confirm_responses,
+    examples=[OpenApiExample("charge_now", request_only=True,
+                             value={"mode": "charge_now", "payment_method_id": "pm_test_succeeds"})]
+    + _confirm_error_examples,
     tags=["checkout sessions"],
 )

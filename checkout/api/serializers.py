@@ -690,6 +690,26 @@ class CheckoutSessionCancelSerializer(StrictSerializer):
     )
 
 
+class ConfirmMode:
+    CHARGE_NOW = "charge_now"
+    INVOICE = "invoice"
+    NO_PAYMENT = "no_payment"
+    CHOICES = (CHARGE_NOW, INVOICE, NO_PAYMENT)
+
+
+class CheckoutSessionConfirmSerializer(StrictSerializer):
+    mode = ChoiceField(
+        choices=[(m, m) for m in ConfirmMode.CHOICES],
+        help_text="charge_now: pay now with payment_method_id; invoice: the customer is invoiced (where the "
+                  "business entity allows it); no_payment: only for a session with nothing due.",
+    )
+    payment_method_id = StringField(
+        max_length=255, required=False,
+        help_text="charge_now: a Stripe payment method (pm_…) in Stripe mode; with the test provider "
+                  "pm_test_succeeds, pm_test_declined or pm_test_settles_later.",
+    )
+
+
 class EmptyBodySerializer(StrictSerializer):
     """Operations that take no fields: an empty object (or no body); any field is unknown_field."""
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import (
     CheckoutSessionCancelApi,
+    CheckoutSessionConfirmApi,
     CheckoutSessionExpireApi,
     CheckoutSessionPreviewApi,
     CheckoutSessionRetrieveApi,
@@ -23,6 +24,11 @@ urlpatterns = [
         "checkout-sessions/<uuid:session_id>/cancel",
         CheckoutSessionCancelApi.as_view(),
         name="checkout-session-cancel",
+    ),
+    path(
+        "checkout-sessions/<uuid:session_id>/confirm",
+        CheckoutSessionConfirmApi.as_view(),
+        name="checkout-session-confirm",
     ),
     path(
         "checkout-sessions/<uuid:session_id>/expire",

@@ -10,8 +10,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from checkout.errors import RequestInvalid
+from checkout.enums import PaymentMethod
+from checkout.errors import PaymentFailed, RequestInvalid
 from checkout.selectors import checkout_session_get, checkout_session_list
+from checkout.services.confirm import Outcome, checkout_session_confirm
 from checkout.services.create import checkout_session_create, checkout_session_preview
 from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
@@ -24,8 +26,10 @@ from . import schema
 from .routing import MethodRouter
 from .serializers import (
     CheckoutSessionCancelSerializer,
+    CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
+    ConfirmMode,
     EmptyBodySerializer,
     checkout_session_json,
     checkout_session_preview_json,
@@ -158,6 +162,31 @@ class CheckoutSessionCancelApi(MerchantApi):
             livemode=request.auth.livemode,
         )
         return Response(checkout_session_json(session))
+
+
+_CONFIRM_METHODS = {
+    ConfirmMode.CHARGE_NOW: PaymentMethod.CARD,
+    ConfirmMode.INVOICE: PaymentMethod.INVOICE,
+    ConfirmMode.NO_PAYMENT: PaymentMethod.NONE,
+}
+
+
+class CheckoutSessionConfirmApi(MerchantApi):
+    """For merchants who collect consent themselves: the same service as the hosted page."""
+
+    @schema.confirm_schema
+    def post(self, request, session_id):
+        data = validated(CheckoutSessionConfirmSerializer, request.data)
+        checkout_session_get(  # 404 for another tenant's or mode's session, expired if due
+            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
+        )
+        result = checkout_session_confirm(
+            session_id=session_id, organization_id=request.auth.organization_id,
+            payment_method=_CONFIRM_METHODS[data["mode"]], payment_method_id=data.get("payment_method_id", ""),
+        )
+        if result.outcome == Outcome.PAYMENT_FAILED:
+            raise PaymentFailed(result.failure_message or None, field="payment_method_id")
+        return Response(checkout_session_json(result.session))
 
 
 class CheckoutSessionExpireApi(MerchantApi):

@@ -63,6 +63,7 @@ from checkout.errors import (
     CustomerDetailsRequired,
     PaymentMethodNotAllowed,
     PaymentProviderUnavailable,
+    PaymentRequired,
     SessionExpired,
     SessionNotFound,
     SessionNotOpen,
@@ -79,6 +80,7 @@ from checkout.payments import (
     PaymentProvider,
     SettleRequest,
     provider_for,
+    test_card_for,
 )
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
 from core.queue import task_enqueue_on_commit
@@ -349,6 +351,10 @@ def checkout_session_confirm(
                       payment_status=PaymentStatus.NO_PAYMENT_REQUIRED, payment_method=PaymentMethod.NONE)
             return ConfirmResult(session, Outcome.COMPLETED, contract=fulfilment.contract, invoice=fulfilment.invoice)
 
+        if payment_method == PaymentMethod.NONE:
+            raise PaymentRequired(f"{amount_due} {session.currency} is due; choose a way to pay.",
+                                  field="mode")
+
         if payment_method == PaymentMethod.INVOICE:
             if not session.business_entity.allow_invoice_payment:
                 raise PaymentMethodNotAllowed(
@@ -364,8 +370,10 @@ def checkout_session_confirm(
         if payment_method != PaymentMethod.CARD:
             raise PaymentMethodNotAllowed(field="payment_method")
         provider = _provider_for(session)
+        if card is None and not provider.hosted_card_fields and payment_method_id:
+            card = test_card_for(payment_method_id)  # the API's test payment method ids
         if (provider.hosted_card_fields and not payment_method_id) or (not provider.hosted_card_fields and card is None):
-            raise CardRequired(field="card")
+            raise CardRequired(field="payment_method_id")
         return _confirm_by_card(session, provider=provider, card=card, payment_method_id=payment_method_id,
                                 amount=amount_due)
 

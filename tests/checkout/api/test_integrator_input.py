@@ -1,5 +1,7 @@
 """Input the billing vendor's own examples use, and Stripe habits (issue #13)."""
 
+from decimal import Decimal
+
 import pytest
 
 from checkout.models import CheckoutSession
@@ -144,3 +146,81 @@ def test_preview_applies_the_create_rules_and_tenancy(merchant, rival):
     assert error_of(merchant.post(bad, path=f"{URL}/preview"))["code"] == "invalid_currency"
     foreign = rival.post(plan_body(merchant), path=f"{URL}/preview")
     assert foreign.status_code == 404
+
+
+# --- POST /checkout-sessions/{id}/confirm --------------------------------------------------------
+
+
+def _confirm(merchant, session_id, **body):
+    return merchant.post(body, path=f"{URL}/{session_id}/confirm")
+
+
+def test_confirm_charge_now_completes_with_one_contract_and_invoice(merchant):
+    from billing.models import Invoice
+
+    created = merchant.post(plan_body(merchant)).json()
+    response = _confirm(merchant, created["id"], mode="charge_now", payment_method_id="pm_test_succeeds")
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["payment_status"]) == ("completed", "paid")
+    invoice = Invoice.objects.get(checkout_session_id=created["id"])
+    assert invoice.total == Decimal(created["estimates"]["current_invoice"]["total"])
+    again = _confirm(merchant, created["id"], mode="charge_now", payment_method_id="pm_test_succeeds")
+    assert (again.status_code, error_of(again)["code"]) == (409, "checkout_session_not_open")
+
+
+def test_confirm_declined_is_402_and_the_session_stays_open(merchant):
+    created = merchant.post(plan_body(merchant)).json()
+    response = _confirm(merchant, created["id"], mode="charge_now", payment_method_id="pm_test_declined")
+    assert response.status_code == 402
+    assert error_of(response)["code"] == "payment_failed"
+    assert "declined" in error_of(response)["message"]
+    session = CheckoutSession.objects.get(pk=created["id"])
+    assert (session.status, session.payment_status) == ("open", "failed")
+
+
+def test_confirm_settles_later_is_processing(merchant):
+    created = merchant.post(plan_body(merchant)).json()
+    response = _confirm(merchant, created["id"], mode="charge_now", payment_method_id="pm_test_settles_later")
+    assert (response.status_code, response.json()["status"]) == (200, "processing")
+
+
+@pytest.mark.parametrize("body, status, code, field", [
+    ({"mode": "no_payment"}, 422, "payment_required", "mode"),
+    ({"mode": "invoice"}, 422, "payment_method_not_allowed", "payment_method"),
+    ({"mode": "charge_now"}, 422, "card_required", "payment_method_id"),
+    ({"mode": "charge_now", "payment_method_id": "pm_unknown"}, 422, "card_required", "payment_method_id"),
+    ({"mode": "wire"}, 422, "invalid_choice", "mode"),
+    ({}, 422, "field_required", "mode"),
+])
+def test_confirm_refusals_change_nothing(merchant, body, status, code, field):
+    from core.models import BusinessEntity
+
+    BusinessEntity.objects.filter(pk=merchant.entity.pk).update(allow_invoice_payment=False)
+    created = merchant.post(plan_body(merchant)).json()
+    response = _confirm(merchant, created["id"], **body)
+    assert response.status_code == status, response.content
+    assert (error_of(response)["code"], list(error_of(response)["fields"])) == (code, [field])
+    assert CheckoutSession.objects.get(pk=created["id"]).status == "open"
+
+
+def test_confirm_invoice_where_allowed_completes_payment_pending(merchant):
+    from core.models import BusinessEntity
+
+    BusinessEntity.objects.filter(pk=merchant.entity.pk).update(allow_invoice_payment=True)
+    created = merchant.post(plan_body(merchant)).json()
+    response = _confirm(merchant, created["id"], mode="invoice")
+    assert (response.status_code, response.json()["status"], response.json()["payment_status"]) == (
+        200, "completed", "pending")
+
+
+def test_confirm_another_tenants_or_modes_session_is_404(merchant, rival):
+    from core.services import api_key_create
+    from tests.helpers import api_client_with_key
+
+    created = merchant.post(plan_body(merchant)).json()
+    assert _confirm(rival, created["id"], mode="charge_now", payment_method_id="pm_test_succeeds").status_code == 404
+    live = api_client_with_key(api_key_create(organization=merchant.organization, livemode=True)[1])
+    answer = live.post(f"{URL}/{created['id']}/confirm", {"mode": "charge_now", "payment_method_id": "pm_test_succeeds"},
+                       format="json")
+    assert answer.status_code == 404
+    assert CheckoutSession.objects.get(pk=created["id"]).status == "open"
