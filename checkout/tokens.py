@@ -1,3 +1,4 @@
+import base64
 import re
 import secrets
 
@@ -16,4 +17,5 @@ def session_token_new() -> str:
 
 
 def webhook_secret_new() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of 32 random bytes (the HMAC key)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

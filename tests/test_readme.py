@@ -45,3 +45,21 @@ def test_readme_opens_with_the_two_commands():
     assert [line.split()[:2] for line in first_block.strip().splitlines()] == [["make", "run"], ["make", "test"]]
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_readme_standard_webhooks_receiver_accepts_our_delivery_and_nothing_else():
+    from checkout.models import WebhookEndpoint
+    from checkout.services.webhooks import standard_webhook_headers
+    from checkout.tokens import webhook_secret_new
+
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "def receive" in b)
+    namespace: dict = {}
+    exec(block, namespace)  # noqa: S102 - our own README
+    receive = namespace["receive"]
+    endpoint = WebhookEndpoint(secret=webhook_secret_new())
+    body = b'{"id": "evt_9", "type": "checkout_session.completed"}'
+    headers = standard_webhook_headers(endpoint=endpoint, message_id="evt_9", timestamp=int(time.time()),
+                                       body=body, now=timezone.now())
+    assert receive(body, headers, endpoint.secret) == {"id": "evt_9", "type": "checkout_session.completed"}
+    assert receive(body + b" ", headers, endpoint.secret) is None
+    assert receive(body, headers, webhook_secret_new()) is None

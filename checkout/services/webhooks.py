@@ -19,6 +19,8 @@ Signature header (see the README for the merchant-side check)::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import http.client
@@ -400,14 +402,46 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},{SIGNATURE_VERSION}={mac}"
 
 
+def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The endpoint's secret and, during the grace period after a roll, the one before it."""
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+def standard_webhook_key(secret: str) -> bytes | None:
+    """The HMAC key of a ``whsec_<base64>`` secret, as the Standard Webhooks specification
+    defines it. None for secrets made before it (URL-safe text, not base64): rolling the
+    secret gives one that signs both ways."""
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True) or None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def standard_webhook_headers(*, endpoint: WebhookEndpoint, message_id: str, timestamp: int, body: bytes,
+                             now: datetime) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256 of
+    "id.timestamp.body">`` (one per valid secret, space-separated), per Standard Webhooks; empty
+    when no secret of the endpoint is a Standard Webhooks one."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    signatures = [
+        "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        for key in (standard_webhook_key(secret) for secret in _signing_secrets(endpoint, now)) if key
+    ]
+    if not signatures:
+        return {}
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": " ".join(signatures)}
+
+
 def webhook_signature_header(*, endpoint: WebhookEndpoint, timestamp: int, body: bytes, now: datetime) -> str:
     """The header for a delivery to ``endpoint``: signed with its secret and, during the
     grace period after a roll, with the previous one too (``t=…,v1=<new>,v1=<old>``)."""
-    header = webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body)
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires is not None and expires > now:
-        previous = webhook_signature(secret=endpoint.previous_secret, timestamp=timestamp, body=body)
-        header += "," + previous.split(",", 1)[1]
+    current, *previous = _signing_secrets(endpoint, now)
+    header = webhook_signature(secret=current, timestamp=timestamp, body=body)
+    for secret in previous:
+        header += "," + webhook_signature(secret=secret, timestamp=timestamp, body=body).split(",", 1)[1]
     return header
 
 
@@ -497,12 +531,15 @@ def webhook_delivery_attempt(*, delivery_id) -> str | None:
         response = _Response(None, 0, error="endpoint disabled", permanent=True)
     else:
         body = event_body(event)
+        timestamp, signed_at = int(time.time()), timezone.now()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            SIGNATURE_HEADER: webhook_signature_header(
-                endpoint=endpoint, timestamp=int(time.time()), body=body, now=timezone.now()
-            ),
+            # Kept alongside the Standard Webhooks headers for one release.
+            SIGNATURE_HEADER: webhook_signature_header(endpoint=endpoint, timestamp=timestamp, body=body,
+                                                       now=signed_at),
+            **standard_webhook_headers(endpoint=endpoint, message_id=str(event.id), timestamp=timestamp,
+                                       body=body, now=signed_at),
             "Checkout-Event-Id": str(event.id),
             "Checkout-Event-Type": event.type,
             "Checkout-Delivery-Id": str(delivery.id),

@@ -456,3 +456,51 @@ def test_attempt_garbage_response_is_recorded_not_raised(queued):
         server.close()
     attempt = WebhookAttempt.objects.get(delivery=delivery)
     assert attempt.response_status is None and attempt.error
+
+
+# --- Standard Webhooks ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_receiver_using_only_the_standardwebhooks_package_verifies_our_delivery(receiver, queued):
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    delivery = _delivery_to(receiver.url)
+    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    [request] = receiver.requests
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+
+    payload = Webhook(delivery.endpoint.secret).verify(request["body"], headers)
+
+    assert payload["id"] == str(delivery.event_id) and payload["livemode"] is False
+    assert headers["webhook-id"] == str(delivery.event_id)
+    assert headers["checkout-signature"].startswith("t=")  # the old header, kept for one release
+    with pytest.raises(WebhookVerificationError):
+        Webhook(delivery.endpoint.secret).verify(request["body"] + b" ", headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + "A" * 43 + "=").verify(request["body"], headers)
+
+
+@pytest.mark.django_db
+def test_after_a_roll_the_old_and_new_standard_secrets_both_verify(receiver, queued):
+    from standardwebhooks.webhooks import Webhook
+
+    delivery = _delivery_to(receiver.url)
+    old_secret = delivery.endpoint.secret
+    webhooks.webhook_endpoint_secret_roll(organization_id=delivery.endpoint.organization_id,
+                                          endpoint_id=delivery.endpoint_id)
+    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    [request] = receiver.requests
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+    delivery.endpoint.refresh_from_db()
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(old_secret).verify(request["body"], headers)
+    assert Webhook(delivery.endpoint.secret).verify(request["body"], headers)
+
+
+def test_secrets_made_before_standard_webhooks_get_no_standard_headers():
+    from checkout.models import WebhookEndpoint
+
+    legacy = WebhookEndpoint(secret="whsec_" + "x" * 43)  # URL-safe text, not base64
+    assert webhooks.standard_webhook_headers(endpoint=legacy, message_id="evt_1", timestamp=1, body=b"{}",
+                                             now=timezone.now()) == {}
