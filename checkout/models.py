@@ -266,6 +266,11 @@ class WebhookEndpoint(BaseModel):
     # Test-mode endpoints receive test sessions' events only, live ones live events only; a
     # key of one mode cannot see or change the other's endpoints.
     livemode = models.BooleanField(default=False)
+    # Health: set by the first failed attempt after a success, cleared by the next success.
+    # Failing for ENDPOINT_DISABLE_AFTER, the endpoint is paused (is_active) and says why.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

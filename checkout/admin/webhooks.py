@@ -64,14 +64,16 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     """The signing secret is shown once, in a message after creation, never on a form."""
 
     form = WebhookEndpointForm
-    list_display = ["url", "organization", "livemode", "is_active", "events", "created_at"]
+    list_display = ["url", "organization", "livemode", "is_active", "events", "last_success_at", "failing_since",
+                    "disabled_reason", "created_at"]
     list_filter = ["livemode", "is_active", "organization"]
     search_fields = ["url", "description", "=id"]
     list_select_related = ["organization"]
     actions = ["roll_secret"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["organization", "livemode", "previous_secret_expires_at", "created_at", "updated_at"] if obj else []
+        return ["organization", "livemode", "previous_secret_expires_at", "last_success_at", "failing_since",
+                "disabled_reason", "created_at", "updated_at"] if obj else []
 
     @admin.action(description="Roll the signing secret (the old one keeps signing for 24 h)")
     def roll_secret(self, request, queryset):

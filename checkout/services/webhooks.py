@@ -64,6 +64,12 @@ USER_AGENT = "Checkout-Webhooks/1.0"
 REQUEST_TIMEOUT_SECONDS = 10
 EXCERPT_CHARS = 1000
 MAX_ENDPOINTS_PER_ORGANIZATION = 16
+# A later event of a session waits this long, again and again, while an earlier one is still
+# being delivered to the same endpoint.
+ORDER_HOLD_SECONDS = 30
+HELD = "held"
+# An endpoint that answers nothing but failures this long is paused.
+ENDPOINT_DISABLE_AFTER = timedelta(days=3)
 # After a secret roll, how long deliveries are also signed with the old secret.
 SECRET_GRACE_HOURS_DEFAULT = 24
 SECRET_GRACE_HOURS_MAX = 7 * 24
@@ -227,6 +233,8 @@ def webhook_endpoint_update(
     if description is not _UNSET:
         endpoint.description = (description or "")[:200]
     if is_active is not _UNSET:
+        if is_active and not endpoint.is_active:  # re-enabled: a fresh start for its health
+            endpoint.failing_since, endpoint.disabled_reason = None, ""
         endpoint.is_active = bool(is_active)
     endpoint.save()
     return endpoint
@@ -503,6 +511,16 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> _Response:
         return _Response(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:300])
 
 
+def _earlier_delivery_pending(delivery: WebhookDelivery) -> bool:
+    """Whether an earlier event of the same session still waits to reach this endpoint: a later
+    one is held back meanwhile, so a receiver never sees `completed` before `processing`.
+    Reads the session's few events (event_sequence_unique), then the (endpoint, event) index."""
+    earlier = Event.objects.filter(checkout_session_id=delivery.event.checkout_session_id,
+                                   sequence__lt=delivery.event.sequence).values("id")
+    return WebhookDelivery.objects.filter(endpoint_id=delivery.endpoint_id, status=DeliveryStatus.PENDING,
+                                          event_id__in=earlier).exists()
+
+
 def webhook_delivery_attempt(*, delivery_id) -> str | None:
     """Make one attempt at a pending, due delivery. Returns the delivery's status after
     it, or None if there was nothing to do (already delivered, not due, claimed by a
@@ -522,6 +540,11 @@ def webhook_delivery_attempt(*, delivery_id) -> str | None:
         )
         if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
             return None
+        if _earlier_delivery_pending(delivery):
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                next_attempt_at=now + timedelta(seconds=ORDER_HOLD_SECONDS), updated_at=now)
+            transaction.on_commit(lambda: _deliveries_queue([delivery.id], countdown=ORDER_HOLD_SECONDS))
+            return HELD
         delivery.attempt_count += 1
         delivery.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
         delivery.save(update_fields=["attempt_count", "next_attempt_at", "updated_at"])
@@ -560,9 +583,12 @@ def _attempt_record(delivery: WebhookDelivery, response: _Response) -> str:
         error=response.error[:300],
     )
     pending = WebhookDelivery.objects.filter(pk=delivery.id, status=DeliveryStatus.PENDING)
+    endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
     if response.ok:
         pending.update(status=DeliveryStatus.SUCCEEDED, delivered_at=done, next_attempt_at=None, updated_at=done)
+        endpoints.update(failing_since=None, last_success_at=done)
         return DeliveryStatus.SUCCEEDED
+    _endpoint_failure_record(delivery.endpoint_id, done)
     delay = webhook_retry_delay(delivery.attempt_count)
     next_at = done + timedelta(seconds=delay)
     if response.permanent or next_at > delivery.created_at + _retry_window():
@@ -573,6 +599,20 @@ def _attempt_record(delivery: WebhookDelivery, response: _Response) -> str:
     if delay <= COUNTDOWN_MAX_SECONDS:
         transaction.on_commit(lambda: _deliveries_queue([delivery.id], countdown=delay))
     return DeliveryStatus.PENDING
+
+
+def _endpoint_failure_record(endpoint_id, now: datetime) -> None:
+    """A failed attempt: start the endpoint's failing streak, or pause the endpoint once it has
+    failed without a single success for ENDPOINT_DISABLE_AFTER (the merchant re-enables it)."""
+    endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
+    endpoints.filter(failing_since__isnull=True).update(failing_since=now)
+    since = now - ENDPOINT_DISABLE_AFTER
+    disabled = endpoints.filter(is_active=True, failing_since__lte=since).update(
+        is_active=False, updated_at=now,
+        disabled_reason=f"Paused on {now:%Y-%m-%d %H:%M} UTC: every delivery failed for "
+                        f"{ENDPOINT_DISABLE_AFTER.days} days. Fix the receiver, then re-enable it.")
+    if disabled:
+        logger.warning("webhook endpoint %s paused after failing for %s", endpoint_id, ENDPOINT_DISABLE_AFTER)
 
 
 def _deliveries_due_ids(*, now: datetime, limit: int) -> list:

@@ -504,3 +504,67 @@ def test_secrets_made_before_standard_webhooks_get_no_standard_headers():
     legacy = WebhookEndpoint(secret="whsec_" + "x" * 43)  # URL-safe text, not base64
     assert webhooks.standard_webhook_headers(endpoint=legacy, message_id="evt_1", timestamp=1, body=b"{}",
                                              now=timezone.now()) == {}
+
+
+# --- order per endpoint and session, endpoint health ------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_later_event_waits_while_an_earlier_one_is_still_being_retried(receiver, queued):
+    from checkout.models import WebhookDelivery
+
+    first = _delivery_to(receiver.url)
+    session = first.event.checkout_session
+    with transaction.atomic():
+        later_event = event_record(session=session, type=EventType.EXPIRED)
+    later = WebhookDeliveryFactory(endpoint=first.endpoint, event=later_event)
+    receiver.statuses = [503]
+    assert webhooks.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.PENDING
+
+    assert webhooks.webhook_delivery_attempt(delivery_id=later.id) == webhooks.HELD
+    later.refresh_from_db()
+    assert later.attempt_count == 0 and later.next_attempt_at > timezone.now()
+    assert len(receiver.requests) == 1  # only the first was sent
+
+    WebhookDelivery.objects.filter(pk=first.pk).update(next_attempt_at=timezone.now())
+    assert webhooks.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.SUCCEEDED
+    WebhookDelivery.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now())
+    assert webhooks.webhook_delivery_attempt(delivery_id=later.id) == DeliveryStatus.SUCCEEDED
+    assert [json.loads(r["body"])["sequence"] for r in receiver.requests] == [1, 1, 2]
+
+
+@pytest.mark.django_db
+def test_an_endpoint_failing_for_three_days_is_paused_and_says_why(receiver, queued):
+    from checkout.models import WebhookEndpoint
+
+    delivery = _delivery_to(receiver.url)
+    receiver.statuses = [500, 500]
+    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    assert endpoint.is_active and endpoint.failing_since is not None
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - datetime.timedelta(days=3, minutes=1))
+    type(delivery).objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert "every delivery failed for 3 days" in endpoint.disabled_reason
+    webhooks.webhook_endpoint_update(organization_id=endpoint.organization_id, endpoint_id=endpoint.pk,
+                                     is_active=True)
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.disabled_reason == "" and endpoint.failing_since is None
+
+
+@pytest.mark.django_db
+def test_a_success_clears_the_failing_streak(receiver, queued):
+    from checkout.models import WebhookEndpoint
+
+    delivery = _delivery_to(receiver.url)
+    receiver.statuses = [500]
+    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    type(delivery).objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    assert endpoint.failing_since is None and endpoint.last_success_at is not None
