@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin import CurrencyValidatedAdminMixin
+
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
 from .services import contract_version_bump
 
@@ -54,7 +56,7 @@ class PhaseInline(admin.TabularInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
     list_display = ["id", "customer", "plan", "currency", "start_date", "end_date", "status", "organization"]
     list_filter = ["status", "currency", "organization"]
     search_fields = ["=id", "customer__customer_name", "customer__email"]

@@ -1,10 +1,25 @@
 from django.contrib import admin, messages
 
 from .models import ApiKey, BusinessEntity, Organization
+from .money import currency_validator
 from .services import api_key_create, api_key_revoke
 
 
-class BusinessEntityInline(admin.TabularInline):
+class CurrencyValidatedAdminMixin:
+    """Admin forms refuse non-money ISO-4217 codes (XAU, XTS, XXX…) in ``currency_fields``,
+    as the API does; checked in the form, so the columns need no migration."""
+
+    currency_fields = ("currency",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and db_field.name in self.currency_fields:
+            formfield.validators.append(currency_validator)
+        return formfield
+
+
+class BusinessEntityInline(CurrencyValidatedAdminMixin, admin.TabularInline):
+    currency_fields = ("default_currency",)
     model = BusinessEntity
     extra = 0
     fields = ["name", "email", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
@@ -58,7 +73,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BusinessEntity)
-class BusinessEntityAdmin(admin.ModelAdmin):
+class BusinessEntityAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
+    currency_fields = ("default_currency",)
     list_display = ["name", "organization", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
     list_filter = ["default_currency", "is_default", "allow_invoice_payment"]
     search_fields = ["name", "email", "organization__name"]
