@@ -96,8 +96,6 @@ def _safe_url(url: str) -> str | None:
     return url
 
 
-
-
 def merchant_url(session: CheckoutSession, which: str) -> str | None:
     """``success_url`` / ``pending_url`` / ``cancel_url`` with the session id filled in."""
     url = _safe_url(getattr(session, which))
