@@ -129,6 +129,11 @@ class IdempotencyKeyInUse(Conflict):
     message = "A request with this idempotency key is still being processed; retry shortly."
 
 
+class SessionChangedConcurrently(Conflict):
+    code = "checkout_session_changed"
+    message = "The checkout session changed while this request was made; read it again and retry."
+
+
 class SessionExpired(SessionNotOpen):
     code = "checkout_session_expired"
     message = "The checkout session has expired."

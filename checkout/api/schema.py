@@ -31,6 +31,7 @@ from .serializers import (
     CheckoutSessionListSerializer,
     CheckoutSessionPreviewSerializer,
     CheckoutSessionSerializer,
+    CheckoutSessionUpdateSerializer,
     EmptyBodySerializer,
     ErrorEnvelopeSerializer,
 )
@@ -245,6 +246,8 @@ ALL_ERROR_CODES = sorted(
         *CONFIRM_ERRORS_402,
         *CONFIRM_ERRORS_409,
         *CONFIRM_ERRORS_422,
+        "checkout_session_changed",
+        "field_not_allowed",
     }
 )
 
@@ -785,5 +788,34 @@ confirm_schema = extend_schema(
     examples=[OpenApiExample("charge_now", request_only=True,
                              value={"mode": "charge_now", "payment_method_id": "pm_test_succeeds"})]
     + _confirm_error_examples,
+    tags=["checkout sessions"],
+)
+
+_update_errors = _merge(
+    _common(with_body=True),
+    {404: {**SESSION_NOT_FOUND, **CREATE_ERRORS_404},
+     409: {**SESSION_NOT_OPEN, "checkout_session_expired": CONFIRM_ERRORS_409["checkout_session_expired"],
+           "checkout_session_changed": "Another update won the race: read the session again and retry.",
+           "contract_amendment_in_progress": CREATE_ERRORS_409["contract_amendment_in_progress"]},
+     422: {**CREATE_ERRORS_422, "field_not_allowed": "customer on a session that is not a guest checkout."}},
+)
+_update_responses, _update_error_examples = _responses(
+    (200, CheckoutSessionSerializer, "The session with its new terms and re-locked `estimates`."), _update_errors
+)
+update_schema = extend_schema(
+    operation_id="checkout_sessions_update",
+    summary="Update an open checkout session",
+    description="Change an open session before the customer confirms: guest `customer` details, "
+    "`product_overrides`, `start_date`/`end_date`, the URLs, `metadata`, `expires_at`. The session is priced "
+    "again by the create's rules (today's catalogue, the contract as it stands) and its estimate re-locked; "
+    "the hosted page shows the new terms. Send only what changes. A confirm racing an update ends in one "
+    "outcome: the update on a session no longer open is 409 `checkout_session_not_open`.\n\n"
+    + _table(_update_errors),
+    request=CheckoutSessionUpdateSerializer,
+    parameters=[REQUEST_ID_HEADER],
+    responses=_update_responses,
+    examples=[OpenApiExample("quantity", request_only=True,
+                             value={"product_overrides": [{"product_id": "9d1c…", "quantity": 8}]})]
+    + _update_error_examples,
     tags=["checkout sessions"],
 )

@@ -710,6 +710,64 @@ class CheckoutSessionConfirmSerializer(StrictSerializer):
     )
 
 
+class CheckoutSessionUpdateSerializer(StrictSerializer):
+    """PATCH: the fields an open session's terms may change in (shapes only; the merged
+    request is validated again as a create)."""
+
+    customer = GuestCustomerSerializer(required=False, help_text="Guest sessions only.")
+    start_date = DateField(required=False)
+    end_date = DateField(required=False, allow_null=True)
+    product_overrides = ProductOverrideSerializer(many=True, required=False, max_length=100)
+    expires_at = DateTimeField(required=False)
+    success_url = RedirectUrlField(required=False)
+    cancel_url = RedirectUrlField(required=False)
+    pending_url = RedirectUrlField(required=False)
+    metadata = JsonObjectField(required=False)
+
+
+def checkout_session_request_body(session) -> dict:
+    """The create request that makes ``session`` as it stands (ids as strings): the base a
+    PATCH is merged into and validated again, by the create's own rules."""
+    body: dict = {}
+    if session.checkout_type == CheckoutType.NEW_CONTRACT:
+        if session.contract_spec:
+            body["contract"] = json.loads(json.dumps(session.contract_spec))
+        else:
+            body.update(plan_id=_id(session.plan_id), start_date=session.start_date.isoformat(),
+                        end_date=session.end_date.isoformat() if session.end_date else None)
+        if session.guest_checkout:
+            body.update(guest_checkout=True, customer=session.customer_details)
+        else:
+            body["customer_id"] = _id(session.customer_id)
+        body["business_entity_id"] = _id(session.business_entity_id)
+    else:
+        body.update(contract_id=_id(session.contract_id), start_date=session.start_date.isoformat())
+        if session.checkout_type == CheckoutType.PLAN_SWITCH:
+            body["plan_id"] = _id(session.plan_id)
+    for name in ("success_url", "cancel_url", "pending_url"):
+        if getattr(session, name):
+            body[name] = getattr(session, name)
+    if session.product_overrides:
+        body["product_overrides"] = session.product_overrides
+    body.update(metadata=session.metadata or {}, attribution=session.attribution,
+                expires_at=_dt(session.expires_at))
+    return body
+
+
+def checkout_session_request_patched(session, patch: dict) -> dict:
+    """``checkout_session_request_body`` with a validated PATCH's raw fields applied. A
+    contract-object session's dates live in its contract."""
+    body = checkout_session_request_body(session)
+    for name, value in patch.items():
+        if name in ("start_date", "end_date") and "contract" in body:
+            body["contract"][name] = value
+        elif name == "customer" and not session.guest_checkout:
+            raise fail("Customer details can be changed on guest sessions only.", "field_not_allowed")
+        else:
+            body[name] = value
+    return body
+
+
 class EmptyBodySerializer(StrictSerializer):
     """Operations that take no fields: an empty object (or no body); any field is unknown_field."""
 

@@ -5,7 +5,7 @@ from .views import (
     CheckoutSessionConfirmApi,
     CheckoutSessionExpireApi,
     CheckoutSessionPreviewApi,
-    CheckoutSessionRetrieveApi,
+    checkout_session_detail,
     checkout_sessions_collection,
 )
 from .webhooks import webhook_endpoint_detail, webhook_endpoint_roll_secret, webhook_endpoints_collection
@@ -15,11 +15,7 @@ from .webhooks import webhook_endpoint_detail, webhook_endpoint_roll_secret, web
 urlpatterns = [
     path("checkout-sessions", checkout_sessions_collection, name="checkout-session-collection"),
     path("checkout-sessions/preview", CheckoutSessionPreviewApi.as_view(), name="checkout-session-preview"),
-    path(
-        "checkout-sessions/<uuid:session_id>",
-        CheckoutSessionRetrieveApi.as_view(),
-        name="checkout-session-detail",
-    ),
+    path("checkout-sessions/<uuid:session_id>", checkout_session_detail, name="checkout-session-detail"),
     path(
         "checkout-sessions/<uuid:session_id>/cancel",
         CheckoutSessionCancelApi.as_view(),

@@ -17,6 +17,7 @@ from checkout.services.confirm import Outcome, checkout_session_confirm
 from checkout.services.create import checkout_session_create, checkout_session_preview
 from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
+from checkout.services.update import checkout_session_update
 from core.authentication import ApiKeyAuthentication, HasApiKey
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
@@ -29,10 +30,12 @@ from .serializers import (
     CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
+    CheckoutSessionUpdateSerializer,
     ConfirmMode,
     EmptyBodySerializer,
     checkout_session_json,
     checkout_session_preview_json,
+    checkout_session_request_patched,
 )
 from .throttling import CheckoutSessionCreateThrottle
 
@@ -141,6 +144,24 @@ class CheckoutSessionListApi(MerchantApi):
         )
 
 
+class CheckoutSessionUpdateApi(MerchantApi):
+    @schema.update_schema
+    def patch(self, request, session_id):
+        patch = request.data
+        if not isinstance(patch, dict):
+            raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
+        validated(CheckoutSessionUpdateSerializer, patch)
+        session = checkout_session_get(
+            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
+        )
+        data = validated(CheckoutSessionCreateSerializer, checkout_session_request_patched(session, patch))
+        updated = checkout_session_update(
+            organization=request.auth.organization, livemode=request.auth.livemode, session_id=session.pk,
+            data=data, expected_updated_at=session.updated_at,
+        )
+        return Response(checkout_session_json(updated))
+
+
 class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
@@ -232,6 +253,9 @@ def _idempotency_key(request, payload: dict) -> str | None:
     return header if header is not None else body
 
 
+checkout_session_detail = MethodRouter(
+    get=CheckoutSessionRetrieveApi.as_view(), patch=CheckoutSessionUpdateApi.as_view()
+)
 checkout_sessions_collection = MethodRouter(
     get=CheckoutSessionListApi.as_view(), post=CheckoutSessionCreateApi.as_view()
 )

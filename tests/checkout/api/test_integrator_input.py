@@ -224,3 +224,82 @@ def test_confirm_another_tenants_or_modes_session_is_404(merchant, rival):
                        format="json")
     assert answer.status_code == 404
     assert CheckoutSession.objects.get(pk=created["id"]).status == "open"
+
+
+# --- PATCH /checkout-sessions/{id} -------------------------------------------------------------
+
+
+def _patch(merchant, session_id, body):
+    import json
+
+    return merchant.client.patch(f"{URL}/{session_id}", data=json.dumps(body), content_type="application/json")
+
+
+def test_update_reprices_and_relocks_and_the_page_shows_it(merchant, client):
+    created = merchant.post(plan_body(merchant)).json()
+    before = Decimal(created["estimates"]["current_invoice"]["total"])
+    response = _patch(merchant, created["id"], {
+        "product_overrides": [{"product_id": str(merchant.seats.id), "quantity": 8}],
+        "metadata": {"order": "B-2"}, "success_url": "https://merchant.example/new-ok"})
+    assert response.status_code == 200, response.content
+    after = Decimal(response.json()["estimates"]["current_invoice"]["total"])
+    # 5 more seats at 12.00, plus 10 % tax.
+    assert after - before == Decimal("66.00")
+    session = CheckoutSession.objects.get(pk=created["id"])
+    assert session.estimates == response.json()["estimates"] and session.metadata == {"order": "B-2"}
+    page = client.get(f"/pay/{session.token}").content.decode()
+    assert f"${after:,.2f}" in page
+
+
+def test_update_with_invalid_terms_changes_nothing(merchant):
+    created = merchant.post(plan_body(merchant)).json()
+    response = _patch(merchant, created["id"], {
+        "product_overrides": [{"product_id": str(merchant.seats.id), "quantity": 500}]})
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "quantity_out_of_bounds"
+    assert CheckoutSession.objects.get(pk=created["id"]).estimates == created["estimates"]
+    unknown = _patch(merchant, created["id"], {"plan_id": str(merchant.plan_pro.id)})
+    assert (unknown.status_code, error_of(unknown)["code"]) == (422, "unknown_field")
+    guestless = _patch(merchant, created["id"], {"customer": {"customer_name": "X"}})
+    assert (guestless.status_code, error_of(guestless)["code"]) == (422, "field_not_allowed")
+
+
+def test_update_of_a_completed_or_foreign_session_is_refused(merchant, rival):
+    created = merchant.post(plan_body(merchant)).json()
+    assert _patch(rival, created["id"], {"metadata": {}}).status_code == 404
+    CheckoutSession.objects.filter(pk=created["id"]).update(status="completed")
+    refused = _patch(merchant, created["id"], {"metadata": {"a": "b"}})
+    assert (refused.status_code, error_of(refused)["code"]) == (409, "checkout_session_not_open")
+
+
+def test_update_an_amendment_change_date(merchant):
+    created = merchant.post({"contract_id": str(merchant.contract.id), "plan_id": str(merchant.plan_pro.id),
+                             "start_date": "2026-01-20", "success_url": "https://merchant.example/ok"}).json()
+    response = _patch(merchant, created["id"], {"start_date": "2026-01-25"})
+    assert response.status_code == 200, response.content
+    assert response.json()["start_date"] == "2026-01-25"
+    assert response.json()["estimates"] != created["estimates"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_update_racing_a_confirm_ends_in_one_outcome():
+    from billing.models import Invoice
+    from checkout.services.confirm import checkout_session_confirm
+    from tests.checkout.pages.helpers import card
+    from tests.helpers import threads_run
+
+    from .conftest import build_merchant
+
+    m = build_merchant("Racing Update")
+    created = m.post(plan_body(m)).json()
+    results = threads_run(
+        lambda: _patch(m, created["id"], {"product_overrides": [{"product_id": str(m.seats.id), "quantity": 9}]}),
+        lambda: checkout_session_confirm(session_id=created["id"], card=card()),
+        together=True,
+    )
+    session = CheckoutSession.objects.get(pk=created["id"])
+    assert session.status == "completed"
+    invoice = Invoice.objects.get(checkout_session=session)
+    # Whatever won, the invoice is exactly the estimate the session holds.
+    assert invoice.total == Decimal(session.estimates["current_invoice"]["total"])
+    assert results[0].status_code in (200, 409)

@@ -26,6 +26,7 @@ OPERATIONS = {
     ("/api/v1/checkout-sessions/{session_id}/expire", "post"): "checkout_sessions_expire",
     ("/api/v1/checkout-sessions/preview", "post"): "checkout_sessions_preview",
     ("/api/v1/checkout-sessions/{session_id}/confirm", "post"): "checkout_sessions_confirm",
+    ("/api/v1/checkout-sessions/{session_id}", "patch"): "checkout_sessions_update",
 }
 
 

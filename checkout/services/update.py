@@ -1,0 +1,47 @@
+"""Updating an open session's terms (PATCH): re-priced by the create's own rules and re-locked,
+or refused; never a half-applied change."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from checkout.enums import SessionStatus
+from checkout.errors import SessionChangedConcurrently, SessionExpired, SessionNotFound, SessionNotOpen
+from checkout.models import CheckoutSession
+from core.models import Organization
+
+from .create import checkout_session_preview
+
+# What a PATCH may change on the stored row (the priced terms come from the preview).
+UPDATED_FIELDS = (
+    "start_date", "end_date", "product_overrides", "customer_details", "contract_spec", "quote", "estimates",
+    "contract_version", "contract_phase_id", "success_url", "cancel_url", "pending_url", "metadata",
+    "expires_at",
+)
+
+
+def checkout_session_update(*, organization: Organization, livemode: bool, session_id, data: dict,
+                            expected_updated_at) -> CheckoutSession:
+    """Apply ``data`` (the session's create request with the change merged in, validated as a
+    create) to an open session: priced again (today's catalogue, the contract as it stands)
+    and locked again, so the hosted page and a confirm see the new terms. Under the session's
+    row lock (the confirm's lock): a confirm racing an update ends in one outcome; a session
+    changed since the caller read it (``expected_updated_at``) is refused, not overwritten."""
+    priced = checkout_session_preview(organization=organization, livemode=livemode, data=data)
+    now = timezone.now()
+    with transaction.atomic():
+        session = (CheckoutSession.objects.select_for_update()
+                   .filter(pk=session_id, organization=organization, livemode=livemode).first())
+        if session is None:
+            raise SessionNotFound()
+        if session.status != SessionStatus.OPEN:
+            raise SessionNotOpen(f"The checkout session is {session.status} and cannot be updated.")
+        if session.expires_at <= now:
+            raise SessionExpired()
+        if session.updated_at != expected_updated_at:
+            raise SessionChangedConcurrently()
+        changes = {name: getattr(priced, name) for name in UPDATED_FIELDS}
+        changes["updated_at"] = now
+        CheckoutSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).update(**changes)
+        for name, value in changes.items():
+            setattr(session, name, value)
+    return session
