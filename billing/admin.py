@@ -81,6 +81,16 @@ class InvoiceLineInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["product"]
 
+    # Invoices are issued by checkout and never hand-edited or deleted (history is never rewritten).
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
@@ -90,3 +100,13 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     raw_id_fields = ["contract", "customer", "checkout_session"]
     inlines = [InvoiceLineInline]
+
+    # Invoices are issued by checkout and never hand-edited or deleted (history is never rewritten).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -79,6 +79,10 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # History is never rewritten: cancel or expire instead.
+        return False
+
     def get_search_results(self, request, queryset, search_term):
         # An id pasted into the search box finds the session directly.
         term = search_term.strip()
@@ -250,6 +254,16 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["=checkout_session__id", "=id"]
     raw_id_fields = ["checkout_session"]
     readonly_fields = ["created_at", "dispatched_at"]
+
+    # The outbox is a record of what happened: ops read it, nobody edits or deletes it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(IdempotencyRecord)
