@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.money import format_money
+
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
 
 
@@ -94,12 +96,16 @@ class InvoiceLineInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["id", "customer", "total", "currency", "status", "period_start", "period_end", "created_at"]
+    list_display = ["id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
     list_filter = ["status", "currency", "organization"]
     search_fields = ["=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
     list_select_related = ["customer"]
     raw_id_fields = ["contract", "customer", "checkout_session"]
     inlines = [InvoiceLineInline]
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, obj):
+        return format_money(obj.total, obj.currency)
 
     # Invoices are issued by checkout and never hand-edited or deleted (history is never rewritten).
     def has_add_permission(self, request):

@@ -66,3 +66,14 @@ def test_admin_event_list_still_readable(ops_client):
     event = EventFactory()
     assert ops_client.get(url(event, "changelist")).status_code == 200
     assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_admin_view_site_points_at_the_api_docs(ops_client):
+    body = ops_client.get(reverse("admin:index")).content.decode()
+    assert 'href="/api/docs/"' in body
+
+
+def test_admin_invoice_total_is_formatted_for_its_currency(ops_client):
+    InvoiceFactory(subtotal="285.7800", tax="0", total="285.7800", amount_due="285.7800", currency="USD")
+    body = ops_client.get(reverse("admin:billing_invoice_changelist")).content.decode()
+    assert "$285.78" in body and "285.7800" not in body
