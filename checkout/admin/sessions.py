@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, StreamingHttpResponse
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -227,13 +228,15 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         "payment_failed": _("Mark payment failed"),
     }
 
-    def _transition(self, request, session: CheckoutSession, action: str) -> bool:
+    def _transition(self, request, session: CheckoutSession, action: str, reason: str = "",
+                    detail: str = "") -> bool:
         """Run one transition through its service; refusals become admin messages."""
         try:
             if action == "cancel":
+                note = f"Cancelled in admin by {request.user}" + (f": {detail}" if detail else "")
                 checkout_session_cancel(
                     organization_id=session.organization_id, session_id=session.pk,
-                    reason=CancellationReason.OTHER, detail=f"Cancelled in admin by {request.user}",
+                    reason=reason, detail=note[:500],
                 )
             elif action == "expire":
                 if not checkout_session_expire(session_id=session.pk, force=True):
@@ -246,18 +249,44 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, f"Session {session.pk}: {error.message}", messages.ERROR)
             return False
-        self.log_change(request, session, f"{self.TRANSITIONS[action]} (via admin)")
+        note = f" — reason: {reason}" if reason else ""
+        self.log_change(request, session, f"{self.TRANSITIONS[action]} (via admin){note}")
         return True
 
-    def _bulk(self, request, queryset, action: str):
-        done = sum(self._transition(request, session, action) for session in queryset.select_related(None).only("id", "organization_id"))
+    def _bulk(self, request, queryset, action: str, **kwargs):
+        done = sum(self._transition(request, session, action, **kwargs)
+                   for session in queryset.select_related(None).only("id", "organization_id"))
         if done:
             self.message_user(request, _("%(action)s: %(count)d session(s).") % {
                 "action": self.TRANSITIONS[action], "count": done}, messages.SUCCESS)
 
     @admin.action(description=_("Cancel selected open sessions"))
     def action_cancel(self, request, queryset):
-        self._bulk(request, queryset, "cancel")
+        reason, detail = self._cancel_reason(request)
+        if reason is None:
+            # Like "delete selected": an intermediate page asks for a reason and a confirmation.
+            return self._cancel_confirmation(request, list(queryset.select_related(None).only("id")), form_action="")
+        self._bulk(request, queryset, "cancel", reason=reason, detail=detail)
+        return None
+
+    @staticmethod
+    def _cancel_reason(request):
+        """The reason (one of the API's) and detail of a confirmed cancel, or (None, "")."""
+        reason = request.POST.get("reason", "")
+        if request.POST.get("confirm") != "yes" or reason not in CancellationReason.values:
+            return None, ""
+        return reason, request.POST.get("detail", "").strip()[:400]
+
+    def _cancel_confirmation(self, request, sessions, *, form_action):
+        return TemplateResponse(request, "admin/checkout/checkoutsession/cancel_confirmation.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Cancel checkout sessions?"),
+            "sessions": sessions,
+            "reasons": CancellationReason.choices,
+            "form_action": form_action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
 
     @admin.action(description=_("Expire selected open sessions now"))
     def action_expire(self, request, queryset):
@@ -281,14 +310,20 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def transition_view(self, request, object_id, action):
-        if request.method != "POST":
+        if request.method != "POST" and action != "cancel":
             return HttpResponseNotAllowed(["POST"])
         session = self.get_object(request, object_id)
         if session is None or action not in self.TRANSITIONS:
             raise Http404
         if not self.has_change_permission(request, session):
             raise PermissionDenied
-        if self._transition(request, session, action):
+        kwargs = {}
+        if action == "cancel":
+            reason, detail = self._cancel_reason(request) if request.method == "POST" else (None, "")
+            if reason is None:
+                return self._cancel_confirmation(request, [session], form_action=request.path)
+            kwargs = {"reason": reason, "detail": detail}
+        if self._transition(request, session, action, **kwargs):
             self.message_user(request, _("%(action)s: done.") % {"action": self.TRANSITIONS[action]},
                               messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:checkout_checkoutsession_change", args=[session.pk]))
