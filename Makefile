@@ -23,7 +23,7 @@ run: $(UV)
 	$(UV) sync --frozen
 	DEBUG=true $(UV) run python manage.py migrate --noinput
 	DEBUG=true $(UV) run python manage.py seed_demo --superuser --banner
-	DEBUG=true $(UV) run python manage.py runserver 127.0.0.1:8000
+	DEBUG=true PAYMENTS_AUTO_SETTLE=false $(UV) run python manage.py runserver 127.0.0.1:8000
 
 ## services: start PostgreSQL and Redis if they are down
 services:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from core.admin import CurrencyValidatedAdminMixin
+from core.money import format_money
 
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
 from .services import contract_version_bump
@@ -98,12 +99,36 @@ class InvoiceLineInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["product"]
 
+    # Invoices are issued by checkout and never hand-edited or deleted (history is never rewritten).
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["id", "customer", "total", "currency", "status", "period_start", "period_end", "created_at"]
+    list_display = ["id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
     list_filter = ["status", "currency", "organization"]
     search_fields = ["=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
     list_select_related = ["customer"]
     raw_id_fields = ["contract", "customer", "checkout_session"]
     inlines = [InvoiceLineInline]
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, obj):
+        return format_money(obj.total, obj.currency)
+
+    # Invoices are issued by checkout and never hand-edited or deleted (history is never rewritten).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

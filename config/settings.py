@@ -228,6 +228,9 @@ CACHES = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Off in the demo (`make run`): a settle-later card leaves the session processing until
+# `manage.py settle_payments` or the admin action settles it.
+PAYMENTS_AUTO_SETTLE = env.bool("PAYMENTS_AUTO_SETTLE", default=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -65,10 +65,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # secret can be shown once; the add form could not show it.
         return False
 
+    # A key is revoked (the action), never edited or deleted: the audit trail keeps it.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
         for key in queryset:
             api_key_revoke(api_key_id=key.pk)
+            self.log_change(request, key, "Revoked (via admin)")
         self.message_user(request, f"Revoked {queryset.count()} key(s).")
 
 

@@ -1,9 +1,11 @@
+import csv
 import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, StreamingHttpResponse
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -31,9 +33,13 @@ class EventInline(admin.TabularInline):
 class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
-    fields = ["created_at", "method", "status", "amount", "currency", "card_last4", "failure_code"]
+    fields = ["created_at", "method", "status", "amount_display", "card_last4", "failure_code"]
     readonly_fields = fields
     can_delete = False
+
+    @admin.display(description=_("Amount"))
+    def amount_display(self, obj):
+        return money(obj.amount, obj.currency)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -46,15 +52,18 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     session's page) that call the same services the page and the API use."""
 
     list_display = ["id", "organization", "checkout_type", "status", "payment_status", "customer",
-                    "currency", "expires_at", "created_at"]
+                    "amount_due", "expires_at", "created_at"]
     list_filter = ["status", "payment_status", "checkout_type", "guest_checkout", "livemode", "organization"]
-    search_fields = ["customer__customer_name", "customer__email", "customer_details__email", "trace_id"]
+    # Partial ids, contract ids and metadata values too: admin search is a scan, fine for ops.
+    search_fields = ["id", "customer__customer_name", "customer__email", "customer_details__email", "trace_id",
+                     "contract__id", "metadata"]
     list_select_related = ["organization", "customer"]
     date_hierarchy = "created_at"
     raw_id_fields = ["plan", "contract", "customer", "business_entity"]
     inlines = [PaymentInline, EventInline]
     actions = ["action_cancel", "action_expire", "action_payment_received", "action_payment_failed"]
     change_form_template = "admin/checkout/checkoutsession/change_form.html"
+    change_list_template = "admin/checkout/checkoutsession/change_list.html"
     fieldsets = [
         (None, {"fields": ["id", "organization", "checkout_type", "status", "payment_status", "payment_method",
                            "livemode", "hosted_page", "expires_at"]}),
@@ -78,6 +87,10 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # History is never rewritten: cancel or expire instead.
+        return False
+
     def get_search_results(self, request, queryset, search_term):
         # An id pasted into the search box finds the session directly.
         term = search_term.strip()
@@ -87,6 +100,56 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             return super().get_search_results(request, queryset, search_term)
 
     # -- read-only displays --
+
+    @admin.display(description=_("Amount due"))
+    def amount_due(self, obj):
+        invoice = (obj.estimates or {}).get("current_invoice") or {}
+        if invoice.get("amount_due") is None:
+            return "-"
+        return money(invoice["amount_due"], invoice.get("currency") or obj.currency)
+
+    # -- CSV export of the list as filtered --
+
+    CSV_COLUMNS = ["id", "organization_id", "livemode", "checkout_type", "status", "payment_status", "currency",
+                   "amount_due", "customer_id", "plan_id", "contract_id", "utm_source", "utm_campaign",
+                   "created_at", "expires_at", "completed_at", "cancelled_at", "expired_at", "trace_id"]
+
+    def export_csv_view(self, request):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # The changelist's own queryset: the filters, search and date drill-down on screen.
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        rows = queryset.select_related(None).order_by("created_at", "id").iterator(chunk_size=2000)
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield writer.writerow(self.CSV_COLUMNS)
+            for session in rows:
+                attribution = session.attribution or {}
+                invoice = (session.estimates or {}).get("current_invoice") or {}
+                values = {
+                    **{name: getattr(session, name, "") for name in self.CSV_COLUMNS},
+                    "amount_due": invoice.get("amount_due", ""),
+                    "utm_source": attribution.get("utm_source", ""),
+                    "utm_campaign": attribution.get("utm_campaign", ""),
+                }
+                yield writer.writerow([csv_cell(values[name]) for name in self.CSV_COLUMNS])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="checkout-sessions.csv"'
+        self.log_action_export(request)
+        return response
+
+    def log_action_export(self, request):
+        from django.contrib.admin.models import CHANGE, LogEntry
+        from django.contrib.contenttypes.models import ContentType
+
+        # A list export names no single object, so the entry is written directly.
+        LogEntry.objects.create(
+            user_id=request.user.pk, content_type=ContentType.objects.get_for_model(CheckoutSession),
+            object_repr=f"CSV export ({request.GET.urlencode() or 'all'})"[:200], action_flag=CHANGE,
+            change_message="Exported the session list as CSV (via admin)",
+        )
 
     @admin.display(description=_("Hosted page"))
     def hosted_page(self, obj):
@@ -164,13 +227,15 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         "payment_failed": _("Mark payment failed"),
     }
 
-    def _transition(self, request, session: CheckoutSession, action: str) -> bool:
+    def _transition(self, request, session: CheckoutSession, action: str, reason: str = "",
+                    detail: str = "") -> bool:
         """Run one transition through its service; refusals become admin messages."""
         try:
             if action == "cancel":
+                note = f"Cancelled in admin by {request.user}" + (f": {detail}" if detail else "")
                 checkout_session_cancel(
                     organization_id=session.organization_id, session_id=session.pk,
-                    reason=CancellationReason.OTHER, detail=f"Cancelled in admin by {request.user}",
+                    reason=reason, detail=note[:500],
                 )
             elif action == "expire":
                 checkout_session_expire_now(session_id=session.pk)
@@ -181,18 +246,44 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, f"Session {session.pk}: {error.message}", messages.ERROR)
             return False
-        self.log_change(request, session, f"{self.TRANSITIONS[action]} (via admin)")
+        note = f" — reason: {reason}" if reason else ""
+        self.log_change(request, session, f"{self.TRANSITIONS[action]} (via admin){note}")
         return True
 
-    def _bulk(self, request, queryset, action: str):
-        done = sum(self._transition(request, session, action) for session in queryset.select_related(None).only("id", "organization_id"))
+    def _bulk(self, request, queryset, action: str, **kwargs):
+        done = sum(self._transition(request, session, action, **kwargs)
+                   for session in queryset.select_related(None).only("id", "organization_id"))
         if done:
             self.message_user(request, _("%(action)s: %(count)d session(s).") % {
                 "action": self.TRANSITIONS[action], "count": done}, messages.SUCCESS)
 
     @admin.action(description=_("Cancel selected open sessions"))
     def action_cancel(self, request, queryset):
-        self._bulk(request, queryset, "cancel")
+        reason, detail = self._cancel_reason(request)
+        if reason is None:
+            # Like "delete selected": an intermediate page asks for a reason and a confirmation.
+            return self._cancel_confirmation(request, list(queryset.select_related(None).only("id")), form_action="")
+        self._bulk(request, queryset, "cancel", reason=reason, detail=detail)
+        return None
+
+    @staticmethod
+    def _cancel_reason(request):
+        """The reason (one of the API's) and detail of a confirmed cancel, or (None, "")."""
+        reason = request.POST.get("reason", "")
+        if request.POST.get("confirm") != "yes" or reason not in CancellationReason.values:
+            return None, ""
+        return reason, request.POST.get("detail", "").strip()[:400]
+
+    def _cancel_confirmation(self, request, sessions, *, form_action):
+        return TemplateResponse(request, "admin/checkout/checkoutsession/cancel_confirmation.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Cancel checkout sessions?"),
+            "sessions": sessions,
+            "reasons": CancellationReason.choices,
+            "form_action": form_action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
 
     @admin.action(description=_("Expire selected open sessions now"))
     def action_expire(self, request, queryset):
@@ -210,18 +301,26 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         urls = [
             path("<path:object_id>/transition/<str:action>/", self.admin_site.admin_view(self.transition_view),
                  name="checkout_checkoutsession_transition"),
+            path("export.csv", self.admin_site.admin_view(self.export_csv_view),
+                 name="checkout_checkoutsession_export"),
         ]
         return urls + super().get_urls()
 
     def transition_view(self, request, object_id, action):
-        if request.method != "POST":
+        if request.method != "POST" and action != "cancel":
             return HttpResponseNotAllowed(["POST"])
         session = self.get_object(request, object_id)
         if session is None or action not in self.TRANSITIONS:
             raise Http404
         if not self.has_change_permission(request, session):
             raise PermissionDenied
-        if self._transition(request, session, action):
+        kwargs = {}
+        if action == "cancel":
+            reason, detail = self._cancel_reason(request) if request.method == "POST" else (None, "")
+            if reason is None:
+                return self._cancel_confirmation(request, [session], form_action=request.path)
+            kwargs = {"reason": reason, "detail": detail}
+        if self._transition(request, session, action, **kwargs):
             self.message_user(request, _("%(action)s: done.") % {"action": self.TRANSITIONS[action]},
                               messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:checkout_checkoutsession_change", args=[session.pk]))
@@ -240,6 +339,21 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
+class _Echo:
+    """csv.writer target that hands each row back instead of buffering it (streaming)."""
+
+    def write(self, value):
+        return value
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ["type", "sequence", "checkout_session", "organization", "created_at", "dispatched_at"]
@@ -247,6 +361,16 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["=checkout_session__id", "=id"]
     raw_id_fields = ["checkout_session"]
     readonly_fields = ["created_at", "dispatched_at"]
+
+    # The outbox is a record of what happened: ops read it, nobody edits or deletes it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(IdempotencyRecord)

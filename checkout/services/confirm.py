@@ -35,6 +35,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -301,6 +302,10 @@ def _queue_settle(payment_id) -> None:
     # Broker down: the periodic settle sweep (or ops in admin) resolves the payment.
     from checkout.tasks import payment_settle
 
+    if not settings.PAYMENTS_AUTO_SETTLE:
+        # The demo (`make run`): the session stays processing until ops settle it
+        # (`manage.py settle_payments` or the admin action), so the story can be followed.
+        return
     task_enqueue_on_commit(payment_settle, kwargs={"payment_id": str(payment_id)})
 
 

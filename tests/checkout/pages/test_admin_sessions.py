@@ -4,6 +4,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from billing.models import Contract, Invoice
@@ -55,13 +56,28 @@ def test_change_page_is_read_only(ops_client):
     assert response.status_code in (200, 302)
 
 
+def test_cancel_button_asks_for_a_reason_before_cancelling(ops_client):
+    session = priced_session()
+    page = ops_client.post(transition_url(session, "cancel"))
+    assert page.status_code == 200 and 'name="reason"' in text(page) and "Requested by customer" in text(page)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.OPEN
+    # A reason outside the API's list is not accepted either.
+    ops_client.post(transition_url(session, "cancel"), {"confirm": "yes", "reason": "because"})
+    session.refresh_from_db()
+    assert session.status == SessionStatus.OPEN
+
+
 def test_cancel_button_cancels_through_the_service(ops_client):
     session = priced_session()
-    response = ops_client.post(transition_url(session, "cancel"), follow=True)
+    response = ops_client.post(transition_url(session, "cancel"),
+                               {"confirm": "yes", "reason": "duplicate", "detail": "ticket 42"}, follow=True)
     assert response.redirect_chain[-1][0] == change_url(session)
     session.refresh_from_db()
-    assert (session.status, session.cancellation_reason) == (SessionStatus.CANCELLED, "other")
-    assert "Cancelled in admin by ops" in session.cancellation_detail
+    assert (session.status, session.cancellation_reason) == (SessionStatus.CANCELLED, "duplicate")
+    assert "Cancelled in admin by ops: ticket 42" in session.cancellation_detail
+    entry = LogEntry.objects.get(object_id=str(session.pk))
+    assert entry.user.username == "ops" and "reason: duplicate" in entry.change_message
     assert list(Event.objects.values_list("type", flat=True)) == [EventType.CANCELLED]
     assert "Cancel: done." in text(response)
 
@@ -78,7 +94,7 @@ def test_refusals_become_admin_messages(ops_client):
     session = priced_session(status=SessionStatus.COMPLETED)
     body = text(ops_client.post(transition_url(session, "expire"), follow=True))
     assert "is completed and cannot be expired" in body
-    body = text(ops_client.post(transition_url(session, "cancel"), follow=True))
+    body = text(ops_client.post(transition_url(session, "cancel"), {"confirm": "yes", "reason": "other"}, follow=True))
     assert "cannot be cancelled" in body
     body = text(ops_client.post(transition_url(session, "payment_received"), follow=True))
     assert "not processing a payment" in body
@@ -112,7 +128,7 @@ def test_mark_payment_failed_reopens(ops_client):
 
 def test_transition_url_is_post_only_and_staff_only(ops_client, client):
     session = priced_session()
-    assert ops_client.get(transition_url(session, "cancel")).status_code == 405
+    assert ops_client.get(transition_url(session, "expire")).status_code == 405
     assert ops_client.post(transition_url(session, "nonsense")).status_code == 404
     ops_client.logout()
     response = client.post(transition_url(session, "cancel"))
@@ -165,3 +181,17 @@ def test_change_page_lists_the_sessions_webhook_deliveries_with_links(ops_client
 def test_change_page_says_when_there_are_no_deliveries(ops_client):
     body = text(ops_client.get(change_url(priced_session())))
     assert "No webhook deliveries" in body
+
+
+def test_list_cancel_action_confirms_with_a_reason_then_cancels(ops_client):
+    one, two = priced_session(), priced_session()
+    url = reverse("admin:checkout_checkoutsession_changelist")
+    page = ops_client.post(url, {"action": "action_cancel", "_selected_action": [one.pk, two.pk]})
+    assert page.status_code == 200 and "Cancel these 2 checkout sessions?" in text(page)
+    assert {s.status for s in (one, two) if s.refresh_from_db() is None} == {SessionStatus.OPEN}
+    ops_client.post(url, {"action": "action_cancel", "_selected_action": [one.pk, two.pk],
+                          "confirm": "yes", "reason": "fraudulent"})
+    for session in (one, two):
+        session.refresh_from_db()
+        assert (session.status, session.cancellation_reason) == (SessionStatus.CANCELLED, "fraudulent")
+    assert LogEntry.objects.filter(user__username="ops", change_message__contains="fraudulent").count() == 2
