@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import CurrencyValidatedAdminMixin
+from core.admin import CurrencyValidatedAdminMixin, ReadOnlyAdminMixin
 from core.money import format_money
 
 from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
@@ -111,7 +111,7 @@ class InvoiceLineInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
     list_filter = ["status", "currency", "organization"]
     search_fields = ["=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
@@ -123,12 +123,3 @@ class InvoiceAdmin(admin.ModelAdmin):
     def total_display(self, obj):
         return format_money(obj.total, obj.currency)
 
-    # Invoices are issued by checkout and never hand-edited or deleted (history is never rewritten).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,6 +5,19 @@ from .money import currency_validator
 from .services import api_key_create, api_key_revoke
 
 
+class ReadOnlyAdminMixin:
+    """Records ops read but never add, hand-edit or delete (their own actions change them)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CurrencyValidatedAdminMixin:
     """Admin forms refuse non-money ISO-4217 codes (XAU, XTS, XXX…) in ``currency_fields``,
     as the API does; checked in the form, so the columns need no migration."""
@@ -51,7 +64,9 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Keys are minted by the organization action or `manage.py create_api_key`, so the secret
+    # can be shown once, and revoked by the action below: never hand-edited or deleted.
     list_display = ["prefix", "organization", "name", "livemode", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["livemode", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "organization__name"]
@@ -59,18 +74,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     fields = ["organization", "name", "prefix", "livemode", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "livemode", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
-
-    def has_add_permission(self, request):
-        # Keys are minted by the organization action or `manage.py create_api_key` so the
-        # secret can be shown once; the add form could not show it.
-        return False
-
-    # A key is revoked (the action), never edited or deleted: the audit trail keeps it.
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):

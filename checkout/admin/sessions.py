@@ -15,6 +15,7 @@ from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment, 
 from checkout.pages import money, present_invoice
 from checkout.services.confirm import checkout_session_payment_resolve
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
+from core.admin import ReadOnlyAdminMixin
 from core.errors import DomainError
 
 
@@ -355,22 +356,13 @@ def csv_cell(value) -> str:
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["type", "sequence", "checkout_session", "organization", "created_at", "dispatched_at"]
     list_filter = ["type", "organization"]
     search_fields = ["=checkout_session__id", "=id"]
     raw_id_fields = ["checkout_session"]
     readonly_fields = ["created_at", "dispatched_at"]
 
-    # The outbox is a record of what happened: ops read it, nobody edits or deletes it.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IdempotencyRecord)
