@@ -63,3 +63,14 @@ def test_readme_standard_webhooks_receiver_accepts_our_delivery_and_nothing_else
     assert receive(body, headers, endpoint.secret) == {"id": "evt_9", "type": "checkout_session.completed"}
     assert receive(body + b" ", headers, endpoint.secret) is None
     assert receive(body, headers, webhook_secret_new()) is None
+
+
+def test_readme_production_steps_never_sync_dev_tools_back():
+    """`uv sync --no-dev` then a plain `uv run` would reinstall the dev group: every production
+    command must be `uv run --no-sync`."""
+    section = README.split("## Running in production", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    commands = [line.strip() for line in block.splitlines() if line.strip().startswith("uv ")]
+    assert any(c.startswith("uv sync") and "--no-dev" in c and "--frozen" in c for c in commands)
+    runs = [c for c in commands if c.startswith("uv run")]
+    assert runs and all(c.startswith("uv run --no-sync ") for c in runs), runs

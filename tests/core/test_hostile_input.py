@@ -158,6 +158,35 @@ def test_api_key_brute_force_is_throttled_per_client_address(api, key, client):
     cache.clear()
 
 
+@pytest.mark.django_db
+@override_settings(API_AUTH_FAILURE_LIMIT=1, CACHES={"default": {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}})
+def test_api_key_brute_force_limiter_fails_open_when_redis_is_down(key, client, monkeypatch):
+    from core import authentication
+
+    monkeypatch.setattr(authentication, "_circuit_open_until", 0.0)
+    statuses = [client.get(URL, HTTP_AUTHORIZATION=f"Bearer sk_test_guess{n}").status_code for n in range(3)]
+    assert statuses == [401, 401, 401]  # not 500, and not a lock-out nobody can lift
+    assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("proxies, blocked_spoofer", [(0, True), (1, False)])
+def test_api_key_brute_force_trusts_x_forwarded_for_only_when_configured(client, settings, proxies,
+                                                                          blocked_spoofer):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_AUTH_FAILURE_LIMIT, settings.TRUSTED_PROXY_COUNT = 3, proxies
+    for n in range(3):  # one attacker rotating X-Forwarded-For from one TCP peer
+        client.get(URL, HTTP_AUTHORIZATION=f"Bearer sk_test_guess{n}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    fourth = client.get(URL, HTTP_AUTHORIZATION="Bearer sk_test_guess9", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    # Off by default: the header is the client's to forge, so the peer address is what counts.
+    # Behind one trusted proxy, the address it appended is the client, one per guess here.
+    assert (fourth.status_code == 429) is blocked_spoofer
+    cache.clear()
+
+
 # --- outages -----------------------------------------------------------------------------------
 
 
