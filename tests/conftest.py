@@ -15,6 +15,7 @@ from tests.checkout.factories import CheckoutSessionFactory, WebhookEndpointFact
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 from tests.helpers import api_client_with_key
+from tests.receiver import Receiver
 
 
 @pytest.fixture
@@ -144,3 +145,11 @@ def stripe_mode(localstripe, settings):
                                      webhook_secret=WEBHOOK_SECRET)
 
     return enable
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on a loopback port (see ``tests.receiver.Receiver``)."""
+    r = Receiver()
+    yield r
+    r.close()

@@ -178,7 +178,8 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         rows = [(obj.created_at, _("Created"), f"{obj.get_checkout_type_display()}, expires {obj.expires_at:%Y-%m-%d %H:%M} UTC")]
         for event in obj.events.order_by("sequence"):
             payload = event.payload or {}
-            detail = f"status {payload.get('status')}, payment {payload.get('payment_status')}"
+            session = payload.get("object") or {}
+            detail = f"status {session.get('status')}, payment {session.get('payment_status')}"
             if payload.get("failure_message"):
                 detail += f" — {payload['failure_message']}"
             if payload.get("cancellation_reason"):

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
+from checkout.representation import datetime_text, id_text
 from checkout.urlrules import URL_MAX, url_problem
 from core.countries import country_codes
 from core.errors import DRF_CODES
@@ -733,24 +734,24 @@ def checkout_session_request_body(session) -> dict:
         if session.contract_spec:
             body["contract"] = json.loads(json.dumps(session.contract_spec))
         else:
-            body.update(plan_id=_id(session.plan_id), start_date=session.start_date.isoformat(),
+            body.update(plan_id=id_text(session.plan_id), start_date=session.start_date.isoformat(),
                         end_date=session.end_date.isoformat() if session.end_date else None)
         if session.guest_checkout:
             body.update(guest_checkout=True, customer=session.customer_details)
         else:
-            body["customer_id"] = _id(session.customer_id)
-        body["business_entity_id"] = _id(session.business_entity_id)
+            body["customer_id"] = id_text(session.customer_id)
+        body["business_entity_id"] = id_text(session.business_entity_id)
     else:
-        body.update(contract_id=_id(session.contract_id), start_date=session.start_date.isoformat())
+        body.update(contract_id=id_text(session.contract_id), start_date=session.start_date.isoformat())
         if session.checkout_type == CheckoutType.PLAN_SWITCH:
-            body["plan_id"] = _id(session.plan_id)
+            body["plan_id"] = id_text(session.plan_id)
     for name in ("success_url", "cancel_url", "pending_url"):
         if getattr(session, name):
             body[name] = getattr(session, name)
     if session.product_overrides:
         body["product_overrides"] = session.product_overrides
     body.update(metadata=session.metadata or {}, attribution=session.attribution,
-                expires_at=_dt(session.expires_at))
+                expires_at=datetime_text(session.expires_at))
     return body
 
 
@@ -862,7 +863,7 @@ class EstimatesSerializer(serializers.Serializer):
     next_invoice = InvoiceEstimateSerializer(allow_null=True)
 
 
-# Schema only: responses are built by ``checkout_session_json`` (DRF's field-by-field
+# Schema only: responses are built by ``checkout.representation.checkout_session_json`` (DRF's field-by-field
 # rendering would be the slowest part of a create). Keep the two in step.
 class CheckoutSessionSerializer(serializers.Serializer):
     """The session as the API shows it."""
@@ -912,57 +913,6 @@ class CheckoutSessionSerializer(serializers.Serializer):
     estimates = EstimatesSerializer(allow_null=True)
 
 
-def _id(value):
-    return str(value) if value is not None else None
-
-
-def _dt(value):
-    # DRF's wire format for datetimes (ISO-8601, "Z" for UTC).
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def checkout_session_json(session) -> dict:
-    return {
-        "id": str(session.id),
-        "object": "checkout_session",
-        "organization_id": str(session.organization_id),
-        "livemode": session.livemode,
-        "checkout_type": session.checkout_type,
-        "status": session.status,
-        "payment_status": session.payment_status,
-        "url": f"{settings.PUBLIC_BASE_URL}/pay/{session.token}",
-        "plan_id": _id(session.plan_id),
-        "contract_id": _id(session.contract_id),
-        "start_date": session.start_date.isoformat(),
-        "end_date": session.end_date.isoformat() if session.end_date else None,
-        "customer_id": _id(session.customer_id),
-        "business_entity_id": str(session.business_entity_id),
-        "guest_checkout": session.guest_checkout,
-        "customer": session.customer_details,
-        "currency": session.currency,
-        "contract": session.contract_spec,
-        "product_overrides": session.product_overrides or [],
-        "success_url": session.success_url or None,
-        "cancel_url": session.cancel_url or None,
-        "pending_url": session.pending_url or None,
-        "attribution": session.attribution,
-        "metadata": session.metadata or {},
-        "trace_id": session.trace_id or None,
-        "expires_at": _dt(session.expires_at),
-        "created_at": _dt(session.created_at),
-        "updated_at": _dt(session.updated_at),
-        "completed_at": _dt(session.completed_at),
-        "cancelled_at": _dt(session.cancelled_at),
-        "expired_at": _dt(session.expired_at),
-        "cancellation_reason": session.cancellation_reason or None,
-        "cancellation_detail": session.cancellation_detail or None,
-        "estimates": session.estimates or None,
-    }
-
-
 class CheckoutSessionPreviewSerializer(serializers.Serializer):
     """Schema only: ``checkout_session_preview_json`` builds the body."""
 
@@ -979,25 +929,6 @@ class CheckoutSessionPreviewSerializer(serializers.Serializer):
     end_date = serializers.DateField(allow_null=True)
     product_overrides = serializers.ListField(child=serializers.DictField())
     estimates = EstimatesSerializer()
-
-
-def checkout_session_preview_json(session) -> dict:
-    """A preview: what a create with the same body would price. No id, no url: nothing exists."""
-    return {
-        "object": "checkout_session_preview",
-        "organization_id": str(session.organization_id),
-        "livemode": session.livemode,
-        "checkout_type": session.checkout_type,
-        "plan_id": _id(session.plan_id),
-        "contract_id": _id(session.contract_id),
-        "customer_id": _id(session.customer_id),
-        "business_entity_id": str(session.business_entity_id),
-        "currency": session.currency,
-        "start_date": session.start_date.isoformat(),
-        "end_date": session.end_date.isoformat() if session.end_date else None,
-        "product_overrides": session.product_overrides or [],
-        "estimates": session.estimates or None,
-    }
 
 
 class CheckoutSessionListSerializer(serializers.Serializer):

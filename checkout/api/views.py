@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from checkout.enums import PaymentMethod
 from checkout.errors import PaymentFailed, RequestInvalid
+from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
 from checkout.services.create import checkout_session_create, checkout_session_preview
@@ -33,8 +34,6 @@ from .serializers import (
     CheckoutSessionUpdateSerializer,
     ConfirmMode,
     EmptyBodySerializer,
-    checkout_session_json,
-    checkout_session_preview_json,
     checkout_session_request_patched,
 )
 from .throttling import CheckoutSessionCreateThrottle

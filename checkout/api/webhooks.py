@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from checkout.enums import EventType
+from checkout.representation import datetime_text
 from checkout.services import webhooks as service
 
 from .routing import MethodRouter
@@ -21,7 +22,6 @@ from .serializers import (
     RedirectUrlField,
     StrictSerializer,
     StringField,
-    _dt,
 )
 from .views import MerchantApi, validated
 
@@ -114,8 +114,8 @@ def webhook_endpoint_json(endpoint) -> dict:
         "description": endpoint.description,
         "enabled_events": list(endpoint.enabled_events) or [ALL_EVENTS],
         "is_active": endpoint.is_active,
-        "created_at": _dt(endpoint.created_at),
-        "updated_at": _dt(endpoint.updated_at),
+        "created_at": datetime_text(endpoint.created_at),
+        "updated_at": datetime_text(endpoint.updated_at),
     }
 
 
@@ -229,7 +229,7 @@ class WebhookEndpointRollSecretApi(MerchantApi):
             {
                 **webhook_endpoint_json(endpoint),
                 "secret": secret,
-                "previous_secret_expires_at": _dt(endpoint.previous_secret_expires_at),
+                "previous_secret_expires_at": datetime_text(endpoint.previous_secret_expires_at),
             }
         )
 

@@ -1,48 +1,62 @@
-"""The outbox: events are rows written in the transaction of the change they report."""
+"""The outbox: events are rows written in the transaction of the change they report.
+
+An event's ``payload`` is the ``data`` of the body merchants receive: ``{"object": <the
+session exactly as the API shows it>}`` plus what this event alone knows (the invoice a
+completion made, the failed payment's message, …). A sweep writes its events in bulk with
+an empty payload (``{}``, see ``checkout.services.expiry``); the outbox pass fills it from
+the session row before the event is fanned out (``event_payloads_complete``), so every
+delivery of an event carries the same complete ``data``.
+"""
 
 from django.db.models import Max
 
 from checkout.enums import EventType
 from checkout.models import CheckoutSession, Event
+from checkout.representation import checkout_session_json
+
+# The payload a bulk write leaves for the outbox pass to complete.
+PAYLOAD_PENDING: dict = {}
 
 
-def session_event_payload(session: CheckoutSession) -> dict:
-    current = (session.estimates or {}).get("current_invoice") or {}
-    return {
-        "id": str(session.id),
-        "object": "checkout_session",
-        "livemode": session.livemode,
-        "checkout_type": session.checkout_type,
-        "status": session.status,
-        "payment_status": session.payment_status,
-        "customer_id": str(session.customer_id) if session.customer_id else None,
-        "contract_id": str(session.contract_id) if session.contract_id else None,
-        "plan_id": str(session.plan_id) if session.plan_id else None,
-        "currency": session.currency,
-        "amount_total": current.get("total"),
-        "amount_due": current.get("amount_due"),
-        "metadata": session.metadata,
-        "trace_id": session.trace_id,
-    }
+def session_event_data(session: CheckoutSession, details: dict | None = None) -> dict:
+    """An event's ``data``: the session object as it stands, then ``details``."""
+    data = {"object": checkout_session_json(session)}
+    if details:
+        data.update(details)
+    return data
 
 
 def event_record(*, session: CheckoutSession, type: EventType, data: dict | None = None) -> Event:
-    """Append an event for ``session``. Call inside the transaction that changed it,
-    after taking the session's row lock (or winning its compare-and-set), so the
-    per-session sequence is race-free."""
+    """Append an event for ``session`` (as it stands now), with ``data`` beside its object.
+    Call inside the transaction that changed it, after taking the session's row lock (or
+    winning its compare-and-set), so the per-session sequence is race-free."""
     last = Event.objects.filter(checkout_session=session).aggregate(m=Max("sequence"))["m"] or 0
-    payload = session_event_payload(session)
-    if data:
-        payload.update(data)
     event = Event.objects.create(
         organization_id=session.organization_id,
         checkout_session=session,
         type=type,
         livemode=session.livemode,
         sequence=last + 1,
-        payload=payload,
+        payload=session_event_data(session, data),
     )
     from checkout.services.dispatch import events_dispatch_on_commit
 
     events_dispatch_on_commit(event)
     return event
+
+
+def event_payloads_complete(event_ids) -> int:
+    """Fill the payload of those of ``event_ids`` written in bulk (``PAYLOAD_PENDING``) from
+    their sessions. Only terminal events are written that way (expiry), and an expired
+    session never changes again, so the object is the session as it was expired. Call
+    with the events locked; returns how many were completed."""
+    pending = list(
+        Event.objects.filter(pk__in=list(event_ids), payload=PAYLOAD_PENDING).only("id", "checkout_session_id")
+    )
+    if not pending:
+        return 0
+    sessions = CheckoutSession.objects.in_bulk([event.checkout_session_id for event in pending])
+    for event in pending:
+        event.payload = session_event_data(sessions[event.checkout_session_id])
+    Event.objects.bulk_update(pending, ["payload"], batch_size=500)
+    return len(pending)

@@ -45,7 +45,7 @@ from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
 from core.db import hand_written_sql_supported
 
-from .events import session_event_payload
+from .events import PAYLOAD_PENDING
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,9 @@ DEFAULT_BATCH_SIZE = 1000
 _SESSION = CheckoutSession._meta.db_table
 _EVENT = Event._meta.db_table
 
-# The payload mirrors checkout.services.events.session_event_payload (a test holds
-# them equal).
+# The events' payloads are left for the outbox pass to fill (PAYLOAD_PENDING): the session
+# object is the API's JSON, built once, in Python (checkout.representation), and copying
+# each session's estimates into its event here would double the sweep's writes.
 # Which sessions a statement expires. The sweep takes the next batch in due order and skips
 # rows someone else holds; read-time expiry of listed sessions takes exactly the ones it
 # read, waiting for a row another transaction holds (in id order, so two readers cannot
@@ -86,11 +87,7 @@ WITH due AS ({{due}}
        SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s
       FROM due
      WHERE s.id = due.id AND s.status = %(open)s
- RETURNING s.id, s.organization_id, s.livemode, s.checkout_type, s.status, s.payment_status,
-           s.customer_id, s.contract_id, s.plan_id, s.currency, s.metadata, s.trace_id,
-           -- Only the two amounts leave the row, not the whole estimate.
-           s.estimates -> 'current_invoice' -> 'total' AS amount_total,
-           s.estimates -> 'current_invoice' -> 'amount_due' AS amount_due
+ RETURNING s.id, s.organization_id, s.livemode
 ), last AS (
     -- One grouped read for the whole batch (never a lookup per row): most due sessions
     -- have no event yet, the others continue their sequence. Their rows are locked, so
@@ -104,24 +101,7 @@ INSERT INTO {_EVENT}
        (id, created_at, updated_at, organization_id, checkout_session_id, type, livemode, sequence,
         payload, dispatched_at)
 SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(type)s, e.livemode,
-       COALESCE(last.sequence, 0) + 1,
-       jsonb_build_object(
-           'id', e.id::text,
-           'object', 'checkout_session',
-           'livemode', e.livemode,
-           'checkout_type', e.checkout_type,
-           'status', e.status,
-           'payment_status', e.payment_status,
-           'customer_id', e.customer_id::text,
-           'contract_id', e.contract_id::text,
-           'plan_id', e.plan_id::text,
-           'currency', e.currency,
-           'amount_total', e.amount_total,
-           'amount_due', e.amount_due,
-           'metadata', e.metadata,
-           'trace_id', e.trace_id
-       ),
-       NULL
+       COALESCE(last.sequence, 0) + 1, jsonb_build_object(), NULL  -- PAYLOAD_PENDING
   FROM expired e
   LEFT JOIN last ON last.id = e.id
 """
@@ -186,7 +166,7 @@ def _expire_orm(due: QuerySet, *, now: datetime) -> int:
                     type=EventType.EXPIRED,
                     livemode=s.livemode,
                     sequence=(last.get(s.id) or 0) + 1,
-                    payload=session_event_payload(s),
+                    payload=PAYLOAD_PENDING,
                     created_at=written,
                     updated_at=written,
                 )

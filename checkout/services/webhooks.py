@@ -56,6 +56,8 @@ from checkout.urlrules import is_https, url_problem
 from core.outbound import BlockedDestination, host_is_private_literal, public_opener
 from core.queue import task_enqueue
 
+from .events import event_payloads_complete
+
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Checkout-Signature"
@@ -309,7 +311,9 @@ def events_dispatch_pending_queue() -> None:
 
 def _events_fan_out(events: list[Event], now: datetime) -> list:
     """Deliveries for ``events`` (locked by the caller), events marked dispatched. An event
-    goes only to its organization's endpoints of its own mode (test or live)."""
+    goes only to its organization's endpoints of its own mode (test or live). Payloads a
+    sweep left pending are completed first, so every delivery sends the whole object."""
+    event_payloads_complete([event.id for event in events])
     org_ids = {event.organization_id for event in events}
     endpoints_by_org = defaultdict(list)
     for endpoint in WebhookEndpoint.objects.filter(organization_id__in=org_ids, is_active=True).only(
@@ -395,7 +399,7 @@ def event_envelope(event: Event) -> dict:
         "livemode": event.livemode,
         "created": int(event.created_at.timestamp()),
         "sequence": event.sequence,
-        "data": {"object": event.payload},
+        "data": event.payload,
     }
 
 

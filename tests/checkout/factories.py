@@ -22,6 +22,7 @@ from checkout.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from checkout.services.events import session_event_data
 from checkout.tokens import session_token_new, webhook_secret_new
 from tests.billing.factories import PlanFactory
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
@@ -91,7 +92,7 @@ class EventFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("checkout_session.organization")
     type = EventType.COMPLETED
     sequence = factory.Sequence(lambda n: n + 1)
-    payload = factory.LazyAttribute(lambda o: {"id": str(o.checkout_session.id)})
+    payload = factory.LazyAttribute(lambda o: session_event_data(o.checkout_session))
 
 
 class WebhookEndpointFactory(factory.django.DjangoModelFactory):

@@ -8,7 +8,7 @@ from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event, WebhookDelivery, WebhookEndpoint
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.expiry import checkout_sessions_expire_due
-from checkout.services.webhooks import event_body, event_dispatch, event_envelope
+from checkout.services.webhooks import event_body, event_dispatch, event_envelope, events_dispatch_pending
 from core.models import BusinessEntity
 from core.services import api_key_create
 from tests.helpers import api_client_with_key
@@ -132,8 +132,9 @@ def test_swept_expiry_events_carry_the_session_mode(merchant, live):
     CheckoutSession.objects.update(expires_at="2026-01-01T00:00:00Z")
 
     checkout_sessions_expire_due()
+    events_dispatch_pending(min_age_seconds=0)
 
-    modes = {str(e.checkout_session_id): (e.livemode, e.payload["livemode"])
+    modes = {str(e.checkout_session_id): (e.livemode, e.payload["object"]["livemode"])
              for e in Event.objects.filter(type=EventType.EXPIRED)}
     assert modes == {live_session["id"]: (True, True), test_session["id"]: (False, False)}
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
 from checkout.services import expiry
-from checkout.services.events import event_record, session_event_payload
+from checkout.services.events import event_record, session_event_data
 from checkout.services.expiry import checkout_sessions_expire_due
+from checkout.services.webhooks import events_dispatch_pending
 from tests.checkout.factories import CheckoutSessionFactory
 from tests.helpers import threads_run
 
@@ -89,23 +90,31 @@ def test_sweep_event_continues_session_sequence_with_session_payload(use_sql, no
     event = Event.objects.get(checkout_session=session, type=EventType.EXPIRED)
     assert event.sequence == 3
     assert event.organization_id == session.organization_id
-    assert event.dispatched_at is None  # left for the outbox pass
+    assert event.dispatched_at is None and event.payload == {}  # left for the outbox pass
+
+    events_dispatch_pending(min_age_seconds=0)
+
+    event.refresh_from_db()
     session.refresh_from_db()
     assert session.status == SessionStatus.EXPIRED
-    # Byte for byte what the one-at-a-time path (event_record) would have written.
-    assert event.payload == session_event_payload(session)
-    assert event.payload["amount_total"] == "12.50" and event.payload["status"] == "expired"
+    # What the one-at-a-time path (event_record) writes: the session as the API shows it.
+    assert event.payload == session_event_data(session)
+    assert event.payload["object"]["estimates"]["current_invoice"]["total"] == "12.50"
+    assert event.payload["object"]["status"] == "expired"
+    assert event.payload["object"]["metadata"] == {"order": "A-1", "nested": {"x": [1, 2]}}
 
 
 @pytest.mark.django_db
-def test_sweep_payload_nulls_match_python_payload(no_dispatch):
+def test_swept_guest_session_event_object_keeps_its_nulls(no_dispatch):
     session = CheckoutSessionFactory(expires_at=timezone.now() + PAST, customer=None, plan=None,
                                      guest_checkout=True, customer_details={"customer_name": "G"}, estimates={})
     assert checkout_sessions_expire_due() == 1
+    events_dispatch_pending(min_age_seconds=0)
     session.refresh_from_db()
     payload = Event.objects.get(checkout_session=session).payload
-    assert payload == session_event_payload(session)
-    assert payload["customer_id"] is None and payload["amount_total"] is None
+    assert payload == session_event_data(session)
+    assert payload["object"]["customer_id"] is None and payload["object"]["estimates"] is None
+    assert payload["object"]["customer"] == {"customer_name": "G"}
 
 
 @pytest.mark.django_db

@@ -88,10 +88,10 @@ def test_confirm_success_card_creates_contract_invoice_and_completes():
     assert payment.provider_reference.startswith("test_ch_")
     assert events(session) == [EventType.COMPLETED]
     event = Event.objects.get()
-    assert event.payload["status"] == "completed"
-    assert event.payload["contract_id"] == str(contract.pk)
+    assert event.payload["object"]["status"] == "completed"
+    assert event.payload["object"]["contract_id"] == str(contract.pk)
     assert event.payload["invoice_id"] == str(invoice.pk)
-    assert event.payload["amount_total"] == "184.00"
+    assert event.payload["object"]["estimates"]["current_invoice"]["total"] == "184.00"
 
 
 def test_confirm_exact_to_the_cent_with_tax_and_jpy():
@@ -172,7 +172,7 @@ def test_confirm_declined_stays_open_failed_and_creates_nothing():
     assert (payment.status, payment.failure_code, payment.card_last4) == (
         PaymentAttemptStatus.FAILED, "card_declined", "0002")
     assert events(session) == [EventType.PAYMENT_FAILED]
-    assert Event.objects.get().payload["payment_status"] == "failed"
+    assert Event.objects.get().payload["object"]["payment_status"] == "failed"
 
 
 def test_confirm_retry_after_decline_succeeds_once():

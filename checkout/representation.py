@@ -1,0 +1,79 @@
+"""The JSON objects the API answers with and events carry, built by hand from model rows.
+
+DRF's field-by-field rendering would be the slowest part of a create, so these are plain
+functions; the serializers in ``checkout.api.serializers`` describe the same shapes for
+the schema (a test holds them in step). Services use these too: an event's ``data.object``
+is exactly what ``GET /api/v1/checkout-sessions/{id}`` answered at that moment.
+"""
+
+from django.conf import settings
+
+
+def id_text(value):
+    return str(value) if value is not None else None
+
+
+def datetime_text(value):
+    # DRF's wire format for datetimes (ISO-8601, "Z" for UTC).
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def checkout_session_json(session) -> dict:
+    return {
+        "id": str(session.id),
+        "object": "checkout_session",
+        "organization_id": str(session.organization_id),
+        "livemode": session.livemode,
+        "checkout_type": session.checkout_type,
+        "status": session.status,
+        "payment_status": session.payment_status,
+        "url": f"{settings.PUBLIC_BASE_URL}/pay/{session.token}",
+        "plan_id": id_text(session.plan_id),
+        "contract_id": id_text(session.contract_id),
+        "start_date": session.start_date.isoformat(),
+        "end_date": session.end_date.isoformat() if session.end_date else None,
+        "customer_id": id_text(session.customer_id),
+        "business_entity_id": str(session.business_entity_id),
+        "guest_checkout": session.guest_checkout,
+        "customer": session.customer_details,
+        "currency": session.currency,
+        "contract": session.contract_spec,
+        "product_overrides": session.product_overrides or [],
+        "success_url": session.success_url or None,
+        "cancel_url": session.cancel_url or None,
+        "pending_url": session.pending_url or None,
+        "attribution": session.attribution,
+        "metadata": session.metadata or {},
+        "trace_id": session.trace_id or None,
+        "expires_at": datetime_text(session.expires_at),
+        "created_at": datetime_text(session.created_at),
+        "updated_at": datetime_text(session.updated_at),
+        "completed_at": datetime_text(session.completed_at),
+        "cancelled_at": datetime_text(session.cancelled_at),
+        "expired_at": datetime_text(session.expired_at),
+        "cancellation_reason": session.cancellation_reason or None,
+        "cancellation_detail": session.cancellation_detail or None,
+        "estimates": session.estimates or None,
+    }
+
+
+def checkout_session_preview_json(session) -> dict:
+    """A preview: what a create with the same body would price. No id, no url: nothing exists."""
+    return {
+        "object": "checkout_session_preview",
+        "organization_id": str(session.organization_id),
+        "livemode": session.livemode,
+        "checkout_type": session.checkout_type,
+        "plan_id": id_text(session.plan_id),
+        "contract_id": id_text(session.contract_id),
+        "customer_id": id_text(session.customer_id),
+        "business_entity_id": str(session.business_entity_id),
+        "currency": session.currency,
+        "start_date": session.start_date.isoformat(),
+        "end_date": session.end_date.isoformat() if session.end_date else None,
+        "product_overrides": session.product_overrides or [],
+        "estimates": session.estimates or None,
+    }
