@@ -6,12 +6,14 @@ below, so the documentation never shows numbers the API would not produce.
 """
 
 import datetime
+import re
 from decimal import Decimal
 
-from drf_spectacular import generators
+from drf_spectacular import generators, openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 
 from billing.estimates import (
     PlanItemSnapshot,
@@ -21,9 +23,12 @@ from billing.estimates import (
     quote_from_plan,
 )
 from billing.pricing import PriceTerms
+from checkout.urlrules import SPACES
 
 from .routing import MethodRouter
 from .serializers import (
+    IDEMPOTENCY_KEY_SCHEMA,
+    JSON_TEXT_SCHEMA,
     CheckoutSessionCancelSerializer,
     CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
@@ -34,6 +39,7 @@ from .serializers import (
     CheckoutSessionUpdateSerializer,
     EmptyBodySerializer,
     ErrorEnvelopeSerializer,
+    StrictSerializer,
 )
 
 # --- generator: MethodRouter paths show one operation per method ------------------------------
@@ -62,6 +68,29 @@ class EndpointEnumerator(generators.EndpointEnumerator):
 
 class SchemaGenerator(generators.SchemaGenerator):
     endpoint_inspector_cls = EndpointEnumerator
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Request bodies of serializers that refuse unknown fields say so: ``additionalProperties:
+    false`` (a misspelt field is ``422 unknown_field``, never silently ignored)."""
+
+    def _map_basic_serializer(self, serializer, direction):
+        result = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            result["additionalProperties"] = False
+        return result
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """Text fields state DRF's own rules: no NUL character, and (trimmed) not blank unless
+        blank is allowed."""
+        result = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (direction == "request" and isinstance(field, serializers.CharField)
+                and result.get("type") == "string" and not {"pattern", "enum", "format"} & set(result)):
+            if field.allow_blank or not field.trim_whitespace:
+                result["pattern"] = "^[^\\x00]*$"
+            else:
+                result["pattern"] = f"^[^\\x00]*[^\\x00{SPACES}][^\\x00]*$"
+        return result
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -589,7 +618,7 @@ def _create_response_examples():
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    IDEMPOTENCY_KEY_SCHEMA,
     OpenApiParameter.HEADER,
     required=False,
     description="Makes the create safe to retry: the same key and body within 24 hours (at least) return the "
@@ -819,3 +848,133 @@ update_schema = extend_schema(
     + _update_error_examples,
     tags=["checkout sessions"],
 )
+
+
+# --- the published document: what every operation shares ----------------------------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+_BODY_METHODS = ("post", "put", "patch")
+_HEADER = {
+    "X-Request-Id": {"description": "The request's trace id (yours from `X-Request-Id`, else ours).",
+                     "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}},
+    "Idempotency-Key": {"description": "The idempotency key the create was made with, when one was given.",
+                        "schema": IDEMPOTENCY_KEY_SCHEMA},
+    "Idempotent-Replayed": {"description": "`true` when this is the stored first response to the key.",
+                            "schema": {"type": "string", "enum": ["true"]}},
+}
+# Answered by the middleware, the authentication and the parser on any operation (a body-less
+# one cannot be malformed, too large or of the wrong media type).
+_ANY_OPERATION = {
+    401: ("authentication_required", "authentication_failed"),
+    404: ("not_found",),
+    405: ("method_not_allowed",),
+    406: ("not_acceptable",),
+    429: ("rate_limited",),
+    500: ("internal_error",),
+    503: ("service_unavailable",),
+}
+_WITH_BODY = {400: ("malformed_request",), 413: ("request_too_large",), 415: ("unsupported_media_type",)}
+_DATE = re.compile(r"^(\d{4})(-\d{2}-\d{2}(?:T.*)?)$")
+
+
+def _examples(node):
+    """Every example value object under ``node`` (request bodies and responses)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "examples" and isinstance(value, dict):
+                yield from (example for example in value.values() if isinstance(example, dict))
+            else:
+                yield from _examples(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _examples(item)
+
+
+def _dates(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _dates(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _dates(item)
+    elif isinstance(value, str) and _DATE.match(value):
+        yield value
+
+
+def _years_shifted(value, years: int):
+    if isinstance(value, dict):
+        return {key: _years_shifted(item, years) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_years_shifted(item, years) for item in value]
+    if isinstance(value, str) and (match := _DATE.match(value)):
+        return f"{int(match[1]) + years}{match[2]}"
+    return value
+
+
+def _examples_in_the_future(result: dict, today: datetime.date) -> None:
+    """Example dates are written for January 2026; the document is published with them moved on
+    by whole years (so calendar periods and prices stay exactly as computed) until every one of
+    them lies after ``today``: an example to copy is never refused as a start date in the past."""
+    examples = [example for example in _examples(result.get("paths", {})) if "value" in example]
+    earliest = min((datetime.date.fromisoformat(d[:10]) for e in examples for d in _dates(e["value"])),
+                   default=None)
+    if earliest is None:
+        return
+    years = 0
+    while earliest.replace(year=earliest.year + years) <= today:
+        years += 1
+    if years:
+        for example in examples:
+            example["value"] = _years_shifted(example["value"], years)
+
+
+_JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+_JSON_VALUE = {
+    "description": "Any JSON value; its text (keys included) holds no NUL character, its numbers stay "
+    "within ±1e38, and it nests at most 20 levels.",
+    "anyOf": [
+        {"type": "null"},
+        JSON_TEXT_SCHEMA,
+        {"type": "number", "minimum": -1e38, "maximum": 1e38},
+        {"type": "boolean"},
+        {"type": "array", "items": _JSON_VALUE_REF},
+        {"type": "object", "propertyNames": JSON_TEXT_SCHEMA, "additionalProperties": _JSON_VALUE_REF},
+    ],
+}
+
+
+def _error_response(codes) -> dict:
+    return {"description": "Codes: " + ", ".join(f"`{code}`" for code in codes),
+            "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+def schema_complete(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every error status an operation can answer (the
+    shared ones come from middleware and authentication, not from its view), the response
+    headers we send, and examples dated in the future."""
+    from django.utils import timezone
+
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = dict(_ANY_OPERATION)
+            if method in _BODY_METHODS and "requestBody" in operation:
+                statuses.update(_WITH_BODY)
+                operation["requestBody"]["required"] = True
+            responses = operation["responses"]
+            for status, codes in statuses.items():
+                responses.setdefault(str(status), _error_response(codes))
+            for status, response in responses.items():
+                headers = response.setdefault("headers", {})
+                headers["X-Request-Id"] = _HEADER["X-Request-Id"]
+                if status in ("429", "503"):
+                    headers["Retry-After"] = _HEADER["Retry-After"]
+            if operation.get("operationId") == "checkout_sessions_create":
+                for status in ("201", "409", "422"):
+                    responses[status]["headers"]["Idempotency-Key"] = _HEADER["Idempotency-Key"]
+                responses["201"]["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
+    result.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = _JSON_VALUE
+    _examples_in_the_future(result, timezone.now().date())
+    return result

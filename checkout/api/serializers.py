@@ -11,6 +11,7 @@ import json
 import re
 import threading
 
+from babel.numbers import list_currencies
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -22,7 +23,7 @@ from rest_framework.utils.serializer_helpers import BindingDict
 
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.representation import datetime_text, id_text
-from checkout.urlrules import URL_MAX, url_problem
+from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
 from core.countries import country_codes
 from core.errors import DRF_CODES
 from core.middleware import TRACE_ID_PATTERN
@@ -86,6 +87,14 @@ def parse_datetime_or_none(value: str) -> datetime.datetime | None:
         return None
 
 
+@extend_schema_field({
+    "anyOf": [
+        {"type": "string", "format": "date", "pattern": r"^(?:20[0-9]{2}|2100)-"},
+        {"type": "string", "format": "date-time", "pattern": r"^(?:20[0-9]{2}|2100)-"},
+    ],
+    "description": f"A date, YYYY-MM-DD, between {DATE_MIN} and {DATE_MAX}; an ISO-8601 date-time is taken "
+    "as its date in UTC.",
+})
 class DateField(CodedFieldMixin, serializers.DateField):
     """A date, ``YYYY-MM-DD``; an ISO-8601 date-time (the billing vendor's own examples send
     ``2025-01-01T00:00:00Z``) is accepted as its date in UTC (a naive one is taken as UTC)."""
@@ -139,15 +148,27 @@ class EmailField(CodedFieldMixin, serializers.EmailField):
     error_code = "invalid_email"
 
 
+def billable_currencies() -> list[str]:
+    return sorted(code for code in list_currencies() if is_currency(code) and code not in NON_MONEY_CODES)
+
+
+@extend_schema_field({
+    "type": "string", "enum": [c for code in billable_currencies() for c in (code, code.lower())],
+    "description": "ISO-4217 code of a currency money can be billed in, upper or lower case (USD or usd).",
+})
 class CurrencyField(StringField):
-    """ISO-4217 code; accepted in any case, stored upper-case."""
+    """ISO-4217 code, upper or lower case (as Stripe's integrations send it), stored upper-case."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", "ISO-4217 currency code, e.g. USD.")
         super().__init__(max_length=3, min_length=3, **kwargs)
 
     def to_internal_value(self, data):
-        value = super().to_internal_value(data).upper()
+        text = super().to_internal_value(data)
+        value = text.upper()
+        if text not in (value, value.lower()):
+            raise fail("Must be an ISO-4217 currency code in upper or lower case, such as USD.",
+                       "invalid_currency")
         if value in NON_MONEY_CODES:
             raise fail(f"{value} is an ISO-4217 code for a metal or an accounting unit, not a currency "
                        "that can be billed.", "invalid_currency")
@@ -163,6 +184,12 @@ def redirect_url_check(value: str) -> None:
         raise fail(message, code)
 
 
+@extend_schema_field({
+    "type": "string", "minLength": 1, "maxLength": URL_MAX, "pattern": URL_PATTERN,
+    "description": "An absolute http(s) URL (https for live keys) on a DNS name, an IPv4 address or "
+    "localhost; no spaces, no user info. Not `format: uri`: internationalised host names and the "
+    "{CHECKOUT_SESSION_ID} placeholder are welcome.",
+})
 class RedirectUrlField(StringField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", None)
@@ -201,10 +228,17 @@ def json_text_check(value, depth: int = 0) -> None:
             json_text_check(item, depth + 1)
 
 
+# Text in JSON values: no NUL (PostgreSQL's jsonb cannot hold it).
+JSON_TEXT_SCHEMA = {"type": "string", "pattern": "^[^\\x00]*$"}
+JSON_KEY_SCHEMA = {**JSON_TEXT_SCHEMA, "minLength": 1, "maxLength": METADATA_MAX_KEY_LENGTH}
+
+
 @extend_schema_field(
     {
         "type": "object",
-        "additionalProperties": True,
+        "propertyNames": JSON_KEY_SCHEMA,
+        # A component the schema hook adds: any JSON value whose text holds no NUL.
+        "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
         "maxProperties": METADATA_MAX_KEYS,
         "description": f"A JSON object: at most {METADATA_MAX_KEYS} keys of at most "
         f"{METADATA_MAX_KEY_LENGTH} characters, at most {METADATA_MAX_BYTES} bytes as JSON.",
@@ -236,14 +270,18 @@ class JsonObjectField(serializers.Field):
         return value
 
 
-_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # fullmatch, after the separators are removed
+_PHONE_SEPARATORS = re.compile(r"[ \-().]")
+# The same rule for the schema: separators anywhere, then + and 7–15 digits.
+PHONE_PATTERN = r"^[ \-().]*\+[ \-().]*[1-9](?:[ \-().]*[0-9]){6,14}[ \-().]*$"
 
 
+@extend_schema_field({"type": "string", "pattern": PHONE_PATTERN, "maxLength": 32,
+                      "description": "International format with country code, e.g. +1 415 555 0100."})
 class PhoneNumberField(StringField):
     def to_internal_value(self, data):
         value = _PHONE_SEPARATORS.sub("", super().to_internal_value(data))
-        if not _PHONE.match(value):
+        if not _PHONE.fullmatch(value):
             raise fail(
                 "Must be an international number with its country code, such as +14155550100.",
                 "invalid_phone_number",
@@ -251,14 +289,30 @@ class PhoneNumberField(StringField):
         return value
 
 
+@extend_schema_field({
+    "type": "string", "enum": [c for code in sorted(country_codes()) for c in (code, code.lower())],
+    "description": "ISO-3166 alpha-2 code, upper or lower case (US or us).",
+})
 class CountryField(StringField):
     def to_internal_value(self, data):
-        value = super().to_internal_value(data).upper()
-        if value not in country_codes():
+        text = super().to_internal_value(data)
+        value = text.upper()
+        if text not in (value, value.lower()) or value not in country_codes():
             raise fail("Must be an ISO-3166 alpha-2 country code, such as US.", "invalid_country")
         return value
 
 
+# 1–255 printable ASCII characters, no spaces (fullmatch: "$" would let a final newline in).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}
+
+
+@extend_schema_field(IDEMPOTENCY_KEY_SCHEMA)
+class IdempotencyKeyField(StringField):
+    """Schema only: the view checks the key (``IDEMPOTENCY_KEY``) before the body is validated."""
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{TRACE_ID_PATTERN.pattern}$"})
 class TraceIdField(StringField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
@@ -552,7 +606,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         required=False, allow_null=True, help_text="Default: 24 hours; at most 30 days."
     )
     # Documented here; the view checks it (with the Idempotency-Key header) before validation.
-    idempotency_key = StringField(
+    idempotency_key = IdempotencyKeyField(
         required=False, allow_null=True, help_text="Also accepted as the Idempotency-Key header."
     )
     trace_id = TraceIdField(

@@ -3,7 +3,6 @@
 Errors of every kind leave through ``core.errors.api_exception_handler`` as the one envelope.
 """
 
-import re
 
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
@@ -27,6 +26,7 @@ from core.parsers import LimitedJSONParser
 from . import schema
 from .routing import MethodRouter
 from .serializers import (
+    IDEMPOTENCY_KEY,
     CheckoutSessionCancelSerializer,
     CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
@@ -228,16 +228,13 @@ def _bind_trace_id(request, candidate) -> None:
         trace_id_var.set(candidate)  # TraceIdMiddleware resets it when the request ends
 
 
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a final newline in
-
-
 def _idempotency_key(request, payload: dict) -> str | None:
     """The key from the header or the body (checked here, before the body is validated: a
     replay answers before validation runs)."""
     header = request.headers.get("Idempotency-Key")
     body = payload.get("idempotency_key")
     for value in (header, body):
-        if value is not None and not (isinstance(value, str) and _IDEMPOTENCY_KEY.fullmatch(value)):
+        if value is not None and not (isinstance(value, str) and IDEMPOTENCY_KEY.fullmatch(value)):
             raise RequestInvalid(
                 "1 to 255 printable ASCII characters without spaces.",
                 code="invalid_idempotency_key",
