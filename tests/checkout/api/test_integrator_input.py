@@ -213,6 +213,25 @@ def test_confirm_invoice_where_allowed_completes_payment_pending(merchant):
         200, "completed", "pending")
 
 
+def test_confirm_no_payment_completes_a_seat_reduction_that_credits(merchant):
+    from billing.models import Invoice
+    from tests.checkout.api.conftest import CHANGE, URLS
+
+    created = merchant.post({
+        "contract_id": str(merchant.contract.id), "start_date": CHANGE.isoformat(),
+        "product_overrides": [{"product_id": str(merchant.seats.id), "quantity": 1}], **URLS}).json()
+    assert Decimal(created["estimates"]["current_invoice"]["total"]) < 0  # nothing to charge
+
+    response = _confirm(merchant, created["id"], mode="no_payment")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["payment_status"]) == ("completed", "no_payment_required")
+    invoice = Invoice.objects.get(checkout_session_id=created["id"])
+    assert invoice.total == Decimal(created["estimates"]["current_invoice"]["total"])
+    merchant.contract.refresh_from_db()
+    assert merchant.contract.version == 2
+
+
 def test_confirm_another_tenants_or_modes_session_is_404(merchant, rival):
     from core.services import api_key_create
     from tests.helpers import api_client_with_key
