@@ -874,6 +874,9 @@ _ANY_OPERATION = {
     500: ("internal_error",),
     503: ("service_unavailable",),
 }
+# Bodies whose every field is optional alone, but not all at once (drf-spectacular marks the
+# others: a body is required when a field in it is).
+_BODY_REQUIRED = ("checkout_sessions_create", "checkout_sessions_preview")
 _WITH_BODY = {400: ("malformed_request",), 413: ("request_too_large",), 415: ("unsupported_media_type",)}
 _DATE = re.compile(r"^(\d{4})(-\d{2}-\d{2}(?:T.*)?)$")
 
@@ -962,7 +965,8 @@ def schema_complete(result, generator, request, public):
             statuses = dict(_ANY_OPERATION)
             if method in _BODY_METHODS and "requestBody" in operation:
                 statuses.update(_WITH_BODY)
-                operation["requestBody"]["required"] = True
+                if operation.get("operationId") in _BODY_REQUIRED:
+                    operation["requestBody"]["required"] = True
             responses = operation["responses"]
             for status, codes in statuses.items():
                 responses.setdefault(str(status), _error_response(codes))
