@@ -936,14 +936,14 @@ _JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
 _JSON_VALUE = {
     "description": "Any JSON value; its text (keys included) holds no NUL character, its numbers stay "
     "within ±1e38, and it nests at most 20 levels.",
-    "anyOf": [
-        {"type": "null"},
-        JSON_TEXT_SCHEMA,
-        {"type": "number", "minimum": -1e38, "maximum": 1e38},
-        {"type": "boolean"},
-        {"type": "array", "items": _JSON_VALUE_REF},
-        {"type": "object", "propertyNames": JSON_TEXT_SCHEMA, "additionalProperties": _JSON_VALUE_REF},
-    ],
+    # One schema, no anyOf: each keyword applies to its own type only.
+    "type": ["null", "string", "number", "boolean", "array", "object"],
+    "pattern": JSON_TEXT_SCHEMA["pattern"],
+    "minimum": -1e38,
+    "maximum": 1e38,
+    "items": _JSON_VALUE_REF,
+    "propertyNames": JSON_TEXT_SCHEMA,
+    "additionalProperties": _JSON_VALUE_REF,
 }
 
 
