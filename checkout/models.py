@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from billing.models import Contract, Plan
+from billing.models import Contract, Coupon, Plan, PromotionCode
 from core.models import BaseModel, BusinessEntity, Organization
 from customers.models import Customer
 
@@ -87,6 +87,15 @@ class CheckoutSession(BaseModel):
     # BaseModel indexes created_at on its own; listing reads it through session_org_created
     # (organization first), so the single-column index only cost writes.
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Discounts: a coupon the merchant gave at creation or a promotion code the customer
+    # entered on the page (``allow_promotion_codes``). The discount's terms are locked in
+    # ``quote["discount"]`` with the estimates; these say which rows to count a redemption on.
+    allow_promotion_codes = models.BooleanField(default=False)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               db_index=False)
+    promotion_code = models.ForeignKey(PromotionCode, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", db_index=False)
 
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)

@@ -35,6 +35,7 @@ from checkout.pages import (
     page_probe,
     present_address,
     present_invoice,
+    present_promotion,
     present_purchase,
 )
 from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
@@ -45,6 +46,7 @@ from checkout.services.confirm import (
     checkout_session_payment_provider,
     checkout_session_payment_sync,
 )
+from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
@@ -163,23 +165,27 @@ def _base_context(session: CheckoutSession) -> dict:
 
 
 def _render_open(request, session: CheckoutSession, form: ConfirmForm | None = None, *, error: str = "",
-                 status: int = 200):
+                 status: int = 200, promotion: dict | None = None):
     """The open page. A plain GET (unbound form, no error to show) is served from a per-process
-    cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``."""
-    if form is None and not error:
+    cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``.
+    ``promotion``: the promotion code box's typed value and error, after a refused code."""
+    if form is None and not error and not promotion:
         html = open_page_cache.get_or_build(
             open_page_key(session.pk, session.updated_at),
             lambda: _open_html(session, _form(session), "", CSRF_PLACEHOLDER))
         return _cached_page_response(request, html, status)
-    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request)), status=status)
+    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request), promotion),
+                        status=status)
 
 
 def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse:
     return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
 
 
-def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str) -> str:
+def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str,
+               promotion: dict | None = None) -> str:
     estimates = session.estimates or {}
+    trial = bool((session.quote or {}).get("trial_end"))
     current = present_invoice(estimates.get("current_invoice"), title=_("Due today"))
     payment_error = error
     if not payment_error and session.payment_status == PaymentStatus.FAILED:
@@ -194,7 +200,10 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         **_stripe_context(form.stripe_key),
         "purchase": present_purchase(session),
         "current_invoice": current,
-        "next_invoice": present_invoice(estimates.get("next_invoice"), title=_("Next invoice")),
+        "next_invoice": present_invoice(estimates.get("next_invoice"),
+                                        title=_("First payment after your trial") if trial else _("Next invoice")),
+        "promotion": present_promotion(session, reverse("checkout:promotion-code", args=[session.token]),
+                                       **(promotion or {})),
         "payment_error": payment_error,
         "customer": customer,
         "customer_address": present_address(customer.address) if customer else [],
@@ -334,6 +343,34 @@ def checkout_return(request, token: str):
 def _awaiting_authentication(session: CheckoutSession) -> bool:
     payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
     return payment is not None and bool(payment.client_secret)
+
+
+@hosted_page
+@require_POST
+def checkout_promotion_code(request, token: str):
+    """The promotion code box: apply the typed code (``action=apply``) or remove the applied
+    one; the page is priced again and shown (post/redirect/get), or the refusal is shown on
+    the field."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    remove = request.POST.get("action") == "remove"
+    code = (request.POST.get("promotion_code") or "").strip()[:100]
+    if not remove and not code:
+        return _render_open(request, session, status=422,
+                            promotion={"error": _("Enter a promotion code."), "value": ""})
+    try:
+        checkout_session_promotion_code_apply(session_id=session.pk, code=None if remove else code)
+    except (SessionNotOpen, SessionNotProcessing):
+        return HttpResponseRedirect(_page_url(session))
+    except DomainError as error:
+        session.refresh_from_db()
+        if session.status != SessionStatus.OPEN:
+            return HttpResponseRedirect(_page_url(session))
+        return _render_open(request, session, status=error.status,
+                            promotion={"error": error.message, "value": code})
+    return HttpResponseRedirect(_page_url(session))
 
 
 @hosted_page

@@ -156,7 +156,14 @@ CREATE_ERRORS_422 = {
     "invalid_pricing": "An inline pricing is not valid (model, amounts, package size).",
     "invalid_tiers": "Inline tiers are not valid (ascending, last open-ended).",
     "invalid_cadence": "A cadence other than whole months/years (P1M, P3M, P6M, P1Y).",
-    "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other).",
+    "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other, "
+    "a trial_end not after the start or not before the end).",
+    "discounts_conflict": "discounts and allow_promotion_codes together.",
+    "trial_not_allowed": "trial_period_days or trial_end on an amendment.",
+    "promotion_code_unknown": "discounts.0.promotion_code is not a code of your organization (in the key's mode).",
+    "promotion_code_expired": "The code or its coupon is switched off, not yet valid or past valid_until.",
+    "promotion_code_used_up": "The code or its coupon has reached max_redemptions.",
+    "coupon_not_applicable": "The coupon is restricted to other plans, or its amount_off is in another currency.",
 }
 CREATE_ERRORS_404 = {
     "plan_not_found": "plan_id is not a plan of your organization.",
@@ -165,6 +172,7 @@ CREATE_ERRORS_404 = {
     "business_entity_not_found": "business_entity_id is not a business entity of your organization.",
     "product_not_found": "A product_id is not a product of your organization.",
     "pricing_not_found": "A pricing_id is not a pricing of your organization.",
+    "coupon_not_found": "discounts.0.coupon_id is not a coupon of your organization (in the key's mode).",
 }
 CREATE_ERRORS_409 = {
     "idempotency_key_in_use": "A request with this key is still running; retry shortly.",
@@ -226,6 +234,8 @@ CONFIRM_ERRORS_422 = {
     "payment_method_not_allowed": "invoice where the business entity does not allow it.",
     "card_required": "charge_now without a payment_method_id the provider takes.",
     "customer_details_required": "A guest session without the customer's name.",
+    "promotion_code_used_up": "The session's coupon or code was used for the last time by another checkout "
+    "meanwhile; nothing was charged.",
 }
 CONFIRM_ERRORS_402 = {"payment_failed": "The charge was declined; the session stays open for another try."}
 

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from billing.estimates import MAX_TRIAL_DAYS
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.urlrules import URL_MAX, url_problem
 from core.countries import country_codes
@@ -536,6 +537,17 @@ class ContractSerializer(StrictSerializer):
             expected_start = phase_end
 
 
+class DiscountSerializer(StrictSerializer):
+    coupon_id = IdField(required=False, help_text="A coupon of your organization (same mode as the key).")
+    promotion_code = StringField(max_length=50, required=False,
+                                 help_text="Or a promotion code, as a customer would type it.")
+
+    def validate(self, attrs):
+        if ("coupon_id" in attrs) == ("promotion_code" in attrs):
+            raise _pair_error("coupon_id", "Give coupon_id or promotion_code.", "field_required")
+        return attrs
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -563,13 +575,38 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     pending_url = RedirectUrlField(required=False)
     attribution = AttributionSerializer(required=False, allow_null=True)
     metadata = JsonObjectField(required=False, allow_null=True)
+    discounts = DiscountSerializer(
+        many=True, required=False, max_length=1,
+        help_text="At most one: a coupon or promotion code applied to the estimates. Not with "
+                  "allow_promotion_codes.")
+    allow_promotion_codes = BooleanField(
+        required=False, default=False,
+        help_text="The customer may enter a promotion code on the hosted page (re-priced at once).")
+    trial_period_days = IntegerField(
+        min_value=1, max_value=MAX_TRIAL_DAYS, required=False, allow_null=True,
+        help_text="New contracts: a free trial of this many days from start_date (default: the plan's).")
+    trial_end = DateField(required=False, allow_null=True,
+                          help_text="New contracts: or the day the free trial ends (the first paid day).")
 
     def validate(self, attrs):
         attrs["checkout_type"] = self._checkout_type(attrs)
         self._check_customer_mode(attrs)
         self._check_dates(attrs)
         self._check_expiry(attrs)
+        self._check_discounts_and_trial(attrs)
         return attrs
+
+    @staticmethod
+    def _check_discounts_and_trial(attrs):
+        if attrs.get("discounts") and attrs.get("allow_promotion_codes"):
+            raise _pair_error("allow_promotion_codes", "Give discounts or allow_promotion_codes, not both.",
+                              "discounts_conflict")
+        if attrs.get("trial_period_days") is not None and attrs.get("trial_end") is not None:
+            raise _pair_error("trial_end", "Give trial_period_days or trial_end, not both.", "conflicting_fields")
+        if attrs["checkout_type"] != CheckoutType.NEW_CONTRACT:
+            for name in ("trial_period_days", "trial_end"):
+                if attrs.get(name) is not None:
+                    raise _pair_error(name, "A free trial starts new contracts only.", "trial_not_allowed")
 
     def _checkout_type(self, attrs) -> str:
         contract = attrs.get("contract")
@@ -751,6 +788,16 @@ def checkout_session_request_body(session) -> dict:
         body["product_overrides"] = session.product_overrides
     body.update(metadata=session.metadata or {}, attribution=session.attribution,
                 expires_at=_dt(session.expires_at))
+    if (session.quote or {}).get("trial_end"):
+        body["trial_end"] = session.quote["trial_end"]
+    if session.allow_promotion_codes:
+        # A code the customer entered on the page is not part of the merchant's request:
+        # re-pricing for a PATCH drops it, and the customer may enter it again.
+        body["allow_promotion_codes"] = True
+    elif session.promotion_code_id is not None:
+        body["discounts"] = [{"promotion_code": session.quote["discount"]["promotion_code"]}]
+    elif session.coupon_id is not None:
+        body["discounts"] = [{"coupon_id": str(session.coupon_id)}]
     return body
 
 
@@ -806,18 +853,34 @@ class TierChargeSerializer(serializers.Serializer):
     amount = serializers.CharField()
 
 
+class DiscountTermsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    duration = serializers.ChoiceField(choices=["once", "repeating", "forever"],
+                                       help_text="Invoices counted from the first that bills anything.")
+    duration_in_periods = serializers.IntegerField(allow_null=True, help_text="repeating: how many invoices.")
+    percent_off = serializers.CharField(allow_null=True)
+    amount_off = serializers.CharField(allow_null=True, help_text="In the session's currency.")
+    coupon_id = serializers.UUIDField()
+    promotion_code = serializers.CharField(allow_null=True)
+
+
+class AppliedDiscountSerializer(DiscountTermsSerializer):
+    promotion_code_id = serializers.UUIDField(allow_null=True)
+
+
 class InvoiceLineSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["one_time", "charge", "usage", "credit"],
-        help_text="credit: the unused part of a prepaid period (negative amount).",
+        choices=["one_time", "charge", "usage", "credit", "trial", "discount"],
+        help_text="credit: the unused part of a prepaid period (negative amount); trial: an item "
+                  "free during a trial (zero); discount: a coupon's reduction (negative, no product).",
     )
-    product_id = serializers.UUIDField()
+    product_id = serializers.UUIDField(allow_null=True)
     name = serializers.CharField()
     description = serializers.CharField(
         allow_blank=True, help_text="How the amount was computed, for people."
     )
     pricing_model = serializers.ChoiceField(
-        choices=["flat_fee", "per_unit", "tiered", "volume", "package"]
+        choices=["flat_fee", "per_unit", "tiered", "volume", "package"], allow_null=True
     )
     quantity = serializers.IntegerField()
     unit_amount = serializers.CharField(
@@ -836,6 +899,7 @@ class InvoiceLineSerializer(serializers.Serializer):
     tiers = TierChargeSerializer(
         many=True, allow_null=True, help_text="Per-tier breakdown (tiered/volume)."
     )
+    discount = DiscountTermsSerializer(required=False, help_text="Discount lines only: the coupon's terms.")
 
 
 class InvoiceEstimateSerializer(serializers.Serializer):
@@ -909,6 +973,11 @@ class CheckoutSessionSerializer(serializers.Serializer):
         choices=CancellationReason.choices, allow_null=True
     )
     cancellation_detail = serializers.CharField(allow_null=True)
+    allow_promotion_codes = serializers.BooleanField(
+        help_text="The customer may enter a promotion code on the hosted page.")
+    discount = AppliedDiscountSerializer(allow_null=True, help_text="The discount the estimates apply.")
+    trial_end = serializers.DateField(
+        allow_null=True, help_text="New contracts with a free trial: its end, the first paid day.")
     estimates = EstimatesSerializer(allow_null=True)
 
 
@@ -959,8 +1028,18 @@ def checkout_session_json(session) -> dict:
         "expired_at": _dt(session.expired_at),
         "cancellation_reason": session.cancellation_reason or None,
         "cancellation_detail": session.cancellation_detail or None,
+        "allow_promotion_codes": session.allow_promotion_codes,
+        "discount": _discount_json(session),
+        "trial_end": (session.quote or {}).get("trial_end"),
         "estimates": session.estimates or None,
     }
+
+
+def _discount_json(session) -> dict | None:
+    discount = (session.quote or {}).get("discount")
+    if discount is None:
+        return None
+    return {**discount, "promotion_code_id": _id(session.promotion_code_id)}
 
 
 class CheckoutSessionPreviewSerializer(serializers.Serializer):

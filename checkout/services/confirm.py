@@ -48,6 +48,7 @@ from billing.services import (
     contract_amend_from_quote,
     contract_create_from_quote,
     contract_lock_for_amendment,
+    coupon_redeem,
     invoice_create_from_estimate,
 )
 from checkout.enums import (
@@ -204,8 +205,9 @@ def _payment_provider(payment: Payment) -> PaymentProvider | None:
     return provider if provider is not None and provider.name == payment.provider else None
 
 
-def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
-    """Customer (guests), contract or new phase, and the first invoice, from the locked quote."""
+def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption_limit: bool = True) -> _Fulfilment:
+    """Customer (guests), contract or new phase, the first invoice, from the locked quote, and
+    the discount's redemption (undone with the rest when the charge does not go through)."""
     if session.guest_checkout and session.customer_id is None:
         customer, created = customer_get_or_create_for_guest(
             organization_id=session.organization_id,
@@ -239,6 +241,10 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
         estimate=session.estimates["current_invoice"],
         status=invoice_status,
     )
+    if session.coupon_id is not None:
+        coupon_redeem(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id,
+                      checkout_session_id=session.pk, contract_id=contract.pk, customer_id=customer.pk,
+                      enforce_limit=enforce_redemption_limit)
     return _Fulfilment(customer, created, contract, invoice)
 
 
@@ -475,7 +481,9 @@ def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code:
         raise SessionNotProcessing("The checkout session has no pending payment.")
     reference = reference or payment.provider_reference
     if succeeded:
-        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
+        # The money came in at the price the customer was shown: the discount is honoured
+        # even if its last use went to someone else while this payment was settling.
+        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID, enforce_redemption_limit=False)
         _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=reference)
         _complete(session, fulfilment, expected=SessionStatus.PROCESSING, payment_status=PaymentStatus.PAID,
                   payment_method=PaymentMethod.CARD, payment=payment)

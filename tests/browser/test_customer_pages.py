@@ -1,0 +1,86 @@
+"""What customers expect at a checkout (issue #14), in Debian's Chromium: free trials,
+promotion codes, consent, recovery, and the page fixes. Screenshots under docs/screenshots/."""
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from billing.models import Contract, CouponRedemption, Invoice
+from checkout.enums import PaymentStatus, SessionStatus
+from checkout.models import CheckoutSession
+from tests.billing.factories import PromotionCodeFactory
+from tests.browser import test_checkout_pages
+from tests.browser.test_checkout_pages import PAY, fill_card, submit_and_expect_merchant
+
+# The Acme Cloud merchant of the core page tests (a plan of every kind of item, 8.25 % tax).
+merchant = test_checkout_pages.merchant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_free_trial_says_so_in_words_and_completes_without_payment(page, merchant, shoot):
+    created = merchant(trial_period_days=14)
+    assert created["estimates"]["current_invoice"]["amount_due"] == "0.00"
+    page.goto(created["url"])
+
+    intro = page.locator(".intro").inner_text()
+    # 2027-01-15 + 14 days: free through 28 January, first payment (225.16 with tax) on the 29th.
+    assert intro == ("Your free trial runs until Jan 28, 2027. Nothing is charged today: your first payment "
+                     "of $225.16 is due on Jan 29, 2027 unless you cancel before then.")
+    assert page.get_by_test_id("amount-due").inner_text() == "$0.00"
+    assert page.get_by_role("heading", name="First payment after your trial").is_visible()
+    assert page.get_by_text("Free during your trial, until Jan 28, 2027.").first.is_visible()
+    assert page.get_by_label("Card number").count() == 0
+    shoot(page, "trial")
+
+    submit_and_expect_merchant(page, page.get_by_role("button", name="Confirm"),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    session = CheckoutSession.objects.get(pk=created["id"])
+    assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.NO_PAYMENT_REQUIRED)
+    assert Invoice.objects.get().total == Decimal("0.00")
+    assert str(Contract.objects.get().trial_end) == "2027-01-29"
+
+
+def test_a_promotion_code_refused_then_applied_then_paid(page, merchant, shoot):
+    created = merchant(allow_promotion_codes=True)
+    session = CheckoutSession.objects.get(pk=created["id"])
+    PromotionCodeFactory(coupon__organization=session.organization, coupon__name="Launch offer",
+                         coupon__percent_off=Decimal("25"), code="LAUNCH25")
+    page.goto(created["url"])
+    assert page.get_by_test_id("amount-due").inner_text() == "$225.16"
+
+    page.get_by_label("Promotion code").fill("LAUNCH2O")
+    page.get_by_role("button", name="Apply").click()
+    field = page.get_by_label("Promotion code")
+    assert page.locator("#id_promotion_code_error").inner_text() == "This code is not valid."
+    assert field.get_attribute("aria-invalid") == "true" and field.input_value() == "LAUNCH2O"
+    assert page.get_by_test_id("amount-due").inner_text() == "$225.16"
+    shoot(page, "promotion-code-refused")
+
+    field.fill("launch25")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(created["url"])
+    assert page.get_by_test_id("promotion-applied").inner_text().startswith("Code LAUNCH25 applied: 25% off")
+    # 208.00 − 25 % (52.00) = 156.00, tax 8.25 % = 12.87 → 168.87
+    assert page.get_by_test_id("amount-due").inner_text() == "$168.87"
+    assert page.get_by_text("-$52.00").first.is_visible()
+    shoot(page, "promotion-code-applied")
+
+    fill_card(page, "4242 4242 4242 4242")
+    submit_and_expect_merchant(page, page.get_by_role("button", name=re.compile(r"^Pay \$168\.87$")),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    assert Invoice.objects.get().total == Decimal("168.87")
+    assert CouponRedemption.objects.count() == 1
+
+
+def test_a_promotion_code_can_be_removed(page, merchant):
+    created = merchant(allow_promotion_codes=True)
+    session = CheckoutSession.objects.get(pk=created["id"])
+    PromotionCodeFactory(coupon__organization=session.organization, code="TEN", coupon__percent_off=Decimal("10"))
+    page.goto(created["url"])
+    page.get_by_label("Promotion code").fill("TEN")
+    page.get_by_role("button", name="Apply").click()
+    assert page.get_by_role("button", name=PAY).inner_text() != "Pay $225.16"
+    page.get_by_role("button", name="Remove code").click()
+    assert page.get_by_role("button", name=PAY).inner_text() == "Pay $225.16"
