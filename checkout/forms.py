@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from checkout.enums import PaymentMethod
 from checkout.payments import CardDetails, luhn_valid
 from core.countries import country_codes, country_names
+from customers.tax_ids import tax_id_check
 
 TAX_ID_TYPES = [
     ("", _("Choose a type")),
@@ -272,6 +273,12 @@ class ConfirmForm(forms.Form):
                     self.add_error(name, forms.ValidationError(message, code="required"))
         if self.guest and data.get("tax_id") and not data.get("tax_id_type"):
             self.add_error("tax_id_type", _("Choose the type of your tax ID."))
+        elif self.guest and data.get("tax_id") and "tax_id" not in self.errors:
+            check = tax_id_check(data["tax_id_type"], data["tax_id"], country=data.get("country"))
+            if check.problem:
+                self.add_error("tax_id", forms.ValidationError(_(check.problem), code="invalid_tax_id"))
+            else:
+                data["tax_id"] = check.value
         return data
 
     # -- results --

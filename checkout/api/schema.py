@@ -129,6 +129,8 @@ CREATE_ERRORS_422 = {
     "invalid_email": "Not an email address.",
     "invalid_phone_number": "Not an international phone number (+ and country code).",
     "invalid_country": "Not an ISO-3166 alpha-2 country code.",
+    "invalid_tax_id": "customer.tax_info.N.value fails its type's format or check digits (eu_vat with its "
+    "country prefix, gb_vat, us_ein, ca_bn, au_abn, in_gst, ch_vat).",
     "invalid_amount": "An amount given as a JSON number with a fraction; use a decimal string.",
     "invalid_trace_id": "trace_id: 1–128 of letters, digits and . _ : -",
     "invalid_idempotency_key": "Idempotency key: 1–255 printable ASCII characters, no spaces.",

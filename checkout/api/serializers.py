@@ -27,6 +27,7 @@ from core.countries import country_codes
 from core.errors import DRF_CODES
 from core.middleware import TRACE_ID_PATTERN
 from core.money import NON_MONEY_CODES, is_currency
+from customers.tax_ids import tax_id_check
 
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
@@ -360,7 +361,15 @@ class AddressSerializer(StrictSerializer):
 
 class TaxIdSerializer(StrictSerializer):
     type = StringField(max_length=40, help_text="e.g. eu_vat, us_ein, gb_vat.")
-    value = StringField(max_length=64)
+    value = StringField(max_length=64, help_text="eu_vat, gb_vat, us_ein, ca_bn, au_abn, in_gst and ch_vat "
+                                                  "are checked by format and check digits (offline).")
+
+    def validate(self, attrs):
+        check = tax_id_check(attrs["type"], attrs["value"])
+        if check.problem:
+            raise _pair_error("value", check.problem, "invalid_tax_id")
+        attrs["value"] = check.value
+        return attrs
 
 
 class GuestCustomerSerializer(StrictSerializer):

@@ -84,3 +84,28 @@ def test_a_promotion_code_can_be_removed(page, merchant):
     assert page.get_by_role("button", name=PAY).inner_text() != "Pay $225.16"
     page.get_by_role("button", name="Remove code").click()
     assert page.get_by_role("button", name=PAY).inner_text() == "Pay $225.16"
+
+
+def test_a_guests_vat_number_is_checked_on_the_form(page, merchant):
+    created = merchant(customer_id=None, guest_checkout=True, business_entity_id=str(merchant.entity.id),
+                       customer={"customer_name": "Ada Lovelace", "email": "ada@example.com",
+                                 "address": {"line1": "Unter den Linden 1", "city": "Berlin", "zip_code": "10117",
+                                             "country": "DE"}})
+    page.goto(created["url"])
+    page.get_by_label("Tax ID type (optional)").select_option("eu_vat")
+    page.get_by_label("Tax ID (optional)").fill("DE123456789")
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name=PAY).click()
+
+    field = page.get_by_label("Tax ID (optional)")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert page.locator("#id_tax_id_error").inner_text().endswith(
+        "This is not a valid number for an EU VAT number (for example DE136695976).")
+    assert page.get_by_role("link", name=re.compile("^Tax ID")).is_visible()  # in the error summary
+
+    field.fill("136 695 976")  # without the prefix: the billing country's is used
+    fill_card(page, "4242 4242 4242 4242")
+    submit_and_expect_merchant(page, page.get_by_role("button", name=PAY),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    from customers.models import Customer
+    assert Customer.objects.get(email="ada@example.com").tax_info == [{"type": "eu_vat", "value": "DE136695976"}]

@@ -139,3 +139,19 @@ def test_a_trial_is_refused_on_an_amendment(merchant):
                               "start_date": "2026-01-20", "trial_period_days": 7, "customer_id": str(merchant.customer.id)},
                              path=URL)
     assert (response.status_code, error_of(response)["code"]) == (422, "trial_not_allowed")
+
+
+# --- tax ids --------------------------------------------------------------------------------
+
+
+def test_a_guests_tax_id_is_checked_for_its_type(merchant):
+    body = {"plan_id": str(merchant.plan.id), "guest_checkout": True, "business_entity_id": str(merchant.entity.id),
+            "customer": {"customer_name": "Ada", "tax_info": [{"type": "eu_vat", "value": "FR00000000000"}]}}
+    response = merchant.post(body)
+    error = error_of(response)
+    assert (response.status_code, error["code"]) == (422, "invalid_tax_id")
+    assert list(error["fields"]) == ["customer.tax_info.0.value"]
+    body["customer"]["tax_info"] = [{"type": "eu_vat", "value": "fr 40 303 265 045"}]
+    response = merchant.post(body)
+    assert response.status_code == 201, response.content
+    assert response.json()["customer"]["tax_info"] == [{"type": "eu_vat", "value": "FR40303265045"}]
