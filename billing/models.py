@@ -176,6 +176,9 @@ class Contract(BaseModel):
     # The discount the customer was sold with (``billing.estimates.Discount.to_json``), so
     # later invoices apply it for as long as its duration says.
     discount = models.JSONField(null=True, blank=True)
+    # Consent: the merchant's terms the customer accepted at checkout, and when.
+    terms_url = models.CharField(max_length=2083, blank=True)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

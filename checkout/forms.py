@@ -163,6 +163,10 @@ class ConfirmForm(forms.Form):
         widget=CardNumberInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "placeholder": "123"}),
     )
 
+    # Consent (sessions that collect it): the template renders it, with a link to the terms.
+    accept_terms = forms.BooleanField(label=_("I agree to the terms of service"), error_messages={
+        "required": _("Accept the terms of service to continue.")})
+
     GUEST_FIELDS = ("customer_name", "email", "line1", "line2", "city", "state", "zip_code", "country",
                     "tax_id_type", "tax_id")
     payment_method_id = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
@@ -171,12 +175,15 @@ class ConfirmForm(forms.Form):
     PAYMENT_FIELDS = ("payment_method", *CARD_FIELDS, "payment_method_id")
 
     def __init__(self, *args, guest: bool, payment_required: bool, invoice_allowed: bool,
-                 initial_details: dict | None = None, hosted_card_fields: bool = False, **kwargs):
+                 initial_details: dict | None = None, hosted_card_fields: bool = False,
+                 terms_required: bool = False, **kwargs):
         if initial_details and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from_details(initial_details)
         super().__init__(*args, **kwargs)
         self.guest = guest
         self.payment_required = payment_required
+        if not terms_required:
+            del self.fields["accept_terms"]
         # Stripe: the card is typed into Stripe's own fields; only the id Stripe.js made for it
         # comes here, so our card inputs go.
         self.hosted_card_fields = hosted_card_fields and payment_required

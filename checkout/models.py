@@ -97,6 +97,11 @@ class CheckoutSession(BaseModel):
     promotion_code = models.ForeignKey(PromotionCode, on_delete=models.PROTECT, null=True, blank=True,
                                        related_name="+", db_index=False)
 
+    # Consent: the business entity's terms URL when the customer must accept it to confirm
+    # (empty: no consent collected), and when they did.
+    terms_url = models.CharField(max_length=URL_MAX, blank=True)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
+
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
     cancellation_detail = models.CharField(max_length=500, blank=True)

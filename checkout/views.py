@@ -143,6 +143,7 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         invoice_allowed=session.business_entity.allow_invoice_payment,
         initial_details=session.customer_details if session.guest_checkout else None,
         hosted_card_fields=bool(provider and provider.hosted_card_fields),
+        terms_required=bool(session.terms_url),
     )
     form.stripe_key = getattr(provider, "publishable_key", "")
     return form
@@ -202,6 +203,7 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         "current_invoice": current,
         "next_invoice": present_invoice(estimates.get("next_invoice"),
                                         title=_("First payment after your trial") if trial else _("Next invoice")),
+        "consent": _consent(session, form),
         "promotion": present_promotion(session, reverse("checkout:promotion-code", args=[session.token]),
                                        **(promotion or {})),
         "payment_error": payment_error,
@@ -213,6 +215,21 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
                        if name in form.fields] if form.is_bound else [],
     }
     return render_to_string("checkout/open.html", context)
+
+
+def _consent(session: CheckoutSession, form: ConfirmForm) -> dict | None:
+    """The consent checkbox's texts and state (the template has no translation tags)."""
+    if "accept_terms" not in form.fields:
+        return None
+    bound = form["accept_terms"]
+    return {
+        "url": session.terms_url,
+        "before": _("I agree to the "),
+        "link": _("terms of service"),
+        "after": _(" of %(name)s") % {"name": session.business_entity.name},
+        "checked": bool(bound.value()),
+        "error": bound.errors[0] if bound.errors else "",
+    }
 
 
 def _render_state(request, session: CheckoutSession):
@@ -291,6 +308,7 @@ def checkout_page(request, token: str):
             card=choice.card,
             payment_method_id=choice.payment_method_id,
             customer_details=form.customer_details(),
+            terms_accepted=form.cleaned_data.get("accept_terms", False),
         )
     except (SessionNotOpen, SessionNotProcessing):
         return _redirect_after_refusal(session)

@@ -35,7 +35,7 @@ class BusinessEntityInline(CurrencyValidatedAdminMixin, admin.TabularInline):
     currency_fields = ("default_currency",)
     model = BusinessEntity
     extra = 0
-    fields = ["name", "email", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
+    fields = ["name", "email", "default_currency", "tax_rate", "allow_invoice_payment", "terms_url", "is_default"]
 
 
 @admin.register(Organization)

@@ -161,6 +161,8 @@ CREATE_ERRORS_422 = {
     "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other, "
     "a trial_end not after the start or not before the end).",
     "discounts_conflict": "discounts and allow_promotion_codes together.",
+    "terms_of_service_url_missing": "consent_collection.terms_of_service required, but the business entity has "
+    "no terms_url.",
     "trial_not_allowed": "trial_period_days or trial_end on an amendment.",
     "promotion_code_unknown": "discounts.0.promotion_code is not a code of your organization (in the key's mode).",
     "promotion_code_expired": "The code or its coupon is switched off, not yet valid or past valid_until.",
@@ -238,6 +240,7 @@ CONFIRM_ERRORS_422 = {
     "customer_details_required": "A guest session without the customer's name.",
     "promotion_code_used_up": "The session's coupon or code was used for the last time by another checkout "
     "meanwhile; nothing was charged.",
+    "terms_not_accepted": "The session collects consent and terms_accepted is not true.",
 }
 CONFIRM_ERRORS_402 = {"payment_failed": "The charge was declined; the session stays open for another try."}
 

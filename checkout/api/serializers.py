@@ -557,6 +557,12 @@ class DiscountSerializer(StrictSerializer):
         return attrs
 
 
+class ConsentCollectionSerializer(StrictSerializer):
+    terms_of_service = ChoiceField(
+        choices=[("none", "none"), ("required", "required")], required=False, default="none",
+        help_text="required: the customer must accept the business entity's terms_url to confirm.")
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -596,6 +602,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         help_text="New contracts: a free trial of this many days from start_date (default: the plan's).")
     trial_end = DateField(required=False, allow_null=True,
                           help_text="New contracts: or the day the free trial ends (the first paid day).")
+    consent_collection = ConsentCollectionSerializer(required=False, allow_null=True)
 
     def validate(self, attrs):
         attrs["checkout_type"] = self._checkout_type(attrs)
@@ -749,6 +756,10 @@ class CheckoutSessionConfirmSerializer(StrictSerializer):
         help_text="charge_now: pay now with payment_method_id; invoice: the customer is invoiced (where the "
                   "business entity allows it); no_payment: only for a session with nothing due.",
     )
+    terms_accepted = BooleanField(
+        required=False, default=False,
+        help_text="For sessions with consent_collection.terms_of_service required: the customer accepted the "
+                  "terms (you collected it).")
     payment_method_id = StringField(
         max_length=255, required=False,
         help_text="charge_now: a Stripe payment method (pm_…) in Stripe mode; with the test provider "
@@ -799,6 +810,8 @@ def checkout_session_request_body(session) -> dict:
                 expires_at=_dt(session.expires_at))
     if (session.quote or {}).get("trial_end"):
         body["trial_end"] = session.quote["trial_end"]
+    if session.terms_url:
+        body["consent_collection"] = {"terms_of_service": "required"}
     if session.allow_promotion_codes:
         # A code the customer entered on the page is not part of the merchant's request:
         # re-pricing for a PATCH drops it, and the customer may enter it again.
@@ -987,6 +1000,10 @@ class CheckoutSessionSerializer(serializers.Serializer):
     discount = AppliedDiscountSerializer(allow_null=True, help_text="The discount the estimates apply.")
     trial_end = serializers.DateField(
         allow_null=True, help_text="New contracts with a free trial: its end, the first paid day.")
+    consent_collection = ConsentCollectionSerializer()
+    terms_of_service_url = serializers.CharField(
+        allow_null=True, help_text="The terms the customer must accept (the business entity's, at creation).")
+    terms_accepted_at = serializers.DateTimeField(allow_null=True)
     estimates = EstimatesSerializer(allow_null=True)
 
 
@@ -1040,6 +1057,9 @@ def checkout_session_json(session) -> dict:
         "allow_promotion_codes": session.allow_promotion_codes,
         "discount": _discount_json(session),
         "trial_end": (session.quote or {}).get("trial_end"),
+        "consent_collection": {"terms_of_service": "required" if session.terms_url else "none"},
+        "terms_of_service_url": session.terms_url or None,
+        "terms_accepted_at": _dt(session.terms_accepted_at),
         "estimates": session.estimates or None,
     }
 

@@ -71,6 +71,7 @@ from checkout.errors import (
     SessionNotOpen,
     SessionNotPriced,
     SessionNotProcessing,
+    TermsNotAccepted,
 )
 from checkout.models import CheckoutSession, Payment
 from checkout.payments import (
@@ -241,6 +242,10 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
         estimate=session.estimates["current_invoice"],
         status=invoice_status,
     )
+    if session.terms_url and session.terms_accepted_at:
+        Contract.objects.filter(pk=contract.pk).update(terms_url=session.terms_url,
+                                                      terms_accepted_at=session.terms_accepted_at)
+        contract.terms_url, contract.terms_accepted_at = session.terms_url, session.terms_accepted_at
     if session.coupon_id is not None:
         coupon_redeem(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id,
                       checkout_session_id=session.pk, contract_id=contract.pk, customer_id=customer.pk,
@@ -326,6 +331,7 @@ def checkout_session_confirm(
     card: CardDetails | None = None,
     payment_method_id: str = "",
     customer_details: dict | None = None,
+    terms_accepted: bool = False,
     now=None,
 ) -> ConfirmResult:
     """Confirm an open session: pay (or choose to be invoiced) and fulfil.
@@ -347,6 +353,12 @@ def checkout_session_confirm(
             raise SessionExpired()
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
+        if session.terms_url:
+            if not terms_accepted:
+                raise TermsNotAccepted(field="accept_terms")
+            # Recorded now, when the customer clicked, even if the payment settles later.
+            CheckoutSession.objects.filter(pk=session.pk).update(terms_accepted_at=now)
+            session.terms_accepted_at = now
 
         if session.guest_checkout:
             details = customer_details_merge(session.customer_details, customer_details)

@@ -68,6 +68,7 @@ from checkout.errors import (
     ProductNotFound,
     RequestInvalid,
     StartDateOutsideWindow,
+    TermsOfServiceUrlMissing,
     UrlHttpsRequired,
 )
 from checkout.models import CheckoutSession
@@ -123,6 +124,7 @@ def checkout_session_create(
         trace_id=data.get("trace_id") or "",
         expires_at=expires_at,
         allow_promotion_codes=bool(data.get("allow_promotion_codes")),
+        terms_url=_terms_url(data, priced["business_entity_id"]),
         **priced,
     )
     if insert is None:
@@ -383,7 +385,18 @@ def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
     }
 
 
-# --- trials and discounts -------------------------------------------------------------------
+# --- trials, discounts and consent ----------------------------------------------------------
+
+
+def _terms_url(data, business_entity_id) -> str:
+    """The entity's terms URL when the session collects consent (one read, only then)."""
+    if ((data.get("consent_collection") or {}).get("terms_of_service") or "none") != "required":
+        return ""
+    url = BusinessEntity.objects.filter(pk=business_entity_id).values_list("terms_url", flat=True).first()
+    if not url:
+        raise TermsOfServiceUrlMissing(field="consent_collection.terms_of_service")
+    return url
+
 
 
 def _trial_end(data, plan: PlanSnapshot | None, start: datetime.date) -> datetime.date | None:

@@ -109,3 +109,26 @@ def test_a_guests_vat_number_is_checked_on_the_form(page, merchant):
                                f"https://merchant.example/thanks?session_id={created['id']}")
     from customers.models import Customer
     assert Customer.objects.get(email="ada@example.com").tax_info == [{"type": "eu_vat", "value": "DE136695976"}]
+
+
+def test_consent_to_the_merchants_terms_is_required_and_stored_on_the_contract(page, merchant, shoot):
+    merchant.entity.terms_url = "https://acme.example/terms"
+    merchant.entity.save()
+    created = merchant(consent_collection={"terms_of_service": "required"})
+    page.goto(created["url"])
+    checkbox = page.get_by_label("I agree to the terms of service of Acme Cloud Inc.")
+    assert page.get_by_role("link", name="terms of service").get_attribute("href") == "https://acme.example/terms"
+
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name=PAY).click()
+    assert page.locator("#id_accept_terms_error").inner_text() == "Accept the terms of service to continue."
+    assert checkbox.get_attribute("aria-invalid") == "true"
+    assert not Contract.objects.exists()
+    shoot(page, "consent")
+
+    checkbox.check()
+    fill_card(page, "4242 4242 4242 4242")
+    submit_and_expect_merchant(page, page.get_by_role("button", name=PAY),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    contract = Contract.objects.get()
+    assert contract.terms_url == "https://acme.example/terms" and contract.terms_accepted_at is not None

@@ -155,3 +155,26 @@ def test_a_guests_tax_id_is_checked_for_its_type(merchant):
     response = merchant.post(body)
     assert response.status_code == 201, response.content
     assert response.json()["customer"]["tax_info"] == [{"type": "eu_vat", "value": "FR40303265045"}]
+
+
+# --- consent --------------------------------------------------------------------------------
+
+
+def test_consent_needs_the_entitys_terms_url_and_is_shown(merchant):
+    body = plan_body(merchant, consent_collection={"terms_of_service": "required"})
+    response = merchant.post(body)
+    assert (response.status_code, error_of(response)["code"]) == (422, "terms_of_service_url_missing")
+    merchant.entity.terms_url = "https://acme.example/terms"
+    merchant.entity.save()
+    created = merchant.post(body).json()
+    assert created["consent_collection"] == {"terms_of_service": "required"}
+    assert created["terms_of_service_url"] == "https://acme.example/terms"
+    assert created["terms_accepted_at"] is None
+
+    path = f"{URL}/{created['id']}/confirm"
+    refused = merchant.post({"mode": "charge_now", "payment_method_id": "pm_test_succeeds"}, path=path)
+    assert (refused.status_code, error_of(refused)["code"]) == (422, "terms_not_accepted")
+    confirmed = merchant.post({"mode": "charge_now", "payment_method_id": "pm_test_succeeds",
+                               "terms_accepted": True}, path=path)
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["terms_accepted_at"] is not None
