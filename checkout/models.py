@@ -102,6 +102,14 @@ class CheckoutSession(BaseModel):
     terms_url = models.CharField(max_length=URL_MAX, blank=True)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
 
+    # Recovery (after_expiration.recovery.enabled): when the session expires it gets a
+    # recovery_url (set by the expiry, in the same statement) that opens a new session with
+    # the same terms, priced that day; that session points back here through recovered_from.
+    recovery_enabled = models.BooleanField(default=False)
+    recovery_url = models.CharField(max_length=URL_MAX, blank=True)
+    recovered_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="recoveries", db_index=False)
+
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
     cancellation_detail = models.CharField(max_length=500, blank=True)
@@ -137,6 +145,9 @@ class CheckoutSession(BaseModel):
             models.Index(
                 fields=["expires_at"], condition=Q(status=SessionStatus.OPEN), name="session_open_expires_at"
             ),
+            # Recovery finds the session an expired one was recovered into; only those are indexed.
+            models.Index(fields=["recovered_from"], condition=Q(recovered_from__isnull=False),
+                         name="session_recovered_from"),
         ]
 
     def __str__(self):

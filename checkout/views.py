@@ -12,11 +12,14 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import ValidationError
 
+from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body
 from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
@@ -48,6 +51,7 @@ from checkout.services.confirm import (
 )
 from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
@@ -253,6 +257,9 @@ def _render_state(request, session: CheckoutSession):
         return render(request, "checkout/completed.html", context)
     template = "checkout/expired.html" if session.status == SessionStatus.EXPIRED else "checkout/cancelled.html"
     context.update(back_url=merchant_url(session, "cancel_url"))
+    if session.status == SessionStatus.EXPIRED and session.recovery_url:
+        context.update(recovery_url=reverse("checkout:recover", args=[session.token]),
+                       recovery_label=_("Start again with the same offer"))
     return render(request, template, context)
 
 
@@ -361,6 +368,54 @@ def checkout_return(request, token: str):
 def _awaiting_authentication(session: CheckoutSession) -> bool:
     payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
     return payment is not None and bool(payment.client_secret)
+
+
+def _recovery_body(session: CheckoutSession) -> dict:
+    """The expired session's create request, to be priced today: it starts today at the
+    earliest (a plan-based contract or an amendment; a product-based contract keeps its phases'
+    dates) and gets the default lifetime."""
+    body = checkout_session_request_body(session)
+    body.pop("expires_at", None)
+    today = timezone.now().date().isoformat()
+    if "contract" in body:
+        contract = body["contract"]
+        if contract.get("is_plan_based") and contract["start_date"] < today:
+            contract["start_date"] = today
+    elif body.get("start_date") and body["start_date"] < today:
+        body["start_date"] = today
+    if body.get("trial_end") and body["trial_end"] <= today:
+        body.pop("trial_end")  # a trial that has ended by now: the plan's own applies, if any
+    return body
+
+
+def _create_data(body: dict) -> dict:
+    serializer = CheckoutSessionCreateSerializer(data=body)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@hosted_page
+@require_http_methods(["GET", "HEAD"])
+def checkout_recover(request, token: str):
+    """An expired session's recovery URL: a new session with the same terms, priced today (or
+    the one already made from it), then its page. Terms that can no longer be sold (an archived
+    plan, a contract that changed) show the expired page, with the merchant's address."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    if session.status != SessionStatus.EXPIRED:
+        return HttpResponseRedirect(_page_url(session))
+    try:
+        recovered = checkout_session_recover(session_id=session.pk, validate=_create_data,
+                                             body=_recovery_body(session))
+    except SessionNotFound:
+        return _not_found(request)
+    except (DomainError, ValidationError):
+        context = _base_context(session)
+        context.update(back_url=merchant_url(session, "cancel_url"))
+        return render(request, "checkout/expired.html", context, status=409)
+    return HttpResponseRedirect(_page_url(recovered))
 
 
 @hosted_page

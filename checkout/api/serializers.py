@@ -563,6 +563,17 @@ class ConsentCollectionSerializer(StrictSerializer):
         help_text="required: the customer must accept the business entity's terms_url to confirm.")
 
 
+class RecoverySerializer(StrictSerializer):
+    enabled = BooleanField(required=False, default=False)
+
+
+class AfterExpirationSerializer(StrictSerializer):
+    recovery = RecoverySerializer(
+        required=False, help_text="enabled: on expiry the session gets a recovery_url (also in the "
+                                  "checkout_session.expired event) opening a new session with the same terms, "
+                                  "priced that day.")
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -603,6 +614,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     trial_end = DateField(required=False, allow_null=True,
                           help_text="New contracts: or the day the free trial ends (the first paid day).")
     consent_collection = ConsentCollectionSerializer(required=False, allow_null=True)
+    after_expiration = AfterExpirationSerializer(required=False, allow_null=True)
 
     def validate(self, attrs):
         attrs["checkout_type"] = self._checkout_type(attrs)
@@ -812,6 +824,8 @@ def checkout_session_request_body(session) -> dict:
         body["trial_end"] = session.quote["trial_end"]
     if session.terms_url:
         body["consent_collection"] = {"terms_of_service": "required"}
+    if session.recovery_enabled:
+        body["after_expiration"] = {"recovery": {"enabled": True}}
     if session.allow_promotion_codes:
         # A code the customer entered on the page is not part of the merchant's request:
         # re-pricing for a PATCH drops it, and the customer may enter it again.
@@ -1004,6 +1018,11 @@ class CheckoutSessionSerializer(serializers.Serializer):
     terms_of_service_url = serializers.CharField(
         allow_null=True, help_text="The terms the customer must accept (the business entity's, at creation).")
     terms_accepted_at = serializers.DateTimeField(allow_null=True)
+    after_expiration = AfterExpirationSerializer()
+    recovery_url = serializers.CharField(
+        allow_null=True, help_text="Set when a session with recovery enabled expires: send the customer here to "
+                                   "start again with the same terms, priced that day.")
+    recovered_from = serializers.UUIDField(allow_null=True, help_text="The expired session this one recovers.")
     estimates = EstimatesSerializer(allow_null=True)
 
 
@@ -1060,6 +1079,9 @@ def checkout_session_json(session) -> dict:
         "consent_collection": {"terms_of_service": "required" if session.terms_url else "none"},
         "terms_of_service_url": session.terms_url or None,
         "terms_accepted_at": _dt(session.terms_accepted_at),
+        "after_expiration": {"recovery": {"enabled": session.recovery_enabled}},
+        "recovery_url": session.recovery_url or None,
+        "recovered_from": _id(session.recovered_from_id),
         "estimates": session.estimates or None,
     }
 

@@ -125,6 +125,7 @@ def checkout_session_create(
         expires_at=expires_at,
         allow_promotion_codes=bool(data.get("allow_promotion_codes")),
         terms_url=_terms_url(data, priced["business_entity_id"]),
+        recovery_enabled=bool(((data.get("after_expiration") or {}).get("recovery") or {}).get("enabled")),
         **priced,
     )
     if insert is None:

@@ -23,6 +23,7 @@ def session_event_payload(session: CheckoutSession) -> dict:
         "amount_due": current.get("amount_due"),
         "metadata": session.metadata,
         "trace_id": session.trace_id,
+        "recovery_url": session.recovery_url or None,
     }
 
 

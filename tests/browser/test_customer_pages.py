@@ -132,3 +132,24 @@ def test_consent_to_the_merchants_terms_is_required_and_stored_on_the_contract(p
                                f"https://merchant.example/thanks?session_id={created['id']}")
     contract = Contract.objects.get()
     assert contract.terms_url == "https://acme.example/terms" and contract.terms_accepted_at is not None
+
+
+def test_an_expired_session_with_recovery_starts_again_priced_today(page, merchant, shoot):
+    import datetime
+
+    from django.utils import timezone
+
+    created = merchant(after_expiration={"recovery": {"enabled": True}})
+    CheckoutSession.objects.filter(pk=created["id"]).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    page.goto(created["url"])
+    assert page.get_by_role("heading", level=1).inner_text() == "This checkout has expired"
+    expired = CheckoutSession.objects.get(pk=created["id"])
+    assert expired.recovery_url.endswith("/recover")
+    shoot(page, "expired-recovery")
+
+    page.get_by_role("link", name="Start again with the same offer").click()
+    recovered = CheckoutSession.objects.get(recovered_from=expired)
+    page.wait_for_url(re.compile(re.escape(recovered.token) + "$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Pro"
+    assert page.get_by_test_id("amount-due").inner_text() == "$225.16"
+    assert recovered.status == SessionStatus.OPEN and recovered.plan_id == expired.plan_id

@@ -178,3 +178,18 @@ def test_consent_needs_the_entitys_terms_url_and_is_shown(merchant):
                                "terms_accepted": True}, path=path)
     assert confirmed.status_code == 200, confirmed.content
     assert confirmed.json()["terms_accepted_at"] is not None
+
+
+# --- recovery -------------------------------------------------------------------------------
+
+
+def test_recovery_is_enabled_at_creation_and_its_url_given_on_expiry(merchant):
+    created = merchant.post(plan_body(merchant, after_expiration={"recovery": {"enabled": True}})).json()
+    assert created["after_expiration"] == {"recovery": {"enabled": True}}
+    assert created["recovery_url"] is None and created["recovered_from"] is None
+    expired = merchant.post({}, path=f"{URL}/{created['id']}/expire").json()
+    assert expired["status"] == "expired"
+    assert expired["recovery_url"].endswith(f"/pay/{created['url'].rsplit('/', 1)[1]}/recover")
+    plain = merchant.post(plan_body(merchant)).json()
+    assert plain["after_expiration"] == {"recovery": {"enabled": False}}
+    assert merchant.post({}, path=f"{URL}/{plain['id']}/expire").json()["recovery_url"] is None
