@@ -110,6 +110,11 @@ class CheckoutSession(BaseModel):
     recovered_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                        related_name="recoveries", db_index=False)
 
+    # The customer's receipt (or invoice) email: pending from completion (when they have an
+    # email address) until the worker sent it.
+    receipt_pending = models.BooleanField(default=False)
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
     cancellation_detail = models.CharField(max_length=500, blank=True)
@@ -148,6 +153,8 @@ class CheckoutSession(BaseModel):
             # Recovery finds the session an expired one was recovered into; only those are indexed.
             models.Index(fields=["recovered_from"], condition=Q(recovered_from__isnull=False),
                          name="session_recovered_from"),
+            # The receipt sweep reads only sessions whose email is still to send.
+            models.Index(fields=["completed_at"], condition=Q(receipt_pending=True), name="session_receipt_pending"),
         ]
 
     def __str__(self):

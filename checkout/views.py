@@ -251,9 +251,13 @@ def _render_state(request, session: CheckoutSession):
     if session.status == SessionStatus.COMPLETED:
         invoice = getattr(session, "invoice", None)
         payment = checkout_session_payment_latest(session, PaymentAttemptStatus.SUCCEEDED)
+        # A receipt only for money received; an invoice still to pay is the invoice.
+        title = _("Receipt") if session.payment_status == PaymentStatus.PAID else _("Invoice")
         context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
-                       amount_paid=present_invoice(session.estimates.get("current_invoice"), title=_("Receipt"))
-                       if session.estimates else None)
+                       amount_paid=present_invoice(session.estimates.get("current_invoice"), title=title)
+                       if session.estimates else None,
+                       email_note=_("A copy has been sent to %(email)s.") % {"email": session.customer.email}
+                       if session.receipt_pending or session.receipt_sent_at else "")
         return render(request, "checkout/completed.html", context)
     template = "checkout/expired.html" if session.status == SessionStatus.EXPIRED else "checkout/cancelled.html"
     context.update(back_url=merchant_url(session, "cancel_url"))

@@ -287,6 +287,7 @@ def _transition(session: CheckoutSession, *, expected: str, **changes) -> None:
 
 def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: str, payment_status: str,
               payment_method: str, payment: Payment | None = None) -> None:
+    receipt = bool(fulfilment.customer.email)
     _transition(
         session,
         expected=expected,
@@ -296,7 +297,10 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
         customer_id=fulfilment.customer.pk,
         contract_id=fulfilment.contract.pk,
         completed_at=timezone.now(),
+        receipt_pending=receipt,
     )
+    if receipt:
+        _queue_receipt(session.pk)
     data = {
         "invoice_id": str(fulfilment.invoice.pk),
         "payment_method": payment_method,
@@ -307,6 +311,13 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
     if payment is not None:
         data["payment_id"] = str(payment.pk)
     event_record(session=session, type=EventType.COMPLETED, data=data)
+
+
+def _queue_receipt(session_id) -> None:
+    # Broker down: the receipt sweep (receipts_send_pending) sends it a minute later.
+    from checkout.tasks import checkout_session_receipt_send
+
+    task_enqueue_on_commit(checkout_session_receipt_send, kwargs={"session_id": str(session_id)})
 
 
 def _queue_settle(payment_id) -> None:

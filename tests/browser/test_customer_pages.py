@@ -153,3 +153,21 @@ def test_an_expired_session_with_recovery_starts_again_priced_today(page, mercha
     assert page.get_by_role("heading", level=1).inner_text() == "Pro"
     assert page.get_by_test_id("amount-due").inner_text() == "$225.16"
     assert recovered.status == SessionStatus.OPEN and recovered.plan_id == expired.plan_id
+
+
+def test_pay_by_invoice_completes_with_an_invoice_not_a_receipt_and_emails_it(page, merchant):
+    from django.core import mail
+
+    from checkout.services.receipts import checkout_session_receipts_send_pending
+
+    created = merchant()
+    page.goto(created["url"])
+    page.get_by_label("Pay by invoice").check()
+    submit_and_expect_merchant(page, page.get_by_role("button", name="Confirm and pay by invoice"),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    page.goto(created["url"])
+    assert page.get_by_role("heading", name="Invoice", exact=True).is_visible()
+    assert page.get_by_role("heading", name="Receipt").count() == 0
+    assert page.get_by_test_id("email-note").inner_text() == "A copy has been sent to grace@example.com."
+    checkout_session_receipts_send_pending(grace_seconds=0)  # the worker's sweep (no worker here)
+    assert [m.subject for m in mail.outbox] == ["Invoice from Acme Cloud Inc.: $225.16 due"]
