@@ -243,7 +243,8 @@ class ConfirmForm(forms.Form):
         raw = (self.cleaned_data.get("card_expiry") or "").strip()
         if not raw:
             return None
-        match = re.fullmatch(r"(\d{1,2})\s*/\s*(\d{2}|\d{4})", raw)
+        # 12/30, 12 / 2030, or digits only (phone keypads have no slash): 1230, 122030.
+        match = re.fullmatch(r"(\d{1,2})\s*/\s*(\d{2}|\d{4})", raw) or re.fullmatch(r"(\d{2})(\d{2}|\d{4})", raw)
         if not match:
             raise forms.ValidationError(_("Enter the expiry date as MM/YY."), code="invalid_expiry")
         month, year = int(match.group(1)), int(match.group(2))

@@ -159,6 +159,8 @@ def _quantity_text(line: dict, currency: str) -> str:
     model = line.get("pricing_model")
     if line.get("kind") == "discount":
         return discount_words(line.get("discount") or {}, currency)
+    if line.get("kind") == "usage" and not line.get("quantity"):
+        return _("Billed on your actual usage; none is estimated yet")
     quantity = line.get("quantity") or 0
     unit = line.get("unit_amount")
     if model == "flat_fee":
@@ -309,6 +311,27 @@ class Purchase:
     phases: list[PhaseView]
 
 
+def _item_quantity(item: dict) -> str:
+    """Metered items (billed in arrears on usage) say so instead of "Quantity 0"."""
+    quantity = item.get("quantity") or 0
+    if (item.get("terms") or {}).get("timing") == "in_arrears" and (item.get("terms") or {}).get("billing") != "one_time":
+        if not quantity:
+            return _("Billed on usage")
+        return _("Billed on usage (estimate: %(quantity)s)") % {"quantity": number(quantity)}
+    return _("Quantity %(quantity)s") % {"quantity": number(quantity)}
+
+
+def _plan_left(session: CheckoutSession) -> str:
+    """The name of the plan a plan switch leaves: the plan of the contract's phase in force
+    that the switch was priced against (one query)."""
+    if not session.contract_phase_id:
+        return ""
+    from billing.models import Phase
+
+    phase = Phase.objects.filter(pk=session.contract_phase_id).select_related("plan").first()
+    return phase.plan.name if phase is not None and phase.plan is not None else ""
+
+
 def _billing_words(terms: dict) -> str:
     if (terms or {}).get("billing") == "one_time":
         return _("One-time")
@@ -326,8 +349,13 @@ def present_purchase(session: CheckoutSession) -> Purchase:
     if session.checkout_type == CheckoutType.PLAN_SWITCH:
         kind = _("Plan change")
         heading = _("Switch to %(plan)s") % {"plan": plan_name} if plan_name else _("Plan change")
-        intro = _("Your subscription changes on %(date)s. Time already paid on the current plan is credited.") % {
-            "date": day(start)}
+        leaving = _plan_left(session)
+        if leaving:
+            intro = _("You are leaving %(old)s for %(new)s on %(date)s. Time already paid on %(old)s is "
+                      "credited.") % {"old": leaving, "new": plan_name or _("the new plan"), "date": day(start)}
+        else:
+            intro = _("Your subscription changes on %(date)s. Time already paid on the current plan is "
+                      "credited.") % {"date": day(start)}
     elif session.checkout_type == CheckoutType.QUANTITY_UPDATE:
         kind = _("Quantity change")
         heading = _("Update your subscription")
@@ -344,7 +372,7 @@ def present_purchase(session: CheckoutSession) -> Purchase:
             ItemView(
                 name=item.get("name") or "",
                 description=item.get("description") or "",
-                quantity=_("Quantity %(quantity)s") % {"quantity": number(item.get("quantity") or 0)},
+                quantity=_item_quantity(item),
                 billing=_billing_words(item.get("terms") or {}),
             )
             for item in phase.get("items") or []

@@ -171,3 +171,45 @@ def test_pay_by_invoice_completes_with_an_invoice_not_a_receipt_and_emails_it(pa
     assert page.get_by_test_id("email-note").inner_text() == "A copy has been sent to grace@example.com."
     checkout_session_receipts_send_pending(grace_seconds=0)  # the worker's sweep (no worker here)
     assert [m.subject for m in mail.outbox] == ["Invoice from Acme Cloud Inc.: $225.16 due"]
+
+
+def test_a_phone_keypad_expiry_date_without_a_slash_pays(page, merchant):
+    created = merchant()
+    page.goto(created["url"])
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry date (MM/YY)").fill("1234")
+    page.get_by_label("Security code (CVC)").fill("123")
+    submit_and_expect_merchant(page, page.get_by_role("button", name=PAY),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    assert CheckoutSession.objects.get(pk=created["id"]).status == SessionStatus.COMPLETED
+
+
+def test_focus_moves_to_the_error_summary_after_a_refused_submit(page, merchant):
+    created = merchant()
+    page.goto(created["url"])
+    page.get_by_label("Card number").fill("4242 4242 4242 4241")
+    page.get_by_role("button", name=PAY).click()
+    page.wait_for_selector(".error-summary")
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
+
+
+def test_metered_items_say_they_are_billed_on_usage(page, merchant):
+    created = merchant(product_overrides=[])
+    page.goto(created["url"])
+    api_calls = page.locator(".items li", has_text="API calls")
+    assert api_calls.locator(".item-qty").inner_text() == "Billed on usage (estimate: 2,500)"
+    assert "Quantity" not in api_calls.inner_text()
+
+
+def test_a_plan_switch_shows_the_plan_being_left(page, live_server, settings):
+    from checkout.enums import CheckoutType
+    from tests.checkout.pages.helpers import amendment_session
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    session, _contract, phase = amendment_session(checkout_type=CheckoutType.PLAN_SWITCH)
+    session.contract_phase_id = phase.pk
+    session.save()
+    page.goto(f"{live_server.url}/pay/{session.token}")
+    assert page.locator(".intro").inner_text().startswith(
+        f"You are leaving {phase.plan.name} for {session.plan.name} on Feb 1, 2026.")
