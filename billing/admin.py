@@ -3,7 +3,20 @@ from django.contrib import admin
 from core.admin import CurrencyValidatedAdminMixin, ReadOnlyAdminMixin
 from core.money import format_money
 
-from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
+from .models import (
+    Contract,
+    Coupon,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    Phase,
+    PhaseItem,
+    Plan,
+    PlanItem,
+    Pricing,
+    Product,
+    PromotionCode,
+)
 from .services import contract_version_bump
 
 
@@ -41,7 +54,7 @@ class PlanItemInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "version", "currency", "status", "organization"]
+    list_display = ["name", "code", "version", "currency", "status", "trial_period_days", "organization"]
     list_filter = ["status", "currency", "organization"]
     search_fields = ["name", "code", "=id"]
     list_select_related = ["organization"]
@@ -123,3 +136,47 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def total_display(self, obj):
         return format_money(obj.total, obj.currency)
 
+
+
+class PromotionCodeInline(admin.TabularInline):
+    model = PromotionCode
+    extra = 1
+    fields = ["code", "is_active", "valid_until", "max_redemptions", "times_redeemed"]
+    readonly_fields = ["times_redeemed"]
+
+
+@admin.register(Coupon)
+class CouponAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
+    """Coupons and their promotion codes. A code belongs to its coupon's organization."""
+
+    list_display = ["name", "off_display", "duration", "duration_in_periods", "times_redeemed", "max_redemptions",
+                    "valid_until", "livemode", "organization"]
+    list_filter = ["duration", "livemode", "organization"]
+    search_fields = ["name", "=id", "promotion_codes__code"]
+    list_select_related = ["organization"]
+    filter_horizontal = ["plans"]
+    readonly_fields = ["times_redeemed"]
+    fields = ["organization", "livemode", "name", "percent_off", "amount_off", "currency", "duration",
+              "duration_in_periods", "valid_from", "valid_until", "max_redemptions", "times_redeemed", "plans"]
+    inlines = [PromotionCodeInline]
+
+    @admin.display(description="Off")
+    def off_display(self, obj):
+        if obj.percent_off is not None:
+            return f"{obj.percent_off.normalize():f} %"
+        return format_money(obj.amount_off, obj.currency) if obj.amount_off is not None else ""
+
+    def save_formset(self, request, form, formset, change):
+        for code in formset.save(commit=False):
+            code.organization_id = form.instance.organization_id
+            code.save()
+        for code in formset.deleted_objects:
+            code.delete()
+
+
+@admin.register(CouponRedemption)
+class CouponRedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["redeemed_at", "coupon", "promotion_code", "customer", "checkout_session"]
+    search_fields = ["=checkout_session__id", "coupon__name", "promotion_code__code"]
+    list_select_related = ["coupon", "promotion_code", "customer"]
+    raw_id_fields = ["coupon", "promotion_code", "checkout_session", "contract", "customer"]

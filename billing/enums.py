@@ -34,3 +34,9 @@ class InvoiceStatus(models.TextChoices):
     OPEN = "open", "Open (awaiting payment)"
     PAID = "paid", "Paid"
     VOID = "void", "Void"
+
+
+class DiscountDuration(models.TextChoices):
+    ONCE = "once", "Once (the first invoice)"
+    REPEATING = "repeating", "Repeating (the first N invoices)"
+    FOREVER = "forever", "Forever"

@@ -143,3 +143,39 @@ class ContractChanged(Conflict):
     code = "contract_changed"
     message = ("The contract changed after this checkout session was priced; "
                "a new checkout session is needed.")
+
+
+# --- discounts --------------------------------------------------------------------------------
+# The same codes answer the merchant API (a coupon or code given at creation) and the hosted
+# page (a code the customer typed, shown as the field's error).
+
+
+class CouponNotFound(DomainError):
+    code = "coupon_not_found"
+    status = 404
+    message = "No such coupon."
+
+
+class PromotionCodeUnknown(DomainError):
+    code = "promotion_code_unknown"
+    message = "This code is not valid."
+
+
+class PromotionCodeExpired(DomainError):
+    code = "promotion_code_expired"
+    message = "This code has expired."
+
+
+class PromotionCodeUsedUp(DomainError):
+    code = "promotion_code_used_up"
+    message = "This code has been used the maximum number of times."
+
+
+class CouponNotApplicable(DomainError):
+    code = "coupon_not_applicable"
+    message = "This discount cannot be used for this purchase."
+
+
+class PromotionCodesNotAllowed(DomainError):
+    code = "promotion_codes_not_allowed"
+    message = "This checkout does not accept promotion codes."

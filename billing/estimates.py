@@ -36,6 +36,7 @@ from functools import lru_cache
 
 from core.money import is_currency, quantize, quantum, to_str
 
+from .enums import DiscountDuration
 from .errors import (
     BillingError,
     CurrencyMismatch,
@@ -71,6 +72,12 @@ class LineKind(StrEnum):
     CHARGE = "charge"  # a recurring item billed in advance
     USAGE = "usage"  # a recurring item billed in arrears (for a period that has passed)
     CREDIT = "credit"  # the unused part of a period already paid, on an amendment (negative)
+    TRIAL = "trial"  # a recurring item during a free trial (zero)
+    DISCOUNT = "discount"  # a coupon's reduction of the invoice's charges (negative)
+
+
+# Longest free trial a session may carry: two years, as Stripe allows.
+MAX_TRIAL_DAYS = 730
 
 
 # --- what is bought ---------------------------------------------------------------------------
@@ -179,6 +186,86 @@ class QuotePhase:
 
 
 @dataclass(frozen=True, slots=True)
+class Discount:
+    """A coupon as the engine applies it: ``percent_off`` (0 < p ≤ 100) or ``amount_off`` (in
+    the quote's currency), for ``duration``: once, repeating for ``duration_in_periods``
+    invoices, or forever. Invoices are counted from the first one that bills anything (a free
+    trial's zero invoice does not use it up).
+
+    The reduction is taken from the invoice's net charges before tax, rounded half-up to the
+    currency, never more than those charges; it is a line of its own (``LineKind.DISCOUNT``), so
+    lines still sum to the subtotal and the invoice bills exactly the estimate's lines.
+    """
+
+    name: str
+    duration: str
+    percent_off: Decimal | None = None
+    amount_off: Decimal | None = None
+    duration_in_periods: int | None = None
+    coupon_id: str | None = None
+    promotion_code: str | None = None
+
+    def __post_init__(self):
+        if (self.percent_off is None) == (self.amount_off is None):
+            raise InvalidQuote("A discount has either percent_off or amount_off.", field="discount")
+        if self.percent_off is not None and not (0 < self.percent_off <= 100):
+            raise InvalidQuote("percent_off must be above 0 and at most 100.", field="discount.percent_off")
+        if self.amount_off is not None and not self.amount_off > 0:
+            raise InvalidQuote("amount_off must be above 0.", field="discount.amount_off")
+        if self.duration not in DiscountDuration.values:
+            raise InvalidQuote("duration must be once, repeating or forever.", field="discount.duration")
+        repeating = self.duration == DiscountDuration.REPEATING
+        periods = self.duration_in_periods
+        if repeating != (periods is not None) or (
+            periods is not None and (isinstance(periods, bool) or not isinstance(periods, int) or periods < 1)
+        ):
+            raise InvalidQuote("duration_in_periods (at least 1) goes with a repeating duration only.",
+                               field="discount.duration_in_periods")
+
+    def applies_to(self, nth: int) -> bool:
+        """Whether the ``nth`` invoice that bills anything (1 = the first) is discounted."""
+        if self.duration == DiscountDuration.ONCE:
+            return nth == 1
+        if self.duration == DiscountDuration.REPEATING:
+            return nth <= self.duration_in_periods
+        return True
+
+    def reduction(self, charges: Decimal, currency: str) -> Decimal:
+        """What comes off ``charges`` (a rounded, positive subtotal): rounded, ≤ ``charges``."""
+        if self.percent_off is not None:
+            off = (charges * self.percent_off / 100).quantize(quantum(currency), ROUND_HALF_UP)
+        else:
+            off = self.amount_off.quantize(quantum(currency), ROUND_HALF_UP)
+        return min(off, charges)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "duration": self.duration,
+            "duration_in_periods": self.duration_in_periods,
+            "percent_off": None if self.percent_off is None else format(self.percent_off, "f"),
+            "amount_off": None if self.amount_off is None else format(self.amount_off, "f"),
+            "coupon_id": self.coupon_id,
+            "promotion_code": self.promotion_code,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Discount":
+        def dec(value):
+            return None if value is None else Decimal(value)
+
+        return cls(
+            name=data.get("name") or "",
+            duration=data["duration"],
+            duration_in_periods=data.get("duration_in_periods"),
+            percent_off=dec(data.get("percent_off")),
+            amount_off=dec(data.get("amount_off")),
+            coupon_id=data.get("coupon_id"),
+            promotion_code=data.get("promotion_code"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """The resolved configuration a session sells (stored on it as ``quote``).
 
@@ -186,12 +273,18 @@ class Quote:
     (``amendment_quote``): the new phase, from the change date to the contract's end.
     Validated on construction: phases follow each other without gaps, the first starts on
     ``start_date``, only the last may be open-ended and it ends with the contract.
+
+    ``trial_end`` (new contracts): nothing is billed before it; the first paid period starts
+    on it and periods are counted from it (``estimate_new_contract``). ``discount``: the
+    coupon the estimates apply (``Discount``).
     """
 
     currency: str
     start_date: date
     end_date: date | None
     phases: tuple[QuotePhase, ...]
+    trial_end: date | None = None
+    discount: Discount | None = None
 
     def __post_init__(self):
         if not isinstance(self.phases, tuple):
@@ -199,12 +292,23 @@ class Quote:
         _validate_quote(self)
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "currency": self.currency,
             "start_date": self.start_date.isoformat(),
             "end_date": _iso_or_none(self.end_date),
             "phases": [phase.to_json() for phase in self.phases],
         }
+        # Only when set: quotes stored before trials and discounts existed read the same.
+        if self.trial_end is not None:
+            data["trial_end"] = self.trial_end.isoformat()
+        if self.discount is not None:
+            data["discount"] = self.discount.to_json()
+        return data
+
+    def replace(self, **changes) -> "Quote":
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return Quote(**values)
 
     @classmethod
     def from_json(cls, data: dict) -> "Quote":
@@ -218,6 +322,8 @@ class Quote:
                     _under(f"phases.{i}", QuotePhase.from_json, phase)
                     for i, phase in enumerate(data["phases"])
                 ),
+                trial_end=_date_or_none(data.get("trial_end")),
+                discount=None if data.get("discount") is None else Discount.from_json(data["discount"]),
             )
         except BillingError:
             raise
@@ -252,6 +358,14 @@ def _validate_quote(quote: Quote) -> None:
                 "The last phase must end when the contract ends.", field=f"phases.{i}.end_date"
             )
         expected_start = phase.end_date
+    trial_end = quote.trial_end
+    if trial_end is not None:
+        if trial_end <= quote.start_date:
+            raise InvalidDates("The trial must end after the contract starts.", field="trial_end")
+        if trial_end > quote.start_date + timedelta(days=MAX_TRIAL_DAYS):
+            raise InvalidDates(f"A trial lasts at most {MAX_TRIAL_DAYS} days.", field="trial_end")
+        if quote.end_date is not None and trial_end >= quote.end_date:
+            raise InvalidDates("The trial must end before the contract ends.", field="trial_end")
 
 
 # --- snapshots (built by billing.selectors) ---------------------------------------------------
@@ -289,6 +403,7 @@ class PlanSnapshot:
     items: tuple[PlanItemSnapshot, ...]
     code: str = ""
     version: int = 1
+    trial_period_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,14 +454,15 @@ class LineItem:
     ``amount`` is rounded to the currency (negative for credits), ``exact_amount`` is before
     rounding. Recurring lines carry ``days`` billed out of ``period_days`` of the full period
     ``full_amount`` is for. ``proration`` is true for credits and for lines that bill part of a
-    period.
+    period. A discount line has no product and no terms (``product_id`` "", ``terms`` None),
+    but its ``discount``.
     """
 
     kind: str
     product_id: str
     name: str
     quantity: int
-    terms: PriceTerms
+    terms: PriceTerms | None
     currency: str
     amount: Decimal
     exact_amount: Decimal
@@ -356,15 +472,18 @@ class LineItem:
     proration: bool
     days: int | None = None
     period_days: int | None = None
+    discount: Discount | None = None
 
     @property
-    def pricing_model(self) -> str:
-        return self.terms.pricing_model
+    def pricing_model(self) -> str | None:
+        return None if self.terms is None else self.terms.pricing_model
 
     @property
     def unit_amount(self) -> Decimal | None:
         """The price of one unit (package: of one package), None when no single price applies."""
         terms = self.terms
+        if terms is None:
+            return None
         if terms.pricing_model == TIERED:
             return None
         if terms.pricing_model == VOLUME:
@@ -373,12 +492,16 @@ class LineItem:
 
     @property
     def description(self) -> str:
+        if self.terms is None:
+            return _discount_description(self.discount, self.currency)
         return _describe(self, _render(self.terms, self.quantity, self.currency))
 
     def to_json(self, _memo: dict | None = None) -> dict:
         """The wire shape; ``_memo`` shares the per-item rendering between invoices of one call."""
         currency = self.currency
         terms = self.terms
+        if terms is None:
+            return self._discount_json()
         key = (id(terms), self.quantity)
         rendering = None if _memo is None else _memo.get(key)
         if rendering is None:
@@ -406,6 +529,26 @@ class LineItem:
             if self.proration and self.days is not None
             else None,
             "tiers": None if rendering.tiers is None else [dict(tier) for tier in rendering.tiers],
+        }
+
+    def _discount_json(self) -> dict:
+        discount = self.discount
+        return {
+            "kind": str(self.kind),
+            "product_id": None,
+            "name": self.name,
+            "description": self.description,
+            "pricing_model": None,
+            "quantity": 1,
+            "unit_amount": None,
+            "amount": to_str(self.amount, self.currency),
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "proration": False,
+            "cadence": None,
+            "proration_detail": None,
+            "tiers": None,
+            "discount": None if discount is None else discount.to_json(),
         }
 
 
@@ -473,8 +616,45 @@ def estimate_new_contract(*, quote: Quote, tax_rate: Decimal | None) -> Estimate
     second prepaid period plus the first period of items billed in arrears; None when the
     contract ends before anything more is billed.
     """
+    pricer = _Pricer(quote.currency)
+    if quote.trial_end is not None:
+        return _estimates_after_trial(pricer, quote, tax_rate)
     spans = _spans(quote.phases, billing_anchors(quote.phases), quote.end_date)
-    return _estimates(_Pricer(quote.currency), spans, quote.start_date, [], tax_rate)
+    return _estimates(pricer, spans, quote.start_date, [], tax_rate, discount=quote.discount)
+
+
+def _estimates_after_trial(pricer: "_Pricer", quote: Quote, tax_rate) -> Estimates:
+    """A free trial until ``quote.trial_end``: the current invoice (on the start date) bills
+    nothing, with a zero line per recurring item so the customer sees what the trial covers.
+    The contract is then billed as if it started on ``trial_end`` (Stripe's model: the billing
+    anchor is the trial's end; one-time fees and arrears usage start then too), and the next
+    invoice is its first paid one, with the discount's first use."""
+    paid = _phases_from(quote.phases, quote.trial_end)
+    spans = _spans(paid, billing_anchors(paid), quote.end_date)
+    trial = [
+        pricer.trial_line(item, quote.start_date, quote.trial_end)
+        for item in quote.phases[0].items
+        if item.terms.months
+    ]
+    current = _invoice(pricer.currency, quote.start_date, trial, tax_rate, ZERO)
+    paid_day = _next_billing_date(pricer, spans, quote.trial_end - ONE_DAY)
+    if paid_day is None:
+        return Estimates(current, None)
+    lines, _billed = _discounted(pricer, _lines_on(pricer, spans, paid_day), quote.discount, 1)
+    return Estimates(current, _invoice(pricer.currency, paid_day, lines, tax_rate, ZERO))
+
+
+def _phases_from(phases: Sequence[QuotePhase], day: date) -> tuple[QuotePhase, ...]:
+    """The phases as they run from ``day`` on: ended ones dropped, the one in force cut to
+    start on ``day``."""
+    out = []
+    for phase in phases:
+        if phase.end_date is not None and phase.end_date <= day:
+            continue
+        if phase.start_date < day:
+            phase = QuotePhase(phase.name, day, phase.end_date, phase.items, plan_id=phase.plan_id)
+        out.append(phase)
+    return tuple(out)
 
 
 def estimate_amendment(
@@ -488,6 +668,7 @@ def estimate_amendment(
     tax_rate: Decimal | None,
     billing_anchor: date | None = None,
     current_phase_start: date | None = None,
+    discount: Discount | None = None,
 ) -> Estimates:
     """A plan switch or quantity update taking effect on ``change_date``.
 
@@ -542,11 +723,13 @@ def estimate_amendment(
     # The old configuration bills nothing more on the change date itself: its prepaid period
     # is credited above, and its regular invoice of that day (if the change falls on a period
     # boundary) has already been issued.
-    return _estimates(pricer, [old, new], change_date, credits, tax_rate, current_spans=[new])
+    return _estimates(pricer, [old, new], change_date, credits, tax_rate, current_spans=[new],
+                      discount=discount)
 
 
 def estimate_contract_change(
-    *, contract: ContractSnapshot, new_items: Sequence[QuoteItem], change_date: date
+    *, contract: ContractSnapshot, new_items: Sequence[QuoteItem], change_date: date,
+    discount: Discount | None = None,
 ) -> Estimates:
     """``estimate_amendment`` for a loaded contract (its phase in force, anchor and tax rate)."""
     if contract.phase is None:
@@ -561,6 +744,7 @@ def estimate_contract_change(
         tax_rate=contract.tax_rate,
         billing_anchor=contract.billing_anchor,
         current_phase_start=contract.phase.start_date,
+        discount=discount,
     )
 
 
@@ -675,6 +859,12 @@ class _Pricer:
             found = self.amounts[key] = item.terms.amount(item.quantity)
         return found
 
+    def trial_line(self, item: QuoteItem, start: date, end: date) -> LineItem:
+        """``item`` during a free trial ``[start, end)``: nothing to pay."""
+        zero = ZERO.quantize(self.quantum)
+        return LineItem(LineKind.TRIAL, item.product_id, item.name, item.quantity, item.terms,
+                        self.currency, zero, ZERO, self.full_amount(item), start, end, False)
+
     def line(self, kind, item, start, end, period_start=None, period_end=None) -> LineItem:
         """``item`` billed for ``[start, end)`` of the period ``[period_start, period_end)``
         (one-time lines have no period), prorated by days and rounded half-up."""
@@ -717,22 +907,47 @@ class _Pricer:
         )
 
 
-def _estimates(pricer: _Pricer, spans, day, extra_lines, tax_rate, current_spans=None) -> Estimates:
+def _estimates(pricer: _Pricer, spans, day, extra_lines, tax_rate, current_spans=None,
+               discount: Discount | None = None) -> Estimates:
     """The invoice on ``day`` (``extra_lines`` plus what ``current_spans`` bill that day) and the
-    next one (what any span bills on the next billing date)."""
+    next one (what any span bills on the next billing date), each with ``discount`` where it
+    applies."""
     lines = extra_lines + _lines_on(pricer, spans if current_spans is None else current_spans, day)
+    lines, billed = _discounted(pricer, lines, discount, 1)
     current = _invoice(pricer.currency, day, lines, tax_rate, ZERO)
     next_day = _next_billing_date(pricer, spans, day)
     if next_day is None:
         return Estimates(current, None)
+    next_lines, _billed = _discounted(pricer, _lines_on(pricer, spans, next_day), discount, 2 if billed else 1)
     following = _invoice(
         pricer.currency,
         next_day,
-        _lines_on(pricer, spans, next_day),
+        next_lines,
         tax_rate,
         current.credit_carried_forward,
     )
     return Estimates(current, following)
+
+
+def _discounted(pricer: _Pricer, lines: list, discount: Discount | None, nth: int) -> tuple[list, bool]:
+    """``lines`` with the discount's line added when the invoice is the ``nth`` that bills
+    anything and the discount applies to it; and whether this invoice bills anything (net
+    charges above zero: a trial's zero invoice or an amendment that credits more than it
+    charges does not use a discount up)."""
+    charges = sum((line.amount for line in lines), ZERO)
+    if charges <= 0:
+        return lines, False
+    if discount is None or not discount.applies_to(nth):
+        return lines, True
+    off = discount.reduction(charges, pricer.currency)
+    if not off:  # rounds to nothing in this currency (0.004 off in USD, 0.4 in JPY)
+        return lines, True
+    line = LineItem(
+        LineKind.DISCOUNT, "", discount.name, 1, None, pricer.currency, -off, -off, -off,
+        min(line.period_start for line in lines), max(line.period_end for line in lines), False,
+        discount=discount,
+    )
+    return [*lines, line], True
 
 
 def _lines_on(pricer: _Pricer, spans: Sequence[_Span], day: date) -> list[LineItem]:
@@ -951,6 +1166,8 @@ def _describe(line: LineItem, rendering: _Rendering) -> str:
     if line.kind == LineKind.ONE_TIME:
         return f"One-time: {base}"
     every = f"{base} per {_cadence_words(line.terms.months)}"
+    if line.kind == LineKind.TRIAL:
+        return f"Free trial until {line.period_end.isoformat()}: {every}"
     share = f"{line.days} of {line.period_days} days"
     if line.kind == LineKind.CREDIT:
         return f"Unused time, {share}: {every}"
@@ -958,6 +1175,24 @@ def _describe(line: LineItem, rendering: _Rendering) -> str:
     if line.kind == LineKind.USAGE:
         return f"In arrears: {every}{prorated}"
     return f"{every}{prorated}"
+
+
+def _discount_description(discount: Discount | None, currency: str) -> str:
+    if discount is None:
+        return "Discount"
+    if discount.percent_off is not None:
+        off = f"{discount.percent_off.normalize():f}% off"
+    else:
+        off = f"{price_str(discount.amount_off, currency)} {currency} off"
+    if discount.duration == DiscountDuration.ONCE:
+        when = "the first invoice"
+    elif discount.duration == DiscountDuration.REPEATING:
+        n = discount.duration_in_periods
+        when = "the first invoice" if n == 1 else f"the first {n} invoices"
+    else:
+        when = "every invoice"
+    code = f" (code {discount.promotion_code})" if discount.promotion_code else ""
+    return f"{off} {when}{code}"
 
 
 # --- building quotes from requests ------------------------------------------------------------

@@ -2,12 +2,21 @@
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from core.models import BaseModel, BusinessEntity, Organization
 from core.money import currency_validator
 from customers.models import Customer
 
-from .enums import BillingType, ContractStatus, InvoiceStatus, PlanStatus, PricingModel, Timing
+from .enums import (
+    BillingType,
+    ContractStatus,
+    DiscountDuration,
+    InvoiceStatus,
+    PlanStatus,
+    PricingModel,
+    Timing,
+)
 
 MONEY = {"max_digits": 19, "decimal_places": 4}
 
@@ -97,6 +106,10 @@ class Plan(BaseModel):
     description = models.TextField(blank=True)
     currency = models.CharField(max_length=3, validators=[currency_validator])
     status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    # A new subscription to the plan starts with this many free days (a session may override it).
+    trial_period_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Free trial for new subscriptions, in days (empty: none)."
+    )
 
     class Meta:
         ordering = ["name", "-version"]
@@ -158,6 +171,14 @@ class Contract(BaseModel):
     # Made by confirming a live-mode session (True) or a test one: only a key of the same mode
     # can amend it, so a test key never changes what a customer really pays.
     livemode = models.BooleanField(default=False)
+    # Nothing is billed before this day; the first paid period starts on it.
+    trial_end = models.DateField(null=True, blank=True)
+    # The discount the customer was sold with (``billing.estimates.Discount.to_json``), so
+    # later invoices apply it for as long as its duration says.
+    discount = models.JSONField(null=True, blank=True)
+    # Consent: the merchant's terms the customer accepted at checkout, and when.
+    terms_url = models.CharField(max_length=2083, blank=True)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -261,3 +282,86 @@ class InvoiceLine(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+
+
+class Coupon(BaseModel):
+    """A reduction merchants give: a percentage or a fixed amount in one currency, for the first
+    invoice, the first ``duration_in_periods`` invoices or for ever. Redeemable within
+    ``valid_from``…``valid_until``, at most ``max_redemptions`` times, for ``plans`` only when
+    any are listed. Counted once per completed checkout (``CouponRedemption``)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="coupons")
+    livemode = models.BooleanField(default=False)
+    name = models.CharField(max_length=100, help_text="Shown to the customer, e.g. \"Spring sale\".")
+    percent_off = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    amount_off = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, validators=[currency_validator],
+                                help_text="The currency of amount_off (sessions in other currencies cannot use it).")
+    duration = models.CharField(max_length=16, choices=DiscountDuration.choices, default=DiscountDuration.ONCE)
+    duration_in_periods = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Repeating: how many invoices (billing periods) are discounted.")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0, editable=False)
+    plans = models.ManyToManyField(Plan, blank=True, related_name="+",
+                                   help_text="Only these plans (none selected: every plan).")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(percent_off__isnull=False, amount_off__isnull=True, percent_off__gt=0,
+                             percent_off__lte=100)
+                           | Q(percent_off__isnull=True, amount_off__isnull=False, amount_off__gt=0)
+                           & ~Q(currency="")),
+                name="coupon_percent_or_amount",
+            ),
+            models.CheckConstraint(
+                condition=(Q(duration=DiscountDuration.REPEATING, duration_in_periods__gte=1)
+                           | (Q(duration__in=[DiscountDuration.ONCE, DiscountDuration.FOREVER])
+                              & Q(duration_in_periods__isnull=True))),
+                name="coupon_periods_iff_repeating",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PromotionCode(BaseModel):
+    """A code customers type on the hosted page (``SPRING20``) that applies a coupon; it may
+    have its own expiry and redemption limit, on top of the coupon's."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="promotion_codes")
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="promotion_codes")
+    code = models.CharField(max_length=50, help_text="Matched without regard to case.")
+    is_active = models.BooleanField(default=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(Upper("code"), "organization", name="promotion_code_unique_per_org"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class CouponRedemption(models.Model):
+    """One use of a coupon: made when the checkout that carried it completes, once per session."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    promotion_code = models.ForeignKey(PromotionCode, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="redemptions")
+    checkout_session = models.OneToOneField("checkout.CheckoutSession", on_delete=models.PROTECT,
+                                            related_name="coupon_redemption")
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    redeemed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-redeemed_at"]

@@ -8,6 +8,7 @@ missing from the dict), never as an error: callers answer 404/422 without tellin
 import json
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -17,10 +18,18 @@ from django.utils import timezone
 
 from core.db import hand_written_sql_supported, prepared_cursor
 
-from .errors import BillingError
+from .errors import (
+    BillingError,
+    CouponNotApplicable,
+    CouponNotFound,
+    PromotionCodeExpired,
+    PromotionCodeUnknown,
+    PromotionCodeUsedUp,
+)
 from .estimates import (
     CataloguePricing,
     ContractSnapshot,
+    Discount,
     PhaseSnapshot,
     PlanItemSnapshot,
     PlanSnapshot,
@@ -30,7 +39,7 @@ from .estimates import (
     billing_anchors,
     phase_in_force,
 )
-from .models import Contract, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
+from .models import Contract, Coupon, Phase, PhaseItem, Plan, PlanItem, Pricing, Product, PromotionCode
 from .pricing import PriceTerms
 
 __all__ = [
@@ -61,21 +70,21 @@ def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    return _plan_snapshot(rows[0][:6], (row[6:] for row in rows if row[6] is not None))
+    return _plan_snapshot(rows[0][:7], (row[7:] for row in rows if row[7] is not None))
 
 
 def _plan_snapshot_orm(organization_id, plan_pk) -> PlanSnapshot | None:
     """The same snapshot through the ORM (2 queries, the same columns), for databases other
     than PostgreSQL."""
     plan = (Plan.objects.filter(organization_id=organization_id, pk=plan_pk)
-            .values_list("id", "name", "currency", "status", "code", "version").first())
+            .values_list("id", "name", "currency", "status", "code", "version", "trial_period_days").first())
     if plan is None:
         return None
     return _plan_snapshot(plan, _plan_item_rows(plan_id=plan_pk))
 
 
 def _plan_snapshot(plan_row, item_rows) -> PlanSnapshot:
-    plan_pk, name, currency, status, code, version = plan_row
+    plan_pk, name, currency, status, code, version, trial_period_days = plan_row
     return PlanSnapshot(
         id=str(plan_pk),
         name=name,
@@ -84,6 +93,7 @@ def _plan_snapshot(plan_row, item_rows) -> PlanSnapshot:
         items=tuple(_plan_item_from_row(row) for row in item_rows),
         code=code,
         version=version,
+        trial_period_days=trial_period_days,
     )
 
 
@@ -259,7 +269,7 @@ def _plan_sql() -> str:
     plan, item = q(Plan._meta.db_table), q(PlanItem._meta.db_table)
     product, pricing = q(Product._meta.db_table), q(Pricing._meta.db_table)
     return (
-        "SELECT p.id, p.name, p.currency, p.status, p.code, p.version,"
+        "SELECT p.id, p.name, p.currency, p.status, p.code, p.version, p.trial_period_days,"
         " i.product_id, pr.name, pr.description, i.pricing_id, pc.pricing_model, pc.billing, pc.cadence,"
         " pc.timing, pc.unit_amount, pc.package_size, pc.tiers,"
         " i.default_quantity, i.min_quantity, i.max_quantity, i.is_optional"
@@ -324,3 +334,73 @@ def _uuids(values: Iterable) -> list[uuid.UUID]:
 
 def _str_or_none(value) -> str | None:
     return None if value is None else str(value)
+
+
+# --- discounts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscountOffer:
+    """A coupon (reached directly or through a promotion code) checked for one purchase."""
+
+    discount: Discount
+    coupon_id: uuid.UUID
+    promotion_code_id: uuid.UUID | None = None
+
+
+def discount_offer_get(*, organization_id, livemode: bool, currency: str, plan_id, now,
+                       coupon_id=None, code: str | None = None, field: str) -> DiscountOffer:
+    """The discount a session may carry: the organization's coupon ``coupon_id`` (the
+    merchant's choice) or the coupon behind promotion code ``code`` (the customer's, matched
+    without regard to case), checked for ``now``, the session's currency and plan. Raises
+    the reason it cannot apply, naming ``field``: unknown, expired (or not yet valid, or
+    switched off), used up, or not for this plan or currency. Two queries at most.
+
+    The redemption limit is checked here for a clear early answer; the count that matters is
+    taken when the checkout completes (``billing.services.coupon_redeem``)."""
+    promotion = None
+    if code is not None:
+        normalized = code.strip()
+        promotion = (
+            PromotionCode.objects.select_related("coupon")
+            .filter(organization_id=organization_id, code__iexact=normalized, coupon__livemode=livemode)
+            .first()
+            if normalized and len(normalized) <= 50 else None
+        )
+        if promotion is None:
+            raise PromotionCodeUnknown(field=field)
+        coupon = promotion.coupon
+        if not promotion.is_active or (promotion.valid_until is not None and promotion.valid_until <= now):
+            raise PromotionCodeExpired(field=field)
+        if promotion.max_redemptions is not None and promotion.times_redeemed >= promotion.max_redemptions:
+            raise PromotionCodeUsedUp(field=field)
+    else:
+        coupon_pk = _uuid(coupon_id)
+        coupon = None if coupon_pk is None else Coupon.objects.filter(
+            pk=coupon_pk, organization_id=organization_id, livemode=livemode).first()
+        if coupon is None:
+            raise CouponNotFound(field=field)
+    noun = "code" if promotion is not None else "coupon"
+    if (coupon.valid_from is not None and coupon.valid_from > now) or (
+            coupon.valid_until is not None and coupon.valid_until <= now):
+        raise PromotionCodeExpired(f"This {noun} is not valid at this time.", field=field)
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
+        raise PromotionCodeUsedUp(f"This {noun} has been used the maximum number of times.", field=field)
+    if coupon.amount_off is not None and coupon.currency != currency:
+        raise CouponNotApplicable(f"This {noun} is for purchases in {coupon.currency}.", field=field)
+    plan_ids = {str(pk) for pk in coupon.plans.values_list("id", flat=True)}
+    if plan_ids and (plan_id is None or str(plan_id) not in plan_ids):
+        raise CouponNotApplicable(f"This {noun} cannot be used for this plan.", field=field)
+    return DiscountOffer(
+        discount=Discount(
+            name=coupon.name,
+            duration=coupon.duration,
+            duration_in_periods=coupon.duration_in_periods,
+            percent_off=None if coupon.percent_off is None else coupon.percent_off.normalize(),
+            amount_off=coupon.amount_off,
+            coupon_id=str(coupon.pk),
+            promotion_code=promotion.code if promotion is not None else None,
+        ),
+        coupon_id=coupon.pk,
+        promotion_code_id=promotion.pk if promotion is not None else None,
+    )

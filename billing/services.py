@@ -9,13 +9,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
-from billing.errors import AmendmentNotApplicable, ContractChanged, EstimateInconsistent
+from billing.errors import AmendmentNotApplicable, ContractChanged, EstimateInconsistent, PromotionCodeUsedUp
 
 from .enums import ContractStatus, InvoiceStatus
 from .estimates import Quote, phase_in_force
-from .models import Contract, Invoice, InvoiceLine, Phase, PhaseItem
+from .models import Contract, Coupon, CouponRedemption, Invoice, InvoiceLine, Phase, PhaseItem, PromotionCode
 
 
 def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
@@ -48,6 +48,8 @@ def contract_create_from_quote(
         end_date=quote.end_date,
         status=ContractStatus.ACTIVE,
         livemode=livemode,
+        trial_end=quote.trial_end,
+        discount=None if quote.discount is None else quote.discount.to_json(),
     )
     phases = Phase.objects.bulk_create(
         Phase(
@@ -143,6 +145,9 @@ def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, exp
     if quote_phase.plan_id and str(quote_phase.plan_id) != str(contract.plan_id):
         contract.plan_id = quote_phase.plan_id
         update_fields.append("plan")
+    if quote.discount is not None:
+        contract.discount = quote.discount.to_json()
+        update_fields.append("discount")
     contract.save(update_fields=update_fields)
     return contract, new_phase
 
@@ -220,3 +225,32 @@ def invoice_create_from_estimate(
         line.invoice = invoice
     InvoiceLine.objects.bulk_create(lines)
     return invoice
+
+
+@transaction.atomic
+def coupon_redeem(*, coupon_id, promotion_code_id=None, checkout_session_id, contract_id, customer_id,
+                  enforce_limit: bool = True) -> CouponRedemption:
+    """Count one use of a coupon (and of the promotion code it came through) for a completing
+    checkout. Exactly once under concurrency: each count is a conditional UPDATE
+    (``times_redeemed < max_redemptions``) that row-locks the coupon, so two checkouts racing
+    for the last use queue on that lock and the second finds none left
+    (``PromotionCodeUsedUp``); and ``CouponRedemption`` is unique per session.
+
+    ``enforce_limit=False``: a card payment that settled later was accepted, at the discounted
+    price, while uses were left; it is counted even if the limit was reached meanwhile."""
+
+    def count(model, pk, noun):
+        rows = model.objects.filter(pk=pk)
+        if enforce_limit:
+            rows = rows.filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
+        if not rows.update(times_redeemed=F("times_redeemed") + 1):
+            raise PromotionCodeUsedUp(
+                f"This {noun} has just been used for the last time. Remove it to continue at the full price.",
+                field="promotion_code")
+
+    if promotion_code_id is not None:
+        count(PromotionCode, promotion_code_id, "code")
+    count(Coupon, coupon_id, "code" if promotion_code_id is not None else "discount")
+    return CouponRedemption.objects.create(
+        coupon_id=coupon_id, promotion_code_id=promotion_code_id, checkout_session_id=checkout_session_id,
+        contract_id=contract_id, customer_id=customer_id)

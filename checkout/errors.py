@@ -223,3 +223,13 @@ class InvalidEventType(DomainError):
 class WebhookEndpointLimit(DomainError):
     code = "webhook_endpoint_limit"
     message = "The organization has as many webhook endpoints as it may have."
+
+
+class TermsOfServiceUrlMissing(DomainError):
+    code = "terms_of_service_url_missing"
+    message = "The business entity has no terms of service URL to ask the customer to accept; set terms_url first."
+
+
+class TermsNotAccepted(DomainError):
+    code = "terms_not_accepted"
+    message = "Accept the terms of service to continue."

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from checkout.enums import PaymentMethod
 from checkout.payments import CardDetails, luhn_valid
 from core.countries import country_codes, country_names
+from customers.tax_ids import tax_id_check
 
 TAX_ID_TYPES = [
     ("", _("Choose a type")),
@@ -162,6 +163,10 @@ class ConfirmForm(forms.Form):
         widget=CardNumberInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "placeholder": "123"}),
     )
 
+    # Consent (sessions that collect it): the template renders it, with a link to the terms.
+    accept_terms = forms.BooleanField(label=_("I agree to the terms of service"), error_messages={
+        "required": _("Accept the terms of service to continue.")})
+
     GUEST_FIELDS = ("customer_name", "email", "line1", "line2", "city", "state", "zip_code", "country",
                     "tax_id_type", "tax_id")
     payment_method_id = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
@@ -170,12 +175,15 @@ class ConfirmForm(forms.Form):
     PAYMENT_FIELDS = ("payment_method", *CARD_FIELDS, "payment_method_id")
 
     def __init__(self, *args, guest: bool, payment_required: bool, invoice_allowed: bool,
-                 initial_details: dict | None = None, hosted_card_fields: bool = False, **kwargs):
+                 initial_details: dict | None = None, hosted_card_fields: bool = False,
+                 terms_required: bool = False, **kwargs):
         if initial_details and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from_details(initial_details)
         super().__init__(*args, **kwargs)
         self.guest = guest
         self.payment_required = payment_required
+        if not terms_required:
+            del self.fields["accept_terms"]
         # Stripe: the card is typed into Stripe's own fields; only the id Stripe.js made for it
         # comes here, so our card inputs go.
         self.hosted_card_fields = hosted_card_fields and payment_required
@@ -235,7 +243,8 @@ class ConfirmForm(forms.Form):
         raw = (self.cleaned_data.get("card_expiry") or "").strip()
         if not raw:
             return None
-        match = re.fullmatch(r"(\d{1,2})\s*/\s*(\d{2}|\d{4})", raw)
+        # 12/30, 12 / 2030, or digits only (phone keypads have no slash): 1230, 122030.
+        match = re.fullmatch(r"(\d{1,2})\s*/\s*(\d{2}|\d{4})", raw) or re.fullmatch(r"(\d{2})(\d{2}|\d{4})", raw)
         if not match:
             raise forms.ValidationError(_("Enter the expiry date as MM/YY."), code="invalid_expiry")
         month, year = int(match.group(1)), int(match.group(2))
@@ -272,6 +281,12 @@ class ConfirmForm(forms.Form):
                     self.add_error(name, forms.ValidationError(message, code="required"))
         if self.guest and data.get("tax_id") and not data.get("tax_id_type"):
             self.add_error("tax_id_type", _("Choose the type of your tax ID."))
+        elif self.guest and data.get("tax_id") and "tax_id" not in self.errors:
+            check = tax_id_check(data["tax_id_type"], data["tax_id"], country=data.get("country"))
+            if check.problem:
+                self.add_error("tax_id", forms.ValidationError(_(check.problem), code="invalid_tax_id"))
+            else:
+                data["tax_id"] = check.value
         return data
 
     # -- results --

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from billing.models import Contract, Plan
+from billing.models import Contract, Coupon, Plan, PromotionCode
 from core.models import BaseModel, BusinessEntity, Organization
 from customers.models import Customer
 
@@ -88,6 +88,33 @@ class CheckoutSession(BaseModel):
     # (organization first), so the single-column index only cost writes.
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Discounts: a coupon the merchant gave at creation or a promotion code the customer
+    # entered on the page (``allow_promotion_codes``). The discount's terms are locked in
+    # ``quote["discount"]`` with the estimates; these say which rows to count a redemption on.
+    allow_promotion_codes = models.BooleanField(default=False)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               db_index=False)
+    promotion_code = models.ForeignKey(PromotionCode, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", db_index=False)
+
+    # Consent: the business entity's terms URL when the customer must accept it to confirm
+    # (empty: no consent collected), and when they did.
+    terms_url = models.CharField(max_length=URL_MAX, blank=True)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
+
+    # Recovery (after_expiration.recovery.enabled): when the session expires it gets a
+    # recovery_url (set by the expiry, in the same statement) that opens a new session with
+    # the same terms, priced that day; that session points back here through recovered_from.
+    recovery_enabled = models.BooleanField(default=False)
+    recovery_url = models.CharField(max_length=URL_MAX, blank=True)
+    recovered_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="recoveries", db_index=False)
+
+    # The customer's receipt (or invoice) email: pending from completion (when they have an
+    # email address) until the worker sent it.
+    receipt_pending = models.BooleanField(default=False)
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
     cancellation_detail = models.CharField(max_length=500, blank=True)
@@ -123,6 +150,11 @@ class CheckoutSession(BaseModel):
             models.Index(
                 fields=["expires_at"], condition=Q(status=SessionStatus.OPEN), name="session_open_expires_at"
             ),
+            # Recovery finds the session an expired one was recovered into; only those are indexed.
+            models.Index(fields=["recovered_from"], condition=Q(recovered_from__isnull=False),
+                         name="session_recovered_from"),
+            # The receipt sweep reads only sessions whose email is still to send.
+            models.Index(fields=["completed_at"], condition=Q(receipt_pending=True), name="session_receipt_pending"),
         ]
 
     def __str__(self):

@@ -90,6 +90,13 @@ def _service_period(start: str, end: str, locale: str) -> str:
     return format_interval(first, last, "yMMMd", locale=locale)
 
 
+def last_day(end: str | None) -> str:
+    """The last day of a half-open period ending (exclusive) on ``end``."""
+    if not end:
+        return ""
+    return day(date.fromisoformat(end) - ONE_DAY)
+
+
 def number(value) -> str:
     return _number(str(value), current_locale())
 
@@ -127,8 +134,33 @@ class Line:
     tiers: list[str] = field(default_factory=list)
 
 
+def discount_words(discount: dict, currency: str) -> str:
+    """"20% off" / "$10.00 off", with the code: "20% off · code SPRING20"."""
+    if discount.get("percent_off") is not None:
+        off = _("%(percent)s%% off") % {"percent": number(discount["percent_off"])}
+    else:
+        off = _("%(amount)s off") % {"amount": money(discount["amount_off"], currency)}
+    if discount.get("promotion_code"):
+        off += " · " + _("code %(code)s") % {"code": discount["promotion_code"]}
+    return off
+
+
+def discount_duration_words(discount: dict) -> str:
+    duration = discount.get("duration")
+    if duration == "forever":
+        return _("Applies to every payment.")
+    if duration == "repeating" and (discount.get("duration_in_periods") or 1) > 1:
+        n = discount["duration_in_periods"]
+        return ngettext("Applies to your first %(n)s payment.", "Applies to your first %(n)s payments.", n) % {"n": n}
+    return _("Applies to your first payment.")
+
+
 def _quantity_text(line: dict, currency: str) -> str:
     model = line.get("pricing_model")
+    if line.get("kind") == "discount":
+        return discount_words(line.get("discount") or {}, currency)
+    if line.get("kind") == "usage" and not line.get("quantity"):
+        return _("Billed on your actual usage; none is estimated yet")
     quantity = line.get("quantity") or 0
     unit = line.get("unit_amount")
     if model == "flat_fee":
@@ -168,6 +200,10 @@ def _explanation(line: dict, currency: str) -> str:
     every = cadence_words(line.get("cadence"))
     if kind == "one_time":
         return _("One-time charge.")
+    if kind == "discount":
+        return discount_duration_words(line.get("discount") or {})
+    if kind == "trial":
+        return _("Free during your trial, until %(date)s.") % {"date": last_day(line.get("period_end"))}
     if kind == "credit":
         if detail:
             return _("Credit for the %(days)s unused days (of %(period_days)s) of a period already paid, "
@@ -191,7 +227,7 @@ def _explanation(line: dict, currency: str) -> str:
 
 def present_line(line: dict, currency: str) -> Line:
     amount = Decimal(line.get("amount") or 0)
-    period = "" if line["kind"] == "one_time" else service_period(line.get("period_start"), line.get("period_end"))
+    period = "" if line["kind"] in ("one_time", "discount") else service_period(line.get("period_start"), line.get("period_end"))
     return Line(
         name=line.get("name") or _("Item"),
         amount=money(amount, currency),
@@ -275,6 +311,27 @@ class Purchase:
     phases: list[PhaseView]
 
 
+def _item_quantity(item: dict) -> str:
+    """Metered items (billed in arrears on usage) say so instead of "Quantity 0"."""
+    quantity = item.get("quantity") or 0
+    if (item.get("terms") or {}).get("timing") == "in_arrears" and (item.get("terms") or {}).get("billing") != "one_time":
+        if not quantity:
+            return _("Billed on usage")
+        return _("Billed on usage (estimate: %(quantity)s)") % {"quantity": number(quantity)}
+    return _("Quantity %(quantity)s") % {"quantity": number(quantity)}
+
+
+def _plan_left(session: CheckoutSession) -> str:
+    """The name of the plan a plan switch leaves: the plan of the contract's phase in force
+    that the switch was priced against (one query)."""
+    if not session.contract_phase_id:
+        return ""
+    from billing.models import Phase
+
+    phase = Phase.objects.filter(pk=session.contract_phase_id).select_related("plan").first()
+    return phase.plan.name if phase is not None and phase.plan is not None else ""
+
+
 def _billing_words(terms: dict) -> str:
     if (terms or {}).get("billing") == "one_time":
         return _("One-time")
@@ -292,8 +349,13 @@ def present_purchase(session: CheckoutSession) -> Purchase:
     if session.checkout_type == CheckoutType.PLAN_SWITCH:
         kind = _("Plan change")
         heading = _("Switch to %(plan)s") % {"plan": plan_name} if plan_name else _("Plan change")
-        intro = _("Your subscription changes on %(date)s. Time already paid on the current plan is credited.") % {
-            "date": day(start)}
+        leaving = _plan_left(session)
+        if leaving:
+            intro = _("You are leaving %(old)s for %(new)s on %(date)s. Time already paid on %(old)s is "
+                      "credited.") % {"old": leaving, "new": plan_name or _("the new plan"), "date": day(start)}
+        else:
+            intro = _("Your subscription changes on %(date)s. Time already paid on the current plan is "
+                      "credited.") % {"date": day(start)}
     elif session.checkout_type == CheckoutType.QUANTITY_UPDATE:
         kind = _("Quantity change")
         heading = _("Update your subscription")
@@ -302,13 +364,15 @@ def present_purchase(session: CheckoutSession) -> Purchase:
         kind = _("New subscription")
         heading = plan_name or _("Your subscription")
         intro = _("Starts on %(date)s.") % {"date": day(start)}
+        if quote.get("trial_end"):
+            intro = trial_words(quote["trial_end"], (session.estimates or {}).get("next_invoice"))
     phases = []
     for phase in quote.get("phases") or []:
         items = [
             ItemView(
                 name=item.get("name") or "",
                 description=item.get("description") or "",
-                quantity=_("Quantity %(quantity)s") % {"quantity": number(item.get("quantity") or 0)},
+                quantity=_item_quantity(item),
                 billing=_billing_words(item.get("terms") or {}),
             )
             for item in phase.get("items") or []
@@ -324,6 +388,49 @@ def present_purchase(session: CheckoutSession) -> Purchase:
         starts=day(start),
         ends=day(end) if end else _("Renews automatically until cancelled"),
         phases=phases,
+    )
+
+
+def trial_words(trial_end: str, first_paid: dict | None) -> str:
+    """The trial in a sentence: until when it is free and what the first payment is."""
+    if first_paid:
+        return _("Your free trial runs until %(last)s. Nothing is charged today: your first payment of "
+                 "%(amount)s is due on %(date)s unless you cancel before then.") % {
+            "last": last_day(trial_end), "amount": money(first_paid["amount_due"], first_paid["currency"]),
+            "date": day(first_paid["invoice_date"])}
+    return _("Your free trial runs until %(last)s. Nothing is charged today.") % {"last": last_day(trial_end)}
+
+
+@dataclass
+class PromotionView:
+    """The promotion code box of the open page; every text translated here, so the template
+    needs no translation tags."""
+
+    url: str
+    label: str
+    apply_label: str
+    remove_label: str
+    applied: str
+    applied_note: str
+    value: str
+    error: str
+
+
+def present_promotion(session: CheckoutSession, url: str, *, value: str = "", error: str = "") -> PromotionView | None:
+    if not session.allow_promotion_codes:
+        return None
+    discount = (session.quote or {}).get("discount")
+    return PromotionView(
+        url=url,
+        label=_("Promotion code"),
+        apply_label=_("Apply"),
+        remove_label=_("Remove code"),
+        applied=(_("Code %(code)s applied: %(off)s.") % {
+            "code": discount.get("promotion_code") or discount.get("name"),
+            "off": discount_words({**discount, "promotion_code": None}, session.currency)}) if discount else "",
+        applied_note=discount_duration_words(discount) if discount else "",
+        value=value,
+        error=error,
     )
 
 

@@ -57,7 +57,23 @@ def checkout_session_json(session) -> dict:
         "cancellation_reason": session.cancellation_reason or None,
         "cancellation_detail": session.cancellation_detail or None,
         "estimates": session.estimates or None,
+        "allow_promotion_codes": session.allow_promotion_codes,
+        "discount": _discount_json(session),
+        "trial_end": (session.quote or {}).get("trial_end"),
+        "consent_collection": {"terms_of_service": "required" if session.terms_url else "none"},
+        "terms_of_service_url": session.terms_url or None,
+        "terms_accepted_at": datetime_text(session.terms_accepted_at),
+        "after_expiration": {"recovery": {"enabled": session.recovery_enabled}},
+        "recovery_url": session.recovery_url or None,
+        "recovered_from": id_text(session.recovered_from_id),
     }
+
+
+def _discount_json(session) -> dict | None:
+    discount = (session.quote or {}).get("discount")
+    if discount is None:
+        return None
+    return {**discount, "promotion_code_id": id_text(session.promotion_code_id)}
 
 
 def checkout_session_preview_json(session) -> dict:

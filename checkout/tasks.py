@@ -79,3 +79,19 @@ def idempotency_records_purge() -> int:
     from checkout.services.idempotency import idempotency_records_purge as purge
 
     return purge()
+
+
+@shared_task(name="checkout.checkout_session_receipt_send")
+def checkout_session_receipt_send(*, session_id: str) -> bool:
+    """The customer's receipt (or invoice) email, after the completion committed."""
+    from checkout.services.receipts import checkout_session_receipt_send as send
+
+    return send(session_id=session_id)
+
+
+@shared_task(name="checkout.receipts_send_pending")
+def receipts_send_pending() -> int:
+    """Beat, every minute: receipts whose task was lost (broker down at completion)."""
+    from checkout.services.receipts import checkout_session_receipts_send_pending
+
+    return checkout_session_receipts_send_pending()

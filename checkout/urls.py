@@ -8,6 +8,8 @@ app_name = "checkout"
 urlpatterns = [
     path("pay/<str:token>", views.checkout_page, name="page"),
     path("pay/<str:token>/cancel", views.checkout_cancel, name="cancel"),
+    path("pay/<str:token>/recover", views.checkout_recover, name="recover"),
+    path("pay/<str:token>/promotion-code", views.checkout_promotion_code, name="promotion-code"),
     path("pay/<str:token>/return", views.checkout_return, name="return"),
     path("stripe/webhooks/<str:settings_id>", views.stripe_webhook, name="stripe-webhook"),
 ]

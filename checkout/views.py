@@ -12,11 +12,14 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.exceptions import ValidationError
 
+from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body
 from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
@@ -35,6 +38,7 @@ from checkout.pages import (
     page_probe,
     present_address,
     present_invoice,
+    present_promotion,
     present_purchase,
 )
 from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
@@ -45,7 +49,9 @@ from checkout.services.confirm import (
     checkout_session_payment_provider,
     checkout_session_payment_sync,
 )
+from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
@@ -141,6 +147,7 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         invoice_allowed=session.business_entity.allow_invoice_payment,
         initial_details=session.customer_details if session.guest_checkout else None,
         hosted_card_fields=bool(provider and provider.hosted_card_fields),
+        terms_required=bool(session.terms_url),
     )
     form.stripe_key = getattr(provider, "publishable_key", "")
     return form
@@ -163,23 +170,27 @@ def _base_context(session: CheckoutSession) -> dict:
 
 
 def _render_open(request, session: CheckoutSession, form: ConfirmForm | None = None, *, error: str = "",
-                 status: int = 200):
+                 status: int = 200, promotion: dict | None = None):
     """The open page. A plain GET (unbound form, no error to show) is served from a per-process
-    cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``."""
-    if form is None and not error:
+    cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``.
+    ``promotion``: the promotion code box's typed value and error, after a refused code."""
+    if form is None and not error and not promotion:
         html = open_page_cache.get_or_build(
             open_page_key(session.pk, session.updated_at),
             lambda: _open_html(session, _form(session), "", CSRF_PLACEHOLDER))
         return _cached_page_response(request, html, status)
-    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request)), status=status)
+    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request), promotion),
+                        status=status)
 
 
 def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse:
     return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)), status=status)
 
 
-def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str) -> str:
+def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str,
+               promotion: dict | None = None) -> str:
     estimates = session.estimates or {}
+    trial = bool((session.quote or {}).get("trial_end"))
     current = present_invoice(estimates.get("current_invoice"), title=_("Due today"))
     payment_error = error
     if not payment_error and session.payment_status == PaymentStatus.FAILED:
@@ -194,7 +205,11 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         **_stripe_context(form.stripe_key),
         "purchase": present_purchase(session),
         "current_invoice": current,
-        "next_invoice": present_invoice(estimates.get("next_invoice"), title=_("Next invoice")),
+        "next_invoice": present_invoice(estimates.get("next_invoice"),
+                                        title=_("First payment after your trial") if trial else _("Next invoice")),
+        "consent": _consent(session, form),
+        "promotion": present_promotion(session, reverse("checkout:promotion-code", args=[session.token]),
+                                       **(promotion or {})),
         "payment_error": payment_error,
         "customer": customer,
         "customer_address": present_address(customer.address) if customer else [],
@@ -204,6 +219,21 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
                        if name in form.fields] if form.is_bound else [],
     }
     return render_to_string("checkout/open.html", context)
+
+
+def _consent(session: CheckoutSession, form: ConfirmForm) -> dict | None:
+    """The consent checkbox's texts and state (the template has no translation tags)."""
+    if "accept_terms" not in form.fields:
+        return None
+    bound = form["accept_terms"]
+    return {
+        "url": session.terms_url,
+        "before": _("I agree to the "),
+        "link": _("terms of service"),
+        "after": _(" of %(name)s") % {"name": session.business_entity.name},
+        "checked": bool(bound.value()),
+        "error": bound.errors[0] if bound.errors else "",
+    }
 
 
 def _render_state(request, session: CheckoutSession):
@@ -221,12 +251,19 @@ def _render_state(request, session: CheckoutSession):
     if session.status == SessionStatus.COMPLETED:
         invoice = getattr(session, "invoice", None)
         payment = checkout_session_payment_latest(session, PaymentAttemptStatus.SUCCEEDED)
+        # A receipt only for money received; an invoice still to pay is the invoice.
+        title = _("Receipt") if session.payment_status == PaymentStatus.PAID else _("Invoice")
         context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
-                       amount_paid=present_invoice(session.estimates.get("current_invoice"), title=_("Receipt"))
-                       if session.estimates else None)
+                       amount_paid=present_invoice(session.estimates.get("current_invoice"), title=title)
+                       if session.estimates else None,
+                       email_note=_("A copy has been sent to %(email)s.") % {"email": session.customer.email}
+                       if session.receipt_pending or session.receipt_sent_at else "")
         return render(request, "checkout/completed.html", context)
     template = "checkout/expired.html" if session.status == SessionStatus.EXPIRED else "checkout/cancelled.html"
     context.update(back_url=merchant_url(session, "cancel_url"))
+    if session.status == SessionStatus.EXPIRED and session.recovery_url:
+        context.update(recovery_url=reverse("checkout:recover", args=[session.token]),
+                       recovery_label=_("Start again with the same offer"))
     return render(request, template, context)
 
 
@@ -282,6 +319,7 @@ def checkout_page(request, token: str):
             card=choice.card,
             payment_method_id=choice.payment_method_id,
             customer_details=form.customer_details(),
+            terms_accepted=form.cleaned_data.get("accept_terms", False),
         )
     except (SessionNotOpen, SessionNotProcessing):
         return _redirect_after_refusal(session)
@@ -334,6 +372,82 @@ def checkout_return(request, token: str):
 def _awaiting_authentication(session: CheckoutSession) -> bool:
     payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
     return payment is not None and bool(payment.client_secret)
+
+
+def _recovery_body(session: CheckoutSession) -> dict:
+    """The expired session's create request, to be priced today: it starts today at the
+    earliest (a plan-based contract or an amendment; a product-based contract keeps its phases'
+    dates) and gets the default lifetime."""
+    body = checkout_session_request_body(session)
+    body.pop("expires_at", None)
+    today = timezone.now().date().isoformat()
+    if "contract" in body:
+        contract = body["contract"]
+        if contract.get("is_plan_based") and contract["start_date"] < today:
+            contract["start_date"] = today
+    elif body.get("start_date") and body["start_date"] < today:
+        body["start_date"] = today
+    if body.get("trial_end") and body["trial_end"] <= today:
+        body.pop("trial_end")  # a trial that has ended by now: the plan's own applies, if any
+    return body
+
+
+def _create_data(body: dict) -> dict:
+    serializer = CheckoutSessionCreateSerializer(data=body)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@hosted_page
+@require_http_methods(["GET", "HEAD"])
+def checkout_recover(request, token: str):
+    """An expired session's recovery URL: a new session with the same terms, priced today (or
+    the one already made from it), then its page. Terms that can no longer be sold (an archived
+    plan, a contract that changed) show the expired page, with the merchant's address."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    if session.status != SessionStatus.EXPIRED:
+        return HttpResponseRedirect(_page_url(session))
+    try:
+        recovered = checkout_session_recover(session_id=session.pk, validate=_create_data,
+                                             body=_recovery_body(session))
+    except SessionNotFound:
+        return _not_found(request)
+    except (DomainError, ValidationError):
+        context = _base_context(session)
+        context.update(back_url=merchant_url(session, "cancel_url"))
+        return render(request, "checkout/expired.html", context, status=409)
+    return HttpResponseRedirect(_page_url(recovered))
+
+
+@hosted_page
+@require_POST
+def checkout_promotion_code(request, token: str):
+    """The promotion code box: apply the typed code (``action=apply``) or remove the applied
+    one; the page is priced again and shown (post/redirect/get), or the refusal is shown on
+    the field."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    remove = request.POST.get("action") == "remove"
+    code = (request.POST.get("promotion_code") or "").strip()[:100]
+    if not remove and not code:
+        return _render_open(request, session, status=422,
+                            promotion={"error": _("Enter a promotion code."), "value": ""})
+    try:
+        checkout_session_promotion_code_apply(session_id=session.pk, code=None if remove else code)
+    except (SessionNotOpen, SessionNotProcessing):
+        return HttpResponseRedirect(_page_url(session))
+    except DomainError as error:
+        session.refresh_from_db()
+        if session.status != SessionStatus.OPEN:
+            return HttpResponseRedirect(_page_url(session))
+        return _render_open(request, session, status=error.status,
+                            promotion={"error": error.message, "value": code})
+    return HttpResponseRedirect(_page_url(session))
 
 
 @hosted_page

@@ -24,6 +24,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute base of the links we hand out (the hosted page `url`).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# Email (receipts and invoices to customers). EMAIL_URL: smtp://user:password@host:587 (or
+# smtp+tls://…, smtp+ssl://…) in production; the default prints emails on the console (demo).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Checkout <checkout@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -290,6 +296,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "settle-stuck-payments": {
         "task": "checkout.payments_settle_pending",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "send-pending-receipts": {
+        "task": "checkout.receipts_send_pending",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

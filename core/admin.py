@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 
 from .models import ApiKey, BusinessEntity, Organization
 from .money import currency_validator
@@ -31,11 +32,16 @@ class CurrencyValidatedAdminMixin:
         return formfield
 
 
+# A terms URL typed without a scheme is taken as https (Django 6's default, chosen now).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class BusinessEntityInline(CurrencyValidatedAdminMixin, admin.TabularInline):
     currency_fields = ("default_currency",)
+    formfield_overrides = HTTPS_URLS
     model = BusinessEntity
     extra = 0
-    fields = ["name", "email", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
+    fields = ["name", "email", "default_currency", "tax_rate", "allow_invoice_payment", "terms_url", "is_default"]
 
 
 @admin.register(Organization)
@@ -86,6 +92,7 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(BusinessEntity)
 class BusinessEntityAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
     currency_fields = ("default_currency",)
+    formfield_overrides = HTTPS_URLS
     list_display = ["name", "organization", "default_currency", "tax_rate", "allow_invoice_payment", "is_default"]
     list_filter = ["default_currency", "is_default", "allow_invoice_payment"]
     search_fields = ["name", "email", "organization__name"]

@@ -70,6 +70,9 @@ class BusinessEntity(BaseModel):
         default=False, help_text="Customers may choose to be invoiced instead of paying by card."
     )
     is_default = models.BooleanField(default=False)
+    # Checkout sessions that collect consent link to these terms; the URL the customer accepted
+    # and when are stored on the contract.
+    terms_url = models.URLField(max_length=2083, blank=True, verbose_name="terms of service URL")
 
     class Meta:
         verbose_name_plural = "business entities"

@@ -158,6 +158,8 @@ CREATE_ERRORS_422 = {
     "invalid_email": "Not an email address.",
     "invalid_phone_number": "Not an international phone number (+ and country code).",
     "invalid_country": "Not an ISO-3166 alpha-2 country code.",
+    "invalid_tax_id": "customer.tax_info.N.value fails its type's format or check digits (eu_vat with its "
+    "country prefix, gb_vat, us_ein, ca_bn, au_abn, in_gst, ch_vat).",
     "invalid_amount": "An amount given as a JSON number with a fraction; use a decimal string.",
     "invalid_trace_id": "trace_id: 1–128 of letters, digits and . _ : -",
     "invalid_idempotency_key": "Idempotency key: 1–255 printable ASCII characters, no spaces.",
@@ -185,7 +187,16 @@ CREATE_ERRORS_422 = {
     "invalid_pricing": "An inline pricing is not valid (model, amounts, package size).",
     "invalid_tiers": "Inline tiers are not valid (ascending, last open-ended).",
     "invalid_cadence": "A cadence other than whole months/years (P1M, P3M, P6M, P1Y).",
-    "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other).",
+    "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other, "
+    "a trial_end not after the start or not before the end).",
+    "discounts_conflict": "discounts and allow_promotion_codes together.",
+    "terms_of_service_url_missing": "consent_collection.terms_of_service required, but the business entity has "
+    "no terms_url.",
+    "trial_not_allowed": "trial_period_days or trial_end on an amendment.",
+    "promotion_code_unknown": "discounts.0.promotion_code is not a code of your organization (in the key's mode).",
+    "promotion_code_expired": "The code or its coupon is switched off, not yet valid or past valid_until.",
+    "promotion_code_used_up": "The code or its coupon has reached max_redemptions.",
+    "coupon_not_applicable": "The coupon is restricted to other plans, or its amount_off is in another currency.",
 }
 CREATE_ERRORS_404 = {
     "plan_not_found": "plan_id is not a plan of your organization.",
@@ -194,6 +205,7 @@ CREATE_ERRORS_404 = {
     "business_entity_not_found": "business_entity_id is not a business entity of your organization.",
     "product_not_found": "A product_id is not a product of your organization.",
     "pricing_not_found": "A pricing_id is not a pricing of your organization.",
+    "coupon_not_found": "discounts.0.coupon_id is not a coupon of your organization (in the key's mode).",
 }
 CREATE_ERRORS_409 = {
     "idempotency_key_in_use": "A request with this key is still running; retry shortly.",
@@ -255,6 +267,9 @@ CONFIRM_ERRORS_422 = {
     "payment_method_not_allowed": "invoice where the business entity does not allow it.",
     "card_required": "charge_now without a payment_method_id the provider takes.",
     "customer_details_required": "A guest session without the customer's name.",
+    "promotion_code_used_up": "The session's coupon or code was used for the last time by another checkout "
+    "meanwhile; nothing was charged.",
+    "terms_not_accepted": "The session collects consent and terms_accepted is not true.",
 }
 CONFIRM_ERRORS_402 = {"payment_failed": "The charge was declined; the session stays open for another try."}
 

@@ -21,6 +21,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from billing.estimates import MAX_TRIAL_DAYS
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.representation import datetime_text, id_text
 from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
@@ -28,6 +29,7 @@ from core.countries import country_codes
 from core.errors import DRF_CODES
 from core.middleware import TRACE_ID_PATTERN
 from core.money import NON_MONEY_CODES, is_currency
+from customers.tax_ids import tax_id_check
 
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
@@ -414,7 +416,15 @@ class AddressSerializer(StrictSerializer):
 
 class TaxIdSerializer(StrictSerializer):
     type = StringField(max_length=40, help_text="e.g. eu_vat, us_ein, gb_vat.")
-    value = StringField(max_length=64)
+    value = StringField(max_length=64, help_text="eu_vat, gb_vat, us_ein, ca_bn, au_abn, in_gst and ch_vat "
+                                                  "are checked by format and check digits (offline).")
+
+    def validate(self, attrs):
+        check = tax_id_check(attrs["type"], attrs["value"])
+        if check.problem:
+            raise _pair_error("value", check.problem, "invalid_tax_id")
+        attrs["value"] = check.value
+        return attrs
 
 
 class GuestCustomerSerializer(StrictSerializer):
@@ -591,6 +601,34 @@ class ContractSerializer(StrictSerializer):
             expected_start = phase_end
 
 
+class DiscountSerializer(StrictSerializer):
+    coupon_id = IdField(required=False, help_text="A coupon of your organization (same mode as the key).")
+    promotion_code = StringField(max_length=50, required=False,
+                                 help_text="Or a promotion code, as a customer would type it.")
+
+    def validate(self, attrs):
+        if ("coupon_id" in attrs) == ("promotion_code" in attrs):
+            raise _pair_error("coupon_id", "Give coupon_id or promotion_code.", "field_required")
+        return attrs
+
+
+class ConsentCollectionSerializer(StrictSerializer):
+    terms_of_service = ChoiceField(
+        choices=[("none", "none"), ("required", "required")], required=False, default="none",
+        help_text="required: the customer must accept the business entity's terms_url to confirm.")
+
+
+class RecoverySerializer(StrictSerializer):
+    enabled = BooleanField(required=False, default=False)
+
+
+class AfterExpirationSerializer(StrictSerializer):
+    recovery = RecoverySerializer(
+        required=False, help_text="enabled: on expiry the session gets a recovery_url (also in the "
+                                  "checkout_session.expired event) opening a new session with the same terms, "
+                                  "priced that day.")
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -618,13 +656,40 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     pending_url = RedirectUrlField(required=False)
     attribution = AttributionSerializer(required=False, allow_null=True)
     metadata = JsonObjectField(required=False, allow_null=True)
+    discounts = DiscountSerializer(
+        many=True, required=False, max_length=1,
+        help_text="At most one: a coupon or promotion code applied to the estimates. Not with "
+                  "allow_promotion_codes.")
+    allow_promotion_codes = BooleanField(
+        required=False, default=False,
+        help_text="The customer may enter a promotion code on the hosted page (re-priced at once).")
+    trial_period_days = IntegerField(
+        min_value=1, max_value=MAX_TRIAL_DAYS, required=False, allow_null=True,
+        help_text="New contracts: a free trial of this many days from start_date (default: the plan's).")
+    trial_end = DateField(required=False, allow_null=True,
+                          help_text="New contracts: or the day the free trial ends (the first paid day).")
+    consent_collection = ConsentCollectionSerializer(required=False, allow_null=True)
+    after_expiration = AfterExpirationSerializer(required=False, allow_null=True)
 
     def validate(self, attrs):
         attrs["checkout_type"] = self._checkout_type(attrs)
         self._check_customer_mode(attrs)
         self._check_dates(attrs)
         self._check_expiry(attrs)
+        self._check_discounts_and_trial(attrs)
         return attrs
+
+    @staticmethod
+    def _check_discounts_and_trial(attrs):
+        if attrs.get("discounts") and attrs.get("allow_promotion_codes"):
+            raise _pair_error("allow_promotion_codes", "Give discounts or allow_promotion_codes, not both.",
+                              "discounts_conflict")
+        if attrs.get("trial_period_days") is not None and attrs.get("trial_end") is not None:
+            raise _pair_error("trial_end", "Give trial_period_days or trial_end, not both.", "conflicting_fields")
+        if attrs["checkout_type"] != CheckoutType.NEW_CONTRACT:
+            for name in ("trial_period_days", "trial_end"):
+                if attrs.get(name) is not None:
+                    raise _pair_error(name, "A free trial starts new contracts only.", "trial_not_allowed")
 
     def _checkout_type(self, attrs) -> str:
         contract = attrs.get("contract")
@@ -758,6 +823,10 @@ class CheckoutSessionConfirmSerializer(StrictSerializer):
         help_text="charge_now: pay now with payment_method_id; invoice: the customer is invoiced (where the "
                   "business entity allows it); no_payment: only for a session with nothing due.",
     )
+    terms_accepted = BooleanField(
+        required=False, default=False,
+        help_text="For sessions with consent_collection.terms_of_service required: the customer accepted the "
+                  "terms (you collected it).")
     payment_method_id = StringField(
         max_length=255, required=False,
         help_text="charge_now: a Stripe payment method (pm_…) in Stripe mode; with the test provider "
@@ -806,6 +875,20 @@ def checkout_session_request_body(session) -> dict:
         body["product_overrides"] = session.product_overrides
     body.update(metadata=session.metadata or {}, attribution=session.attribution,
                 expires_at=datetime_text(session.expires_at))
+    if (session.quote or {}).get("trial_end"):
+        body["trial_end"] = session.quote["trial_end"]
+    if session.terms_url:
+        body["consent_collection"] = {"terms_of_service": "required"}
+    if session.recovery_enabled:
+        body["after_expiration"] = {"recovery": {"enabled": True}}
+    if session.allow_promotion_codes:
+        # A code the customer entered on the page is not part of the merchant's request:
+        # re-pricing for a PATCH drops it, and the customer may enter it again.
+        body["allow_promotion_codes"] = True
+    elif session.promotion_code_id is not None:
+        body["discounts"] = [{"promotion_code": session.quote["discount"]["promotion_code"]}]
+    elif session.coupon_id is not None:
+        body["discounts"] = [{"coupon_id": str(session.coupon_id)}]
     return body
 
 
@@ -861,18 +944,34 @@ class TierChargeSerializer(serializers.Serializer):
     amount = serializers.CharField()
 
 
+class DiscountTermsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    duration = serializers.ChoiceField(choices=["once", "repeating", "forever"],
+                                       help_text="Invoices counted from the first that bills anything.")
+    duration_in_periods = serializers.IntegerField(allow_null=True, help_text="repeating: how many invoices.")
+    percent_off = serializers.CharField(allow_null=True)
+    amount_off = serializers.CharField(allow_null=True, help_text="In the session's currency.")
+    coupon_id = serializers.UUIDField()
+    promotion_code = serializers.CharField(allow_null=True)
+
+
+class AppliedDiscountSerializer(DiscountTermsSerializer):
+    promotion_code_id = serializers.UUIDField(allow_null=True)
+
+
 class InvoiceLineSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["one_time", "charge", "usage", "credit"],
-        help_text="credit: the unused part of a prepaid period (negative amount).",
+        choices=["one_time", "charge", "usage", "credit", "trial", "discount"],
+        help_text="credit: the unused part of a prepaid period (negative amount); trial: an item "
+                  "free during a trial (zero); discount: a coupon's reduction (negative, no product).",
     )
-    product_id = serializers.UUIDField()
+    product_id = serializers.UUIDField(allow_null=True)
     name = serializers.CharField()
     description = serializers.CharField(
         allow_blank=True, help_text="How the amount was computed, for people."
     )
     pricing_model = serializers.ChoiceField(
-        choices=["flat_fee", "per_unit", "tiered", "volume", "package"]
+        choices=["flat_fee", "per_unit", "tiered", "volume", "package"], allow_null=True
     )
     quantity = serializers.IntegerField()
     unit_amount = serializers.CharField(
@@ -891,6 +990,7 @@ class InvoiceLineSerializer(serializers.Serializer):
     tiers = TierChargeSerializer(
         many=True, allow_null=True, help_text="Per-tier breakdown (tiered/volume)."
     )
+    discount = DiscountTermsSerializer(required=False, help_text="Discount lines only: the coupon's terms.")
 
 
 class InvoiceEstimateSerializer(serializers.Serializer):
@@ -964,6 +1064,20 @@ class CheckoutSessionSerializer(serializers.Serializer):
         choices=CancellationReason.choices, allow_null=True
     )
     cancellation_detail = serializers.CharField(allow_null=True)
+    allow_promotion_codes = serializers.BooleanField(
+        help_text="The customer may enter a promotion code on the hosted page.")
+    discount = AppliedDiscountSerializer(allow_null=True, help_text="The discount the estimates apply.")
+    trial_end = serializers.DateField(
+        allow_null=True, help_text="New contracts with a free trial: its end, the first paid day.")
+    consent_collection = ConsentCollectionSerializer()
+    terms_of_service_url = serializers.CharField(
+        allow_null=True, help_text="The terms the customer must accept (the business entity's, at creation).")
+    terms_accepted_at = serializers.DateTimeField(allow_null=True)
+    after_expiration = AfterExpirationSerializer()
+    recovery_url = serializers.CharField(
+        allow_null=True, help_text="Set when a session with recovery enabled expires: send the customer here to "
+                                   "start again with the same terms, priced that day.")
+    recovered_from = serializers.UUIDField(allow_null=True, help_text="The expired session this one recovers.")
     estimates = EstimatesSerializer(allow_null=True)
 
 

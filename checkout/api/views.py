@@ -203,6 +203,7 @@ class CheckoutSessionConfirmApi(MerchantApi):
         result = checkout_session_confirm(
             session_id=session_id, organization_id=request.auth.organization_id,
             payment_method=_CONFIRM_METHODS[data["mode"]], payment_method_id=data.get("payment_method_id", ""),
+            terms_accepted=data.get("terms_accepted", False),
         )
         if result.outcome == Outcome.PAYMENT_FAILED:
             raise PaymentFailed(result.failure_message or None, field="payment_method_id")

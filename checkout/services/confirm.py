@@ -48,6 +48,7 @@ from billing.services import (
     contract_amend_from_quote,
     contract_create_from_quote,
     contract_lock_for_amendment,
+    coupon_redeem,
     invoice_create_from_estimate,
 )
 from checkout.enums import (
@@ -70,6 +71,7 @@ from checkout.errors import (
     SessionNotOpen,
     SessionNotPriced,
     SessionNotProcessing,
+    TermsNotAccepted,
 )
 from checkout.models import CheckoutSession, Payment
 from checkout.payments import (
@@ -204,8 +206,9 @@ def _payment_provider(payment: Payment) -> PaymentProvider | None:
     return provider if provider is not None and provider.name == payment.provider else None
 
 
-def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
-    """Customer (guests), contract or new phase, and the first invoice, from the locked quote."""
+def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption_limit: bool = True) -> _Fulfilment:
+    """Customer (guests), contract or new phase, the first invoice, from the locked quote, and
+    the discount's redemption (undone with the rest when the charge does not go through)."""
     if session.guest_checkout and session.customer_id is None:
         customer, created = customer_get_or_create_for_guest(
             organization_id=session.organization_id,
@@ -239,6 +242,14 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str) -> _Fulfilment:
         estimate=session.estimates["current_invoice"],
         status=invoice_status,
     )
+    if session.terms_url and session.terms_accepted_at:
+        Contract.objects.filter(pk=contract.pk).update(terms_url=session.terms_url,
+                                                      terms_accepted_at=session.terms_accepted_at)
+        contract.terms_url, contract.terms_accepted_at = session.terms_url, session.terms_accepted_at
+    if session.coupon_id is not None:
+        coupon_redeem(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id,
+                      checkout_session_id=session.pk, contract_id=contract.pk, customer_id=customer.pk,
+                      enforce_limit=enforce_redemption_limit)
     return _Fulfilment(customer, created, contract, invoice)
 
 
@@ -276,6 +287,7 @@ def _transition(session: CheckoutSession, *, expected: str, **changes) -> None:
 
 def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: str, payment_status: str,
               payment_method: str, payment: Payment | None = None) -> None:
+    receipt = bool(fulfilment.customer.email)
     _transition(
         session,
         expected=expected,
@@ -285,7 +297,10 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
         customer_id=fulfilment.customer.pk,
         contract_id=fulfilment.contract.pk,
         completed_at=timezone.now(),
+        receipt_pending=receipt,
     )
+    if receipt:
+        _queue_receipt(session.pk)
     data = {
         "invoice_id": str(fulfilment.invoice.pk),
         "payment_method": payment_method,
@@ -296,6 +311,13 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
     if payment is not None:
         data["payment_id"] = str(payment.pk)
     event_record(session=session, type=EventType.COMPLETED, data=data)
+
+
+def _queue_receipt(session_id) -> None:
+    # Broker down: the receipt sweep (receipts_send_pending) sends it a minute later.
+    from checkout.tasks import checkout_session_receipt_send
+
+    task_enqueue_on_commit(checkout_session_receipt_send, kwargs={"session_id": str(session_id)})
 
 
 def _queue_settle(payment_id) -> None:
@@ -320,6 +342,7 @@ def checkout_session_confirm(
     card: CardDetails | None = None,
     payment_method_id: str = "",
     customer_details: dict | None = None,
+    terms_accepted: bool = False,
     now=None,
 ) -> ConfirmResult:
     """Confirm an open session: pay (or choose to be invoiced) and fulfil.
@@ -341,6 +364,12 @@ def checkout_session_confirm(
             raise SessionExpired()
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
+        if session.terms_url:
+            if not terms_accepted:
+                raise TermsNotAccepted(field="accept_terms")
+            # Recorded now, when the customer clicked, even if the payment settles later.
+            CheckoutSession.objects.filter(pk=session.pk).update(terms_accepted_at=now)
+            session.terms_accepted_at = now
 
         if session.guest_checkout:
             details = customer_details_merge(session.customer_details, customer_details)
@@ -475,7 +504,9 @@ def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code:
         raise SessionNotProcessing("The checkout session has no pending payment.")
     reference = reference or payment.provider_reference
     if succeeded:
-        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
+        # The money came in at the price the customer was shown: the discount is honoured
+        # even if its last use went to someone else while this payment was settling.
+        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID, enforce_redemption_limit=False)
         _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=reference)
         _complete(session, fulfilment, expected=SessionStatus.PROCESSING, payment_status=PaymentStatus.PAID,
                   payment_method=PaymentMethod.CARD, payment=payment)

@@ -29,7 +29,13 @@ from django.utils import timezone
 
 from billing import selectors as billing_selectors
 from billing.enums import ContractStatus, PlanStatus
-from billing.errors import CurrencyMismatch, UnknownPricing, UnknownProduct, UnknownProductOverride
+from billing.errors import (
+    CurrencyMismatch,
+    InvalidDates,
+    UnknownPricing,
+    UnknownProduct,
+    UnknownProductOverride,
+)
 from billing.estimates import (
     MAX_START_DAYS_AHEAD,
     ContractSnapshot,
@@ -43,6 +49,7 @@ from billing.estimates import (
     quote_items_from_plan,
     start_date_problem,
 )
+from billing.selectors import DiscountOffer
 from checkout.enums import CheckoutType
 from checkout.errors import (
     BusinessEntityMismatch,
@@ -61,6 +68,7 @@ from checkout.errors import (
     ProductNotFound,
     RequestInvalid,
     StartDateOutsideWindow,
+    TermsOfServiceUrlMissing,
     UrlHttpsRequired,
 )
 from checkout.models import CheckoutSession
@@ -93,7 +101,7 @@ def checkout_session_create(
         _require_https(data)
     checkout_type = data["checkout_type"]
     if checkout_type == CheckoutType.NEW_CONTRACT:
-        priced = _new_contract(organization, data, now)
+        priced = _new_contract(organization, data, now, livemode)
     else:
         priced = _amendment(organization, data, now, checkout_type, livemode)
 
@@ -115,6 +123,9 @@ def checkout_session_create(
         metadata=data.get("metadata") or {},
         trace_id=data.get("trace_id") or "",
         expires_at=expires_at,
+        allow_promotion_codes=bool(data.get("allow_promotion_codes")),
+        terms_url=_terms_url(data, priced["business_entity_id"]),
+        recovery_enabled=bool(((data.get("after_expiration") or {}).get("recovery") or {}).get("enabled")),
         **priced,
     )
     if insert is None:
@@ -139,11 +150,12 @@ def _not_stored(session: CheckoutSession) -> None:
 # --- new contracts --------------------------------------------------------------------------
 
 
-def _new_contract(organization, data, now) -> dict:
+def _new_contract(organization, data, now, livemode) -> dict:
     contract = data.get("contract")
     spec = _jsonable(contract)
     customer_id, business_entity_id, entity = _customer_and_entity(organization, data)
 
+    plan = None
     if contract is not None and not contract["is_plan_based"]:
         quote = _product_based_quote(organization, spec)
         plan_id = None
@@ -169,8 +181,11 @@ def _new_contract(organization, data, now) -> dict:
 
     _check_start_window(quote.phases[0].items, quote.start_date, now,
                         field="contract.start_date" if contract is not None else "start_date")
+    offer = _discount_offer(organization, livemode, data, quote.currency, plan_id, now)
+    quote = _with_trial_and_discount(quote, _trial_end(data, plan, quote.start_date), offer)
     estimates = estimate_new_contract(quote=quote, tax_rate=entity.tax_rate)
     return {
+        **_discount_fields(offer),
         "plan_id": plan_id,
         "contract_id": None,
         "customer_id": customer_id,
@@ -349,10 +364,13 @@ def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
     quote = amendment_quote(
         contract=contract, items=items, change_date=change_date, plan_id=plan_id, name=name
     )
+    offer = _discount_offer(organization, livemode, data, contract.currency, plan_id, now)
+    quote = _with_trial_and_discount(quote, None, offer)
     estimates = estimate_contract_change(
-        contract=contract, new_items=items, change_date=change_date
+        contract=contract, new_items=items, change_date=change_date, discount=quote.discount
     )
     return {
+        **_discount_fields(offer),
         "plan_id": plan_id,
         "contract_id": contract.id,
         "customer_id": contract.customer_id,
@@ -366,6 +384,55 @@ def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
         "quote": quote.to_json(),
         "estimates": estimates.to_json(),
     }
+
+
+# --- trials, discounts and consent ----------------------------------------------------------
+
+
+def _terms_url(data, business_entity_id) -> str:
+    """The entity's terms URL when the session collects consent (one read, only then)."""
+    if ((data.get("consent_collection") or {}).get("terms_of_service") or "none") != "required":
+        return ""
+    url = BusinessEntity.objects.filter(pk=business_entity_id).values_list("terms_url", flat=True).first()
+    if not url:
+        raise TermsOfServiceUrlMissing(field="consent_collection.terms_of_service")
+    return url
+
+
+
+def _trial_end(data, plan: PlanSnapshot | None, start: datetime.date) -> datetime.date | None:
+    """The trial's end: ``trial_end``, or ``trial_period_days`` (else the plan's) after the start."""
+    if data.get("trial_end") is not None:
+        return data["trial_end"]
+    days = data.get("trial_period_days")
+    if days is None and plan is not None:
+        days = plan.trial_period_days
+    return start + datetime.timedelta(days=days) if days else None
+
+
+def _discount_offer(organization, livemode, data, currency, plan_id, now) -> DiscountOffer | None:
+    discounts = data.get("discounts") or []
+    if not discounts:
+        return None
+    given = discounts[0]
+    field = "discounts.0.promotion_code" if "promotion_code" in given else "discounts.0.coupon_id"
+    return billing_selectors.discount_offer_get(
+        organization_id=organization.pk, livemode=livemode, currency=currency, plan_id=plan_id, now=now,
+        coupon_id=given.get("coupon_id"), code=given.get("promotion_code"), field=field)
+
+
+def _with_trial_and_discount(quote, trial_end, offer: DiscountOffer | None):
+    if trial_end is None and offer is None:
+        return quote
+    try:
+        return quote.replace(trial_end=trial_end, discount=offer.discount if offer else None)
+    except InvalidDates as error:
+        raise InvalidDates(error.message, field="trial_end") from None
+
+
+def _discount_fields(offer: DiscountOffer | None) -> dict:
+    return {"coupon_id": offer.coupon_id if offer else None,
+            "promotion_code_id": offer.promotion_code_id if offer else None}
 
 
 def _check_start_window(items, start: datetime.date, now, *, field: str) -> None:

@@ -46,6 +46,7 @@ from checkout.models import CheckoutSession, Event
 from core.db import hand_written_sql_supported
 
 from .events import PAYLOAD_PENDING
+from .recovery_url import recovery_url_base, recovery_url_expression
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ _EXPIRE_SQL = f"""
 WITH due AS ({{due}}
 ), expired AS (
     UPDATE {_SESSION} AS s
-       SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s
+       SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s,
+           -- checkout.services.recovery.recovery_url, in SQL
+           recovery_url = CASE WHEN s.recovery_enabled THEN %(recovery_base)s || s.token || '/recover' ELSE '' END
       FROM due
      WHERE s.id = due.id AND s.status = %(open)s
  RETURNING s.id, s.organization_id, s.livemode
@@ -132,6 +135,7 @@ def _expire_sql(statement: str, *, now: datetime, asynchronous: bool, **params) 
                 "type": EventType.EXPIRED,
                 "now": now,
                 "written": timezone.now(),
+                "recovery_base": recovery_url_base(),
                 **params,
             },
         )
@@ -146,7 +150,7 @@ def _expire_orm(due: QuerySet, *, now: datetime) -> int:
         if not ids:
             return 0
         CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.OPEN).update(
-            status=SessionStatus.EXPIRED, expired_at=now, updated_at=now
+            status=SessionStatus.EXPIRED, expired_at=now, updated_at=now, recovery_url=recovery_url_expression()
         )
         # Rows we hold locked cannot have changed in between; the filter only keeps
         # this honest on databases without row locks.

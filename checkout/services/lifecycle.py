@@ -15,6 +15,7 @@ from checkout.errors import InvalidCancellationReason, SessionNotFound, SessionN
 from checkout.models import CheckoutSession
 
 from .events import event_record
+from .recovery_url import recovery_url_expression
 
 
 @transaction.atomic
@@ -37,7 +38,8 @@ def checkout_session_expire(
         candidates = candidates.filter(livemode=livemode)
     if not force:
         candidates = candidates.filter(expires_at__lte=now)
-    if not candidates.update(status=SessionStatus.EXPIRED, expired_at=now, updated_at=now):
+    if not candidates.update(status=SessionStatus.EXPIRED, expired_at=now, updated_at=now,
+                             recovery_url=recovery_url_expression()):
         return False
     session = CheckoutSession.objects.get(pk=session_id)
     event_record(session=session, type=EventType.EXPIRED)

@@ -2,9 +2,16 @@
 // - Disables the submit button after the first click (the server refuses a second
 //   confirm anyway; this just avoids a confusing double click).
 // - Renames the button to "Confirm" when "Pay by invoice" is chosen.
+// - Moves focus to the error summary after a refused submit.
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
+    // After a refused submit, take keyboard and screen-reader users to what needs fixing.
+    var summary = document.querySelector(".error-summary") || document.querySelector(".promotion-form .has-error input");
+    if (summary) {
+      if (!summary.matches("input")) summary.setAttribute("tabindex", "-1");
+      summary.focus();
+    }
     var form = document.querySelector(".confirm-form");
     if (!form) return;
     var button = form.querySelector("button[type=submit]");

@@ -3,9 +3,10 @@ from decimal import Decimal
 
 import factory
 
-from billing.enums import BillingType, PlanStatus, PricingModel, Timing
+from billing.enums import BillingType, DiscountDuration, PlanStatus, PricingModel, Timing
 from billing.models import (
     Contract,
+    Coupon,
     Invoice,
     InvoiceLine,
     Phase,
@@ -14,6 +15,7 @@ from billing.models import (
     PlanItem,
     Pricing,
     Product,
+    PromotionCode,
 )
 from billing.selectors import terms_from_pricing
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
@@ -152,3 +154,33 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
     quantity = Decimal(1)
     unit_amount = Decimal("10.00")
     amount = Decimal("10.00")
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """20 % off the first invoice, unlimited, any plan."""
+
+    class Meta:
+        model = Coupon
+        skip_postgeneration_save = True
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = "Spring sale"
+    percent_off = Decimal("20")
+    amount_off = None
+    currency = ""
+    duration = DiscountDuration.ONCE
+    duration_in_periods = None
+
+    @factory.post_generation
+    def plans(self, create, extracted, **kwargs):
+        if extracted:
+            self.plans.set(extracted)
+
+
+class PromotionCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PromotionCode
+
+    coupon = factory.SubFactory(CouponFactory)
+    organization = factory.SelfAttribute("coupon.organization")
+    code = factory.Sequence(lambda n: f"SPRING{n}")

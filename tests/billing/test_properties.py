@@ -9,6 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from billing.estimates import (
+    MAX_TRIAL_DAYS,
+    Discount,
     Quote,
     QuoteItem,
     QuotePhase,
@@ -61,15 +63,34 @@ def quote_items(draw, billing=None, timing=None, min_size=1):
 
 
 @st.composite
-def quotes(draw):
+def discounts(draw):
+    duration = draw(st.sampled_from(["once", "repeating", "forever"]))
+    periods = draw(st.integers(1, 4)) if duration == "repeating" else None
+    if draw(st.booleans()):
+        percent = draw(st.decimals(min_value=D("0.01"), max_value=100, places=2))
+        return Discount("Percent", duration, percent_off=percent, duration_in_periods=periods)
+    return Discount("Amount", duration, amount_off=draw(st.decimals(min_value=D("0.01"), max_value=2_000, places=4)),
+                    duration_in_periods=periods)
+
+
+@st.composite
+def quotes(draw, extras=False):
+    """A one-phase quote; with ``extras``, maybe a free trial and maybe a discount."""
     start = draw(dates)
-    end = draw(st.one_of(st.none(), st.integers(1, 800).map(lambda n: start + timedelta(days=n))))
+    end = draw(st.one_of(st.none(), st.integers(2, 800).map(lambda n: start + timedelta(days=n))))
     items = draw(quote_items())
+    trial_end = discount = None
+    if extras:
+        longest = MAX_TRIAL_DAYS if end is None else min(MAX_TRIAL_DAYS, (end - start).days - 1)
+        trial_end = draw(st.one_of(st.none(), st.integers(1, longest).map(lambda n: start + timedelta(days=n))))
+        discount = draw(st.one_of(st.none(), discounts()))
     return Quote(
         draw(st.sampled_from(CURRENCIES)),
         start,
         end,
         (QuotePhase("Main", start, end, tuple(items)),),
+        trial_end=trial_end,
+        discount=discount,
     )
 
 
@@ -84,8 +105,8 @@ def _half_unit(currency):
     return D(1).scaleb(-minor_units(currency)) / 2
 
 
-@settings(max_examples=300, deadline=None)
-@given(quotes(), tax_rates)
+@settings(max_examples=400, deadline=None)
+@given(quotes(extras=True), tax_rates)
 def test_lines_sum_to_totals_exactly(quote, tax_rate):
     estimates = estimate_new_contract(quote=quote, tax_rate=tax_rate)
     wire = estimates.to_json()
@@ -110,7 +131,7 @@ def test_lines_sum_to_totals_exactly(quote, tax_rate):
 
 
 @settings(max_examples=300, deadline=None)
-@given(quotes(), tax_rates)
+@given(quotes(extras=True), tax_rates)
 def test_rounding_never_drifts_more_than_half_a_minor_unit_per_line(quote, tax_rate):
     estimates = estimate_new_contract(quote=quote, tax_rate=tax_rate)
     half = _half_unit(quote.currency)
@@ -249,3 +270,29 @@ def test_add_months_clamps_to_month_end(day, months):
     assert moved.day == min(day.day, days_in_month(moved.year, moved.month))
     assume(day.day <= 28)
     assert moved.day == day.day
+
+
+@settings(max_examples=300, deadline=None)
+@given(quotes(extras=True), tax_rates)
+def test_trials_bill_nothing_now_and_discounts_never_go_below_zero(quote, tax_rate):
+    estimates = estimate_new_contract(quote=quote, tax_rate=tax_rate)
+    current = estimates.current_invoice
+    if quote.trial_end is not None:
+        assert current.total == current.amount_due == 0
+        assert {line.kind for line in current.line_items} <= {"trial"}
+        assert estimates.next_invoice is None or estimates.next_invoice.invoice_date >= quote.trial_end
+    for invoice in _invoices(estimates):
+        discount_lines = [line for line in invoice.line_items if line.kind == "discount"]
+        assert len(discount_lines) <= 1
+        charges = sum((line.amount for line in invoice.line_items if line.kind != "discount"), D(0))
+        if discount_lines:
+            assert quote.discount is not None
+            assert -charges <= discount_lines[0].amount < 0  # never more than the charges
+        assert invoice.subtotal >= 0 or not discount_lines
+    if quote.discount is not None and quote.discount.duration == "forever":
+        # every invoice that charges anything is discounted by exactly the rounded reduction
+        for invoice in _invoices(estimates):
+            charges = sum((line.amount for line in invoice.line_items if line.kind != "discount"), D(0))
+            taken = sum((line.amount for line in invoice.line_items if line.kind == "discount"), D(0))
+            expected = quote.discount.reduction(charges, quote.currency) if charges > 0 else 0
+            assert -taken == expected

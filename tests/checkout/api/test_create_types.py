@@ -206,7 +206,7 @@ def test_create_guest_checkout_stores_customer_details_without_a_customer(mercha
         "email": "ada@example.com",
         "phone_number": "+44 20 7123 4567",
         "address": {"line1": "12 St James's Sq", "city": "London", "country": "gb"},
-        "tax_info": [{"type": "gb_vat", "value": "GB123456789"}],
+        "tax_info": [{"type": "gb_vat", "value": "GB980780684"}],
     }
     body, session = _created(
         merchant.post(

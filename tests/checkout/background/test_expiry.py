@@ -138,7 +138,7 @@ def test_sweep_reads_through_partial_index():
         cursor.execute(
             "EXPLAIN " + expiry._EXPIRE_BATCH_SQL,
             {"open": "open", "expired": "expired", "type": EventType.EXPIRED, "now": timezone.now(),
-             "written": timezone.now(), "limit": 100},
+             "written": timezone.now(), "limit": 100, "recovery_base": "https://pay.example/pay/"},
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "session_open_expires_at" in plan

@@ -128,3 +128,33 @@ def test_settle_task_racing_ops_mark_failed_ends_in_exactly_one_outcome():
     else:
         assert session.status == SessionStatus.OPEN and payment.status == PaymentAttemptStatus.FAILED
         assert not Contract.objects.exists()
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_customers_racing_for_a_codes_last_redemption_one_wins(round_):
+    from billing.errors import PromotionCodeUsedUp
+    from billing.models import CouponRedemption
+    from checkout.services.discounts import checkout_session_promotion_code_apply
+    from tests.billing.factories import PromotionCodeFactory
+
+    first = priced_session(allow_promotion_codes=True)
+    second = priced_session(organization=first.organization, allow_promotion_codes=True)
+    code = PromotionCodeFactory(coupon__organization=first.organization, code="LAST1", coupon__max_redemptions=1)
+    for session in (first, second):
+        checkout_session_promotion_code_apply(session_id=session.pk, code="LAST1")
+
+    results, errors = run_together(
+        lambda: checkout_session_confirm(session_id=first.pk, card=card()),
+        lambda: checkout_session_confirm(session_id=second.pk, card=card()),
+    )
+
+    assert [r.outcome for r in results] == ["completed"]
+    assert len(errors) == 1 and isinstance(errors[0], PromotionCodeUsedUp), errors
+    assert "used for the last time" in errors[0].message
+    code.coupon.refresh_from_db()
+    assert code.coupon.times_redeemed == 1
+    assert CouponRedemption.objects.count() == 1 and Contract.objects.count() == 1
+    assert Invoice.objects.count() == 1 and Payment.objects.count() == 1
+    loser = second if results[0].session.pk == first.pk else first
+    loser.refresh_from_db()
+    assert loser.status == SessionStatus.OPEN and not loser.payments.exists()

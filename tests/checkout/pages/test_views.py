@@ -243,9 +243,9 @@ def test_guest_tax_id_needs_a_type(client):
     session = priced_session(guest=True)
     response = client.post(page(session), {**GUEST, **CARD, "tax_id": "DE123456789"})
     assert response.status_code == 422 and "Choose the type of your tax ID." in text(response)
-    response = client.post(page(session), {**GUEST, **CARD, "tax_id": "DE123456789", "tax_id_type": "eu_vat"})
+    response = client.post(page(session), {**GUEST, **CARD, "tax_id": "DE136695976", "tax_id_type": "eu_vat"})
     assert response.status_code == 302
-    assert Customer.objects.get().tax_info == [{"type": "eu_vat", "value": "DE123456789"}]
+    assert Customer.objects.get().tax_info == [{"type": "eu_vat", "value": "DE136695976"}]
 
 
 def test_double_submit_sends_the_second_to_the_success_url_too(client):
@@ -364,3 +364,35 @@ def test_card_details_are_hidden_from_error_reports(rf):
     cleaned = SafeExceptionReporterFilter().get_post_parameters(request)
     assert cleaned["card_number"] == cleaned["card_cvc"] == "********************"
     assert cleaned["card_expiry"] == "12/34"
+
+
+@pytest.mark.parametrize(("tax_type", "typed", "country", "stored"), [
+    ("eu_vat", "DE 136 695 976", "DE", "DE136695976"),
+    ("eu_vat", "136695976", "DE", "DE136695976"),  # the prefix comes from the billing country
+    ("gb_vat", "GB980780684", "GB", "GB980780684"),
+    ("au_abn", "51 824 753 556", "AU", "51824753556"),
+    ("other", "anything 123", "US", "anything 123"),
+])
+def test_guest_tax_id_valid_for_its_type_is_stored_compact(client, tax_type, typed, country, stored):
+    session = priced_session(guest=True)
+    response = client.post(page(session), {**GUEST, **CARD, "country": country, "tax_id": typed,
+                                           "tax_id_type": tax_type})
+    assert response.status_code == 302, text(response)[:2000]
+    assert Customer.objects.get().tax_info == [{"type": tax_type, "value": stored}]
+
+
+@pytest.mark.parametrize(("tax_type", "typed", "message"), [
+    ("eu_vat", "DE123456789", "This is not a valid number for an EU VAT number (for example DE136695976)."),
+    ("gb_vat", "GB12345", "This is not a valid number for a UK VAT number (for example GB980780684)."),
+    ("us_ein", "00-0000000", "This is not a valid number for a US EIN (for example 04-2103594)."),
+    ("au_abn", "51 824 753 557", "This is not a valid number for an Australian ABN (for example 51 824 753 556)."),
+])
+def test_guest_tax_id_invalid_for_its_type_is_a_field_error(client, tax_type, typed, message):
+    session = priced_session(guest=True)
+    with mock.patch("socket.socket", side_effect=AssertionError("no network on the request path")):
+        response = client.post(page(session), {**GUEST, **CARD, "tax_id": typed, "tax_id_type": tax_type})
+    assert response.status_code == 422
+    body = text(response)
+    assert f'<p class="field-error" id="id_tax_id_error"><span class="visually-hidden">Error: </span>{message}</p>' in body
+    assert '<a href="#id_tax_id">Tax ID (optional): ' in body  # in the error summary
+    assert not Customer.objects.exists()

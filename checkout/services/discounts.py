@@ -1,0 +1,71 @@
+"""A promotion code the customer enters (or removes) on the hosted page: the session's locked
+quote is priced again with the discount and the estimates are locked again, so what the page
+then shows is what confirming bills."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing import selectors as billing_selectors
+from billing.errors import ContractChanged, PromotionCodesNotAllowed
+from billing.estimates import Discount, Quote, estimate_contract_change, estimate_new_contract
+from checkout.enums import CheckoutType, SessionStatus
+from checkout.errors import SessionExpired, SessionNotOpen
+from checkout.models import CheckoutSession
+
+from .confirm import _lock
+from .lifecycle import checkout_session_expire
+
+FIELD = "promotion_code"
+
+
+def checkout_session_promotion_code_apply(*, session_id, code: str | None, now=None) -> CheckoutSession:
+    """Apply the promotion ``code`` to an open session that allows codes (``None`` removes the
+    one applied). Refused with the reason as an error on ``promotion_code``: unknown, expired,
+    used up, not for this plan or currency. Under the session's row lock (the confirm's), so a
+    confirm racing it bills either the old estimate or the new one, never a mix."""
+    now = now or timezone.now()
+    checkout_session_expire(session_id=session_id, now=now)
+    with transaction.atomic():
+        session = _lock(session_id)
+        if session.status != SessionStatus.OPEN:
+            if session.status == SessionStatus.EXPIRED:
+                raise SessionExpired()
+            raise SessionNotOpen(f"The checkout session is {session.status}.")
+        if not session.allow_promotion_codes:
+            raise PromotionCodesNotAllowed(field=FIELD)
+        offer = None
+        if code is not None:
+            offer = billing_selectors.discount_offer_get(
+                organization_id=session.organization_id, livemode=session.livemode, currency=session.currency,
+                plan_id=session.plan_id, now=now, code=code, field=FIELD)
+        quote = Quote.from_json(session.quote).replace(discount=offer.discount if offer else None)
+        changes = {
+            "quote": quote.to_json(),
+            "estimates": _estimates(session, quote.discount, quote).to_json(),
+            "coupon_id": offer.coupon_id if offer else None,
+            "promotion_code_id": offer.promotion_code_id if offer else None,
+            "updated_at": now,
+        }
+        CheckoutSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).update(**changes)
+        for name, value in changes.items():
+            setattr(session, name, value)
+    return session
+
+
+def _estimates(session: CheckoutSession, discount: Discount | None, quote: Quote):
+    """The locked quote priced again with ``discount``. A new contract keeps the tax rate its
+    estimate was locked with; an amendment is priced against the contract as it stands, which
+    must still be the one the session was priced on."""
+    if session.checkout_type == CheckoutType.NEW_CONTRACT:
+        rate = (session.estimates.get("current_invoice") or {}).get("tax_rate")
+        return estimate_new_contract(quote=quote, tax_rate=None if rate is None else Decimal(rate))
+    contract = billing_selectors.contract_snapshot_get(
+        organization_id=session.organization_id, contract_id=session.contract_id, on=session.start_date,
+        with_plan_items=False)
+    if (contract is None or contract.version != session.contract_version or contract.phase is None
+            or str(contract.phase.id) != str(session.contract_phase_id)):
+        raise ContractChanged()
+    return estimate_contract_change(contract=contract, new_items=quote.phases[0].items,
+                                    change_date=session.start_date, discount=discount)

@@ -1,0 +1,41 @@
+"""Recovering an expired session: its recovery URL opens a new session with the same terms,
+priced on the day it is opened (today's catalogue, today's start at the earliest)."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from checkout.enums import SessionStatus
+from checkout.errors import SessionNotFound
+from checkout.models import CheckoutSession
+
+from .create import checkout_session_create
+
+
+def checkout_session_recover(*, session_id, validate: Callable[[dict], dict], body: dict) -> CheckoutSession:
+    """The open session recovering expired session ``session_id``: the one made earlier if it is
+    still open and unexpired (a second click, a second tab), else a new one from ``body`` (the
+    expired session's create request as it stands), checked by ``validate`` exactly as a
+    create is. Under the expired session's row lock, so two clicks make one new session.
+    Raises ``SessionNotFound`` unless the session expired with recovery enabled."""
+    now = timezone.now()
+    with transaction.atomic():
+        expired = (CheckoutSession.objects.select_for_update().select_related("organization")
+                   .filter(pk=session_id).first())
+        if expired is None or expired.status != SessionStatus.EXPIRED or not expired.recovery_enabled:
+            raise SessionNotFound()
+        earlier = (CheckoutSession.objects.filter(recovered_from=expired, status=SessionStatus.OPEN,
+                                                  expires_at__gt=now).order_by("-created_at").first())
+        if earlier is not None:
+            return earlier
+        data = validate(body)
+        data["trace_id"] = expired.trace_id
+
+        def insert(session: CheckoutSession) -> None:
+            session.recovered_from = expired
+            session.recovery_enabled = True
+            session.save(force_insert=True)
+
+        return checkout_session_create(organization=expired.organization, livemode=expired.livemode, data=data,
+                                       insert=insert)
