@@ -21,18 +21,30 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 # Every URL a merchant gives us matches this, whole, and the OpenAPI schema publishes it as the
 # fields' ``pattern`` (ECMA-262 and Python read it alike): http(s), a host that is a DNS name
 # with a top-level domain (letters; internationalised names in the common scripts, punycoded
-# where headers need ASCII), an IPv4 address or localhost, an optional port 0–65535, then a
-# path, query or fragment without spaces or control characters. No user info, no IPv6 literals.
+# where headers need ASCII), an IPv4 or bracketed IPv6 address or localhost, an optional port 0–65535, then a
+# path, query or fragment without spaces or control characters. No user info.
 _IDN = "\u00c0-\u024f\u0370-\u1fff\u3040-\u9fff\uac00-\ud7a3"
 _LABEL = f"[A-Za-z0-9{_IDN}](?:[A-Za-z0-9{_IDN}-]{{0,61}}[A-Za-z0-9{_IDN}])?"
 _TLD = f"[A-Za-z{_IDN}]{{2,63}}"
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = f"{_OCTET}(?:\\.{_OCTET}){{3}}"
+_H = "[0-9A-Fa-f]{1,4}"
+# Every textual IPv6 form (RFC 4291 2.2, without zone ids), as Python's ipaddress reads them.
+_IPV6 = "(?:" + "|".join([
+    f"(?:{_H}:){{7}}{_H}", f"(?:{_H}:){{1,7}}:", f"(?:{_H}:){{1,6}}:{_H}",
+    f"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}", f"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+    f"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}", f"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+    f"{_H}:(?::{_H}){{1,6}}", f":(?:(?::{_H}){{1,7}}|:)",
+    f"(?:{_H}:){{6}}{_IPV4}", f"::(?:{_H}:){{0,5}}{_IPV4}",
+    # k + 1 groups, "::", at most 4 - k more, then the IPv4 tail (two groups' worth).
+    *(f"(?:{_H}:){{{k}}}{_H}::(?:{_H}:){{0,{4 - k}}}{_IPV4}" for k in range(5)),
+]) + ")"
 _PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
 # Spaces as Python's ``\\s`` and ECMA-262's both know them, spelt out so both engines agree.
 SPACES = "\\x09-\\x0d\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 _REST = f"[^\\x00-\\x1f\\x7f-\\x9f{SPACES}]"
 URL_PATTERN = (
-    f"^[Hh][Tt][Tt][Pp][Ss]?://(?:(?:{_LABEL}\\.)+{_TLD}|{_OCTET}(?:\\.{_OCTET}){{3}}|localhost)"
+    f"^[Hh][Tt][Tt][Pp][Ss]?://(?:(?:{_LABEL}\\.)+{_TLD}|{_IPV4}|\\[{_IPV6}\\]|localhost)"
     f"(?::{_PORT})?(?:[/?#]{_REST}*)?$"
 )
 _URL = re.compile(URL_PATTERN)
