@@ -8,8 +8,8 @@ idempotency key, and replayed), read, list, open the hosted page and pay.
 import json
 import os
 import subprocess
-from decimal import Decimal
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -70,6 +70,23 @@ def _indexes_create(apps, schema_editor):
     schema_editor.execute(f'DROP INDEX{concurrently} IF EXISTS "{OLD_DELIVERY_INDEX}"')
 
 
+# The dashboard groups by the UTC day of created_at. Without statistics on that expression the
+# planner guesses one group per row, and so never splits the scan over parallel workers (575 ms
+# instead of 372 ms at 780k sessions in the window on a busy 2-core machine). Used after ANALYZE.
+DAY_STATISTICS = "session_created_day"
+
+
+def _statistics_create(apps, schema_editor):
+    if schema_editor.connection.vendor == 'postgresql':
+        schema_editor.execute(f'CREATE STATISTICS IF NOT EXISTS "{DAY_STATISTICS}" '
+                              "ON ((created_at AT TIME ZONE 'UTC')::date) FROM checkout_checkoutsession")
+
+
+def _statistics_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == 'postgresql':
+        schema_editor.execute(f'DROP STATISTICS IF EXISTS "{DAY_STATISTICS}"')
+
+
 def _indexes_drop(apps, schema_editor):
     postgresql = schema_editor.connection.vendor == 'postgresql'
     concurrently = ' CONCURRENTLY' if postgresql else ''
@@ -128,4 +145,5 @@ class Migration(migrations.Migration):
                 migrations.RunPython(_indexes_create, _indexes_drop),
             ],
         ),
+        migrations.RunPython(_statistics_create, _statistics_drop),
     ]
