@@ -13,14 +13,14 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import Plan
-from checkout.enums import SessionStatus
+from checkout.enums import DeliveryStatus, SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession, Payment, PaymentSettings
+from checkout.models import CheckoutSession, Payment, PaymentSettings, WebhookDelivery
 from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from checkout.tokens import session_token_well_formed
@@ -322,4 +322,53 @@ def conversion_dashboard_get(*, livemode: bool, organization_id=None, days: int 
         plans=tuple(plans),
         sources=tuple(sources),
         revenue=revenue,
+    )
+
+
+# --- metrics (read at every Prometheus scrape: each an indexed query) ---------------------
+
+
+METRICS_WINDOW = datetime.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CheckoutMetrics:
+    # (livemode, status) → sessions created in the last 24 hours, by what they are now (an open
+    # session past expires_at counts as expired, as on any read)
+    sessions_recent: dict[tuple[bool, str], int]
+    sweep_lag_seconds: float  # how long the oldest due open session has waited for the sweep
+    deliveries_recent: dict[str, int]  # status → webhook deliveries created in the last 24 hours
+    deliveries_pending: int
+    oldest_pending_delivery_age_seconds: float
+
+
+def checkout_metrics_get(*, now: datetime.datetime | None = None) -> CheckoutMetrics:
+    """Four queries, none reading more than the last day's index entries or the (partial)
+    indexes of what is waiting: session_dashboard, session_open_expires_at, delivery_created,
+    delivery_pending_created."""
+    now = now or timezone.now()
+    since = now - METRICS_WINDOW
+    due = Q(status=SessionStatus.OPEN, expires_at__lte=now)
+    sessions = {(livemode, status): 0 for livemode in (False, True) for status in SessionStatus.values}
+    rows = (CheckoutSession.objects.filter(livemode__in=[False, True], created_at__gte=since).order_by()
+            .values("livemode", "status")
+            .annotate(n=Count("status", filter=~due), due=Count("status", filter=due)))
+    for row in rows:
+        sessions[(row["livemode"], row["status"])] += row["n"]
+        sessions[(row["livemode"], SessionStatus.EXPIRED)] += row["due"]
+    oldest_due = (CheckoutSession.objects.filter(due).order_by()
+                  .aggregate(oldest=Min("expires_at"))["oldest"])
+    deliveries = {status: 0 for status in DeliveryStatus.values}
+    for row in (WebhookDelivery.objects.filter(created_at__gte=since).order_by().values("status")
+                .annotate(n=Count("status"))):
+        deliveries[row["status"]] = row["n"]
+    pending = (WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by()
+               .aggregate(n=Count("created_at"), oldest=Min("created_at")))
+    return CheckoutMetrics(
+        sessions_recent=sessions,
+        sweep_lag_seconds=max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0,
+        deliveries_recent=deliveries,
+        deliveries_pending=pending["n"],
+        oldest_pending_delivery_age_seconds=(
+            max((now - pending["oldest"]).total_seconds(), 0.0) if pending["oldest"] else 0.0),
     )
