@@ -4,6 +4,7 @@
     … bench/bench_dashboard.py --sessions 200000             # quicker
     … bench/bench_dashboard.py --days 90                     # 1M over 90 days: a third in the window
     … bench/bench_dashboard.py --keep / --reuse              # keep the database, rerun without refilling
+    … bench/bench_dashboard.py --sweep-cost 3                # also: the index's cost to the expiry sweep
 
 Builds a throwaway database (``--database``, default ``checkout_ops_bench``, on the server of
 DATABASE_URL: created, migrated, dropped at the end unless ``--keep``), seeds the demo merchant,
@@ -20,6 +21,9 @@ Then VACUUM ANALYZE (as autovacuum would leave the table) and, ``--repeat`` time
 dashboard's selector (every query the page runs), the whole page through Django (staff user:
 selector, SVG charts, template) and the metrics scrape. Prints the median and the slowest run
 of each, and the plan of the dashboard's query (it must be an index-only scan).
+
+``--sweep-cost ROUNDS`` then times the real expiry sweep on 50,000 due sessions of the table
+with and without ``session_dashboard`` (dropped and rebuilt), alternating, ROUNDS times each.
 """
 
 import argparse
@@ -130,6 +134,57 @@ def plan_scan(plan: str) -> str:
     return next((line.strip().lstrip("-> ").split("  (")[0] for line in plan.splitlines() if "Scan" in line), "?")
 
 
+SWEPT = 50_000
+
+
+def sweep_cost(rounds: int) -> None:
+    """Expire SWEPT sessions with the real sweep, with and without session_dashboard."""
+    from django.db import connection
+
+    from checkout.models import CheckoutSession
+    from checkout.services.expiry import checkout_sessions_expire_due
+
+    index = next(i for i in CheckoutSession._meta.indexes if i.name == "session_dashboard")
+
+    def run(sql, *params):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def index_present(present: bool) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_class WHERE relname = 'session_dashboard'")
+            exists = cursor.fetchone() is not None
+        with connection.schema_editor(atomic=False) as editor:
+            if present and not exists:
+                editor.add_index(CheckoutSession, index)
+            elif exists and not present:
+                editor.remove_index(CheckoutSession, index)
+
+    def reopen() -> None:
+        # The oldest SWEPT expired sessions become open and due again; the sweep's events go.
+        run("DELETE FROM checkout_event WHERE type = 'checkout_session.expired'")
+        run("UPDATE checkout_checkoutsession SET status = 'open', expired_at = NULL WHERE id IN "
+            "(SELECT id FROM checkout_checkoutsession WHERE status = 'expired' ORDER BY created_at LIMIT %s)", SWEPT)
+        run("VACUUM ANALYZE checkout_checkoutsession")
+        run("VACUUM checkout_event")
+        run("CHECKPOINT")
+
+    checkout_sessions_expire_due()  # the fill's own due open sessions, untimed
+    print(f"\nThe expiry sweep on {SWEPT:,} due sessions, with and without session_dashboard:")
+    try:
+        for round_ in range(1, rounds + 1):
+            for present in (True, False):
+                index_present(present)
+                reopen()
+                started = time.perf_counter()
+                expired = checkout_sessions_expire_due()
+                seconds = time.perf_counter() - started
+                print(f"  round {round_} {'with   ' if present else 'without'}: {expired:,} expired in "
+                      f"{seconds:.2f} s = {expired / seconds:,.0f}/s", flush=True)
+    finally:
+        index_present(True)
+
+
 def timed(function, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -152,6 +207,8 @@ def main() -> int:
     parser.add_argument("--database", default="checkout_ops_bench")
     parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Reuse a kept bench database (no refill).")
+    parser.add_argument("--sweep-cost", type=int, default=0, metavar="ROUNDS",
+                        help="Also time the expiry sweep with and without session_dashboard, ROUNDS times each.")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -162,7 +219,10 @@ def main() -> int:
     admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
     bench_url = urlunsplit(parts._replace(path=f"/{args.database}"))
     fresh = database_create(admin_url, args.database, reuse=args.reuse)
-    env = bench_env(bench_url, REDIS_URL=None, CELERY_BROKER_URL=None, CHECKOUT_CREATE_RATE_LIMIT="0",
+    # Not eager: the sweep's "dispatch the outbox" message goes to the in-memory broker instead
+    # of running inside the timed sweep.
+    env = bench_env(bench_url, REDIS_URL=None, CELERY_BROKER_URL=None, CELERY_TASK_ALWAYS_EAGER="false",
+                    CHECKOUT_CREATE_RATE_LIMIT="0",
                     METRICS_TOKEN="bench-metrics-token", LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
     os.environ.clear()
     os.environ.update(env)
@@ -225,6 +285,8 @@ def main() -> int:
             report("metrics scrape, whole request", timed(scrape, args.repeat)),
         ]
         print("\n".join(results))
+        if args.sweep_cost:
+            sweep_cost(args.sweep_cost)
         return 0
     finally:
         from django.db import connections
