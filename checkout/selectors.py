@@ -11,13 +11,16 @@ import datetime
 import json
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from checkout.enums import SessionStatus
+from billing.models import Plan
+from checkout.enums import DeliveryStatus, SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession, Payment, PaymentSettings
+from checkout.models import CheckoutSession, Payment, PaymentSettings, WebhookDelivery
 from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from checkout.tokens import session_token_well_formed
@@ -152,4 +155,220 @@ def checkout_session_list(
         sessions=sessions,
         has_more=has_more,
         next_cursor=cursor_encode(sessions[-1]) if has_more else None,
+    )
+
+
+# --- the conversion dashboard (admin) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What the sessions created in a period (or of a plan, a source) became. ``expired``
+    includes open sessions already past ``expires_at`` (expired the moment they are read,
+    swept or not); ``still_open`` are open or processing."""
+
+    created: int = 0
+    completed: int = 0
+    expired: int = 0
+    cancelled: int = 0
+
+    @property
+    def still_open(self) -> int:
+        return self.created - self.completed - self.expired - self.cancelled
+
+    @property
+    def conversion(self) -> Decimal | None:
+        """Completed ÷ created (None with nothing created)."""
+        return Decimal(self.completed) / Decimal(self.created) if self.created else None
+
+    def __add__(self, other: "Outcomes") -> "Outcomes":
+        return Outcomes(self.created + other.created, self.completed + other.completed,
+                        self.expired + other.expired, self.cancelled + other.cancelled)
+
+
+@dataclass(frozen=True)
+class PlanOutcomes:
+    plan_id: uuid.UUID | None  # None: product-based contracts and quantity updates
+    plan_name: str
+    organization_name: str
+    outcomes: Outcomes
+
+
+@dataclass(frozen=True)
+class SourceOutcomes:
+    utm_source: str | None
+    utm_campaign: str | None
+    outcomes: Outcomes
+
+
+@dataclass(frozen=True)
+class CurrencyRevenue:
+    """The completed sessions' ``amount_total`` (their first invoices' totals), per creation day."""
+
+    currency: str
+    total: Decimal
+    completed: int
+    by_day: tuple[tuple[datetime.date, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class ConversionDashboard:
+    livemode: bool
+    organization_id: uuid.UUID | None
+    first_day: datetime.date
+    last_day: datetime.date
+    days: tuple[tuple[datetime.date, Outcomes], ...]
+    plans: tuple[PlanOutcomes, ...]
+    sources: tuple[SourceOutcomes, ...]
+    revenue: tuple[CurrencyRevenue, ...]
+
+    @property
+    def totals(self) -> Outcomes:
+        return sum((outcomes for _day, outcomes in self.days), Outcomes())
+
+
+DASHBOARD_DAYS = 30
+
+
+def _outcome_counts(now: datetime.datetime) -> dict:
+    """Aggregates over the index's columns only (``status`` is never null), so each query is
+    an index-only scan of ``session_dashboard``."""
+    expired = Q(status=SessionStatus.EXPIRED) | Q(status=SessionStatus.OPEN, expires_at__lte=now)
+    return {
+        "created": Count("status"),
+        "completed": Count("status", filter=Q(status=SessionStatus.COMPLETED)),
+        "expired": Count("status", filter=expired),
+        "cancelled": Count("status", filter=Q(status=SessionStatus.CANCELLED)),
+    }
+
+
+def conversion_dashboard_querysets(*, livemode: bool, organization_id=None, days: int = DASHBOARD_DAYS,
+                                   now: datetime.datetime | None = None) -> dict[str, QuerySet]:
+    """The dashboard's three aggregate queries (by creation day and currency, by plan, by
+    attribution source and campaign), each one index-only range scan of ``session_dashboard``
+    (``bench/bench_dashboard.py`` prints their plans)."""
+    now = now or timezone.now()
+    first_day = now.astimezone(datetime.UTC).date() - datetime.timedelta(days=days - 1)
+    since = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=datetime.UTC)
+    sessions = CheckoutSession.objects.filter(livemode=livemode, created_at__gte=since, created_at__lte=now)
+    if organization_id is not None:
+        sessions = sessions.filter(organization_id=organization_id)
+    sessions = sessions.order_by()
+    counts = _outcome_counts(now)
+    return {
+        "days": sessions.values("currency", day=TruncDate("created_at", tzinfo=datetime.UTC))
+        .annotate(**counts, booked=Sum("amount_total", filter=Q(status=SessionStatus.COMPLETED))),
+        "plans": sessions.values("plan_id").annotate(**counts),
+        "sources": sessions.values("utm_source", "utm_campaign").annotate(**counts),
+    }
+
+
+def conversion_dashboard_get(*, livemode: bool, organization_id=None, days: int = DASHBOARD_DAYS,
+                             now: datetime.datetime | None = None) -> ConversionDashboard:
+    """Sessions created in the last ``days`` UTC days (today included) in one mode (and one
+    organization, if given): per day, per plan and per attribution source, what they became,
+    and the revenue they booked per currency. Four queries: the three aggregates and the
+    plans' names."""
+    now = now or timezone.now()
+    last_day = now.astimezone(datetime.UTC).date()
+    first_day = last_day - datetime.timedelta(days=days - 1)
+    querysets = conversion_dashboard_querysets(livemode=livemode, organization_id=organization_id, days=days,
+                                               now=now)
+
+    def outcomes(row) -> Outcomes:
+        return Outcomes(row["created"], row["completed"], row["expired"], row["cancelled"])
+
+    per_day: dict[datetime.date, Outcomes] = {}
+    booked: dict[str, dict[datetime.date, Decimal]] = {}
+    completed_in: dict[str, int] = {}
+    for row in querysets["days"]:
+        per_day[row["day"]] = per_day.get(row["day"], Outcomes()) + outcomes(row)
+        if row["completed"]:
+            currency = row["currency"]
+            booked.setdefault(currency, {})[row["day"]] = row["booked"] or Decimal(0)
+            completed_in[currency] = completed_in.get(currency, 0) + row["completed"]
+    calendar = [first_day + datetime.timedelta(days=i) for i in range(days)]
+
+    plan_rows = list(querysets["plans"])
+    names = {
+        plan_id: (name, organization_name)
+        for plan_id, name, organization_name in Plan.objects.filter(
+            pk__in=[row["plan_id"] for row in plan_rows if row["plan_id"]]
+        ).values_list("id", "name", "organization__name")
+    }
+    plans = sorted(
+        (PlanOutcomes(row["plan_id"], *names.get(row["plan_id"], ("", "")), outcomes(row)) for row in plan_rows),
+        key=lambda p: (-p.outcomes.created, p.plan_id is None, p.plan_name),
+    )
+    sources = sorted(
+        (SourceOutcomes(row["utm_source"], row["utm_campaign"], outcomes(row)) for row in querysets["sources"]),
+        key=lambda s: (-s.outcomes.created, s.utm_source is None, s.utm_source or "", s.utm_campaign or ""),
+    )
+    revenue = tuple(
+        CurrencyRevenue(
+            currency=currency,
+            total=sum(by_day.values(), Decimal(0)),
+            completed=completed_in[currency],
+            by_day=tuple((day, by_day.get(day, Decimal(0))) for day in calendar),
+        )
+        for currency, by_day in sorted(booked.items())
+    )
+    return ConversionDashboard(
+        livemode=livemode,
+        organization_id=organization_id,
+        first_day=first_day,
+        last_day=last_day,
+        days=tuple((day, per_day.get(day, Outcomes())) for day in calendar),
+        plans=tuple(plans),
+        sources=tuple(sources),
+        revenue=revenue,
+    )
+
+
+# --- metrics (read at every Prometheus scrape: each an indexed query) ---------------------
+
+
+METRICS_WINDOW = datetime.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CheckoutMetrics:
+    # (livemode, status) → sessions created in the last 24 hours, by what they are now (an open
+    # session past expires_at counts as expired, as on any read)
+    sessions_recent: dict[tuple[bool, str], int]
+    sweep_lag_seconds: float  # how long the oldest due open session has waited for the sweep
+    deliveries_recent: dict[str, int]  # status → webhook deliveries created in the last 24 hours
+    deliveries_pending: int
+    oldest_pending_delivery_age_seconds: float
+
+
+def checkout_metrics_get(*, now: datetime.datetime | None = None) -> CheckoutMetrics:
+    """Four queries, none reading more than the last day's index entries or the (partial)
+    indexes of what is waiting: session_dashboard, session_open_expires_at, delivery_created,
+    delivery_pending_created."""
+    now = now or timezone.now()
+    since = now - METRICS_WINDOW
+    due = Q(status=SessionStatus.OPEN, expires_at__lte=now)
+    sessions = {(livemode, status): 0 for livemode in (False, True) for status in SessionStatus.values}
+    rows = (CheckoutSession.objects.filter(livemode__in=[False, True], created_at__gte=since).order_by()
+            .values("livemode", "status")
+            .annotate(n=Count("status", filter=~due), due=Count("status", filter=due)))
+    for row in rows:
+        sessions[(row["livemode"], row["status"])] += row["n"]
+        sessions[(row["livemode"], SessionStatus.EXPIRED)] += row["due"]
+    oldest_due = (CheckoutSession.objects.filter(due).order_by()
+                  .aggregate(oldest=Min("expires_at"))["oldest"])
+    deliveries = {status: 0 for status in DeliveryStatus.values}
+    for row in (WebhookDelivery.objects.filter(created_at__gte=since).order_by().values("status")
+                .annotate(n=Count("status"))):
+        deliveries[row["status"]] = row["n"]
+    pending = (WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by()
+               .aggregate(n=Count("created_at"), oldest=Min("created_at")))
+    return CheckoutMetrics(
+        sessions_recent=sessions,
+        sweep_lag_seconds=max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0,
+        deliveries_recent=deliveries,
+        deliveries_pending=pending["n"],
+        oldest_pending_delivery_age_seconds=(
+            max((now - pending["oldest"]).total_seconds(), 0.0) if pending["oldest"] else 0.0),
     )

@@ -8,6 +8,8 @@ overridden with GUNICORN_* environment variables or on the command line.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
@@ -23,3 +25,23 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 logger_class = "core.gunicorn.RedactingLogger"
+
+# Prometheus (core.metrics): each worker writes its metrics to files in this directory and
+# /metrics adds every worker's up, whichever worker answers the scrape. A fresh directory per
+# server start unless PROMETHEUS_MULTIPROC_DIR names one (emptied at start). Set here, before the
+# workers import prometheus-client, which reads it at import.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="checkout-prometheus-")
+
+
+def on_starting(server):
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # a previous server's counts
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.metrics.RequestMetricsMiddleware",  # outermost: times everything below
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.TraceIdMiddleware",
@@ -220,6 +221,15 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # the cloud metadata service. The embedded demo (DEBUG) allows them, for a receiver on
 # localhost; so does a deployment whose egress proxy does its own filtering.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
+
+# --- Metrics ----------------------------------------------------------------
+# GET /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; empty = no
+# endpoint (404). Gunicorn workers share their metrics through PROMETHEUS_MULTIPROC_DIR
+# (config/gunicorn.py); see docs/ops.md.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Prometheus scrapes each instance over plain HTTP on the private network: /metrics is not
+# redirected to HTTPS (the token still travels in clear there; scrape through TLS otherwise).
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- Cache ------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz),
     path("readyz", core_views.readyz),
+    path("metrics", core_views.metrics, name="metrics"),
     path("api/v1/", core_views.api_root, name="api-root"),
     path("api/v1/", include("checkout.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

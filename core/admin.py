@@ -1,5 +1,8 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.template.response import TemplateResponse
 
 from .models import ApiKey, BusinessEntity, Organization
 from .money import currency_validator
@@ -69,17 +72,79 @@ class OrganizationAdmin(admin.ModelAdmin):
         self._create_key(request, queryset, livemode=True)
 
 
+class ApiKeyCreateForm(forms.ModelForm):
+    mode = forms.ChoiceField(
+        label="Mode", choices=[("test", "Test (sk_test_…): test sessions only"),
+                               ("live", "Live (sk_live_…): live sessions, real money")],
+        initial="test", widget=forms.RadioSelect)
+
+    class Meta:
+        model = ApiKey
+        fields = ["organization", "name"]
+        help_texts = {"name": "What the key is for (e.g. \"billing backend\"); shown in lists, never secret."}
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    # Keys are minted by the organization action or `manage.py create_api_key`, so the secret
-    # can be shown once, and revoked by the action below: never hand-edited or deleted.
+    """Keys are minted on "Add API key" (or by the organization actions, or `manage.py
+    create_api_key`) through ``api_key_create``: the secret is on the page that answers the form
+    and nowhere else (not in a message, the log or the session; only its hash is stored).
+    Revoked by the action below; never hand-edited or deleted."""
+
     list_display = ["prefix", "organization", "name", "livemode", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["livemode", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "organization__name"]
     list_select_related = ["organization"]
     fields = ["organization", "name", "prefix", "livemode", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "livemode", "created_at", "last_used_at", "revoked_at"]
+    add_form = ApiKeyCreateForm
     actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return admin.ModelAdmin.has_add_permission(self, request)  # adding is allowed; editing is not
+
+    def get_fields(self, request, obj=None):
+        return ["organization", "name", "mode"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save_and_add_another": False,
+                         "show_save_and_continue": False}
+        return super().add_view(request, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        data = form.cleaned_data
+        key, secret = api_key_create(organization=data["organization"], livemode=data["mode"] == "live",
+                                     name=data["name"])
+        # The admin logs and answers with ``obj``: make it the row the service created.
+        for field in ApiKey._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(key, field.attname))
+        obj._state.adding, obj._state.db = False, key._state.db
+        obj._secret = secret  # for response_add only; never stored
+
+    def log_addition(self, request, obj, message):
+        mode = "live" if obj.livemode else "test"
+        return super().log_addition(request, obj, f"Created a {mode} key (via admin); its secret was shown once.")
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The secret, this once. Rendered in answer to the POST (no redirect, so it never sits in
+        a message or the session) and not cached."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts, "title": "API key created", "key": obj, "secret": obj._secret,
+        }
+        response = TemplateResponse(request, "admin/core/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):

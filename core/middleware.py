@@ -99,14 +99,14 @@ class DatabaseOutageMiddleware:
 
 
 # --- cookie-session middleware, skipped on the merchant API and the hosted pages ------------
-# /api/v1/ authenticates with API keys and renders JSON, and the hosted pages (/pay/) are found
-# by their token and keep their CSRF token in a cookie: neither ever reads a session, a
-# logged-in user or flash messages, yet each of these cost every request some work (a
+# /api/v1/ authenticates with API keys and renders JSON, the hosted pages (/pay/) are found
+# by their token and keep their CSRF token in a cookie, /metrics takes a bearer token: none
+# ever reads a session, a logged-in user or flash messages, yet each of these cost every request some work (a
 # SessionStore, a lazy user, a message storage, their response hooks). Subclasses, so Django's
 # and the admin's checks still find them in MIDDLEWARE. CSRF stays as it is.
 
 API_PATH_PREFIX = "/api/v1/"
-SKIPPED_PATH_PREFIXES = (API_PATH_PREFIX, "/pay/")
+SKIPPED_PATH_PREFIXES = (API_PATH_PREFIX, "/pay/", "/metrics")
 
 
 class _SkippedOnApiAndPages:

@@ -1,8 +1,10 @@
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from .errors import json_error_response
 from .health import database_check, redis_check
+from .metrics import metrics_render, metrics_token_valid
 
 
 @require_GET
@@ -40,3 +42,19 @@ def readyz(request):
     degraded = checks["redis"] == "down"
     return JsonResponse({"status": ("degraded" if degraded else "ok") if ready else "down",
                          "checks": checks}, status=200 if ready else 503)
+
+
+@require_GET
+def metrics(request):
+    """Prometheus metrics (core.metrics) for a bearer of ``METRICS_TOKEN``; without the setting
+    the endpoint does not exist (404, as any unknown path)."""
+    if not settings.METRICS_TOKEN:
+        raise Http404
+    if not metrics_token_valid(request.headers.get("Authorization", ""), settings.METRICS_TOKEN):
+        response = json_error_response("unauthorized", "A valid metrics bearer token is required.", 401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = metrics_render(request.headers.get("Accept", ""))
+    response = HttpResponse(body, content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,14 @@ paid = browser.post(page_path, {"payment_method": "card", "card_number": "4242 4
                                 "card_expiry": "12/34", "card_cvc": "123"})
 results["paid"] = [paid.status_code, paid.get("Location", "")]
 results["after"] = api.get("/api/v1/checkout-sessions/" + session["id"]).json()["status"]
+from django.contrib.auth import get_user_model
+from checkout.selectors import conversion_dashboard_get
+ops = Client()
+ops.force_login(get_user_model().objects.create_superuser("demo-ops", "ops@example.com", "pw"))
+results["dashboard"] = ops.get("/admin/checkout/checkoutsession/dashboard/?mode=test").status_code
+dashboard = conversion_dashboard_get(livemode=False)
+results["dashboard_numbers"] = [dashboard.totals.created, dashboard.totals.completed,
+                                [[str(r.total), session["estimates"]["current_invoice"]["total"]] for r in dashboard.revenue]]
 print("RESULT " + json.dumps(results))
 """
 
@@ -65,3 +74,7 @@ def test_embedded_demo_creates_pays_and_replays_on_sqlite(tmp_path):
     assert data["get"] == 200 and data["list"] == 2 and data["page"] == 200
     assert data["paid"][0] == 302 and data["paid"][1].startswith("https://merchant.example/ok?cs=")
     assert data["after"] == "completed"
+    # The conversion dashboard on SQLite: two sessions created, the paid one booked.
+    created, completed, revenue = data["dashboard_numbers"]
+    assert data["dashboard"] == 200 and (created, completed) == (2, 1)
+    assert [Decimal(booked) == Decimal(total) for booked, total in revenue] == [True]

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
+def _start(tmp_path, *, workers: int = 1, **extra_env):
+    """gunicorn with config/gunicorn.py on a free loopback port: (process, port, access log)."""
     settings = connection.settings_dict
     port = free_port()
     access_log = tmp_path / "access.log"
@@ -26,8 +26,9 @@ def server(tmp_path, monkeypatch):
         **__import__("os").environ,
         "DATABASE_URL": f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
                         f"/{settings['NAME']}",
-        "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
+        "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": "4",
         "GUNICORN_ACCESS_LOG": str(access_log),
+        **extra_env,
     }
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application"],
                                cwd=ROOT, env=env, start_new_session=True)
@@ -42,6 +43,12 @@ def server(tmp_path, monkeypatch):
     else:
         gunicorn_stop(process)
         pytest.fail("gunicorn did not start")
+    return process, port, access_log
+
+
+@pytest.fixture
+def server(tmp_path):
+    process, port, access_log = _start(tmp_path)
     yield port, access_log
     gunicorn_stop(process)
 
@@ -118,3 +125,34 @@ def test_requests_gunicorn_cannot_parse_get_the_json_envelope(server, raw, statu
     assert head.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
     assert b"Content-Type: application/json" in head
     assert __import__("json").loads(body)["error"]["code"] == code
+
+
+def test_metrics_add_up_every_worker(tmp_path):
+    """Two worker processes: whichever answers the scrape, the latency histogram counts the
+    requests both served (prometheus-client's multiprocess mode, set up by config/gunicorn.py)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    directory = tmp_path / "prometheus"
+    process, port, _log = _start(tmp_path, workers=2, METRICS_TOKEN="gunicorn-metrics-token",
+                                 PROMETHEUS_MULTIPROC_DIR=str(directory))
+    readyz = b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    try:
+        sent = 0
+        with ThreadPoolExecutor(8) as pool:
+            # Bursts of concurrent connections until both workers have served some (each writes
+            # its own file); the kernel decides which worker accepts each.
+            while len(list(directory.glob("histogram_*.db"))) < 2 and sent < 800:
+                answers = list(pool.map(lambda _i: _request(port, readyz), range(40)))
+                assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+                sent += len(answers)
+        assert len(list(directory.glob("histogram_*.db"))) == 2, "one worker served every request"
+        for _ in range(6):  # answered by either worker: always every worker's requests
+            answer = _request(port, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                    b"Authorization: Bearer gunicorn-metrics-token\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+            body = answer.partition(b"\r\n\r\n")[2].decode()
+            line = next(line for line in body.splitlines() if line.startswith(
+                "checkout_http_request_duration_seconds_count") and 'route="core.views.readyz"' in line)
+            assert float(line.rsplit(" ", 1)[1]) == sent, line
+    finally:
+        gunicorn_stop(process)

@@ -74,3 +74,20 @@ def test_readme_production_steps_never_sync_dev_tools_back():
     assert any(c.startswith("uv sync") and "--no-dev" in c and "--frozen" in c for c in commands)
     runs = [c for c in commands if c.startswith("uv run")]
     assert runs and all(c.startswith("uv run --no-sync ") for c in runs), runs
+
+
+def test_ops_scrape_config_matches_the_metrics_endpoint(client, settings, db):
+    """docs/ops.md's Prometheus example scrapes what /metrics serves, the way it wants to be asked."""
+    import yaml
+    from django.urls import reverse
+
+    ops = (Path(__file__).resolve().parent.parent / "docs" / "ops.md").read_text()
+    config = yaml.safe_load(re.search(r"```yaml\n(.*?)```", ops, re.S).group(1))
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == reverse("metrics") == "/metrics"
+    assert job["authorization"]["type"] == "Bearer" and job["authorization"]["credentials_file"]
+    settings.METRICS_TOKEN = "from-the-credentials-file"
+    answer = client.get(job["metrics_path"], HTTP_AUTHORIZATION=f"{job['authorization']['type']} "
+                                                                 "from-the-credentials-file")
+    assert answer.status_code == 200 and b"checkout_http_request_duration_seconds" in answer.content
+    assert "docs/ops.md" in README

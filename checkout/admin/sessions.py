@@ -1,5 +1,6 @@
 import csv
 import uuid
+from functools import partial
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from checkout.admin.dashboard import conversion_dashboard_view
 from checkout.enums import CancellationReason, SessionStatus
 from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment, WebhookDelivery
 from checkout.pages import money, present_invoice
@@ -305,6 +307,8 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                  name="checkout_checkoutsession_transition"),
             path("export.csv", self.admin_site.admin_view(self.export_csv_view),
                  name="checkout_checkoutsession_export"),
+            path("dashboard/", self.admin_site.admin_view(partial(conversion_dashboard_view, self)),
+                 name="checkout_checkoutsession_dashboard"),
         ]
         return urls + super().get_urls()
 

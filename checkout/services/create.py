@@ -108,6 +108,7 @@ def checkout_session_create(
     expires_at = data.get("expires_at") or now + datetime.timedelta(
         hours=settings.CHECKOUT_SESSION_DEFAULT_TTL_HOURS
     )
+    attribution = _jsonable(data.get("attribution"))
     session = CheckoutSession(
         organization=organization,
         checkout_type=checkout_type,
@@ -119,7 +120,7 @@ def checkout_session_create(
         success_url=data.get("success_url", ""),
         cancel_url=data.get("cancel_url", ""),
         pending_url=data.get("pending_url", ""),
-        attribution=_jsonable(data.get("attribution")),
+        attribution=attribution,
         metadata=data.get("metadata") or {},
         trace_id=data.get("trace_id") or "",
         expires_at=expires_at,
@@ -127,12 +128,27 @@ def checkout_session_create(
         terms_url=_terms_url(data, priced["business_entity_id"]),
         recovery_enabled=bool(((data.get("after_expiration") or {}).get("recovery") or {}).get("enabled")),
         **priced,
+        **reporting_columns(attribution=attribution, estimates=priced["estimates"]),
     )
     if insert is None:
         session.save(force_insert=True)
     else:
         insert(session)
     return session
+
+
+def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> dict:
+    """The session's reporting columns (``utm_source``, ``utm_campaign``, ``amount_total``: what
+    the dashboard and the metrics count) for its ``attribution`` and ``estimates``. Whoever
+    writes those writes these (create here; update copies them from its re-priced preview);
+    migration 0013 filled older rows with the same rules in SQL."""
+    attribution = attribution or {}
+    total = ((estimates or {}).get("current_invoice") or {}).get("total")
+    return {
+        "utm_source": (attribution.get("utm_source") or "")[:100] or None,
+        "utm_campaign": (attribution.get("utm_campaign") or "")[:100] or None,
+        "amount_total": None if total is None else Decimal(total),
+    }
 
 
 def checkout_session_preview(*, organization: Organization, livemode: bool, data: dict) -> CheckoutSession:

@@ -123,3 +123,13 @@ class WebhookAttemptFactory(factory.django.DjangoModelFactory):
     delivery = factory.SubFactory(WebhookDeliveryFactory)
     response_status = 200
     latency_ms = 12
+
+
+def checkout_session_created_at(created_at: datetime.datetime, **fields) -> CheckoutSession:
+    """A session (``CheckoutSessionFactory`` with ``fields``) created at ``created_at``, which
+    ``auto_now_add`` would otherwise overwrite; due 24 hours later unless ``expires_at`` says."""
+    fields.setdefault("expires_at", created_at + datetime.timedelta(hours=24))
+    session = CheckoutSessionFactory(**fields)
+    CheckoutSession.objects.filter(pk=session.pk).update(created_at=created_at)
+    session.created_at = created_at
+    return session
