@@ -26,6 +26,7 @@ django.setup()
 
 from rest_framework import serializers  # noqa: E402
 
+from checkout.api.field_tree import fields_build  # noqa: E402
 from checkout.api.serializers import CheckoutSessionCreateSerializer, StrictSerializer  # noqa: E402
 
 BODY = {
@@ -63,12 +64,12 @@ def main():
     # The other ways to build the tree, for comparison: a fresh tree per serializer instance
     # (cloned declared fields), and DRF's own per-instance deep copy.
     cached = StrictSerializer.fields
-    StrictSerializer.fields = _fields(lambda self: self._fields_build())
+    StrictSerializer.fields = _fields(fields_build)
     fresh = per_call_us()
     StrictSerializer.get_fields = serializers.Serializer.get_fields
     stock = per_call_us()
     StrictSerializer.fields = cached
-    print(f"create body validation, µs per call: {ours:.0f} as built now; {fresh:.0f} with a fresh cloned "
+    print(f"create body validation, µs per call: {ours:.0f} with the frozen per-thread tree; {fresh:.0f} with a fresh cloned "
           f"tree per instance; {stock:.0f} with DRF's deep copy per instance")
 
 

@@ -19,7 +19,7 @@ from rest_framework.permissions import BasePermission
 from .db import JoinedRowLoader
 from .lru import LocalLru
 from .models import ApiKey
-from .ratelimit import window_count, window_peek
+from .ratelimit import CircuitBreaker, window_count, window_peek
 from .services import api_key_authenticate, api_key_hash
 
 logger = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def api_key_touch(key: ApiKey, *, now: datetime.datetime | None = None) -> None:
 # A fixed window per address (API_AUTH_FAILURE_WINDOW_SECONDS); past API_AUTH_FAILURE_LIMIT
 # failures the address is answered 429 until the window ends. A cache outage never blocks
 # anyone: the limiter steps aside for a few seconds ("fails open").
-_OPEN_CIRCUIT_SECONDS = 5.0
-_circuit_open_until = 0.0
+breaker = CircuitBreaker("auth failure limiter")
 
 
 def client_address(request) -> str:
@@ -136,16 +135,9 @@ def _failure_window_key(address: str) -> tuple[str, float]:
 
 
 def _limiter(action):
-    global _circuit_open_until
-    if not settings.API_AUTH_FAILURE_LIMIT or time.monotonic() < _circuit_open_until:
+    if not settings.API_AUTH_FAILURE_LIMIT:
         return None
-    try:
-        return action()
-    except Exception:
-        _circuit_open_until = time.monotonic() + _OPEN_CIRCUIT_SECONDS
-        logger.warning("auth failure limiter unavailable; allowing requests for %ss", _OPEN_CIRCUIT_SECONDS,
-                       exc_info=True)
-        return None
+    return breaker.call(action)
 
 
 def auth_failures_blocked(address: str) -> float:

@@ -162,6 +162,8 @@ def _limiter_circuits_closed():
     from checkout.api import throttling
     from core import authentication
 
-    throttling._circuit_open_until = authentication._circuit_open_until = 0.0
+    throttling.breaker.reset()
+    authentication.breaker.reset()
     yield
-    throttling._circuit_open_until = authentication._circuit_open_until = 0.0
+    throttling.breaker.reset()
+    authentication.breaker.reset()

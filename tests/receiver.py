@@ -23,10 +23,18 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
-                if receiver.delay_seconds:
-                    time.sleep(receiver.delay_seconds)
                 if receiver.redirect_to:
                     status = 302
+                with receiver._lock:
+                    # Recorded before answering: once the sender has our answer, the request is
+                    # in ``requests`` (asserting right after a send never races this thread).
+                    receiver.requests.append(
+                        {"at": time.monotonic(), "path": self.path, "headers": dict(self.headers),
+                         "body": body, "status": status}
+                    )
+                    receiver._changed.notify_all()
+                if receiver.delay_seconds:
+                    time.sleep(receiver.delay_seconds)
                 self.send_response(status)
                 if receiver.redirect_to:
                     self.send_header("Location", receiver.redirect_to)
@@ -35,12 +43,6 @@ class Receiver:
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
-                with receiver._lock:
-                    receiver.requests.append(
-                        {"at": time.monotonic(), "path": self.path, "headers": dict(self.headers),
-                         "body": body, "status": status}
-                    )
-                    receiver._changed.notify_all()
 
             def log_message(self, *args):
                 pass

@@ -28,6 +28,7 @@ from checkout.urlrules import SPACES
 from .routing import MethodRouter
 from .serializers import (
     IDEMPOTENCY_KEY_SCHEMA,
+    JSON_NUMBER_LIMIT,
     JSON_TEXT_SCHEMA,
     CheckoutSessionCancelSerializer,
     CheckoutSessionConfirmSerializer,
@@ -954,8 +955,8 @@ _JSON_VALUE = {
     # One schema, no anyOf: each keyword applies to its own type only.
     "type": ["null", "string", "number", "boolean", "array", "object"],
     "pattern": JSON_TEXT_SCHEMA["pattern"],
-    "minimum": -1e38,
-    "maximum": 1e38,
+    "minimum": -JSON_NUMBER_LIMIT,
+    "maximum": JSON_NUMBER_LIMIT,
     "items": _JSON_VALUE_REF,
     "propertyNames": JSON_TEXT_SCHEMA,
     "additionalProperties": _JSON_VALUE_REF,

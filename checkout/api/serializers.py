@@ -9,7 +9,6 @@ the error envelope.
 import datetime
 import json
 import re
-import threading
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -19,9 +18,9 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.utils.serializer_helpers import BindingDict
 
 from billing.estimates import MAX_TRIAL_DAYS
+from checkout.api.field_tree import field_clone, fields_build, shared_fields
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.representation import datetime_text, id_text
 from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
@@ -211,9 +210,13 @@ class RedirectUrlField(StringField):
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
+JSON_NUMBER_LIMIT = 1e38
+
+
 def json_text_check(value, depth: int = 0) -> None:
     """PostgreSQL's jsonb refuses NUL characters and Python's encoder lone surrogates: both
-    are refused here, as input errors, before they can become server errors."""
+    are refused here, as input errors, before they can become server errors. Numbers stay
+    within ±1e38 (what the schema's JsonValue states)."""
     if depth > 20:
         raise fail("Nested too deeply (at most 20 levels).", "invalid_type")
     if isinstance(value, str):
@@ -228,6 +231,8 @@ def json_text_check(value, depth: int = 0) -> None:
     elif isinstance(value, list):
         for item in value:
             json_text_check(item, depth + 1)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > JSON_NUMBER_LIMIT:
+        raise fail(f"Numbers must lie within ±{JSON_NUMBER_LIMIT:g}.", "value_out_of_range")
 
 
 # Text in JSON values: no NUL (PostgreSQL's jsonb cannot hold it).
@@ -323,53 +328,20 @@ class TraceIdField(StringField):
         return value
 
 
-def _field_clone(field: serializers.Field) -> serializers.Field:
-    """A fresh, unbound copy of a declared field: what DRF's ``Field.__deepcopy__`` does, minus
-    deep-copying plain arguments (help texts, choices, defaults), which ``__init__`` copies
-    where it needs to. Nested fields (a ``child``, a nested serializer) are cloned in turn."""
-    args = [_field_clone(a) if isinstance(a, serializers.Field) else a for a in field._args]
-    kwargs = {
-        k: _field_clone(v) if isinstance(v, serializers.Field) else v for k, v in field._kwargs.items()
-    }
-    return field.__class__(*args, **kwargs)
-
-
-# Bound field trees of root serializers, per thread and class (see StrictSerializer.fields).
-_field_trees = threading.local()
-
-
 class StrictSerializer(serializers.Serializer):
     """Rejects fields it does not know: a misspelt ``sucess_url`` is an error, not a no-op."""
 
     def get_fields(self):
-        # DRF deep-copies every declared field for every instance; on the create path that
-        # copying was a third of validation's cost (profiled). Clone them instead.
-        return {name: _field_clone(field) for name, field in self._declared_fields.items()}
+        # DRF deep-copies every declared field for every instance; cloning is cheaper.
+        return {name: field_clone(field) for name, field in self._declared_fields.items()}
 
     @cached_property
     def fields(self):
-        """Building the bound field tree (nested serializers included) was still the largest
-        part of validating a create (profiled), every request again. So a root serializer
-        without context and not partial reuses a tree built once per thread and class, bound to
-        a template instance: validation keeps no state on fields, and what fields read from
-        their root (context, ``partial``) is the same on the template (empty, False). Per
-        thread, so concurrent requests never share a tree. Don't mutate ``self.fields``."""
+        """A root serializer without context and not partial validates with its class's
+        frozen field tree, built once per thread (``checkout.api.field_tree``)."""
         if self.parent is not None or self._context or self.partial:
-            return self._fields_build()
-        trees = getattr(_field_trees, "by_class", None)
-        if trees is None:
-            trees = _field_trees.by_class = {}
-        cls = type(self)
-        tree = trees.get(cls)
-        if tree is None:
-            tree = trees[cls] = cls()._fields_build()
-        return tree
-
-    def _fields_build(self):
-        fields = BindingDict(self)
-        for key, value in self.get_fields().items():
-            fields[key] = value
-        return fields
+            return fields_build(self)
+        return shared_fields(type(self))
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

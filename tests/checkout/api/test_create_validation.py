@@ -979,3 +979,12 @@ def test_create_guest_with_unknown_business_entity_uuid_is_404(merchant):
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "business_entity_not_found"
+
+
+@pytest.mark.parametrize("number, status", [(1e38, 201), (-1e38, 201), (1.5e38, 422), (-1e300, 422), (10**39, 422)])
+def test_metadata_numbers_stay_within_the_published_range(merchant, number, status):
+    response = merchant.post(plan_body(merchant, metadata={"n": number, "deep": [{"m": number}]}))
+    assert response.status_code == status, response.content
+    if status == 422:
+        assert error_of(response)["code"] == "value_out_of_range"
+        assert list(error_of(response)["fields"]) == ["metadata"]

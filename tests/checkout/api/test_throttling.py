@@ -15,9 +15,9 @@ def _closed_circuit_and_one_window(monkeypatch):
     """A closed circuit, and a clock 30 s into a window: the limit counts per fixed minute,
     so requests straddling a real minute boundary would start a fresh count mid-test."""
     monkeypatch.setattr(throttling, "_clock", lambda: 1_800_000_030.0)
-    throttling._circuit_open_until = 0.0
+    throttling.breaker.reset()
     yield
-    throttling._circuit_open_until = 0.0
+    throttling.breaker.reset()
 
 
 @override_settings(CHECKOUT_CREATE_RATE_LIMIT=3)
@@ -60,7 +60,7 @@ def test_limiter_fails_open_when_the_cache_is_unreachable(merchant):
         statuses = [merchant.post(plan_body(merchant)).status_code for _ in range(3)]
 
     assert statuses == [201, 201, 201]
-    assert throttling._circuit_open_until > 0  # later requests skip the dead cache for a while
+    assert throttling.breaker.open_until > 0  # later requests skip the dead cache for a while
 
 
 @override_settings(CHECKOUT_CREATE_RATE_LIMIT=1)

@@ -106,9 +106,8 @@ def test_events_survive_stopped_redis(start_celery_worker, throwaway_redis, rece
     endpoint = WebhookEndpointFactory(organization=org, url=receiver.url)
     plan = PlanItemFactory(plan__organization=org).plan
     api = api_client_for(org)
-    # The whole of Redis goes: the broker and the cache (the API's rate limiter, which then
-    # steps aside for a while: that state must not outlive this test).
-    monkeypatch.setattr("checkout.api.throttling._circuit_open_until", 0.0)
+    # The whole of Redis goes: the broker and the cache (the API's rate limiter then steps
+    # aside for a while; tests/conftest.py closes its circuit again after every test).
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": throwaway_redis.url}}
 
