@@ -16,6 +16,7 @@ class BillingErrorCode(StrEnum):
     INVALID_TIERS = "invalid_tiers"
     INVALID_CADENCE = "invalid_cadence"
     INVALID_DATES = "invalid_dates"
+    END_DATE_BEFORE_START_DATE = "end_date_before_start_date"
     INVALID_QUOTE = "invalid_quote"
     QUANTITY_OUT_OF_BOUNDS = "quantity_out_of_bounds"
     UNKNOWN_PRODUCT_OVERRIDE = "unknown_product_override"
@@ -65,6 +66,13 @@ class InvalidCadence(InvalidPricing):
 class InvalidDates(BillingError):
     code = BillingErrorCode.INVALID_DATES.value
     message = "The dates are not coherent."
+
+
+class EndDateBeforeStartDate(InvalidDates):
+    """The one owner of "a contract ends after it starts", whichever way the start was given."""
+
+    code = BillingErrorCode.END_DATE_BEFORE_START_DATE.value
+    message = "Must be after start_date."
 
 
 class InvalidQuote(BillingError):

@@ -41,6 +41,7 @@ from .errors import (
     BillingError,
     CurrencyMismatch,
     DuplicateProductOverride,
+    EndDateBeforeStartDate,
     InvalidDates,
     InvalidPricing,
     InvalidQuote,
@@ -335,7 +336,8 @@ def _validate_quote(quote: Quote) -> None:
     if not is_currency(quote.currency):
         raise InvalidQuote("Not an ISO-4217 currency code.", field="currency")
     if quote.end_date is not None and quote.end_date <= quote.start_date:
-        raise InvalidDates("The end date must be after the start date.", field="end_date")
+        raise EndDateBeforeStartDate(
+            f"Must be after start_date ({quote.start_date}, today when not given).", field="end_date")
     if not quote.phases:
         raise InvalidQuote("At least one phase is needed.", field="phases")
     expected_start = quote.start_date

@@ -357,12 +357,6 @@ def _pair_error(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: [fail(message, code).detail[0]]})
 
 
-def _end_after_start_check(attrs) -> None:
-    start, end = attrs.get("start_date"), attrs.get("end_date")
-    if start and end and end <= start:
-        raise _pair_error("end_date", "Must be after start_date.", "end_date_before_start_date")
-
-
 # --- Create: input ---------------------------------------------------------------------------
 
 
@@ -495,7 +489,11 @@ class PhaseSerializer(StrictSerializer):
     pricings = PhasePricingSerializer(many=True, min_length=1, max_length=100)
 
     def validate(self, attrs):
-        _end_after_start_check(attrs)
+        # A phase's own two dates (the contract's are the pricing engine's to check, once,
+        # after the start date is known: given, or today).
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start and end and end <= start:
+            raise _pair_error("end_date", "Must be after start_date.", "end_date_before_start_date")
         return attrs
 
 
@@ -508,7 +506,6 @@ class ContractSerializer(StrictSerializer):
     phases = PhaseSerializer(many=True, required=False, min_length=1, max_length=10)
 
     def validate(self, attrs):
-        _end_after_start_check(attrs)
         if attrs["is_plan_based"]:
             if attrs.get("plan_id") is None:
                 raise _pair_error(
@@ -747,7 +744,6 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
             if attrs.get("currency") is not None and attrs["currency"] != contract["currency"]:
                 raise _pair_error("currency", "Must equal contract.currency.", "currency_mismatch")
             return
-        _end_after_start_check(attrs)
 
     @staticmethod
     def _check_expiry(attrs):
