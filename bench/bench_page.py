@@ -158,6 +158,8 @@ def main():
     parser.add_argument("--distinct", type=int, default=4000, help="sessions cycled through (first renders)")
     parser.add_argument("--floor", choices=("read", "write"), default="read")
     parser.add_argument("--cached", action="store_true", help="one session again and again (page cache warm)")
+    parser.add_argument("--in-process-only", action="store_true",
+                        help="print the statement counts and in-process times, start no server")
     args = parser.parse_args()
 
     setup_django()
@@ -170,7 +172,7 @@ def main():
     q_small, q_big = queries_per_render(session.token), queries_per_render(bigger.token)
     lines = len(session.estimates["current_invoice"]["line_items"]) + len(
         session.estimates["next_invoice"]["line_items"])
-    whole, template = in_process(tokens[:300])
+    whole, template = in_process(tokens[:300], repeats=5 if args.in_process_only else 3)
 
     from django.db import connections
 
@@ -194,10 +196,12 @@ def main():
           f" of a guest session with {lines} invoice lines, against the floor {floor_text}")
     print(f"SQL statements per render: first {q_small[0]}, cached {q_small[1]} "
           f"(session with 3× the items: {q_big[0]}, {q_big[1]})")
-    print(f"in-process CPU per first render (test client, 300 sessions × 3): "
+    print(f"in-process CPU per first render (test client, 300 sessions × {len(whole)}): "
           f"{statistics.median(whole):.2f} ms [{min(whole):.2f}–{max(whole):.2f}]; "
           f"the open page's template alone: {statistics.median(template):.3f} ms "
           f"[{min(template):.3f}–{max(template):.3f}]")
+    if args.in_process_only:
+        return
     server, port = gunicorn_start("bench.floor:application", env=_env(), production=True,
                                   workers=args.workers, threads=args.threads)
     print(f"server: gunicorn -c config/gunicorn.py, {args.workers or '4 (config)'} workers × "
