@@ -1,43 +1,53 @@
-"""Benchmark: rendering the open hosted checkout page under load.
+"""The page workload: the hosted checkout page's first render (GET /pay/<token>) against the
+floor, open loop.
 
-What it does
-1. Migrates the database named by DATABASE_URL (PostgreSQL; use a scratch one) and creates a
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkout_bench \\
+        uv run python bench/bench_page.py [--rounds 3] [--seconds 10]
+
+One command, one run:
+1. migrates the database named by DATABASE_URL (a scratch PostgreSQL one) and creates a
    merchant and an open session priced by the real engine: four items (flat fee, per-unit
    seats, one-time onboarding, tiered usage in arrears), 8.25 % tax and a guest customer (the
-   biggest form), so the page shows two invoices, tiers and the guest form. It also clones that
-   session ``--distinct`` times (new ids and tokens) for the cache-miss run.
-2. Counts the SQL queries of one render in-process (Django test client + CaptureQueriesContext)
-   for that session and for a session with 3× the items: the count must not grow.
-3. Starts gunicorn (production settings: DEBUG off, cached templates, whitenoise) and sends
-   GET /pay/<token> from N concurrent keep-alive clients for a fixed time after a warm-up,
-   twice: the same session over and over (the page cache warm), then cycling through the
-   clones (every render a cache miss). Prints p50/p90/p99/max, throughput, and the server's
-   CPU time per request (from /proc), which stays meaningful when other work shares the CPUs.
+   biggest form), so the page shows two invoices, tiers and the guest form; then ``--distinct``
+   copies of it (new ids and tokens), so every request below is a session's first render
+   (each gunicorn worker's page cache holds 256 pages; cycling through 4,000 sessions, a worker
+   sees ~1,000 others before a token comes back);
+2. counts the SQL statements of one render in-process, for that session and for one with 3×
+   the items (the count must not grow), and times the render in-process: the whole view
+   (Django's test client, every render a first one) and the template engine alone (the open
+   page's template rendered again and again from one context);
+3. starts gunicorn with the production configuration (``config/gunicorn.py``) on
+   ``bench.floor``: the real app plus the floor, here its read endpoint ``GET
+   /bench/floor/<token>`` (DRF: one row by a unique index, the same sessions' tokens, JSON);
+4. measures both sides' saturation throughput (closed loop), then drives both at 25, 50 and
+   75 % of the floor's saturation rate (open loop, latency from each request's scheduled send
+   time), interleaved and repeated (``bench/slo.py``), and prints p50/p99/p99.9, their ratios,
+   CPU per request and the target: at 50 % of the floor's rate, the page's p99 ≤ 2 × the
+   floor's.
 
-Run (from the repository root):
-    createdb -h 127.0.0.1 -U postgres checkout_bench   # once
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkout_bench \\
-        uv run python bench/bench_page.py --clients 8 --seconds 20
-
-Target: a constant number of queries per render; p99 under 30 ms at 8 concurrent clients.
-The clients run on the same machine as the server and take CPU from it.
+``--floor write`` compares with the create floor (``POST /bench/floor``: validate, insert one
+row) instead; ``--cached`` drives one session over and over (every render from the page cache).
 """
 
 import argparse
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, gunicorn_start, gunicorn_stop, percentile, server_cpu_seconds  # noqa: E402
-from bench.loadgen import closed_loop, request_bytes  # noqa: E402
+from bench.common import bench_env, gunicorn_start, gunicorn_stop  # noqa: E402
+from bench.loadgen import request_bytes  # noqa: E402
+from bench.slo import Meter, Side, compare, verdict  # noqa: E402
+
+TARGET_P99_RATIO = 2.0
 
 
 def _env() -> dict:
     """The app's environment: production settings (DEBUG off, cached templates, whitenoise)."""
-    return bench_env(DEBUG="false", LOG_LEVEL="WARNING")
+    return bench_env(DEBUG="false")
 
 
 def setup_django():
@@ -67,7 +77,7 @@ def seed(extra_items: int = 0):
 
 
 def clone(session, count: int) -> list[str]:
-    """``count`` copies of ``session`` (new ids and tokens), for cache-miss runs."""
+    """``count`` copies of ``session`` (new ids and tokens), for first renders."""
     import uuid
 
     from checkout.models import CheckoutSession
@@ -98,31 +108,58 @@ def queries_per_render(token: str) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def run(port, server, label, paths, args):
-    marks = {}
-    requests = [request_bytes("GET", path) for path in paths]
-    result = closed_loop(port, lambda n: requests[n % len(requests)], clients=args.clients,
-                         seconds=args.seconds, warmup=args.warmup,
-                         on_measure_start=lambda: marks.setdefault("cpu", server_cpu_seconds(server)))
-    cpu = server_cpu_seconds(server) - marks["cpu"]
-    latencies, errors = result.latencies_ms, result.errors
-    if not latencies:
-        sys.exit("no successful requests")
-    print(f"\n{label}")
-    print(f"  requests: {len(latencies)} ok, {errors} failed, {len(latencies) / args.seconds:.0f} req/s; "
-          f"server CPU per request {cpu / len(latencies) * 1000:.1f} ms")
-    print(f"  latency ms: p50 {percentile(latencies, 50):.1f}  p90 {percentile(latencies, 90):.1f}  p99 {percentile(latencies, 99):.1f}  max {max(latencies):.1f}  mean {statistics.fmean(latencies):.1f}")
+def in_process(tokens: list[str], repeats: int = 3) -> tuple[list[float], list[float]]:
+    """CPU ms per first render through the test client (the whole view, page cache cleared
+    before each), and per render of the open page's template alone from one captured context.
+    ``repeats`` rounds each, to show the spread."""
+    from django.template.loader import render_to_string
+    from django.test import Client
+
+    from checkout import views
+    from checkout.pages import open_page_cache
+
+    client = Client()
+    captured = {}
+    real = views.render_to_string
+
+    def capture(name, context=None, *args, **kwargs):
+        captured.setdefault(name, context)
+        return real(name, context, *args, **kwargs)
+
+    views.render_to_string = capture
+    try:
+        client.get(f"/pay/{tokens[0]}")
+    finally:
+        views.render_to_string = real
+    context = captured["checkout/open.html"]
+    whole, template = [], []
+    for _ in range(repeats):
+        started = time.process_time()
+        for token in tokens:
+            open_page_cache.clear()
+            assert client.get(f"/pay/{token}").status_code == 200
+        whole.append((time.process_time() - started) / len(tokens) * 1000)
+        started = time.process_time()
+        for _ in range(len(tokens)):
+            render_to_string("checkout/open.html", context)
+        template.append((time.process_time() - started) / len(tokens) * 1000)
+    return whole, template
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--distinct", type=int, default=3000,
-                        help="sessions for the cache-miss run (more than the page cache holds)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per side and rate")
+    parser.add_argument("--sat-seconds", type=float, default=8, help="seconds per side at saturation")
+    parser.add_argument("--sat-clients", type=int, default=16, help="closed-loop clients at saturation")
+    parser.add_argument("--fractions", default="0.25,0.5,0.75", help="of the floor's saturation rate")
+    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: config/gunicorn.py's)")
+    parser.add_argument("--threads", type=int, help="GUNICORN_THREADS (default: config/gunicorn.py's)")
+    parser.add_argument("--distinct", type=int, default=4000, help="sessions cycled through (first renders)")
+    parser.add_argument("--floor", choices=("read", "write"), default="read")
+    parser.add_argument("--cached", action="store_true", help="one session again and again (page cache warm)")
+    parser.add_argument("--in-process-only", action="store_true",
+                        help="print the statement counts and in-process times, start no server")
     args = parser.parse_args()
 
     setup_django()
@@ -135,25 +172,55 @@ def main():
     q_small, q_big = queries_per_render(session.token), queries_per_render(bigger.token)
     lines = len(session.estimates["current_invoice"]["line_items"]) + len(
         session.estimates["next_invoice"]["line_items"])
+    whole, template = in_process(tokens[:300], repeats=5 if args.in_process_only else 3)
 
     from django.db import connections
 
     connections.close_all()
-    server, port = gunicorn_start("config.wsgi:application", env=_env(), workers=args.workers,
-                                  threads=args.threads)
-    print(f"open hosted page: guest session, {lines} invoice lines; machine: {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f} before the run")
-    print(f"server: gunicorn gthread, {args.workers} workers × {args.threads} threads, DEBUG off")
-    print(f"queries per render: first {q_small[0]}, cached {q_small[1]} "
+    database_url = os.environ["DATABASE_URL"]
+    page_tokens = [session.token] if args.cached else tokens
+    pages = [request_bytes("GET", f"/pay/{token}") for token in page_tokens]
+    if args.floor == "read":
+        floor_requests = [request_bytes("GET", f"/bench/floor/{token}") for token in tokens]
+        floor = Side("floor", lambda n: floor_requests[n % len(floor_requests)], 200)
+        floor_text = "GET /bench/floor/<token> (DRF: one row by a unique index, JSON)"
+    else:
+        body = b'{"name": "bench floor"}'
+        floor_request = request_bytes("POST", "/bench/floor", headers={"Content-Type": "application/json"},
+                                      body=body)
+        floor = Side("floor", lambda n: floor_request, 201)
+        floor_text = "POST /bench/floor (DRF: validate one field, insert one row)"
+    ours = Side("page", lambda n: pages[n % len(pages)], 200)
+
+    print(f"page workload: GET /pay/<token>, {'one session (page cache warm)' if args.cached else 'first renders'}"
+          f" of a guest session with {lines} invoice lines, against the floor {floor_text}")
+    print(f"SQL statements per render: first {q_small[0]}, cached {q_small[1]} "
           f"(session with 3× the items: {q_big[0]}, {q_big[1]})")
-    print(f"load: {args.clients} concurrent keep-alive clients, {args.seconds:.0f} s after {args.warmup:.0f} s warm-up")
+    print(f"in-process CPU per first render (test client, 300 sessions × {len(whole)}): "
+          f"{statistics.median(whole):.2f} ms [{min(whole):.2f}–{max(whole):.2f}]; "
+          f"the open page's template alone: {statistics.median(template):.3f} ms "
+          f"[{min(template):.3f}–{max(template):.3f}]")
+    if args.in_process_only:
+        return
+    server, port = gunicorn_start("bench.floor:application", env=_env(), production=True,
+                                  workers=args.workers, threads=args.threads)
+    print(f"server: gunicorn -c config/gunicorn.py, {args.workers or '4 (config)'} workers × "
+          f"{args.threads or '8 (config)'} threads; database {database_url.rsplit('/', 1)[1]}; "
+          f"{os.cpu_count()} CPUs")
     try:
-        run(port, server, "same session, page cache warm (a customer reloading, form errors aside):",
-            [f"/pay/{session.token}"], args)
-        run(port, server, f"{args.distinct} distinct sessions, every render a cache miss (worst case):",
-            [f"/pay/{token}" for token in tokens], args)
+        summary = compare(port, floor, ours, Meter(server, database_url),
+                          fractions=[float(f) for f in args.fractions.split(",")], rounds=args.rounds,
+                          seconds=args.seconds, sat_seconds=args.sat_seconds, sat_clients=args.sat_clients)
     finally:
         gunicorn_stop(server)
+
+    print()
+    sat = statistics.median(summary["sat_ratios"])
+    print(f"page / floor throughput at saturation: {sat:.0%}")
+    if 0.5 in summary["fractions"]:
+        ratio = statistics.median(summary["fractions"][0.5]["ratios"]["p99"])
+        print(f"page p99 / floor p99 at 50 % of the floor's saturation rate: {ratio:.2f} "
+              f"(target ≤ {TARGET_P99_RATIO:.1f}) {verdict(ratio <= TARGET_P99_RATIO)}")
 
 
 if __name__ == "__main__":

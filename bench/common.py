@@ -49,20 +49,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_start(app: str, *, env: dict[str, str], workers: int, threads: int, preload: bool = False,
+def gunicorn_start(app: str, *, env: dict[str, str], workers: int | None = None, threads: int | None = None,
+                   preload: bool = False, production: bool = False,
                    start_timeout: float = 30.0) -> tuple[subprocess.Popen, int]:
-    """Start gunicorn (gthread workers, keep-alive connections) on a free loopback port and wait
-    until ``/healthz`` answers 200; returns the master process and the port.
+    """Start gunicorn on a free loopback port and wait until ``/healthz`` answers 200; returns
+    the master process and the port.
+
+    ``production``: with ``config/gunicorn.py``, as the README runs it (its worker class,
+    workers × threads, keep-alive, access log; ``workers``/``threads`` override them through
+    its ``GUNICORN_*`` variables when given), its access log and output discarded. Otherwise
+    plain gthread workers with a 30 s keep-alive and no access log.
 
     The server leads a process group of its own, so ``gunicorn_stop`` can end the workers too.
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-           "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-           "--keep-alive", "30", "--log-level", "warning"]
+    env = dict(env)
+    if production:
+        env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+        if workers:
+            env["GUNICORN_WORKERS"] = str(workers)
+        if threads:
+            env["GUNICORN_THREADS"] = str(threads)
+        cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.py"), app,
+               "--log-level", "warning"]
+        output = subprocess.DEVNULL
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers or 2), "--worker-class", "gthread", "--threads", str(threads or 1),
+               "--keep-alive", "30", "--log-level", "warning"]
+        output = None
     if preload:
         cmd.append("--preload")
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=output)
     deadline = time.monotonic() + start_timeout
     while time.monotonic() < deadline and server.poll() is None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

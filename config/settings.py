@@ -66,6 +66,14 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
+    # The hosted pages (checkout/jinja2/checkout/): Jinja2, for render speed; see checkout/jinja.py.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,  # each app's jinja2/ folder: only checkout has one
+        "OPTIONS": {"environment": "checkout.jinja.environment"},
+    },
+    # Admin and everything else (templates/, the apps' templates/): Django's engine.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
