@@ -142,9 +142,19 @@ def _expire_sql(statement: str, *, now: datetime, asynchronous: bool, **params) 
         return cursor.rowcount
 
 
+def checkout_sessions_expire_selected(due: QuerySet, *, now: datetime) -> int:
+    """Expire the open sessions ``due`` selects (and locks): the definition of expiring, which
+    the statements above repeat in SQL for the sweep and the list (a test holds them equal).
+    Used as it is for one session (read-time expiry, the merchant's and ops' expire now) and by
+    the sweep off PostgreSQL. Their events' payloads are completed by the outbox pass, which
+    is asked for on commit."""
+    expired = _expire_orm(due, now=now)
+    if expired:
+        _events_dispatch_soon()
+    return expired
+
+
 def _expire_orm(due: QuerySet, *, now: datetime) -> int:
-    """The same as the statements above through the ORM: ``due`` selects (and locks) the
-    sessions to expire."""
     with transaction.atomic():
         ids = list(due.values_list("id", flat=True))
         if not ids:

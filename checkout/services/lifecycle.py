@@ -15,7 +15,7 @@ from checkout.errors import InvalidCancellationReason, SessionNotFound, SessionN
 from checkout.models import CheckoutSession
 
 from .events import event_record
-from .recovery_url import recovery_url_expression
+from .expiry import checkout_sessions_expire_selected
 
 
 @transaction.atomic
@@ -31,19 +31,15 @@ def checkout_session_expire(
     and with ``livemode`` (the merchant key's mode) only a session of that mode.
     """
     now = now or timezone.now()
-    candidates = CheckoutSession.objects.filter(pk=session_id, status=SessionStatus.OPEN)
+    candidates = CheckoutSession.objects.select_for_update().filter(pk=session_id, status=SessionStatus.OPEN)
     if organization_id is not None:
         candidates = candidates.filter(organization_id=organization_id)
     if livemode is not None:
         candidates = candidates.filter(livemode=livemode)
     if not force:
         candidates = candidates.filter(expires_at__lte=now)
-    if not candidates.update(status=SessionStatus.EXPIRED, expired_at=now, updated_at=now,
-                             recovery_url=recovery_url_expression()):
-        return False
-    session = CheckoutSession.objects.get(pk=session_id)
-    event_record(session=session, type=EventType.EXPIRED)
-    return True
+    # The sweep's own definition of expiring (status, recovery URL, the event), for one row.
+    return checkout_sessions_expire_selected(candidates, now=now) == 1
 
 
 def checkout_session_expire_now(*, session_id, organization_id=None, livemode: bool | None = None) -> CheckoutSession:
