@@ -18,13 +18,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
 from decimal import Decimal
-from functools import cache
-from typing import NamedTuple
 from uuid import UUID
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -50,6 +47,7 @@ from billing.estimates import (
     start_date_problem,
 )
 from billing.selectors import DiscountOffer
+from checkout import fastsql
 from checkout.enums import CheckoutType
 from checkout.errors import (
     BusinessEntityMismatch,
@@ -75,7 +73,6 @@ from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight
 from checkout.tokens import session_token_new
 from checkout.urlrules import is_https
-from core.db import hand_written_sql_supported, prepared_cursor
 from core.models import BusinessEntity, Organization
 from customers.models import Customer
 
@@ -230,9 +227,9 @@ def _customer_and_entity(organization, data):
     if entity_id is not None:
         entity = _business_entity(organization, entity_id)
     elif own_entity_id is not None:
-        entity = _Entity(own_entity_id, own_tax_rate)
+        entity = fastsql.EntityRow(own_entity_id, own_tax_rate)
     elif default_entity_id is not None:
-        entity = _Entity(default_entity_id, default_tax_rate)
+        entity = fastsql.EntityRow(default_entity_id, default_tax_rate)
     else:
         raise BusinessEntityNotFound(
             "The organization has no default business entity; give business_entity_id.",
@@ -243,38 +240,14 @@ def _customer_and_entity(organization, data):
 
 def _customer_row(organization, customer_id):
     """(customer id, own entity id, its tax rate, default entity id, its tax rate) or None."""
-    if hand_written_sql_supported():
-        return _fetchone(_sql()["customer"], [customer_id, organization.pk])
-    customer = (
-        Customer.objects.select_related("business_entity")
-        .filter(pk=customer_id, organization=organization).first()
-    )
-    if customer is None:
-        return None
-    own = customer.business_entity
-    if own is not None and own.organization_id != organization.pk:
-        own = None
-    default = BusinessEntity.objects.filter(organization=organization, is_default=True).first()
-    return (customer.pk, own and own.pk, own and own.tax_rate, default and default.pk,
-            default and default.tax_rate)
+    return fastsql.customer_entities(organization_id=organization.pk, customer_id=customer_id)
 
 
-class _Entity(NamedTuple):
-    """What a create needs of a business entity (a model instance cost more to build)."""
-
-    id: UUID
-    tax_rate: Decimal | None
-
-
-def _business_entity(organization, entity_id) -> _Entity:
-    if hand_written_sql_supported():
-        row = _fetchone(_sql()["entity"], [entity_id, organization.pk])
-    else:
-        row = BusinessEntity.objects.filter(pk=entity_id, organization=organization).values_list(
-            "id", "tax_rate").first()
+def _business_entity(organization, entity_id) -> fastsql.EntityRow:
+    row = fastsql.business_entity(organization_id=organization.pk, entity_id=entity_id)
     if row is None:
         raise BusinessEntityNotFound(field="business_entity_id")
-    return _Entity(row[0], row[1])
+    return row
 
 
 def _plan(organization, plan_id, *, field: str) -> PlanSnapshot:
@@ -478,28 +451,6 @@ def _check_contract_parties(organization, contract: ContractSnapshot, data) -> N
 # --- customer and entity reads -----------------------------------------------------------
 # In SQL: the ORM spends ~1.5 ms of CPU compiling each of them (measured), more than the
 # database spends answering; create's whole budget is 7 queries, auth and idempotency included.
-
-
-@cache
-def _sql() -> dict[str, str]:
-    q = connection.ops.quote_name
-    customer, entity = q(Customer._meta.db_table), q(BusinessEntity._meta.db_table)
-    return {
-        # The customer, its own entity (if it is the organization's) and the default entity.
-        "customer": (
-            f"SELECT c.id, own.id, own.tax_rate, dflt.id, dflt.tax_rate FROM {customer} c"
-            f" LEFT JOIN {entity} own ON own.id = c.business_entity_id AND own.organization_id = c.organization_id"
-            f" LEFT JOIN {entity} dflt ON dflt.organization_id = c.organization_id AND dflt.is_default"
-            " WHERE c.id = %s AND c.organization_id = %s"
-        ),
-        "entity": f"SELECT id, tax_rate FROM {entity} WHERE id = %s AND organization_id = %s",
-    }
-
-
-def _fetchone(sql: str, params: list):
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 @contextmanager

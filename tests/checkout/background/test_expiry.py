@@ -11,9 +11,9 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from checkout import fastsql
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
-from checkout.services import expiry
 from checkout.services.events import event_record, session_event_data
 from checkout.services.expiry import checkout_sessions_expire_due
 from checkout.services.webhooks import events_dispatch_pending
@@ -136,7 +136,7 @@ def test_sweep_reads_through_partial_index():
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(
-            "EXPLAIN " + expiry._EXPIRE_BATCH_SQL,
+            "EXPLAIN " + fastsql._EXPIRE_BATCH_SQL,
             {"open": "open", "expired": "expired", "type": EventType.EXPIRED, "now": timezone.now(),
              "written": timezone.now(), "limit": 100, "recovery_base": "https://pay.example/pay/"},
         )

@@ -1,0 +1,311 @@
+"""The checkout app's hand-written SQL, each statement beside its ORM twin.
+
+PostgreSQL runs the SQL (one round trip, no model instances); other databases (the SQLite
+demo) run the ORM twin. Services call the public functions here and never ask which database
+they are on. ``tests/checkout/test_fastsql.py`` runs both twins on PostgreSQL with the same rows
+and holds their results equal, so the ORM path is tested too.
+
+The expiry statements are here with the ORM definition of expiring they repeat; the
+idempotency claim's statements are still in ``checkout.services.idempotency``.
+"""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import NamedTuple
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from checkout.enums import EventType, SessionStatus
+from checkout.models import CheckoutSession, Event
+from checkout.services.recovery_url import recovery_url_base, recovery_url_expression
+from core.db import hand_written_sql_supported, prepared_cursor
+from core.models import BusinessEntity
+from customers.models import Customer
+
+# The payload a bulk write leaves for the outbox pass to complete (checkout.services.events).
+PAYLOAD_PENDING: dict = {}
+
+
+class CustomerEntities(NamedTuple):
+    """A customer, its own business entity (when it is the organization's) and the
+    organization's default entity, with their tax rates."""
+
+    customer_id: UUID
+    own_entity_id: UUID | None
+    own_tax_rate: Decimal | None
+    default_entity_id: UUID | None
+    default_tax_rate: Decimal | None
+
+
+class EntityRow(NamedTuple):
+    id: UUID
+    tax_rate: Decimal | None
+
+
+# --- a customer and the entities a create may bill from -----------------------------------------
+
+
+def customer_entities(*, organization_id, customer_id) -> CustomerEntities | None:
+    if hand_written_sql_supported():
+        return customer_entities_sql(organization_id=organization_id, customer_id=customer_id)
+    return customer_entities_orm(organization_id=organization_id, customer_id=customer_id)
+
+
+def customer_entities_sql(*, organization_id, customer_id) -> CustomerEntities | None:
+    row = _fetchone(_statements()["customer"], [customer_id, organization_id])
+    return CustomerEntities(*row) if row else None
+
+
+def customer_entities_orm(*, organization_id, customer_id) -> CustomerEntities | None:
+    customer = Customer.objects.select_related("business_entity").filter(
+        pk=customer_id, organization_id=organization_id).first()
+    if customer is None:
+        return None
+    own = customer.business_entity
+    if own is not None and own.organization_id != organization_id:
+        own = None
+    default = BusinessEntity.objects.filter(organization_id=organization_id, is_default=True).first()
+    return CustomerEntities(customer.pk, own and own.pk, own and own.tax_rate, default and default.pk,
+                            default and default.tax_rate)
+
+
+# --- a business entity ----------------------------------------------------------------------------
+
+
+def business_entity(*, organization_id, entity_id) -> EntityRow | None:
+    if hand_written_sql_supported():
+        return business_entity_sql(organization_id=organization_id, entity_id=entity_id)
+    return business_entity_orm(organization_id=organization_id, entity_id=entity_id)
+
+
+def business_entity_sql(*, organization_id, entity_id) -> EntityRow | None:
+    row = _fetchone(_statements()["entity"], [entity_id, organization_id])
+    return EntityRow(*row) if row else None
+
+
+def business_entity_orm(*, organization_id, entity_id) -> EntityRow | None:
+    row = BusinessEntity.objects.filter(pk=entity_id, organization_id=organization_id).values_list(
+        "id", "tax_rate").first()
+    return EntityRow(*row) if row else None
+
+
+# --- event payloads written in one statement ----------------------------------------------------
+
+
+def event_payloads_write(payloads: dict) -> None:
+    """Store ``payloads`` (event id → payload) on their events."""
+    if hand_written_sql_supported():
+        event_payloads_write_sql(payloads)
+    else:
+        event_payloads_write_orm(payloads)
+
+
+def event_payloads_write_sql(payloads: dict) -> None:
+    # One statement for the batch (Django's bulk_update builds a CASE per row: 10x slower).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Event._meta.db_table} AS e SET payload = d.payload"
+            " FROM jsonb_to_recordset(%s::jsonb) AS d(id uuid, payload jsonb) WHERE e.id = d.id",
+            [json.dumps([{"id": str(pk), "payload": payload} for pk, payload in payloads.items()])],
+        )
+
+
+def event_payloads_write_orm(payloads: dict) -> None:
+    for pk, payload in payloads.items():
+        Event.objects.filter(pk=pk).update(payload=payload)
+
+
+# --- expiring sessions ---------------------------------------------------------------------------
+# The sweep (checkout.services.expiry) on a big table: one statement per batch, nothing loaded
+# into Python, so what a session costs is the database's own work.
+
+_SESSION = CheckoutSession._meta.db_table
+_EVENT = Event._meta.db_table
+
+# The events' payloads are left for the outbox pass to fill (PAYLOAD_PENDING): the session
+# object is the API's JSON, built once, in Python (checkout.representation), and copying
+# each session's estimates into its event here would double the sweep's writes.
+# Which sessions a statement expires. The sweep takes the next batch in due order and skips
+# rows someone else holds; read-time expiry of listed sessions takes exactly the ones it
+# read, waiting for a row another transaction holds (in id order, so two readers cannot
+# deadlock) and then seeing its new status.
+_DUE_NEXT_BATCH = f"""
+    SELECT id
+      FROM {_SESSION}
+     WHERE status = %(open)s AND expires_at <= %(now)s
+     ORDER BY expires_at
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED"""
+_DUE_AMONG_IDS = f"""
+    SELECT id
+      FROM {_SESSION}
+     WHERE id = ANY(%(ids)s) AND status = %(open)s AND expires_at <= %(now)s
+     ORDER BY id
+       FOR UPDATE"""
+
+_EXPIRE_SQL = f"""
+WITH due AS ({{due}}
+), expired AS (
+    UPDATE {_SESSION} AS s
+       SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s,
+           -- checkout.services.recovery.recovery_url, in SQL
+           recovery_url = CASE WHEN s.recovery_enabled THEN %(recovery_base)s || s.token || '/recover' ELSE '' END
+      FROM due
+     WHERE s.id = due.id AND s.status = %(open)s
+ RETURNING s.id, s.organization_id, s.livemode
+), last AS (
+    -- One grouped read for the whole batch (never a lookup per row): most due sessions
+    -- have no event yet, the others continue their sequence. Their rows are locked, so
+    -- nobody appends to their events meanwhile.
+    SELECT checkout_session_id AS id, max(sequence) AS sequence
+      FROM {_EVENT}
+     WHERE checkout_session_id IN (SELECT id FROM due)
+     GROUP BY checkout_session_id
+)
+INSERT INTO {_EVENT}
+       (id, created_at, updated_at, organization_id, checkout_session_id, type, livemode, sequence,
+        payload, dispatched_at)
+SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(type)s, e.livemode,
+       COALESCE(last.sequence, 0) + 1, jsonb_build_object(), NULL  -- PAYLOAD_PENDING
+  FROM expired e
+  LEFT JOIN last ON last.id = e.id
+"""
+_EXPIRE_BATCH_SQL = _EXPIRE_SQL.format(due=_DUE_NEXT_BATCH)
+_EXPIRE_AMONG_IDS_SQL = _EXPIRE_SQL.format(due=_DUE_AMONG_IDS)
+
+
+def _expire_sql(statement: str, *, now: datetime, asynchronous: bool, **params) -> int:
+    """Run one of the expiry statements in its own transaction; returns how many it expired."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if asynchronous:
+            # Don't wait for this commit's WAL flush. Safe for the sweep, and only there: a
+            # crash can lose at most the last sweep commits (about 3 x wal_writer_delay of
+            # them), each one whole (its UPDATE and its events go or stay together), so
+            # those sessions are simply open and due again after recovery and the next
+            # sweep expires them, once, with the same sequence. Whoever acts on these rows
+            # durably (the outbox pass marking events dispatched before any webhook is
+            # sent, a confirm) commits synchronously after reading them, and WAL is flushed
+            # in order, so that commit makes this one durable first: no webhook can
+            # announce an event a crash then loses. Requests keep synchronous commits
+            # (their answers are promises to clients).
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+        cursor.execute(
+            statement,
+            {
+                "open": SessionStatus.OPEN,
+                "expired": SessionStatus.EXPIRED,
+                "type": EventType.EXPIRED,
+                "now": now,
+                "written": timezone.now(),
+                "recovery_base": recovery_url_base(),
+                **params,
+            },
+        )
+        return cursor.rowcount
+
+
+def sessions_expire_selected(due: QuerySet, *, now: datetime) -> int:
+    """Expire the open sessions ``due`` selects (and locks), through the ORM: the definition
+    of expiring (status, ``expired_at``, the recovery URL, one ``checkout_session.expired``
+    event per session continuing its sequence, the payload left for the outbox pass), which
+    the statements above repeat in SQL. Any database; returns how many it expired."""
+    with transaction.atomic():
+        ids = list(due.values_list("id", flat=True))
+        if not ids:
+            return 0
+        CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.OPEN).update(
+            status=SessionStatus.EXPIRED, expired_at=now, updated_at=now, recovery_url=recovery_url_expression()
+        )
+        # Rows we hold locked cannot have changed in between; the filter only keeps
+        # this honest on databases without row locks.
+        sessions = list(CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.EXPIRED, expired_at=now))
+        last = dict(
+            Event.objects.filter(checkout_session_id__in=[s.id for s in sessions])
+            .values("checkout_session_id")
+            .annotate(m=Max("sequence"))
+            .values_list("checkout_session_id", "m")
+        )
+        written = timezone.now()
+        Event.objects.bulk_create(
+            [
+                Event(
+                    organization_id=s.organization_id,
+                    checkout_session_id=s.id,
+                    type=EventType.EXPIRED,
+                    livemode=s.livemode,
+                    sequence=(last.get(s.id) or 0) + 1,
+                    payload=PAYLOAD_PENDING,
+                    created_at=written,
+                    updated_at=written,
+                )
+                for s in sessions
+            ],
+            batch_size=1000,
+        )
+        return len(sessions)
+
+
+def sessions_expire_next_batch(*, now: datetime, limit: int, use_sql: bool | None = None) -> int:
+    """Expire the next ``limit`` due open sessions (due order), skipping rows others hold."""
+    if use_sql is None:
+        use_sql = hand_written_sql_supported()
+    if use_sql:
+        return sessions_expire_next_batch_sql(now=now, limit=limit)
+    return sessions_expire_next_batch_orm(now=now, limit=limit)
+
+
+def sessions_expire_next_batch_sql(*, now: datetime, limit: int) -> int:
+    return _expire_sql(_EXPIRE_BATCH_SQL, now=now, asynchronous=True, limit=limit)
+
+
+def sessions_expire_next_batch_orm(*, now: datetime, limit: int) -> int:
+    due = (CheckoutSession.objects.select_for_update(skip_locked=True)
+           .filter(status=SessionStatus.OPEN, expires_at__lte=now).order_by("expires_at")[:limit])
+    return sessions_expire_selected(due, now=now)
+
+
+def sessions_expire_among(*, ids: list, now: datetime) -> int:
+    """Expire those of ``ids`` that are open and due, waiting for rows others hold (id order)."""
+    if hand_written_sql_supported():
+        return sessions_expire_among_sql(ids=ids, now=now)
+    return sessions_expire_among_orm(ids=ids, now=now)
+
+
+def sessions_expire_among_sql(*, ids: list, now: datetime) -> int:
+    return _expire_sql(_EXPIRE_AMONG_IDS_SQL, now=now, asynchronous=False, ids=ids)
+
+
+def sessions_expire_among_orm(*, ids: list, now: datetime) -> int:
+    due = (CheckoutSession.objects.select_for_update()
+           .filter(pk__in=ids, status=SessionStatus.OPEN, expires_at__lte=now).order_by("pk"))
+    return sessions_expire_selected(due, now=now)
+
+
+# --- plumbing -------------------------------------------------------------------------------------
+
+
+@cache
+def _statements() -> dict[str, str]:
+    q = connection.ops.quote_name
+    customer, entity = q(Customer._meta.db_table), q(BusinessEntity._meta.db_table)
+    return {
+        # The customer, its own entity (if it is the organization's) and the default entity.
+        "customer": (
+            f"SELECT c.id, own.id, own.tax_rate, dflt.id, dflt.tax_rate FROM {customer} c"
+            f" LEFT JOIN {entity} own ON own.id = c.business_entity_id AND own.organization_id = c.organization_id"
+            f" LEFT JOIN {entity} dflt ON dflt.organization_id = c.organization_id AND dflt.is_default"
+            " WHERE c.id = %s AND c.organization_id = %s"
+        ),
+        "entity": f"SELECT id, tax_rate FROM {entity} WHERE id = %s AND organization_id = %s",
+    }
+
+
+def _fetchone(sql: str, params: list):
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
