@@ -14,7 +14,7 @@ from functools import lru_cache
 from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, format_decimal
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy, ngettext, to_locale
+from django.utils.translation import get_language, gettext_noop, ngettext, to_locale
 from django.utils.translation import gettext as _
 
 from billing.errors import InvalidCadence
@@ -452,38 +452,36 @@ def _country_name(code: str) -> str:
 
 # --- domain errors, in the customer's words -----------------------------------------------
 
-# The API answers domain errors in English (their ``message``); a refusal the hosted page
-# shows is said again here, translated, by its stable code. Codes not listed keep the message.
-PAGE_ERRORS = {
-    "promotion_code_unknown": gettext_lazy("This code is not valid."),
-    "coupon_not_found": gettext_lazy("This code is not valid."),
-    "promotion_code_expired": gettext_lazy("This code has expired."),
-    "promotion_code_used_up": gettext_lazy("This code has been used the maximum number of times."),
-    "coupon_not_applicable": gettext_lazy("This discount cannot be used for this purchase."),
-    "promotion_codes_not_allowed": gettext_lazy("This checkout does not accept promotion codes."),
-    "checkout_session_expired": gettext_lazy("This checkout has expired."),
-    "checkout_session_not_priced": gettext_lazy("This checkout cannot be confirmed. Please contact the merchant."),
-    "estimate_inconsistent": gettext_lazy("This checkout cannot be confirmed. Please contact the merchant."),
-    "contract_changed": gettext_lazy("Your subscription changed after this checkout was prepared. "
-                                     "Please go back to the merchant and start again."),
-    "amendment_not_applicable": gettext_lazy("Your subscription can no longer be changed on this date. "
-                                             "Please go back to the merchant and start again."),
-    "contract_amendment_in_progress": gettext_lazy("Another change to your subscription is being paid for. "
-                                                   "Please try again once it is complete."),
-    "payment_provider_unavailable": gettext_lazy("Card payments are not available right now and nothing was "
-                                                 "charged. Pay by invoice or contact the merchant."),
-    "payment_method_not_allowed": gettext_lazy("This payment method is not available for this checkout."),
-    "card_required": gettext_lazy("Enter your card details."),
-    "customer_details_required": gettext_lazy("Enter your full name."),
-    "terms_not_accepted": gettext_lazy("Accept the terms of service to continue."),
-    "payment_failed": gettext_lazy("The payment did not go through."),
-}
+# Domain errors carry English messages (the API answers with them); the messages the hosted
+# page can show are listed here for the catalogues, and the page translates them on display.
+# A message not in the catalogue (a new one, or one with a detail in it) stays as it is.
+PAGE_ERROR_MESSAGES = (
+    gettext_noop("This code is not valid."),
+    gettext_noop("This code has expired."),
+    gettext_noop("This code is not valid at this time."),
+    gettext_noop("This code has been used the maximum number of times."),
+    gettext_noop("This code cannot be used for this plan."),
+    gettext_noop("This discount cannot be used for this purchase."),
+    gettext_noop("This checkout does not accept promotion codes."),
+    gettext_noop("The checkout session has expired."),
+    gettext_noop("The checkout session has no locked estimate to confirm."),
+    gettext_noop("The locked estimate is inconsistent and cannot be billed."),
+    gettext_noop("The contract changed after this checkout session was priced; a new checkout session is needed."),
+    gettext_noop("The contract cannot be amended on this date."),
+    gettext_noop("The contract has ended and cannot be amended."),
+    gettext_noop("Another change to this contract has a payment being processed; wait for it to settle, "
+                 "then open a new checkout session."),
+    gettext_noop("Card payments are not available for this checkout; pay by invoice or contact the merchant."),
+    gettext_noop("This payment method is not available for this checkout session."),
+    gettext_noop("Card details are required to pay by card."),
+    gettext_noop("A guest checkout needs the customer's name."),
+    gettext_noop("The payment did not go through."),
+)
 
 
 def page_error(error) -> str:
     """A domain error's message for the page, in the active language."""
-    message = PAGE_ERRORS.get(getattr(error, "code", ""))
-    return str(message) if message is not None else error.message
+    return _(error.message) if error.message else ""
 
 
 # --- the rendered open page, cached ------------------------------------------------------

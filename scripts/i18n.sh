@@ -20,7 +20,7 @@ case "${1:-}" in
     for lang in "${LANGS[@]}"; do
       po="locale/$lang/LC_MESSAGES/django.po"
       if [[ -f $po ]]; then
-        babel update --input-file locale/django.pot --output-file "$po" --locale "$lang" --no-wrap
+        babel update --input-file locale/django.pot --output-file "$po" --locale "$lang" --no-wrap --ignore-obsolete
       else
         babel init --input-file locale/django.pot --output-file "$po" --locale "$lang" --no-wrap
       fi

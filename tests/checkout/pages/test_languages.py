@@ -150,3 +150,13 @@ def test_page_language_does_not_leak_into_the_request_thread(client):
     with translation.override("en"):
         client.get(page(session))
         assert translation.get_language() == "en"
+
+
+def test_refused_promotion_code_error_is_translated(client):
+    """The domain error's English message (what the API says) is said in German on the page."""
+    session = priced_session(specs=(STUDIO,), currency="EUR", locale="de", allow_promotion_codes=True)
+    response = client.post(page(session) + "/promotion-code", {"promotion_code": "NOPE", "action": "apply"})
+    assert response.status_code == 422
+    body = text(response)
+    assert '<p class="field-error" id="id_promotion_code_error" role="alert">Dieser Code ist ungültig.</p>' in body
+    assert "Aktionscode" in body and "Einlösen" in body
