@@ -23,6 +23,17 @@ class SessionStatus(models.TextChoices):
 FINAL_STATUSES = (SessionStatus.COMPLETED, SessionStatus.CANCELLED, SessionStatus.EXPIRED)
 
 
+class PageLocale(models.TextChoices):
+    """The hosted page's language: ``auto`` follows the browser's Accept-Language."""
+
+    AUTO = "auto", "Automatic (from the browser)"
+    EN = "en", "English"
+    DE = "de", "German"
+    FR = "fr", "French"
+    ES = "es", "Spanish"
+    JA = "ja", "Japanese"
+
+
 class PaymentStatus(models.TextChoices):
     NOT_STARTED = "not_started", "Not started"
     PENDING = "pending", "Pending"

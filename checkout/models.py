@@ -11,6 +11,7 @@ from .enums import (
     DeliveryStatus,
     EventType,
     IdempotencyStatus,
+    PageLocale,
     PaymentAttemptStatus,
     PaymentMethod,
     PaymentProviderName,
@@ -109,6 +110,9 @@ class CheckoutSession(BaseModel):
     recovery_url = models.CharField(max_length=URL_MAX, blank=True)
     recovered_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                        related_name="recoveries", db_index=False)
+
+    # The hosted page's language (checkout.i18n): "auto" follows the browser's Accept-Language.
+    locale = models.CharField(max_length=8, choices=PageLocale.choices, default=PageLocale.AUTO)
 
     # The customer's receipt (or invoice) email: pending from completion (when they have an
     # email address) until the worker sent it.

@@ -14,7 +14,7 @@ from functools import lru_cache
 from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, format_decimal
 from django.utils import timezone
-from django.utils.translation import get_language, ngettext, to_locale
+from django.utils.translation import get_language, gettext_noop, ngettext, to_locale
 from django.utils.translation import gettext as _
 
 from billing.errors import InvalidCadence
@@ -450,6 +450,40 @@ def _country_name(code: str) -> str:
     return country_name(code, current_locale())
 
 
+# --- domain errors, in the customer's words -----------------------------------------------
+
+# Domain errors carry English messages (the API answers with them); the messages the hosted
+# page can show are listed here for the catalogues, and the page translates them on display.
+# A message not in the catalogue (a new one, or one with a detail in it) stays as it is.
+PAGE_ERROR_MESSAGES = (
+    gettext_noop("This code is not valid."),
+    gettext_noop("This code has expired."),
+    gettext_noop("This code is not valid at this time."),
+    gettext_noop("This code has been used the maximum number of times."),
+    gettext_noop("This code cannot be used for this plan."),
+    gettext_noop("This discount cannot be used for this purchase."),
+    gettext_noop("This checkout does not accept promotion codes."),
+    gettext_noop("The checkout session has expired."),
+    gettext_noop("The checkout session has no locked estimate to confirm."),
+    gettext_noop("The locked estimate is inconsistent and cannot be billed."),
+    gettext_noop("The contract changed after this checkout session was priced; a new checkout session is needed."),
+    gettext_noop("The contract cannot be amended on this date."),
+    gettext_noop("The contract has ended and cannot be amended."),
+    gettext_noop("Another change to this contract has a payment being processed; wait for it to settle, "
+                 "then open a new checkout session."),
+    gettext_noop("Card payments are not available for this checkout; pay by invoice or contact the merchant."),
+    gettext_noop("This payment method is not available for this checkout session."),
+    gettext_noop("Card details are required to pay by card."),
+    gettext_noop("A guest checkout needs the customer's name."),
+    gettext_noop("The payment did not go through."),
+)
+
+
+def page_error(error) -> str:
+    """A domain error's message for the page, in the active language."""
+    return _(error.message) if error.message else ""
+
+
 # --- the rendered open page, cached ------------------------------------------------------
 
 
@@ -475,10 +509,11 @@ class PageProbe:
     success_url: str
     pending_url: str
     cancel_url: str
+    locale: str
 
 
 _PROBE = JoinedRowLoader(CheckoutSession, by=("token",), fields=(
-    "id", "status", "updated_at", "expires_at", "success_url", "pending_url", "cancel_url"))
+    "id", "status", "updated_at", "expires_at", "success_url", "pending_url", "cancel_url", "locale"))
 
 
 def page_probe(token: str) -> PageProbe | None:

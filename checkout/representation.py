@@ -66,6 +66,7 @@ def checkout_session_json(session) -> dict:
         "after_expiration": {"recovery": {"enabled": session.recovery_enabled}},
         "recovery_url": session.recovery_url or None,
         "recovered_from": id_text(session.recovered_from_id),
+        "locale": session.locale,
     }
 
 

@@ -12,7 +12,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -29,12 +29,14 @@ from checkout.errors import (
     StripeWebhookRejected,
 )
 from checkout.forms import ConfirmForm
+from checkout.i18n import browser_language, page_language
 from checkout.models import CheckoutSession
 from checkout.pages import (
     CSRF_PLACEHOLDER,
     open_page_cache,
     open_page_cached,
     open_page_key,
+    page_error,
     page_probe,
     present_address,
     present_invoice,
@@ -79,7 +81,11 @@ def hosted_page(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        # The browser's language until the view finds the session (_use_language), whose
+        # locale may fix another; restored when the response is built.
+        with translation.override(browser_language(request.headers.get("Accept-Language", ""))):
+            response = view(request, *args, **kwargs)
+            response["Content-Language"] = translation.get_language()
         origins = " ".join(getattr(request, "checkout_redirect_origins", ()))
         response["Content-Security-Policy"] = f"{_csp()} {origins}".rstrip()
         response["Cache-Control"] = "no-store"
@@ -117,7 +123,13 @@ def _page_url(session: CheckoutSession) -> str:
 def _load(request, token: str) -> CheckoutSession:
     session = checkout_session_get_by_token(token=token)
     _allow_redirects(request, session)
+    _use_language(request, session)
     return session
+
+
+def _use_language(request, session) -> None:
+    """The session's page language (inside ``hosted_page``'s override, which restores it)."""
+    translation.activate(page_language(session.locale, request.headers.get("Accept-Language", "")))
 
 
 def _allow_redirects(request, session) -> None:
@@ -226,11 +238,16 @@ def _consent(session: CheckoutSession, form: ConfirmForm) -> dict | None:
     if "accept_terms" not in form.fields:
         return None
     bound = form["accept_terms"]
+    # One sentence to translate (word order differs: "…の利用規約に同意します"), cut around
+    # the link's place.
+    # Translators: %(terms)s is the link "terms of service"; %(name)s the merchant's name.
+    sentence = _("I agree to the %(terms)s of %(name)s") % {"terms": "\x00", "name": session.business_entity.name}
+    before, _link, after = sentence.partition("\x00")
     return {
         "url": session.terms_url,
-        "before": _("I agree to the "),
+        "before": before,
         "link": _("terms of service"),
-        "after": _(" of %(name)s") % {"name": session.business_entity.name},
+        "after": after,
         "checked": bool(bound.value()),
         "error": bound.errors[0] if bound.errors else "",
     }
@@ -295,6 +312,7 @@ def checkout_page(request, token: str):
         probe = page_probe(token)
         if probe is None:
             return _not_found(request)
+        _use_language(request, probe)
         html = open_page_cached(probe)
         if html is not None:
             _allow_redirects(request, probe)
@@ -325,7 +343,7 @@ def checkout_page(request, token: str):
         return _redirect_after_refusal(session)
     except DomainError as error:
         session.refresh_from_db()
-        return _render_open(request, session, form, error=error.message, status=error.status)
+        return _render_open(request, session, form, error=page_error(error), status=error.status)
 
     if result.outcome == Outcome.COMPLETED:
         return _redirect_for(result.session, "success_url")
@@ -446,7 +464,7 @@ def checkout_promotion_code(request, token: str):
         if session.status != SessionStatus.OPEN:
             return HttpResponseRedirect(_page_url(session))
         return _render_open(request, session, status=error.status,
-                            promotion={"error": error.message, "value": code})
+                            promotion={"error": page_error(error), "value": code})
     return HttpResponseRedirect(_page_url(session))
 
 

@@ -113,7 +113,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
-LANGUAGES = [("en", "English")]
+# The hosted pages' languages (a session's ``locale``; catalogues in locale/, see scripts/i18n.sh).
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("ja", "日本語")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

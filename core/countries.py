@@ -5,6 +5,7 @@ include a few codes that are not countries (regions such as EU and UN, the pseud
 and XB, "unknown" ZZ); XK (Kosovo) stays, as payment providers accept it.
 """
 
+import unicodedata
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -22,7 +23,13 @@ def country_names(locale: str) -> tuple[tuple[str, str], ...]:
         names = Locale("en").territories
     pairs = [(code, name) for code, name in names.items()
              if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES]
-    return tuple(sorted(pairs, key=lambda pair: pair[1]))
+    return tuple(sorted(pairs, key=lambda pair: _sort_key(pair[1])))
+
+
+def _sort_key(name: str) -> str:
+    """Accents ignored, as people look names up ("Österreich" among the O's, not after
+    "Zypern"); a rough stand-in for the locale's collation, which needs ICU."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
 
 
 @lru_cache(maxsize=1)

@@ -191,6 +191,7 @@ CREATE_ERRORS_422 = {
     "invalid_dates": "Dates the pricing engine cannot bill (e.g. phases that do not follow each other, "
     "a trial_end not after the start or not before the end).",
     "discounts_conflict": "discounts and allow_promotion_codes together.",
+    "invalid_locale": "locale is not auto, en, de, fr, es or ja.",
     "terms_of_service_url_missing": "consent_collection.terms_of_service required, but the business entity has "
     "no terms_url.",
     "trial_not_allowed": "trial_period_days or trial_end on an amendment.",
@@ -319,6 +320,7 @@ _FIELD_OF = {
     "idempotency_key_in_use": "idempotency_key",
     "invalid_cursor": "cursor",
     "invalid_cancellation_reason": "reason",
+    "invalid_locale": "locale",
     "end_date_before_start_date": "contract.end_date",
     "ambiguous_checkout_type": "contract_id",
     "plan_not_active": "plan_id",

@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 
 from billing.estimates import MAX_TRIAL_DAYS
 from checkout.api.field_tree import field_clone, fields_build, shared_fields
-from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
+from checkout.enums import CancellationReason, CheckoutType, PageLocale, PaymentStatus, SessionStatus
 from checkout.representation import datetime_text, id_text
 from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
 from core.countries import country_codes
@@ -598,6 +598,15 @@ class AfterExpirationSerializer(StrictSerializer):
                                   "priced that day.")
 
 
+class LocaleField(ChoiceField):
+    error_codes = {"invalid_choice": "invalid_locale"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "The hosted page's language: auto (the default) follows the customer's "
+                                       "browser (Accept-Language, else English); en, de, fr, es or ja fixes it.")
+        super().__init__(choices=PageLocale.choices, **kwargs)
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -639,6 +648,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
                           help_text="New contracts: or the day the free trial ends (the first paid day).")
     consent_collection = ConsentCollectionSerializer(required=False, allow_null=True)
     after_expiration = AfterExpirationSerializer(required=False, allow_null=True)
+    locale = LocaleField(required=False)
 
     def validate(self, attrs):
         attrs["checkout_type"] = self._checkout_type(attrs)
@@ -815,6 +825,7 @@ class CheckoutSessionUpdateSerializer(StrictSerializer):
     cancel_url = RedirectUrlField(required=False)
     pending_url = RedirectUrlField(required=False)
     metadata = JsonObjectField(required=False)
+    locale = LocaleField(required=False)
 
 
 def checkout_session_request_body(session) -> dict:
@@ -849,6 +860,8 @@ def checkout_session_request_body(session) -> dict:
         body["consent_collection"] = {"terms_of_service": "required"}
     if session.recovery_enabled:
         body["after_expiration"] = {"recovery": {"enabled": True}}
+    if session.locale != PageLocale.AUTO:
+        body["locale"] = session.locale
     if session.allow_promotion_codes:
         # A code the customer entered on the page is not part of the merchant's request:
         # re-pricing for a PATCH drops it, and the customer may enter it again.
@@ -1046,6 +1059,9 @@ class CheckoutSessionSerializer(serializers.Serializer):
         allow_null=True, help_text="Set when a session with recovery enabled expires: send the customer here to "
                                    "start again with the same terms, priced that day.")
     recovered_from = serializers.UUIDField(allow_null=True, help_text="The expired session this one recovers.")
+    locale = serializers.ChoiceField(
+        choices=PageLocale.choices,
+        help_text="The hosted page's language: auto follows the customer's browser (Accept-Language).")
     estimates = EstimatesSerializer(allow_null=True)
 
 

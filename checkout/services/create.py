@@ -48,7 +48,7 @@ from billing.estimates import (
 )
 from billing.selectors import DiscountOffer
 from checkout import fastsql
-from checkout.enums import CheckoutType
+from checkout.enums import CheckoutType, PageLocale
 from checkout.errors import (
     BusinessEntityMismatch,
     BusinessEntityNotFound,
@@ -124,6 +124,7 @@ def checkout_session_create(
         allow_promotion_codes=bool(data.get("allow_promotion_codes")),
         terms_url=_terms_url(data, priced["business_entity_id"]),
         recovery_enabled=bool(((data.get("after_expiration") or {}).get("recovery") or {}).get("enabled")),
+        locale=data.get("locale") or PageLocale.AUTO,
         **priced,
         **reporting_columns(attribution=attribution, estimates=priced["estimates"]),
     )

@@ -15,7 +15,7 @@ from .create import checkout_session_preview
 UPDATED_FIELDS = (
     "start_date", "end_date", "product_overrides", "customer_details", "contract_spec", "quote", "estimates",
     "contract_version", "contract_phase_id", "success_url", "cancel_url", "pending_url", "metadata",
-    "expires_at", "coupon_id", "promotion_code_id", "amount_total",
+    "expires_at", "coupon_id", "promotion_code_id", "amount_total", "locale",
 )
 
 
