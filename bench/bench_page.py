@@ -185,10 +185,13 @@ def main():
         floor = Side("floor", lambda n: floor_requests[n % len(floor_requests)], 200)
         floor_text = "GET /bench/floor/<token> (DRF: one row by a unique index, JSON)"
     else:
-        body = b'{"name": "bench floor"}'
-        floor_request = request_bytes("POST", "/bench/floor", headers={"Content-Type": "application/json"},
-                                      body=body)
-        floor = Side("floor", lambda n: floor_request, 201)
+        import uuid
+
+        def floor_request(n: int) -> bytes:  # organization names are unique
+            return request_bytes("POST", "/bench/floor", headers={"Content-Type": "application/json"},
+                                 body=f'{{"name": "bench-{uuid.uuid4().hex}"}}'.encode())
+
+        floor = Side("floor", floor_request, 201)
         floor_text = "POST /bench/floor (DRF: validate one field, insert one row)"
     ours = Side("page", lambda n: pages[n % len(pages)], 200)
 

@@ -147,8 +147,10 @@ def compare(port: int, floor: Side, ours: Side, meter: Meter, *, fractions: list
             saturations[side.label].append(step)
             _print_step(round_, "sat", step)
     floor_rate = statistics.median(s.throughput for s in saturations[floor.label])
-    sat_ratios = [o.throughput / f.throughput for f, o in zip(saturations[floor.label],
-                                                              saturations[ours.label], strict=True)]
+    if not floor_rate:
+        raise SystemExit(f"the floor answered nothing as expected (status {floor.expect_status})")
+    sat_ratios = [o.throughput / f.throughput if f.throughput else float("inf")
+                  for f, o in zip(saturations[floor.label], saturations[ours.label], strict=True)]
 
     print(f"\n2. fixed rates: open loop at {', '.join(f'{f:.0%}' for f in fractions)} of the floor's "
           f"saturation rate ({floor_rate:.0f}/s), {seconds:.0f} s per side (+{warmup:.0f} s warm-up), "
