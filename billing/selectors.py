@@ -11,13 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from django.db import connection
 from django.utils import timezone
 
-from core.db import hand_written_sql_supported, prepared_cursor
-
+from . import fastsql
 from .errors import (
     BillingError,
     CouponNotApplicable,
@@ -39,7 +37,7 @@ from .estimates import (
     billing_anchors,
     phase_in_force,
 )
-from .models import Contract, Coupon, Phase, PhaseItem, Plan, PlanItem, Pricing, Product, PromotionCode
+from .models import Contract, Coupon, Phase, PhaseItem, Pricing, Product, PromotionCode
 from .pricing import PriceTerms
 
 __all__ = [
@@ -56,31 +54,14 @@ __all__ = [
 
 
 def plan_snapshot_get(*, organization_id, plan_id) -> PlanSnapshot | None:
-    """The plan with its items, products and pricing terms: one query (a join) whatever its
-    size (tiers are a JSON column of ``Pricing``). Any status: the caller decides what is
-    sellable. Raw SQL because it is on the create path, where the ORM spent ~1.5 ms of CPU
-    compiling it, more than the database spends answering."""
+    """The plan with its items, products and pricing terms: one query (a join) on PostgreSQL
+    whatever its size (tiers are a JSON column of ``Pricing``). Any status: the caller decides
+    what is sellable."""
     plan_pk = _uuid(plan_id)
     if plan_pk is None:
         return None
-    if not hand_written_sql_supported():
-        return _plan_snapshot_orm(organization_id, plan_pk)
-    with prepared_cursor() as cursor:
-        cursor.execute(_plan_sql(), [plan_pk, organization_id])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    return _plan_snapshot(rows[0][:7], (row[7:] for row in rows if row[7] is not None))
-
-
-def _plan_snapshot_orm(organization_id, plan_pk) -> PlanSnapshot | None:
-    """The same snapshot through the ORM (2 queries, the same columns), for databases other
-    than PostgreSQL."""
-    plan = (Plan.objects.filter(organization_id=organization_id, pk=plan_pk)
-            .values_list("id", "name", "currency", "status", "code", "version", "trial_period_days").first())
-    if plan is None:
-        return None
-    return _plan_snapshot(plan, _plan_item_rows(plan_id=plan_pk))
+    rows = fastsql.plan_rows(organization_id=organization_id, plan_id=plan_pk)
+    return None if rows is None else _plan_snapshot(*rows)
 
 
 def _plan_snapshot(plan_row, item_rows) -> PlanSnapshot:
@@ -150,7 +131,7 @@ def contract_snapshot_get(
             items=quote_phases[index].items,
         )
         if with_plan_items and current.plan_id is not None:
-            plan_items = tuple(_plan_item_from_row(row) for row in _plan_item_rows(plan_id=current.plan_id))
+            plan_items = tuple(_plan_item_from_row(row) for row in fastsql.plan_item_rows(plan_id=current.plan_id))
     return ContractSnapshot(
         id=str(contract.pk),
         organization_id=str(contract.organization_id),
@@ -221,21 +202,6 @@ def terms_from_pricing(pricing: Pricing) -> PriceTerms:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-# The plan-item columns ``_plan_item_from_row`` reads, in its order (also the order of the
-# item columns in ``_plan_sql``).
-_PLAN_ITEM_COLUMNS = (
-    "product_id", "product__name", "product__description", "pricing_id", "pricing__pricing_model",
-    "pricing__billing", "pricing__cadence", "pricing__timing", "pricing__unit_amount",
-    "pricing__package_size", "pricing__tiers", "default_quantity", "min_quantity", "max_quantity",
-    "is_optional",
-)
-
-
-def _plan_item_rows(**filters):
-    """A plan's item rows through the ORM, in ``_plan_item_from_row``'s column order."""
-    return PlanItem.objects.filter(**filters).order_by("position", "id").values_list(*_PLAN_ITEM_COLUMNS)
-
-
 def _quote_phase(phase: Phase, items, n: int) -> QuotePhase:
     quote_items = []
     for m, item in enumerate(items):
@@ -262,33 +228,15 @@ def _quote_phase(phase: Phase, items, n: int) -> QuotePhase:
     )
 
 
-@cache
-def _plan_sql() -> str:
-    """The plan and its items with product and pricing; one row with NULL items for an empty plan."""
-    q = connection.ops.quote_name
-    plan, item = q(Plan._meta.db_table), q(PlanItem._meta.db_table)
-    product, pricing = q(Product._meta.db_table), q(Pricing._meta.db_table)
-    return (
-        "SELECT p.id, p.name, p.currency, p.status, p.code, p.version, p.trial_period_days,"
-        " i.product_id, pr.name, pr.description, i.pricing_id, pc.pricing_model, pc.billing, pc.cadence,"
-        " pc.timing, pc.unit_amount, pc.package_size, pc.tiers,"
-        " i.default_quantity, i.min_quantity, i.max_quantity, i.is_optional"
-        f" FROM {plan} p LEFT JOIN {item} i ON i.plan_id = p.id"
-        f" LEFT JOIN {product} pr ON pr.id = i.product_id LEFT JOIN {pricing} pc ON pc.id = i.pricing_id"
-        " WHERE p.id = %s AND p.organization_id = %s ORDER BY i.position, i.id"
-    )
-
-
 def _plan_item_from_row(row) -> PlanItemSnapshot:
     (product_id, name, description, pricing_id, model, billing, cadence, timing, unit_amount,
-     package_size, tiers, default_quantity, min_quantity, max_quantity, is_optional) = row
+     package_size, tiers_json, default_quantity, min_quantity, max_quantity, is_optional) = row
     return PlanItemSnapshot(
         product_id=str(product_id),
         name=name,
         description=description,
         pricing_id=str(pricing_id),
-        terms=_cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size,
-                            tiers if isinstance(tiers, str) else json.dumps(tiers)),
+        terms=_cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json),
         default_quantity=default_quantity,
         min_quantity=min_quantity,
         max_quantity=max_quantity,

@@ -5,8 +5,8 @@ demo) run the ORM twin. Services call the public functions here and never ask wh
 they are on. ``tests/checkout/test_fastsql.py`` runs both twins on PostgreSQL with the same rows
 and holds their results equal, so the ORM path is tested too.
 
-The expiry statements are here with the ORM definition of expiring they repeat; the
-idempotency claim's statements are still in ``checkout.services.idempotency``.
+The expiry statements are here with the ORM definition of expiring they repeat, and the
+idempotency claim's two writes (``checkout.services.idempotency`` owns the protocol).
 """
 
 import json
@@ -16,12 +16,12 @@ from functools import cache
 from typing import NamedTuple
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from checkout.enums import EventType, SessionStatus
-from checkout.models import CheckoutSession, Event
+from checkout.enums import EventType, IdempotencyStatus, SessionStatus
+from checkout.models import CheckoutSession, Event, IdempotencyRecord
 from checkout.services.recovery_url import recovery_url_base, recovery_url_expression
 from core.db import hand_written_sql_supported, prepared_cursor
 from core.models import BusinessEntity
@@ -118,6 +118,116 @@ def event_payloads_write_sql(payloads: dict) -> None:
 def event_payloads_write_orm(payloads: dict) -> None:
     for pk, payload in payloads.items():
         Event.objects.filter(pk=pk).update(payload=payload)
+
+
+# --- an idempotency claim and the session that completes it ------------------------------------
+
+
+def idempotency_claim_insert(*, organization_id, key: str, fingerprint: str, now: datetime) -> int | None:
+    """Claim (organization, key), in its own commit so a concurrent duplicate sees it at once:
+    the new record's id, or None when the key is already claimed."""
+    if hand_written_sql_supported():
+        return idempotency_claim_insert_sql(organization_id=organization_id, key=key, fingerprint=fingerprint,
+                                            now=now)
+    return idempotency_claim_insert_orm(organization_id=organization_id, key=key, fingerprint=fingerprint, now=now)
+
+
+def idempotency_claim_insert_sql(*, organization_id, key: str, fingerprint: str, now: datetime) -> int | None:
+    row = _fetchone(_statements()["claim"], [organization_id, key, fingerprint, IdempotencyStatus.IN_PROGRESS, now])
+    return row[0] if row else None
+
+
+def idempotency_claim_insert_orm(*, organization_id, key: str, fingerprint: str, now: datetime) -> int | None:
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(organization_id=organization_id, key=key,
+                                                      request_fingerprint=fingerprint,
+                                                      status=IdempotencyStatus.IN_PROGRESS)
+    except IntegrityError:
+        return None
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=now)  # auto_now_add chose its own
+    return record.pk
+
+
+def session_insert_completing_claim(*, record_id: int, claimed_at: datetime, session: CheckoutSession,
+                                    body: bytes) -> bool:
+    """Insert ``session`` (its ``created_at``/``updated_at`` already set: ``body`` shows them)
+    and complete the claim with ``body`` as its stored 201, both or neither: only while the
+    claim is still ours (in progress, ``claimed_at`` unchanged by a takeover). False when it
+    is not, and nothing is written."""
+    if hand_written_sql_supported():
+        return session_insert_completing_claim_sql(record_id=record_id, claimed_at=claimed_at, session=session,
+                                                   body=body)
+    return session_insert_completing_claim_orm(record_id=record_id, claimed_at=claimed_at, session=session,
+                                               body=body)
+
+
+def session_insert_completing_claim_sql(*, record_id: int, claimed_at: datetime, session: CheckoutSession,
+                                        body: bytes) -> bool:
+    # One statement is atomic on its own (no BEGIN/COMMIT round trips): the UPDATE in the CTE
+    # completes the claim only if we still hold it (locking the row), the INSERT runs only if
+    # it did.
+    fields, sql = _session_insert_sql()
+    params = [IdempotencyStatus.COMPLETED, 201, body, session.pk, record_id, IdempotencyStatus.IN_PROGRESS,
+              claimed_at]
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: one look-up instead of one per field
+    for field, passthrough in zip(fields, _passthrough_types(), strict=True):
+        value = getattr(session, field.attname)
+        # A str for a CharField, a bool for a BooleanField, None for a date: get_db_prep_save
+        # would hand back the value itself, after a few calls.
+        params.append(value if type(value) in passthrough else field.get_db_prep_save(value, connection=db))
+    if _fetchone(sql, params) is None:
+        return False
+    session._state.adding = False
+    session._state.db = db.alias
+    return True
+
+
+def session_insert_completing_claim_orm(*, record_id: int, claimed_at: datetime, session: CheckoutSession,
+                                        body: bytes) -> bool:
+    shown = {"created_at": session.created_at, "updated_at": session.updated_at}
+    with transaction.atomic():
+        session.save(force_insert=True)  # auto_now(_add) choose their own times: put back the shown ones
+        CheckoutSession.objects.filter(pk=session.pk).update(**shown)
+        taken = IdempotencyRecord.objects.filter(
+            pk=record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claimed_at
+        ).update(status=IdempotencyStatus.COMPLETED, response_status=201, response_body=body,
+                 checkout_session_id=session.pk)
+        if not taken:
+            transaction.set_rollback(True)
+    session.created_at, session.updated_at = shown["created_at"], shown["updated_at"]
+    session._state.adding = not taken
+    return bool(taken)
+
+
+@cache
+def _session_insert_sql() -> tuple[tuple, str]:
+    fields = tuple(CheckoutSession._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    # INSERT … SELECT does not type parameters from the target columns: cast each one.
+    values = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields)
+    sql = (
+        f"WITH claim AS (UPDATE {quote(IdempotencyRecord._meta.db_table)}"
+        " SET status = %s, response_status = %s, response_body = %s, checkout_session_id = %s"
+        " WHERE id = %s AND status = %s AND created_at = %s RETURNING id)"
+        f" INSERT INTO {quote(CheckoutSession._meta.db_table)} ({columns}) SELECT {values} FROM claim"
+        f" RETURNING {quote(CheckoutSession._meta.pk.column)}"
+    )
+    return fields, sql
+
+
+@cache
+def _passthrough_types() -> tuple[frozenset, ...]:
+    """Per insert column: the value types ``get_db_prep_save`` returns unchanged (exact field
+    classes only: a subclass may prepare values its own way)."""
+    by_class = {
+        models.CharField: frozenset({str, type(None)}),
+        models.BooleanField: frozenset({bool}),
+        models.DateTimeField: frozenset({type(None)}),
+        models.DateField: frozenset({type(None)}),
+    }
+    return tuple(by_class.get(type(f), frozenset()) for f in _session_insert_sql()[0])
 
 
 # --- expiring sessions ---------------------------------------------------------------------------
@@ -302,6 +412,11 @@ def _statements() -> dict[str, str]:
             " WHERE c.id = %s AND c.organization_id = %s"
         ),
         "entity": f"SELECT id, tax_rate FROM {entity} WHERE id = %s AND organization_id = %s",
+        "claim": (
+            f"INSERT INTO {q(IdempotencyRecord._meta.db_table)}"
+            " (organization_id, key, request_fingerprint, status, created_at) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (organization_id, key) DO NOTHING RETURNING id"
+        ),
     }
 
 

@@ -14,8 +14,8 @@ from checkout.errors import PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
-from checkout.services.create import checkout_session_create, checkout_session_preview
-from checkout.services.idempotency import idempotency_fingerprint, idempotent_create
+from checkout.services.create import checkout_session_build
+from checkout.services.idempotency import idempotency_fingerprint, idempotency_key_held
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from checkout.services.update import checkout_session_update
 from core.authentication import ApiKeyAuthentication, HasApiKey
@@ -68,45 +68,23 @@ class CheckoutSessionCreateApi(MerchantApi):
 
     @schema.create_schema
     def post(self, request):
-        payload = request.data
-        if not isinstance(payload, dict):
-            raise RequestInvalid(
-                "The body must be a JSON object.", code="invalid_type", field="__all__"
-            )
+        payload = _json_object(request.data)
         _bind_trace_id(request, payload.get("trace_id"))
         key = _idempotency_key(request, payload)
         api_key = request.auth
-
-        def create(insert):
-            data = validated(CheckoutSessionCreateSerializer, payload)
-            data["trace_id"] = request._request.trace_id
-            return checkout_session_create(
-                organization=api_key.organization,
-                livemode=api_key.livemode,
-                data=data,
-                insert=insert,
-            )
-
-        fingerprint = idempotency_fingerprint(
-            {
-                "livemode": api_key.livemode,
-                # Where the key travels (header or body) is not part of the request's meaning.
-                "body": {k: v for k, v in payload.items() if k not in ("trace_id", "idempotency_key")},
-            }
-        )
-        outcome = idempotent_create(
-            organization_id=api_key.organization_id,
-            key=key,
-            fingerprint=fingerprint,
-            create=create,
-            render=_render,
-        )
-        response = HttpResponse(
-            outcome.body, status=outcome.status, content_type="application/json"
-        )
+        with idempotency_key_held(
+            organization_id=api_key.organization_id, key=key, fingerprint=_create_fingerprint(api_key, payload)
+        ) as held:
+            if held.replay is None:
+                data = validated(CheckoutSessionCreateSerializer, payload)
+                data["trace_id"] = request._request.trace_id
+                session = checkout_session_build(organization=api_key.organization, livemode=api_key.livemode,
+                                                 data=data)
+                held.insert(session, render=_render)
+        response = HttpResponse(held.outcome.body, status=held.outcome.status, content_type="application/json")
         if key is not None:
             response["Idempotency-Key"] = key
-        if outcome.replayed:
+        if held.outcome.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
@@ -116,11 +94,8 @@ class CheckoutSessionPreviewApi(MerchantApi):
 
     @schema.preview_schema
     def post(self, request):
-        payload = request.data
-        if not isinstance(payload, dict):
-            raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
-        data = validated(CheckoutSessionCreateSerializer, payload)
-        session = checkout_session_preview(
+        data = validated(CheckoutSessionCreateSerializer, _json_object(request.data))
+        session = checkout_session_build(
             organization=request.auth.organization, livemode=request.auth.livemode, data=data
         )
         return Response(checkout_session_preview_json(session))
@@ -146,9 +121,7 @@ class CheckoutSessionListApi(MerchantApi):
 class CheckoutSessionUpdateApi(MerchantApi):
     @schema.update_schema
     def patch(self, request, session_id):
-        patch = request.data
-        if not isinstance(patch, dict):
-            raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
+        patch = _json_object(request.data)
         validated(CheckoutSessionUpdateSerializer, patch)
         session = checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
@@ -218,6 +191,21 @@ class CheckoutSessionExpireApi(MerchantApi):
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
         )
         return Response(checkout_session_json(session))
+
+
+def _json_object(payload) -> dict:
+    if not isinstance(payload, dict):
+        raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
+    return payload
+
+
+def _create_fingerprint(api_key, payload: dict) -> str:
+    """What makes two creates the same request: the mode and the body, without the trace id and
+    the key itself (where the key travels, header or body, is not part of the meaning)."""
+    return idempotency_fingerprint({
+        "livemode": api_key.livemode,
+        "body": {k: v for k, v in payload.items() if k not in ("trace_id", "idempotency_key")},
+    })
 
 
 def _bind_trace_id(request, candidate) -> None:

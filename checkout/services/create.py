@@ -15,7 +15,6 @@ contract 2 (+1 plan items for a quantity update), catalogue pricings/products 1â
 import datetime
 import json
 from collections import OrderedDict
-from collections.abc import Callable
 from contextlib import contextmanager
 from decimal import Decimal
 from uuid import UUID
@@ -79,20 +78,10 @@ from customers.models import Customer
 URL_FIELDS = ("success_url", "cancel_url", "pending_url")
 
 
-def checkout_session_create(
-    *,
-    organization: Organization,
-    livemode: bool,
-    data: dict,
-    insert: Callable[[CheckoutSession], None] | None = None,
-) -> CheckoutSession:
-    """Create an open session from validated request ``data``. Raises domain errors (404 for
-    ids outside ``organization``, 422 for broken rules) with the offending field path.
-
-    Reads first, then exactly one write (the INSERT), which is its own transaction: wrapping
-    it in ``atomic`` would only add BEGIN/COMMIT round trips. ``insert`` replaces the plain
-    INSERT (the idempotent API path stores the session and its response in one statement).
-    """
+def checkout_session_build(*, organization: Organization, livemode: bool, data: dict) -> CheckoutSession:
+    """The open session validated request ``data`` describes, priced, not saved (reads only):
+    what a preview answers, what an update re-prices. Raises domain errors (404 for ids outside ``organization``, 422 for broken rules)
+    with the offending field path."""
     now = timezone.now()
     if livemode:
         _require_https(data)
@@ -128,10 +117,6 @@ def checkout_session_create(
         **priced,
         **reporting_columns(attribution=attribution, estimates=priced["estimates"]),
     )
-    if insert is None:
-        session.save(force_insert=True)
-    else:
-        insert(session)
     return session
 
 
@@ -147,18 +132,6 @@ def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> di
         "utm_campaign": (attribution.get("utm_campaign") or "")[:100] or None,
         "amount_total": None if total is None else Decimal(total),
     }
-
-
-def checkout_session_preview(*, organization: Organization, livemode: bool, data: dict) -> CheckoutSession:
-    """What creating this session would price, under every rule a create applies, without
-    storing anything (no session, no idempotency record): for pricing pages. The session
-    returned is never saved."""
-    return checkout_session_create(organization=organization, livemode=livemode, data=data,
-                                   insert=_not_stored)
-
-
-def _not_stored(session: CheckoutSession) -> None:
-    return None
 
 
 # --- new contracts --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from checkout.enums import SessionStatus
 from checkout.errors import SessionNotFound
 from checkout.models import CheckoutSession
 
-from .create import checkout_session_create
+from .create import checkout_session_build
 
 
 def checkout_session_recover(*, session_id, validate: Callable[[dict], dict], body: dict) -> CheckoutSession:
@@ -31,11 +31,8 @@ def checkout_session_recover(*, session_id, validate: Callable[[dict], dict], bo
             return earlier
         data = validate(body)
         data["trace_id"] = expired.trace_id
-
-        def insert(session: CheckoutSession) -> None:
-            session.recovered_from = expired
-            session.recovery_enabled = True
-            session.save(force_insert=True)
-
-        return checkout_session_create(organization=expired.organization, livemode=expired.livemode, data=data,
-                                       insert=insert)
+        session = checkout_session_build(organization=expired.organization, livemode=expired.livemode, data=data)
+        session.recovered_from = expired
+        session.recovery_enabled = True
+        session.save(force_insert=True)
+        return session

@@ -9,7 +9,7 @@ from checkout.errors import SessionChangedConcurrently, SessionExpired, SessionN
 from checkout.models import CheckoutSession
 from core.models import Organization
 
-from .create import checkout_session_preview
+from .create import checkout_session_build
 
 # What a PATCH may change on the stored row (the priced terms come from the preview).
 UPDATED_FIELDS = (
@@ -26,7 +26,7 @@ def checkout_session_update(*, organization: Organization, livemode: bool, sessi
     and locked again, so the hosted page and a confirm see the new terms. Under the session's
     row lock (the confirm's lock): a confirm racing an update ends in one outcome; a session
     changed since the caller read it (``expected_updated_at``) is refused, not overwritten."""
-    priced = checkout_session_preview(organization=organization, livemode=livemode, data=data)
+    priced = checkout_session_build(organization=organization, livemode=livemode, data=data)
     now = timezone.now()
     with transaction.atomic():
         session = (CheckoutSession.objects.select_for_update()

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from checkout import fastsql
-from checkout.enums import EventType, SessionStatus
-from checkout.models import CheckoutSession, Event
-from tests.checkout.factories import CheckoutSessionFactory, EventFactory
+from checkout.enums import EventType, IdempotencyStatus, SessionStatus
+from checkout.models import CheckoutSession, Event, IdempotencyRecord
+from tests.checkout.factories import CheckoutSessionFactory, EventFactory, IdempotencyRecordFactory
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 
@@ -105,3 +105,57 @@ def test_expiring_among_ids_sql_equals_orm():
     assert fastsql.sessions_expire_among_sql(ids=[s.pk for s in by_sql], now=now) == 3
     assert fastsql.sessions_expire_among_orm(ids=[s.pk for s in by_orm], now=now) == 3
     assert _expired_state(by_sql) == _expired_state(by_orm)
+
+
+# --- an idempotency claim and the session that completes it ---------------------------------------
+
+
+def test_idempotency_claim_insert_sql_equals_orm():
+    org, now = OrganizationFactory(), timezone.now()
+    results = []
+    for insert, key in [(fastsql.idempotency_claim_insert_sql, "by-sql"), (fastsql.idempotency_claim_insert_orm, "by-orm")]:
+        first = insert(organization_id=org.pk, key=key, fingerprint="a" * 64, now=now)
+        again = insert(organization_id=org.pk, key=key, fingerprint="b" * 64, now=now)  # the key is taken
+        elsewhere = insert(organization_id=OrganizationFactory().pk, key=key, fingerprint="c" * 64, now=now)
+        record = IdempotencyRecord.objects.get(pk=first)
+        results.append((again, elsewhere is not None, record.request_fingerprint, record.status, record.created_at,
+                        IdempotencyRecord.objects.filter(organization=org, key=key).count()))
+    assert results[0] == results[1] == (None, True, "a" * 64, IdempotencyStatus.IN_PROGRESS, now, 1)
+
+
+def _unsaved_copy(source: CheckoutSession, now) -> CheckoutSession:
+    copy = CheckoutSession(**{f.attname: getattr(source, f.attname) for f in CheckoutSession._meta.concrete_fields})
+    copy.pk, copy.token = uuid.uuid4(), f"tok_{uuid.uuid4().hex}"
+    copy._state.adding = True
+    copy.created_at = copy.updated_at = now
+    return copy
+
+
+def _stored(session: CheckoutSession) -> dict:
+    row = CheckoutSession.objects.filter(pk=session.pk).values().first()
+    return row and {k: v for k, v in row.items() if k not in ("id", "token")}
+
+
+def test_session_insert_completing_claim_sql_equals_orm():
+    source = CheckoutSessionFactory(metadata={"order": "7", "nested": {"n": 1.5}}, attribution={"utm_source": "x"},
+                                    customer_details={"email": "a@example.com"})
+    now = timezone.now() - datetime.timedelta(seconds=3)
+    inserts = [fastsql.session_insert_completing_claim_sql, fastsql.session_insert_completing_claim_orm]
+    results = []
+    for n, insert in enumerate(inserts):
+        record = IdempotencyRecordFactory(organization=source.organization)
+        session, body = _unsaved_copy(source, now), f'{{"n": {n}}}'.encode()
+        stale = insert(record_id=record.pk, claimed_at=record.created_at - datetime.timedelta(seconds=1),
+                       session=session, body=body)
+        assert (stale, _stored(session), IdempotencyRecord.objects.get(pk=record.pk).status) == (
+            False, None, IdempotencyStatus.IN_PROGRESS)  # taken over meanwhile: nothing written
+        ours = insert(record_id=record.pk, claimed_at=record.created_at, session=session, body=body)
+        record.refresh_from_db()
+        results.append((ours, session._state.adding, session.created_at, _stored(session), record.status,
+                        record.response_status, bytes(record.response_body) == body,
+                        record.checkout_session_id == session.pk))
+    assert results[0] == results[1]
+    assert results[0][:3] == (True, False, now)
+    assert results[0][3]["created_at"] == results[0][3]["updated_at"] == now  # the times the body shows
+    assert results[0][3]["metadata"] == {"order": "7", "nested": {"n": 1.5}}
+    assert results[0][4:] == (IdempotencyStatus.COMPLETED, 201, True, True)

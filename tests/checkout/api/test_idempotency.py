@@ -165,14 +165,14 @@ def test_create_duplicate_while_first_runs_is_409_then_replays(merchant, monkeyp
     from checkout.api import views
 
     entered, release = threading.Event(), threading.Event()
-    real_create = views.checkout_session_create
+    real_create = views.checkout_session_build
 
     def slow_create(**kwargs):
         entered.set()
         assert release.wait(10)
         return real_create(**kwargs)
 
-    monkeypatch.setattr(views, "checkout_session_create", slow_create)
+    monkeypatch.setattr(views, "checkout_session_build", slow_create)
     body = plan_body(merchant)
     results = {}
 
@@ -275,3 +275,18 @@ def test_idempotency_records_purge_task_calls_the_service(merchant):
     task.apply()
 
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_held_key_is_released_when_the_block_ends_without_inserting(merchant):
+    """The ``with`` block owns the claim: whatever leaves it without a session frees the key."""
+    org_id = merchant.organization.id
+    with idempotency.idempotency_key_held(organization_id=org_id, key="k-left", fingerprint="f" * 64) as held:
+        assert held.replay is None
+        assert IdempotencyRecord.objects.filter(key="k-left", status=IdempotencyStatus.IN_PROGRESS).exists()
+    assert held.outcome is None
+    assert not IdempotencyRecord.objects.filter(key="k-left").exists()
+
+    with pytest.raises(KeyError):
+        with idempotency.idempotency_key_held(organization_id=org_id, key="k-left", fingerprint="f" * 64):
+            raise KeyError("boom")
+    assert not IdempotencyRecord.objects.filter(key="k-left").exists()
