@@ -70,6 +70,10 @@ class EventType(models.TextChoices):
     EXPIRED = "checkout_session.expired", "Expired"
 
 
+# A webhook endpoint's ``enabled_events`` entry for every event type (stored as ``[]``).
+ALL_EVENTS = "*"
+
+
 class IdempotencyStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"

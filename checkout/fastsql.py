@@ -21,14 +21,11 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from checkout.enums import EventType, IdempotencyStatus, SessionStatus
-from checkout.models import CheckoutSession, Event, IdempotencyRecord
+from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, IdempotencyRecord
 from checkout.services.recovery_url import recovery_url_base, recovery_url_expression
 from core.db import hand_written_sql_supported, prepared_cursor
 from core.models import BusinessEntity
 from customers.models import Customer
-
-# The payload a bulk write leaves for the outbox pass to complete (checkout.services.events).
-PAYLOAD_PENDING: dict = {}
 
 
 class CustomerEntities(NamedTuple):
@@ -237,7 +234,7 @@ def _passthrough_types() -> tuple[frozenset, ...]:
 _SESSION = CheckoutSession._meta.db_table
 _EVENT = Event._meta.db_table
 
-# The events' payloads are left for the outbox pass to fill (PAYLOAD_PENDING): the session
+# The events' payloads are left for the outbox pass to fill (EVENT_PAYLOAD_PENDING): the session
 # object is the API's JSON, built once, in Python (checkout.representation), and copying
 # each session's estimates into its event here would double the sweep's writes.
 # Which sessions a statement expires. The sweep takes the next batch in due order and skips
@@ -281,7 +278,7 @@ INSERT INTO {_EVENT}
        (id, created_at, updated_at, organization_id, checkout_session_id, type, livemode, sequence,
         payload, dispatched_at)
 SELECT gen_random_uuid(), %(written)s, %(written)s, e.organization_id, e.id, %(type)s, e.livemode,
-       COALESCE(last.sequence, 0) + 1, jsonb_build_object(), NULL  -- PAYLOAD_PENDING
+       COALESCE(last.sequence, 0) + 1, jsonb_build_object(), NULL  -- EVENT_PAYLOAD_PENDING
   FROM expired e
   LEFT JOIN last ON last.id = e.id
 """
@@ -349,7 +346,7 @@ def sessions_expire_selected(due: QuerySet, *, now: datetime) -> int:
                     type=EventType.EXPIRED,
                     livemode=s.livemode,
                     sequence=(last.get(s.id) or 0) + 1,
-                    payload=PAYLOAD_PENDING,
+                    payload=EVENT_PAYLOAD_PENDING,
                     created_at=written,
                     updated_at=written,
                 )

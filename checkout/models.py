@@ -271,6 +271,11 @@ class PaymentSettings(BaseModel):
         return f"<PaymentSettings {self.pk} {self.provider} livemode={self.livemode}>"
 
 
+# The payload a bulk write (the expiry sweep) leaves for the outbox pass to complete
+# (``checkout.services.events.event_payloads_complete``). Never mutate it.
+EVENT_PAYLOAD_PENDING: dict = {}
+
+
 class Event(BaseModel):
     """Outbox: written in the same transaction as the state change it reports."""
 

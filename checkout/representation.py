@@ -8,6 +8,8 @@ is exactly what ``GET /api/v1/checkout-sessions/{id}`` answered at that moment.
 
 from django.conf import settings
 
+from checkout.enums import ALL_EVENTS
+
 
 def id_text(value):
     return str(value) if value is not None else None
@@ -93,4 +95,19 @@ def checkout_session_preview_json(session) -> dict:
         "end_date": session.end_date.isoformat() if session.end_date else None,
         "product_overrides": session.product_overrides or [],
         "estimates": session.estimates or None,
+    }
+
+
+def webhook_endpoint_json(endpoint) -> dict:
+    return {
+        "id": str(endpoint.id),
+        "object": "webhook_endpoint",
+        "organization_id": str(endpoint.organization_id),
+        "livemode": endpoint.livemode,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "enabled_events": list(endpoint.enabled_events) or [ALL_EVENTS],
+        "is_active": endpoint.is_active,
+        "created_at": datetime_text(endpoint.created_at),
+        "updated_at": datetime_text(endpoint.updated_at),
     }

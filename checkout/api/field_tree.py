@@ -20,6 +20,7 @@ upgrade changes them): ``Field._args``/``Field._kwargs`` (the constructor argume
 """
 
 import threading
+from functools import cache
 
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
@@ -62,18 +63,16 @@ def _refuse(self, name, *value):
         object.__delattr__(self, name)
 
 
-def _frozen_class(cls: type, cache: dict = {}) -> type:  # noqa: B006 — the cache is the point
-    """``cls`` with attribute changes refused on frozen instances; same name, so the schema and
-    error messages never see the difference."""
-    frozen = cache.get(cls)
-    if frozen is None:
-        frozen = cache[cls] = type(cls.__name__, (cls,), {
-            "__setattr__": lambda self, name, value: _refuse(self, name, value),
-            "__delattr__": lambda self, name: _refuse(self, name),
-            "__qualname__": cls.__qualname__,
-            "__module__": cls.__module__,
-        })
-    return frozen
+@cache
+def _frozen_class(cls: type) -> type:
+    """``cls`` with attribute changes refused on frozen instances (one subclass per field
+    class); same name, so the schema and error messages never see the difference."""
+    return type(cls.__name__, (cls,), {
+        "__setattr__": lambda self, name, value: _refuse(self, name, value),
+        "__delattr__": lambda self, name: _refuse(self, name),
+        "__qualname__": cls.__qualname__,
+        "__module__": cls.__module__,
+    })
 
 
 class _FrozenBindingDict(BindingDict):

@@ -10,8 +10,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from checkout.enums import EventType
-from checkout.representation import datetime_text
+from checkout.enums import ALL_EVENTS, EventType
+from checkout.representation import datetime_text, webhook_endpoint_json
 from checkout.services import webhooks as service
 
 from .routing import MethodRouter
@@ -25,7 +25,6 @@ from .serializers import (
 )
 from .views import MerchantApi, validated
 
-ALL_EVENTS = "*"
 EVENT_CHOICES = [ALL_EVENTS, *EventType.values]
 
 
@@ -102,21 +101,6 @@ class WebhookEndpointDeletedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.CharField(default="webhook_endpoint")
     deleted = serializers.BooleanField(default=True)
-
-
-def webhook_endpoint_json(endpoint) -> dict:
-    return {
-        "id": str(endpoint.id),
-        "object": "webhook_endpoint",
-        "organization_id": str(endpoint.organization_id),
-        "livemode": endpoint.livemode,
-        "url": endpoint.url,
-        "description": endpoint.description,
-        "enabled_events": list(endpoint.enabled_events) or [ALL_EVENTS],
-        "is_active": endpoint.is_active,
-        "created_at": datetime_text(endpoint.created_at),
-        "updated_at": datetime_text(endpoint.updated_at),
-    }
 
 
 _ERRORS = {

@@ -3,7 +3,7 @@
 An event's ``payload`` is the ``data`` of the body merchants receive: ``{"object": <the
 session exactly as the API shows it>}`` plus what this event alone knows (the invoice a
 completion made, the failed payment's message, …). A sweep writes its events in bulk with
-an empty payload (``{}``, see ``checkout.services.expiry``); the outbox pass fills it from
+an empty payload (``EVENT_PAYLOAD_PENDING``, see ``checkout.services.expiry``); the outbox pass fills it from
 the session row before the event is fanned out (``event_payloads_complete``), so every
 delivery of an event carries the same complete ``data``.
 """
@@ -12,10 +12,8 @@ from django.db.models import Max
 
 from checkout import fastsql
 from checkout.enums import EventType
-from checkout.models import CheckoutSession, Event
+from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event
 from checkout.representation import checkout_session_json
-
-PAYLOAD_PENDING = fastsql.PAYLOAD_PENDING
 
 
 def session_event_data(session: CheckoutSession, details: dict | None = None) -> dict:
@@ -46,12 +44,12 @@ def event_record(*, session: CheckoutSession, type: EventType, data: dict | None
 
 
 def event_payloads_complete(event_ids) -> int:
-    """Fill the payload of those of ``event_ids`` written in bulk (``PAYLOAD_PENDING``) from
+    """Fill the payload of those of ``event_ids`` written in bulk (``EVENT_PAYLOAD_PENDING``) from
     their sessions. Only terminal events are written that way (expiry), and an expired
     session never changes again, so the object is the session as it was expired. Call
     with the events locked; returns how many were completed."""
     pending = list(
-        Event.objects.filter(pk__in=list(event_ids), payload=PAYLOAD_PENDING).only("id", "checkout_session_id")
+        Event.objects.filter(pk__in=list(event_ids), payload=EVENT_PAYLOAD_PENDING).only("id", "checkout_session_id")
     )
     if not pending:
         return 0

@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from checkout.enums import DeliveryStatus, EventType
+from checkout.enums import ALL_EVENTS, DeliveryStatus, EventType
 from checkout.errors import (
     InvalidEventType,
     InvalidSecretGracePeriod,
@@ -147,7 +147,7 @@ def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events
         raise InvalidEventType(
             'enabled_events must name at least one event type, or be ["*"] for all of them; '
             "to receive nothing, pause the endpoint (is_active: false).", field=field)
-    if list(enabled_events) == ["*"]:
+    if list(enabled_events) == [ALL_EVENTS]:
         return []
     unknown = [str(t) for t in enabled_events if t not in EventType.values]
     if unknown:
