@@ -16,10 +16,11 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from .breaker import CircuitBreaker
 from .db import JoinedRowLoader
 from .lru import LocalLru
 from .models import ApiKey
-from .ratelimit import CircuitBreaker, window_count, window_peek
+from .ratelimit import window_count, window_peek
 from .services import api_key_authenticate, api_key_hash
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def api_key_touch(key: ApiKey, *, now: datetime.datetime | None = None) -> None:
 # A fixed window per address (API_AUTH_FAILURE_WINDOW_SECONDS); past API_AUTH_FAILURE_LIMIT
 # failures the address is answered 429 until the window ends. A cache outage never blocks
 # anyone: the limiter steps aside for a few seconds ("fails open").
-breaker = CircuitBreaker("auth failure limiter")
+breaker = CircuitBreaker("auth failure limiter", meanwhile="allowing requests")
 
 
 def client_address(request) -> str:

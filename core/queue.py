@@ -8,29 +8,27 @@ connect timeout.
 """
 
 import logging
-import time
 
 from django.db import transaction
 
+from core.breaker import CircuitBreaker
+
 logger = logging.getLogger(__name__)
 
-BREAKER_SECONDS = 5.0
-_broker_down_until = 0.0
+broker = CircuitBreaker("task broker", meanwhile="not queueing (periodic tasks pick the work up)")
 
 
 def task_enqueue(task, *, kwargs: dict, countdown: float | None = None) -> bool:
     """Send ``task``; True if the broker took it. Never raises."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        logger.warning("broker marked down; not queueing %s (a periodic task will pick it up)", task.name)
-        return False
-    try:
+
+    def send() -> bool:
         task.apply_async(kwargs=kwargs, countdown=countdown)
         return True
-    except Exception:  # noqa: BLE001 - whatever the broker raised, the request goes on
-        _broker_down_until = time.monotonic() + BREAKER_SECONDS
-        logger.warning("could not queue %s; a periodic task will pick the work up", task.name)
-        return False
+
+    if broker.call(send):
+        return True
+    logger.warning("%s not queued; a periodic task will pick the work up", task.name)
+    return False
 
 
 def task_enqueue_on_commit(task, *, kwargs: dict, countdown: float | None = None) -> None:

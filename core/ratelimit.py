@@ -2,16 +2,13 @@
 
 ``window_count`` counts one hit in a window and returns the count so far: ``SET NX EX`` +
 ``INCR`` pipelined on Redis (one round trip), ``add``/``incr`` on other backends.
-``CircuitBreaker`` makes a limiter fail open while the cache is down.
+A limiter fails open while the cache is down through ``core.breaker.CircuitBreaker``.
 """
 
-import logging
 import threading
-import time
 
 from django.core.cache import cache
 
-logger = logging.getLogger(__name__)
 _local = threading.local()
 
 
@@ -54,28 +51,3 @@ def window_peek(key: str) -> int:
         value = client.get(cache.make_key(key))
         return int(value or 0)
     return int(cache.get(key) or 0)
-
-
-class CircuitBreaker:
-    """Lets a limiter step aside ("fail open") for ``open_seconds`` after its cache failed, so a
-    Redis outage costs neither availability nor a connection attempt per request. One per
-    limiter: the create throttle and the auth-failure limiter."""
-
-    def __init__(self, name: str, *, open_seconds: float = 5.0):
-        self.name = name
-        self.open_seconds = open_seconds
-        self.open_until = 0.0
-
-    def call(self, action):
-        """``action()``, or None while open or when it raises (which opens the circuit)."""
-        if time.monotonic() < self.open_until:
-            return None
-        try:
-            return action()
-        except Exception:
-            self.open_until = time.monotonic() + self.open_seconds
-            logger.warning("%s unavailable; allowing requests for %ss", self.name, self.open_seconds, exc_info=True)
-            return None
-
-    def reset(self) -> None:
-        self.open_until = 0.0

@@ -113,9 +113,11 @@ def webhook_endpoint_factory(db):
 
 
 @pytest.fixture(autouse=True)
-def _broker_breaker_closed(monkeypatch):
+def _broker_breaker_closed():
     """Each test starts with the enqueue circuit breaker closed (core.queue)."""
-    monkeypatch.setattr("core.queue._broker_down_until", 0.0)
+    from core import queue
+
+    queue.broker.reset()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ def test_task_enqueue_swallows_broker_errors_then_skips_the_broker_for_a_while()
     assert queue.task_enqueue(_Task(fail=True), kwargs={}) is False
     healthy = _Task()
     assert queue.task_enqueue(healthy, kwargs={}) is False and healthy.calls == []
-    with mock.patch("core.queue.time.monotonic", return_value=queue._broker_down_until + 0.1):
+    assert queue.broker.is_open
+    with mock.patch("core.breaker.time.monotonic", return_value=queue.broker.open_until + 0.1):
         assert queue.task_enqueue(healthy, kwargs={}) is True
     assert healthy.calls == [({}, None)]

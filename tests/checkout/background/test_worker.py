@@ -12,6 +12,7 @@ from django.utils import timezone
 from checkout.enums import DeliveryStatus, EventType, SessionStatus
 from checkout.models import CheckoutSession, Event, WebhookAttempt, WebhookDelivery
 from checkout.services.lifecycle import checkout_session_cancel
+from core import queue
 from tests.checkout.factories import CheckoutSessionFactory, WebhookEndpointFactory
 
 from .conftest import requires_postgres, requires_redis, signature_valid
@@ -135,7 +136,7 @@ def test_events_survive_stopped_redis(start_celery_worker, throwaway_redis, rece
     throwaway_redis.start()
     # The enqueue breaker (core.queue) skips the broker for a few seconds after a failure;
     # model that window having passed.
-    monkeypatch.setattr("core.queue._broker_down_until", 0.0)
+    queue.broker.reset()
     monkeypatch.setattr("checkout.tasks.SETTLE_GRACE_SECONDS", 0)
     with start_celery_worker():
         # What beat sends every 30 s / every minute once Redis is back.
