@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, bench_env, database_create, gunicorn_start, gunicorn_stop  # noqa: E402
 from bench.loadgen import request_bytes  # noqa: E402
-from bench.slo import Meter, Side, compare, verdict  # noqa: E402
+from bench.slo import Meter, Side, compare, slo_arguments, verdict  # noqa: E402
 
 CREATE_PATH = "/api/v1/checkout-sessions"
 FLOOR_PATH = "/bench/floor"
@@ -117,13 +117,7 @@ print(json.dumps({"key": key, "plan": str(plan.id), "customer": str(customer.id)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per side and rate")
-    parser.add_argument("--sat-seconds", type=float, default=8, help="seconds per side at saturation")
-    parser.add_argument("--sat-clients", type=int, default=16, help="closed-loop clients at saturation")
-    parser.add_argument("--fractions", default="0.25,0.5,0.75", help="of the floor's saturation rate")
-    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: config/gunicorn.py's)")
-    parser.add_argument("--threads", type=int, help="GUNICORN_THREADS (default: config/gunicorn.py's)")
+    slo_arguments(parser)
     parser.add_argument("--no-idempotency-key", action="store_true",
                         help="send creates without Idempotency-Key (no claim statement)")
     args = parser.parse_args()

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_env, database_create, database_drop  # noqa: E402
+from bench.common import bench_env, database_create, database_drop, sessions_clone  # noqa: E402
 
 SOURCES = ["google", "newsletter", "linkedin", "partner", "producthunt"]
 CAMPAIGNS = ["spring_sale", "brand", "retargeting", "webinar", "launch", "black_friday"]
@@ -72,7 +72,6 @@ def fill(n: int, days: int, template_ids: list) -> None:
 
     from checkout.models import CheckoutSession
 
-    t = len(template_ids)
     # Row i: evenly spread over the window (heap order = arrival order, as in production).
     created = f"(now() - interval '{days} days' + (i::float8 / {n}) * interval '{days} days')"
     pick = "((i::bigint * 7919) %% 1000)"
@@ -100,24 +99,9 @@ def fill(n: int, days: int, template_ids: list) -> None:
         "utm_source": f"CASE WHEN {unattributed} THEN NULL ELSE {source} END",
         "utm_campaign": f"CASE WHEN {unattributed} THEN NULL ELSE {campaign} END",
     }
-    columns = [f.column for f in CheckoutSession._meta.concrete_fields]
-    select = ", ".join(overrides.get(column, f"t.{column}") for column in columns)
-    table = CheckoutSession._meta.db_table
-    chunk = 100_000
+    sessions_clone(n, template_ids, overrides)
     with connection.cursor() as cursor:
-        for start in range(1, n + 1, chunk):
-            stop = min(start + chunk - 1, n)
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"SELECT {select} FROM generate_series(%s, %s) AS i "
-                f"JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS k, * FROM {table} "
-                f"      WHERE id = ANY(%s::uuid[])) AS t ON t.k = i %% {t}",
-                [start, stop, [str(pk) for pk in template_ids]],
-            )
-            print(f"  filled {stop:,} / {n:,}", end="\r", flush=True)
-    print()
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute(f"VACUUM ANALYZE {CheckoutSession._meta.db_table}")
 
 
 def index_size() -> str:

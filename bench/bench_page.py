@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_env, gunicorn_start, gunicorn_stop  # noqa: E402
 from bench.loadgen import request_bytes  # noqa: E402
-from bench.slo import Meter, Side, compare, verdict  # noqa: E402
+from bench.slo import Meter, Side, compare, slo_arguments, verdict  # noqa: E402
 
 TARGET_P99_RATIO = 2.0
 
@@ -148,13 +148,7 @@ def in_process(tokens: list[str], repeats: int = 3) -> tuple[list[float], list[f
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per side and rate")
-    parser.add_argument("--sat-seconds", type=float, default=8, help="seconds per side at saturation")
-    parser.add_argument("--sat-clients", type=int, default=16, help="closed-loop clients at saturation")
-    parser.add_argument("--fractions", default="0.25,0.5,0.75", help="of the floor's saturation rate")
-    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: config/gunicorn.py's)")
-    parser.add_argument("--threads", type=int, help="GUNICORN_THREADS (default: config/gunicorn.py's)")
+    slo_arguments(parser)
     parser.add_argument("--distinct", type=int, default=4000, help="sessions cycled through (first renders)")
     parser.add_argument("--floor", choices=("read", "write"), default="read")
     parser.add_argument("--cached", action="store_true", help="one session again and again (page cache warm)")

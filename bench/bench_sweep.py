@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_env, database_create, database_drop, percentile  # noqa: E402
+from bench.common import bench_env, database_create, database_drop, percentile, sessions_clone  # noqa: E402
 
 TARGET_RATE_RATIO = 20.0  # expired/s per create/s
 TARGET_P99_RATIO = 1.20
@@ -85,10 +85,6 @@ def sweeper_main() -> None:
 # --- the benchmark ------------------------------------------------------------------------
 
 def fill(n: int, template_id) -> None:
-    from django.db import connection
-
-    from checkout.models import CheckoutSession
-
     # Sessions arrive steadily over 7 days (heap order = arrival order) and live 24 hours.
     # Of those past their expiry, 11.7 % are still open (due: 10 % of the table); the rest
     # ended (completed / expired / cancelled). The last day's are open and not yet due.
@@ -107,21 +103,7 @@ def fill(n: int, template_id) -> None:
         "expired_at": f"CASE WHEN {past} AND {pick} BETWEEN 600 AND 849 THEN {created} + interval '24 hours' END",
         "cancelled_at": f"CASE WHEN {past} AND {pick} >= 850 THEN {created} + interval '2 hours' END",
     }
-    columns = [field.column for field in CheckoutSession._meta.concrete_fields]
-    select = ", ".join(overrides.get(column, f"t.{column}") for column in columns)
-    table = CheckoutSession._meta.db_table
-    chunk = 100_000
-    with connection.cursor() as cursor:
-        for start in range(1, n + 1, chunk):
-            stop = min(start + chunk - 1, n)
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"SELECT {select} FROM generate_series(%s, %s) AS i, "
-                f"(SELECT * FROM {table} WHERE id = %s) AS t",
-                [start, stop, template_id],
-            )
-            print(f"  filled {stop:,} / {n:,}", end="\r", flush=True)
-    print()
+    sessions_clone(n, [template_id], overrides)
 
 
 def vacuum() -> None:

@@ -167,3 +167,29 @@ def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0–100) of ``values``."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def sessions_clone(n: int, template_ids: list, overrides: dict[str, str], *, chunk: int = 100_000) -> None:
+    """Insert ``n`` checkout sessions copied from the template rows (row ``i`` from template
+    ``i % len(template_ids)``), in chunks of ``chunk`` statements' worth. ``overrides`` maps a
+    column to an SQL expression over ``i`` (1 to ``n``) and ``t.<column>`` (the template's);
+    every other column is the template's. PostgreSQL only; ``%`` in an expression is ``%%``."""
+    from django.db import connection
+
+    from checkout.models import CheckoutSession
+
+    columns = [f.column for f in CheckoutSession._meta.concrete_fields]
+    select = ", ".join(overrides.get(column, f"t.{column}") for column in columns)
+    table = CheckoutSession._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(1, n + 1, chunk):
+            stop = min(start + chunk - 1, n)
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {select} FROM generate_series(%s, %s) AS i "
+                f"JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS k, * FROM {table} "
+                f"      WHERE id = ANY(%s::uuid[])) AS t ON t.k = i %% {len(template_ids)}",
+                [start, stop, [str(pk) for pk in template_ids]],
+            )
+            print(f"  filled {stop:,} / {n:,}", end="\r", flush=True)
+    print()

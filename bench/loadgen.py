@@ -39,38 +39,47 @@ class Result:
     headers: list[dict] = field(default_factory=list)
 
 
-class _Conn:
-    __slots__ = ("sock", "buffer", "started", "expected", "header_end", "status", "lines")
+class Connection:
+    """One keep-alive connection to the server under test and the response being read on
+    it (both generators: this closed loop and ``bench/openloop.py``)."""
+
+    __slots__ = ("sock", "buffer", "header_end", "expected", "status", "lines", "started", "index",
+                 "idle_since", "dead")
 
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setblocking(False)
         self.buffer = b""
-        self.started = 0.0
-        self.expected = -1
         self.header_end = -1
+        self.expected = -1
         self.status = 0
         self.lines: list[bytes] = []
+        self.started = 0.0  # when the request in flight was sent (closed loop)
+        self.index = -1  # the request in flight, -1 when idle (open loop)
+        self.idle_since = time.perf_counter()
+        self.dead = False
 
 
-def _parse_head(conn: _Conn) -> bool:
-    """Find the end of the headers; set status and the body length. False: need more."""
+def parse_head(conn: Connection) -> bool:
+    """Find the end of the headers; set status, header lines and the response's full length.
+    False: need more bytes."""
     end = conn.buffer.find(b"\r\n\r\n")
     if end < 0:
         return False
     head = conn.buffer[:end].split(b"\r\n")
     conn.status = int(head[0].split(b" ", 2)[1])
     conn.lines = head[1:]
-    length = None
+    length = 0
     for line in conn.lines:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value)
-        elif name.strip().lower() == b"transfer-encoding":
+        elif name == b"transfer-encoding":
             raise RuntimeError("chunked responses are not supported by this load generator")
     conn.header_end = end + 4
-    conn.expected = conn.header_end + (length or 0)
+    conn.expected = conn.header_end + length
     return True
 
 
@@ -90,7 +99,7 @@ def closed_loop(port: int, next_request: Callable[[int], bytes], *, clients: int
     stop = measure_from + seconds
     measuring = False
 
-    def send(conn: _Conn) -> None:
+    def send(conn: Connection) -> None:
         nonlocal sent
         payload = next_request(sent)
         sent += 1
@@ -101,16 +110,16 @@ def closed_loop(port: int, next_request: Callable[[int], bytes], *, clients: int
         conn.sock.sendall(payload)
         conn.sock.setblocking(False)
 
-    def reopen(conn: _Conn) -> _Conn:
+    def reopen(conn: Connection) -> Connection:
         selector.unregister(conn.sock)
         conn.sock.close()
-        fresh = _Conn(port)
+        fresh = Connection(port)
         selector.register(fresh.sock, selectors.EVENT_READ, fresh)
         send(fresh)
         return fresh
 
     for _ in range(clients):
-        conn = _Conn(port)
+        conn = Connection(port)
         selector.register(conn.sock, selectors.EVENT_READ, conn)
         send(conn)
     open_conns = clients
@@ -149,7 +158,7 @@ def closed_loop(port: int, next_request: Callable[[int], bytes], *, clients: int
                     reopen(conn)
                 continue
             conn.buffer += chunk
-            if conn.header_end < 0 and not _parse_head(conn):
+            if conn.header_end < 0 and not parse_head(conn):
                 continue
             if len(conn.buffer) < conn.expected:
                 continue

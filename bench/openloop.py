@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import percentile  # noqa: E402
-from bench.loadgen import request_bytes  # noqa: E402
+from bench.loadgen import Connection, parse_head, request_bytes  # noqa: E402
 
 
 @dataclass
@@ -75,41 +74,6 @@ class OpenLoopResult:
         return self.client_cpu_s / max(1, self.answered) * 1000
 
 
-class _Conn:
-    __slots__ = ("sock", "buffer", "index", "header_end", "expected", "status", "idle_since", "dead")
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.setblocking(False)
-        self.buffer = b""
-        self.index = -1  # the request in flight on it, -1 when idle
-        self.header_end = -1
-        self.expected = -1
-        self.status = 0
-        self.idle_since = time.perf_counter()
-        self.dead = False
-
-
-def _parse_head(conn: _Conn) -> bool:
-    end = conn.buffer.find(b"\r\n\r\n")
-    if end < 0:
-        return False
-    head = conn.buffer[:end].split(b"\r\n")
-    conn.status = int(head[0].split(b" ", 2)[1])
-    length = 0
-    for line in head[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding":
-            raise RuntimeError("chunked responses are not supported by this load generator")
-    conn.header_end = end + 4
-    conn.expected = conn.header_end + length
-    return True
-
-
 def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, rate: float, seconds: float,
               warmup: float = 1.0, expect_status: int = 200, initial_connections: int = 32,
               max_connections: int = 512, drain_timeout: float = 30.0, idle_limit: float = 3.0,
@@ -138,20 +102,20 @@ def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, 
     # descriptors, which stays small here (and is capped below FD_SETSIZE).
     selector = selectors.SelectSelector()
     max_connections = min(max_connections, 900)
-    idle: deque[_Conn] = deque()
+    idle: deque[Connection] = deque()
     backlog: deque[int] = deque()
     in_flight = 0
     scheduled_at = [0.0] * total
     cpu_started = time.process_time()
     wall_started = time.perf_counter()
 
-    def new_conn() -> _Conn:
-        conn = _Conn(port)
+    def new_conn() -> Connection:
+        conn = Connection(port)
         selector.register(conn.sock, selectors.EVENT_READ, conn)
         result.connections_opened += 1
         return conn
 
-    def close(conn: _Conn) -> None:
+    def close(conn: Connection) -> None:
         conn.dead = True
         selector.unregister(conn.sock)
         conn.sock.close()
@@ -162,7 +126,7 @@ def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, 
         open_conns += 1
         time.sleep(0.002)  # one at a time, so gunicorn's workers take turns accepting them
 
-    def take(now: float) -> _Conn | None:
+    def take(now: float) -> Connection | None:
         nonlocal open_conns
         while idle:
             conn = idle.popleft()
@@ -178,7 +142,7 @@ def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, 
             return new_conn()
         return None
 
-    def send(conn: _Conn, index: int, now: float) -> None:
+    def send(conn: Connection, index: int, now: float) -> None:
         nonlocal in_flight
         data = payload(index)
         conn.index = index
@@ -198,7 +162,7 @@ def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, 
         in_flight += 1
         result.max_in_flight = max(result.max_in_flight, in_flight)
 
-    def fail(conn: _Conn) -> None:
+    def fail(conn: Connection) -> None:
         """A send failed (the connection broke before the request was out): count it, drop it."""
         nonlocal open_conns
         if conn.index >= first_measured:
@@ -235,7 +199,7 @@ def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, 
             break
         timeout = scheduled_at[next_index] - now if next_index < total else 0.5
         for key, _ in selector.select(timeout=max(0.0, timeout)):
-            conn: _Conn = key.data
+            conn: Connection = key.data
             try:
                 chunk = conn.sock.recv(262144)
             except (ConnectionError, BlockingIOError):
@@ -255,7 +219,7 @@ def open_loop(port: int, requests: Sequence[bytes] | Callable[[int], bytes], *, 
                 open_conns -= 1
                 continue
             conn.buffer += chunk
-            if conn.header_end < 0 and not _parse_head(conn):
+            if conn.header_end < 0 and not parse_head(conn):
                 continue
             if len(conn.buffer) < conn.expected:
                 continue

@@ -194,5 +194,16 @@ def compare(port: int, floor: Side, ours: Side, meter: Meter, *, fractions: list
     return summary
 
 
+def slo_arguments(parser) -> None:
+    """The options every SLO bench (``bench_api.py``, ``bench_page.py``) takes."""
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per side and rate")
+    parser.add_argument("--sat-seconds", type=float, default=8, help="seconds per side at saturation")
+    parser.add_argument("--sat-clients", type=int, default=16, help="closed-loop clients at saturation")
+    parser.add_argument("--fractions", default="0.25,0.5,0.75", help="of the floor's saturation rate")
+    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: config/gunicorn.py's)")
+    parser.add_argument("--threads", type=int, help="GUNICORN_THREADS (default: config/gunicorn.py's)")
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
