@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
-from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body
+from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body, validated
 from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
@@ -410,12 +410,6 @@ def _recovery_body(session: CheckoutSession) -> dict:
     return body
 
 
-def _create_data(body: dict) -> dict:
-    serializer = CheckoutSessionCreateSerializer(data=body)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 @hosted_page
 @require_http_methods(["GET", "HEAD"])
 def checkout_recover(request, token: str):
@@ -429,8 +423,8 @@ def checkout_recover(request, token: str):
     if session.status != SessionStatus.EXPIRED:
         return HttpResponseRedirect(_page_url(session))
     try:
-        recovered = checkout_session_recover(session_id=session.pk, validate=_create_data,
-                                             body=_recovery_body(session))
+        data = validated(CheckoutSessionCreateSerializer, _recovery_body(session))
+        recovered = checkout_session_recover(session_id=session.pk, data=data)
     except SessionNotFound:
         return _not_found(request)
     except (DomainError, ValidationError):

@@ -1114,3 +1114,11 @@ __all__ = [
     "CheckoutSessionSerializer",
     "ErrorEnvelopeSerializer",
 ]
+
+
+def validated(serializer_class, data) -> dict:
+    """``data`` as ``serializer_class`` validated it; its errors become the envelope in
+    ``core.errors.api_exception_handler``."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -35,6 +35,7 @@ from .serializers import (
     ConfirmMode,
     EmptyBodySerializer,
     checkout_session_request_patched,
+    validated,
 )
 from .throttling import CheckoutSessionCreateThrottle
 
@@ -43,14 +44,6 @@ _renderer = JSONRenderer()
 
 def _render(session) -> bytes:
     return _renderer.render(checkout_session_json(session))
-
-
-def validated(serializer_class, data) -> dict:
-    """``data`` as ``serializer_class`` validated it; its errors become the envelope in
-    ``core.errors.api_exception_handler``."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class MerchantApi(APIView):

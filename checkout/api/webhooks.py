@@ -22,8 +22,9 @@ from .serializers import (
     RedirectUrlField,
     StrictSerializer,
     StringField,
+    validated,
 )
-from .views import MerchantApi, validated
+from .views import MerchantApi
 
 EVENT_CHOICES = [ALL_EVENTS, *EventType.values]
 

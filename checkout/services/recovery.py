@@ -1,8 +1,6 @@
 """Recovering an expired session: its recovery URL opens a new session with the same terms,
 priced on the day it is opened (today's catalogue, today's start at the earliest)."""
 
-from collections.abc import Callable
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,12 +11,12 @@ from checkout.models import CheckoutSession
 from .create import checkout_session_build
 
 
-def checkout_session_recover(*, session_id, validate: Callable[[dict], dict], body: dict) -> CheckoutSession:
+def checkout_session_recover(*, session_id, data: dict) -> CheckoutSession:
     """The open session recovering expired session ``session_id``: the one made earlier if it is
-    still open and unexpired (a second click, a second tab), else a new one from ``body`` (the
-    expired session's create request as it stands), checked by ``validate`` exactly as a
-    create is. Under the expired session's row lock, so two clicks make one new session.
-    Raises ``SessionNotFound`` unless the session expired with recovery enabled."""
+    still open and unexpired (a second click, a second tab), else a new one from ``data`` (the
+    expired session's create request as it stands today, validated exactly as a create is).
+    Under the expired session's row lock, so two clicks make one new session. Raises
+    ``SessionNotFound`` unless the session expired with recovery enabled."""
     now = timezone.now()
     with transaction.atomic():
         expired = (CheckoutSession.objects.select_for_update().select_related("organization")
@@ -29,8 +27,7 @@ def checkout_session_recover(*, session_id, validate: Callable[[dict], dict], bo
                                                   expires_at__gt=now).order_by("-created_at").first())
         if earlier is not None:
             return earlier
-        data = validate(body)
-        data["trace_id"] = expired.trace_id
+        data = {**data, "trace_id": expired.trace_id}
         session = checkout_session_build(organization=expired.organization, livemode=expired.livemode, data=data)
         session.recovered_from = expired
         session.recovery_enabled = True
