@@ -120,24 +120,29 @@ def event_payloads_write_orm(payloads: dict) -> None:
 # --- an idempotency claim and the session that completes it ------------------------------------
 
 
-def idempotency_claim_insert(*, organization_id, key: str, fingerprint: str, now: datetime) -> int | None:
-    """Claim (organization, key), in its own commit so a concurrent duplicate sees it at once:
-    the new record's id, or None when the key is already claimed."""
+def idempotency_claim_insert(*, organization_id, livemode: bool, key: str, fingerprint: str,
+                             now: datetime) -> int | None:
+    """Claim (organization, mode, key), in its own commit so a concurrent duplicate sees it at
+    once: the new record's id, or None when the key is already claimed."""
     if hand_written_sql_supported():
-        return idempotency_claim_insert_sql(organization_id=organization_id, key=key, fingerprint=fingerprint,
-                                            now=now)
-    return idempotency_claim_insert_orm(organization_id=organization_id, key=key, fingerprint=fingerprint, now=now)
+        return idempotency_claim_insert_sql(organization_id=organization_id, livemode=livemode, key=key,
+                                            fingerprint=fingerprint, now=now)
+    return idempotency_claim_insert_orm(organization_id=organization_id, livemode=livemode, key=key,
+                                        fingerprint=fingerprint, now=now)
 
 
-def idempotency_claim_insert_sql(*, organization_id, key: str, fingerprint: str, now: datetime) -> int | None:
-    row = _fetchone(_statements()["claim"], [organization_id, key, fingerprint, IdempotencyStatus.IN_PROGRESS, now])
+def idempotency_claim_insert_sql(*, organization_id, livemode: bool, key: str, fingerprint: str,
+                                 now: datetime) -> int | None:
+    row = _fetchone(_statements()["claim"],
+                    [organization_id, livemode, key, fingerprint, IdempotencyStatus.IN_PROGRESS, now])
     return row[0] if row else None
 
 
-def idempotency_claim_insert_orm(*, organization_id, key: str, fingerprint: str, now: datetime) -> int | None:
+def idempotency_claim_insert_orm(*, organization_id, livemode: bool, key: str, fingerprint: str,
+                                 now: datetime) -> int | None:
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(organization_id=organization_id, key=key,
+            record = IdempotencyRecord.objects.create(organization_id=organization_id, livemode=livemode, key=key,
                                                       request_fingerprint=fingerprint,
                                                       status=IdempotencyStatus.IN_PROGRESS)
     except IntegrityError:
@@ -411,8 +416,9 @@ def _statements() -> dict[str, str]:
         "entity": f"SELECT id, tax_rate FROM {entity} WHERE id = %s AND organization_id = %s",
         "claim": (
             f"INSERT INTO {q(IdempotencyRecord._meta.db_table)}"
-            " (organization_id, key, request_fingerprint, status, created_at) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (organization_id, key) DO NOTHING RETURNING id"
+            " (organization_id, livemode, key, request_fingerprint, status, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (organization_id, livemode, key) DO NOTHING RETURNING id"
         ),
     }
 

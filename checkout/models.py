@@ -188,9 +188,12 @@ class CheckoutSession(BaseModel):
 
 
 class IdempotencyRecord(models.Model):
-    """One per (organization, key): the request's fingerprint and its stored response."""
+    """One per (organization, mode, key): the request's fingerprint and its stored response.
+    Test and live keys have separate namespaces, as their sessions do: test traffic never
+    answers, or blocks, a live request."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    livemode = models.BooleanField(default=False)
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     status = models.CharField(
@@ -205,7 +208,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_unique_per_org"),
+            models.UniqueConstraint(fields=["organization", "livemode", "key"], name="idempotency_key_unique_per_mode"),
         ]
 
 

@@ -372,8 +372,8 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(admin.ModelAdmin):
-    list_display = ["key", "organization", "status", "response_status", "checkout_session", "created_at"]
-    list_filter = ["status", "organization"]
+    list_display = ["key", "organization", "livemode", "status", "response_status", "checkout_session", "created_at"]
+    list_filter = ["livemode", "status", "organization"]
     search_fields = ["key"]
     raw_id_fields = ["checkout_session"]
     exclude = ["response_body"]

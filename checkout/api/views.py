@@ -65,9 +65,8 @@ class CheckoutSessionCreateApi(MerchantApi):
         _bind_trace_id(request, payload.get("trace_id"))
         key = _idempotency_key(request, payload)
         api_key = request.auth
-        with idempotency_key_held(
-            organization_id=api_key.organization_id, key=key, fingerprint=_create_fingerprint(api_key, payload)
-        ) as held:
+        with idempotency_key_held(organization_id=api_key.organization_id, livemode=api_key.livemode, key=key,
+                                  fingerprint=_create_fingerprint(api_key, payload)) as held:
             if held.replay is None:
                 data = validated(CheckoutSessionCreateSerializer, payload)
                 data["trace_id"] = request._request.trace_id

@@ -1,4 +1,4 @@
-"""Idempotent creates: one (organization, key) row, claimed before the work, completed with it.
+"""Idempotent creates: one (organization, mode, key) row, claimed before the work, completed with it.
 
 The protocol:
 
@@ -67,7 +67,7 @@ def idempotency_fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_claim(*, organization_id, key: str, fingerprint: str) -> Claim | Outcome:
+def idempotency_claim(*, organization_id, livemode: bool, key: str, fingerprint: str) -> Claim | Outcome:
     """Claim ``key`` for this request, or return the stored outcome to replay.
 
     Raises ``IdempotencyKeyReused`` (422) or ``IdempotencyKeyInUse`` (409).
@@ -75,13 +75,13 @@ def idempotency_claim(*, organization_id, key: str, fingerprint: str) -> Claim |
     for _ in range(3):
         now = timezone.now()
         record_id = fastsql.idempotency_claim_insert(
-            organization_id=organization_id, key=key, fingerprint=fingerprint, now=now
+            organization_id=organization_id, livemode=livemode, key=key, fingerprint=fingerprint, now=now
         )
         if record_id is not None:
             return Claim(record_id=record_id, claimed_at=now)
 
         record = (
-            IdempotencyRecord.objects.filter(organization_id=organization_id, key=key)
+            IdempotencyRecord.objects.filter(organization_id=organization_id, livemode=livemode, key=key)
             .only(
                 "id",
                 "request_fingerprint",
@@ -148,8 +148,9 @@ class Held:
 
 
 @contextmanager
-def idempotency_key_held(*, organization_id, key: str | None, fingerprint: str) -> Iterator[Held]:
-    """Hold ``key`` (None: no key, nothing held) for one create. Inside, either
+def idempotency_key_held(*, organization_id, livemode: bool, key: str | None, fingerprint: str) -> Iterator[Held]:
+    """Hold ``key`` (None: no key, nothing held) in the organization's test or live namespace
+    for one create. Inside, either
     ``held.replay`` is the stored outcome to answer again, or the block builds its session
     and ``held.insert``s it. A block that raises, or ends without inserting, releases the
     claim: failures are not stored, and a fixed request may reuse the key.
@@ -158,7 +159,7 @@ def idempotency_key_held(*, organization_id, key: str | None, fingerprint: str) 
     if key is None:
         yield Held(claim=None, replay=None)
         return
-    claimed = idempotency_claim(organization_id=organization_id, key=key, fingerprint=fingerprint)
+    claimed = idempotency_claim(organization_id=organization_id, livemode=livemode, key=key, fingerprint=fingerprint)
     if isinstance(claimed, Outcome):
         yield Held(claim=None, replay=claimed)
         return

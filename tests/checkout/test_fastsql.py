@@ -114,13 +114,16 @@ def test_idempotency_claim_insert_sql_equals_orm():
     org, now = OrganizationFactory(), timezone.now()
     results = []
     for insert, key in [(fastsql.idempotency_claim_insert_sql, "by-sql"), (fastsql.idempotency_claim_insert_orm, "by-orm")]:
-        first = insert(organization_id=org.pk, key=key, fingerprint="a" * 64, now=now)
-        again = insert(organization_id=org.pk, key=key, fingerprint="b" * 64, now=now)  # the key is taken
-        elsewhere = insert(organization_id=OrganizationFactory().pk, key=key, fingerprint="c" * 64, now=now)
+        first = insert(organization_id=org.pk, livemode=True, key=key, fingerprint="a" * 64, now=now)
+        again = insert(organization_id=org.pk, livemode=True, key=key, fingerprint="b" * 64, now=now)  # taken
+        other_mode = insert(organization_id=org.pk, livemode=False, key=key, fingerprint="c" * 64, now=now)
+        elsewhere = insert(organization_id=OrganizationFactory().pk, livemode=True, key=key, fingerprint="d" * 64,
+                           now=now)
         record = IdempotencyRecord.objects.get(pk=first)
-        results.append((again, elsewhere is not None, record.request_fingerprint, record.status, record.created_at,
+        results.append((again, other_mode is not None, elsewhere is not None, record.livemode,
+                        record.request_fingerprint, record.status, record.created_at,
                         IdempotencyRecord.objects.filter(organization=org, key=key).count()))
-    assert results[0] == results[1] == (None, True, "a" * 64, IdempotencyStatus.IN_PROGRESS, now, 1)
+    assert results[0] == results[1] == (None, True, True, True, "a" * 64, IdempotencyStatus.IN_PROGRESS, now, 2)
 
 
 def _unsaved_copy(source: CheckoutSession, now) -> CheckoutSession:

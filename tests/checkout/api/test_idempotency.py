@@ -280,13 +280,13 @@ def test_idempotency_records_purge_task_calls_the_service(merchant):
 def test_a_held_key_is_released_when_the_block_ends_without_inserting(merchant):
     """The ``with`` block owns the claim: whatever leaves it without a session frees the key."""
     org_id = merchant.organization.id
-    with idempotency.idempotency_key_held(organization_id=org_id, key="k-left", fingerprint="f" * 64) as held:
+    with idempotency.idempotency_key_held(organization_id=org_id, livemode=False, key="k-left", fingerprint="f" * 64) as held:
         assert held.replay is None
         assert IdempotencyRecord.objects.filter(key="k-left", status=IdempotencyStatus.IN_PROGRESS).exists()
     assert held.outcome is None
     assert not IdempotencyRecord.objects.filter(key="k-left").exists()
 
     with pytest.raises(KeyError):
-        with idempotency.idempotency_key_held(organization_id=org_id, key="k-left", fingerprint="f" * 64):
+        with idempotency.idempotency_key_held(organization_id=org_id, livemode=False, key="k-left", fingerprint="f" * 64):
             raise KeyError("boom")
     assert not IdempotencyRecord.objects.filter(key="k-left").exists()

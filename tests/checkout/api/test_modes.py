@@ -5,7 +5,7 @@ import pytest
 
 from billing.models import Contract
 from checkout.enums import EventType, SessionStatus
-from checkout.models import CheckoutSession, Event, WebhookDelivery, WebhookEndpoint
+from checkout.models import CheckoutSession, Event, IdempotencyRecord, WebhookDelivery, WebhookEndpoint
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.expiry import checkout_sessions_expire_due
 from checkout.services.webhooks import event_body, event_dispatch, event_envelope, events_dispatch_pending
@@ -149,3 +149,20 @@ def test_webhook_enabled_events_empty_list_refused_422(merchant, method, path):
         "invalid_event_type", ["enabled_events"])
     assert WebhookEndpoint.objects.get(pk=endpoint["id"]).enabled_events == []
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_test_and_live_keys_have_separate_idempotency_keys(merchant, live):
+    """A key string used with a test key means nothing to a live key (and back): each mode creates
+    its own session and replays only its own."""
+    body = plan_body(merchant)
+    test = merchant.post(body, HTTP_IDEMPOTENCY_KEY="order-1")
+    live_created = live.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    assert (test.status_code, live_created.status_code) == (201, 201)
+    assert (test.json()["livemode"], live_created.json()["livemode"]) == (False, True)
+
+    test_again = merchant.post(body, HTTP_IDEMPOTENCY_KEY="order-1")
+    live_again = live.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    assert test_again["Idempotent-Replayed"] == live_again["Idempotent-Replayed"] == "true"
+    assert (test_again.json()["id"], live_again.json()["id"]) == (test.json()["id"], live_created.json()["id"])
+    assert CheckoutSession.objects.count() == 2
+    assert sorted(IdempotencyRecord.objects.filter(key="order-1").values_list("livemode", flat=True)) == [False, True]
