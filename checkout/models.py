@@ -113,6 +113,9 @@ class CheckoutSession(BaseModel):
 
     # The hosted page's language (checkout.i18n): "auto" follows the browser's Accept-Language.
     locale = models.CharField(max_length=8, choices=PageLocale.choices, default=PageLocale.AUTO)
+    # The language the customer confirmed in (the page's, "auto" resolved); the receipt email is
+    # written in it. Empty for a confirm through the API: the locale decides, else English.
+    customer_language = models.CharField(max_length=8, blank=True, default="")
 
     # The customer's receipt (or invoice) email: pending from completion (when they have an
     # email address) until the worker sent it.

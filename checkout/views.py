@@ -338,6 +338,7 @@ def checkout_page(request, token: str):
             payment_method_id=choice.payment_method_id,
             customer_details=form.customer_details(),
             terms_accepted=form.cleaned_data.get("accept_terms", False),
+            language=translation.get_language(),
         )
     except (SessionNotOpen, SessionNotProcessing):
         return _redirect_after_refusal(session)

@@ -343,6 +343,7 @@ def checkout_session_confirm(
     payment_method_id: str = "",
     customer_details: dict | None = None,
     terms_accepted: bool = False,
+    language: str = "",
     now=None,
 ) -> ConfirmResult:
     """Confirm an open session: pay (or choose to be invoiced) and fulfil.
@@ -350,8 +351,9 @@ def checkout_session_confirm(
     ``organization_id`` scopes the lookup for the merchant API (another tenant's id is not
     found); the hosted page has already found the session by its token. ``customer_details``
     (guest sessions) are what the customer typed, merged over what the merchant sent.
-    Returns the outcome (``completed``, ``processing`` or ``payment_failed``); raises for
-    refusals (not found, not open, expired, method not allowed, details missing).
+    ``language`` is the page's (the receipt is written in it). Returns the outcome
+    (``completed``, ``processing`` or ``payment_failed``); raises for refusals (not found, not
+    open, expired, method not allowed, details missing).
     """
     now = now or timezone.now()
     # Read-time expiry, committed on its own so it sticks even though we then refuse.
@@ -364,12 +366,17 @@ def checkout_session_confirm(
             raise SessionExpired()
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
+        clicked = {}  # recorded now, when the customer clicked, even if the payment settles later
         if session.terms_url:
             if not terms_accepted:
                 raise TermsNotAccepted(field="accept_terms")
-            # Recorded now, when the customer clicked, even if the payment settles later.
-            CheckoutSession.objects.filter(pk=session.pk).update(terms_accepted_at=now)
-            session.terms_accepted_at = now
+            clicked["terms_accepted_at"] = now
+        if language and language != session.customer_language:
+            clicked["customer_language"] = language
+        if clicked:
+            CheckoutSession.objects.filter(pk=session.pk).update(**clicked)
+            for name, value in clicked.items():
+                setattr(session, name, value)
 
         if session.guest_checkout:
             details = customer_details_merge(session.customer_details, customer_details)

@@ -1,5 +1,6 @@
 """The email a customer gets when their checkout completes: a receipt for a card payment, the
-invoice when they chose to pay by invoice, a confirmation when nothing was due (a free trial).
+invoice when they chose to pay by invoice, a confirmation when nothing was due (a free trial);
+in the language the customer confirmed in.
 Sent by the worker after the completion committed (Django's email framework: the console in
 the demo, SMTP from ``EMAIL_URL`` in production), exactly once per session as far as the
 database can tell: the session row is locked while sending and marked sent in the same
@@ -11,10 +12,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from checkout.enums import PaymentMethod, SessionStatus
+from checkout.i18n import FALLBACK, supported_languages
 from checkout.models import CheckoutSession
 from checkout.pages import day, discount_words, last_day, money, present_line
 
@@ -34,7 +36,8 @@ def checkout_session_receipt_send(*, session_id) -> bool:
         if not email or invoice is None:
             CheckoutSession.objects.filter(pk=session.pk).update(receipt_pending=False)
             return False
-        message = receipt_message(session, invoice, email)
+        with translation.override(receipt_language(session)):
+            message = receipt_message(session, invoice, email)
         message.send(fail_silently=False)
         CheckoutSession.objects.filter(pk=session.pk).update(receipt_pending=False, receipt_sent_at=timezone.now())
     logger.info("receipt for checkout session %s sent", session_id)
@@ -56,7 +59,18 @@ def checkout_session_receipts_send_pending(*, grace_seconds: float = 60, limit: 
     return sent
 
 
+def receipt_language(session: CheckoutSession) -> str:
+    """The language the customer confirmed in; for a confirm through the API, the session's
+    locale when one was set; else English."""
+    if session.customer_language in supported_languages():
+        return session.customer_language
+    if session.locale in supported_languages():
+        return session.locale
+    return FALLBACK
+
+
 def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMessage:
+    """The email, in the active language."""
     merchant = session.business_entity
     estimates = session.estimates or {}
     current = estimates.get("current_invoice") or {}

@@ -5,14 +5,17 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.utils import translation
 
 from billing.enums import PricingModel
 from checkout.enums import SessionStatus
 from checkout.i18n import browser_language, page_language
 from checkout.pages import open_page_cache
+from checkout.services.confirm import checkout_session_confirm
+from checkout.services.receipts import checkout_session_receipt_send
 
-from .helpers import priced_session, text
+from .helpers import card, priced_session, text
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +163,33 @@ def test_refused_promotion_code_error_is_translated(client):
     body = text(response)
     assert '<p class="field-error" id="id_promotion_code_error" role="alert">Dieser Code ist ungültig.</p>' in body
     assert "Aktionscode" in body and "Einlösen" in body
+
+
+# --- the receipt email -------------------------------------------------------------------------
+
+CARD = {"payment_method": "card", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "card_cvc": "123"}
+
+
+def test_the_receipt_is_written_in_the_language_the_customer_confirmed_in(client):
+    session = priced_session(specs=(STUDIO,), currency="EUR", tax_rate=None)  # locale "auto"
+    response = client.post(page(session), CARD, HTTP_ACCEPT_LANGUAGE="de-AT,de;q=0.9")
+    assert response.status_code == 302, text(response)
+    session.refresh_from_db()
+    assert (session.status, session.customer_language) == (SessionStatus.COMPLETED, "de")
+
+    assert checkout_session_receipt_send(session_id=session.pk) is True
+    message = mail.outbox[-1]
+    assert message.subject == f"Ihre Quittung von {session.business_entity.name}"
+    for expected in ("Vielen Dank für Ihre Zahlung. Dies ist Ihre Quittung.", "Vertragsnummer: ",
+                     "Studio  1.234,56\xa0€", "Bezahlter Betrag: 1.234,56\xa0€", "Nächste Zahlung: 1.234,56\xa0€ am "):
+        assert expected in message.body, message.body
+    assert "Thank you" not in message.body
+    assert translation.get_language() == "en-us"  # the worker's language is left as it was
+
+
+@pytest.mark.parametrize(("locale", "subject"), [("fr", "Votre reçu de "), ("auto", "Your receipt from ")])
+def test_a_confirm_through_the_api_writes_the_receipt_in_the_sessions_locale_else_english(locale, subject):
+    session = priced_session(specs=(STUDIO,), currency="EUR", tax_rate=None, locale=locale)
+    checkout_session_confirm(session_id=session.pk, card=card())
+    assert checkout_session_receipt_send(session_id=session.pk) is True
+    assert mail.outbox[-1].subject == subject + session.business_entity.name
