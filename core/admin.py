@@ -1,8 +1,11 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from .models import ApiKey, BusinessEntity, Organization
 from .money import currency_validator
@@ -52,24 +55,18 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "id", "created_at"]
     search_fields = ["name", "id"]
     inlines = [BusinessEntityInline]
-    actions = ["create_test_key", "create_live_key"]
+    readonly_fields = ["api_keys"]
 
-    def _create_key(self, request, queryset, livemode):
-        for org in queryset:
-            _, raw = api_key_create(organization=org, livemode=livemode, name="admin")
-            # Shown once: only the hash is stored.
-            self.message_user(
-                request, f"New key for {org.name} (copy it now, it is not shown again): {raw}",
-                level=messages.WARNING,
-            )
-
-    @admin.action(description="Create a test API key (shown once)")
-    def create_test_key(self, request, queryset):
-        self._create_key(request, queryset, livemode=False)
-
-    @admin.action(description="Create a live API key (shown once)")
-    def create_live_key(self, request, queryset):
-        self._create_key(request, queryset, livemode=True)
+    @admin.display(description="API keys")
+    def api_keys(self, obj):
+        """How many keys are active, and the way to a new one: "Add API key" with this
+        organization chosen (the only place a secret is shown: the page answering that form)."""
+        if obj.pk is None:
+            return "Save the organization first."
+        active = ApiKey.objects.filter(organization=obj, revoked_at__isnull=True).count()
+        keys = reverse("admin:core_apikey_changelist") + "?" + urlencode({"organization": obj.pk})
+        add = reverse("admin:core_apikey_add") + "?" + urlencode({"organization": obj.pk})
+        return format_html('<a href="{}">{} active</a> · <a href="{}">Add an API key</a>', keys, active, add)
 
 
 class ApiKeyCreateForm(forms.ModelForm):
@@ -86,8 +83,8 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Keys are minted on "Add API key" (or by the organization actions, or `manage.py
-    create_api_key`) through ``api_key_create``: the secret is on the page that answers the form
+    """Keys are minted on "Add API key" (reached from here or from an organization's page, or
+    by `manage.py create_api_key`) through ``api_key_create``: the secret is on the page that answers the form
     and nowhere else (not in a message, the log or the session; only its hash is stored).
     Revoked by the action below; never hand-edited or deleted."""
 

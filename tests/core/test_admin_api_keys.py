@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from core.models import ApiKey
 from tests.core.factories import OrganizationFactory
-from tests.helpers import api_client_with_key
+from tests.helpers import api_client_for, api_client_with_key
 
 pytestmark = pytest.mark.django_db
 ADD = reverse("admin:core_apikey_add")
@@ -103,3 +103,20 @@ def test_created_key_is_revoked_as_before_and_then_refused(ops_client):
     # Still read-only once created: no hand edits.
     assert ops_client.post(reverse("admin:core_apikey_change", args=[key.pk]),
                            {"name": "renamed"}).status_code == 403
+
+
+def test_an_organization_page_leads_to_the_add_page_with_it_chosen_and_mints_nothing_itself(ops_client):
+    """The old "create a key" actions put the secret in a flash message (stored in the session
+    or a cookie): they are gone; the organization's page links to "Add API key" instead."""
+    organization = OrganizationFactory()
+    api_client_for(organization)  # one active key
+    changelist = ops_client.get(reverse("admin:core_organization_changelist")).content.decode()
+    assert "create_test_key" not in changelist and "create_live_key" not in changelist
+
+    page = ops_client.get(reverse("admin:core_organization_change", args=[organization.pk])).content.decode()
+    add = f"{ADD}?organization={organization.pk}"
+    assert f'href="{add}"' in page and ">1 active</a>" in page
+    form = ops_client.get(add).content.decode()
+    assert re.search(rf'<option value="{organization.pk}" selected>', form)
+    keys = ops_client.get(f"{reverse('admin:core_apikey_changelist')}?organization={organization.pk}")
+    assert keys.status_code == 200 and "1 API key" in keys.content.decode()
