@@ -27,6 +27,7 @@ import argparse
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
 import uuid
@@ -50,9 +51,10 @@ def _env(database_url: str) -> dict:
     return env
 
 
-def prepare(database_url: str) -> dict:
-    """Create, migrate and seed the bench database; returns what the clients need."""
-    env = _env(database_url)
+def prepare(database_url: str, *, in_process: int = 0) -> dict:
+    """Create, migrate and seed the bench database; returns what the clients need (and, with
+    ``in_process``, the app's CPU per create over that many creates in-process)."""
+    env = {**_env(database_url), "BENCH_IN_PROCESS": str(in_process)}
     db_name = database_url.rsplit("/", 1)[1]
     admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
     database_create(admin_url, db_name, reuse=True)
@@ -110,8 +112,21 @@ for n in range(3):  # the last one counts: caches warm, statements prepared
         response = client.post("/api/v1/checkout-sessions", body, content_type="application/json",
                                HTTP_IDEMPOTENCY_KEY=f"seed-{os.getpid()}-{n}")
     assert response.status_code == 201, response.content
+statements = len(queries)  # now: every request clears the log (request_started)
+# --in-process: the app's own CPU per create (Django's test client, this one process; the
+# database's CPU is not in it), median of 5 batches after a warm-up: steadier than any latency.
+import time
+creates, cpu_ms = int(os.environ.get("BENCH_IN_PROCESS", "0")), []
+for batch in range(6 if creates else 0):
+    started = time.process_time()
+    for n in range(creates):
+        response = client.post("/api/v1/checkout-sessions", body, content_type="application/json",
+                               HTTP_IDEMPOTENCY_KEY=f"cpu-{os.getpid()}-{batch}-{n}")
+        assert response.status_code == 201, response.content
+    if batch:  # batch 0 warms up
+        cpu_ms.append((time.process_time() - started) / creates * 1000)
 print(json.dumps({"key": key, "plan": str(plan.id), "customer": str(customer.id), "seats": str(seats),
-                  "queries": len(queries)}))
+                  "queries": statements, "cpu_ms": cpu_ms}))
 """
 
 
@@ -120,12 +135,21 @@ def main():
     slo_arguments(parser)
     parser.add_argument("--no-idempotency-key", action="store_true",
                         help="send creates without Idempotency-Key (no claim statement)")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="also time N creates in-process, 5 times (the app's CPU per create)")
+    parser.add_argument("--in-process-only", action="store_true", help="only that (no gunicorn)")
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a scratch PostgreSQL database (created if missing).")
 
-    seed = prepare(database_url)
+    seed = prepare(database_url, in_process=args.in_process or (500 if args.in_process_only else 0))
+    if seed["cpu_ms"]:
+        figures = ", ".join(f"{ms:.2f}" for ms in sorted(seed["cpu_ms"]))
+        print(f"in-process CPU per create (app only, Idempotency-Key, {seed['queries']} statements): median "
+              f"{statistics.median(seed['cpu_ms']):.2f} ms [{figures}]")
+        if args.in_process_only:
+            return
     env = _env(database_url)
     create_body = json.dumps({
         "contract": {"is_plan_based": True, "plan_id": seed["plan"], "currency": "USD",
@@ -166,8 +190,6 @@ def main():
     finally:
         gunicorn_stop(server)
         _queue_delete(env["REDIS_URL"])
-
-    import statistics
 
     print()
     sat = statistics.median(summary["sat_ratios"])
