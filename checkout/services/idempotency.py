@@ -150,10 +150,10 @@ class Held:
 @contextmanager
 def idempotency_key_held(*, organization_id, livemode: bool, key: str | None, fingerprint: str) -> Iterator[Held]:
     """Hold ``key`` (None: no key, nothing held) in the organization's test or live namespace
-    for one create. Inside, either
-    ``held.replay`` is the stored outcome to answer again, or the block builds its session
-    and ``held.insert``s it. A block that raises, or ends without inserting, releases the
-    claim: failures are not stored, and a fixed request may reuse the key.
+    for one create. Inside, either ``held.replay`` is the stored outcome to answer again, or
+    the block builds its session and ``held.insert``s it. A block that raises, or ends without
+    inserting, releases the claim: failures are not stored, and a fixed request may reuse the
+    key.
 
     Raises ``IdempotencyKeyReused`` (422) or ``IdempotencyKeyInUse`` (409) on entry."""
     if key is None:
