@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
-from core.db import hand_written_sql_supported, prepared_cursor
+from core.db import prepared_cursor, sql_or_orm
 
 from .models import Plan, PlanItem, Pricing, Product
 
@@ -31,9 +31,7 @@ PLAN_ITEM_COLUMNS = (
 def plan_rows(*, organization_id, plan_id) -> tuple[tuple, list[tuple]] | None:
     """The organization's plan ``plan_id`` (a UUID) as its row and its item rows (position
     order), or None."""
-    if hand_written_sql_supported():
-        return plan_rows_sql(organization_id=organization_id, plan_id=plan_id)
-    return plan_rows_orm(organization_id=organization_id, plan_id=plan_id)
+    return sql_or_orm(plan_rows_sql, plan_rows_orm)(organization_id=organization_id, plan_id=plan_id)
 
 
 def plan_rows_sql(*, organization_id, plan_id) -> tuple[tuple, list[tuple]] | None:

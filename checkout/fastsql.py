@@ -23,7 +23,7 @@ from django.utils import timezone
 from checkout.enums import EventType, IdempotencyStatus, SessionStatus
 from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, IdempotencyRecord
 from checkout.services.recovery_url import recovery_url_base, recovery_url_expression
-from core.db import hand_written_sql_supported, prepared_cursor
+from core.db import prepared_cursor, sql_or_orm
 from core.models import BusinessEntity
 from customers.models import Customer
 
@@ -48,9 +48,9 @@ class EntityRow(NamedTuple):
 
 
 def customer_entities(*, organization_id, customer_id) -> CustomerEntities | None:
-    if hand_written_sql_supported():
-        return customer_entities_sql(organization_id=organization_id, customer_id=customer_id)
-    return customer_entities_orm(organization_id=organization_id, customer_id=customer_id)
+    return sql_or_orm(customer_entities_sql, customer_entities_orm)(
+        organization_id=organization_id, customer_id=customer_id,
+    )
 
 
 def customer_entities_sql(*, organization_id, customer_id) -> CustomerEntities | None:
@@ -75,9 +75,9 @@ def customer_entities_orm(*, organization_id, customer_id) -> CustomerEntities |
 
 
 def business_entity(*, organization_id, entity_id) -> EntityRow | None:
-    if hand_written_sql_supported():
-        return business_entity_sql(organization_id=organization_id, entity_id=entity_id)
-    return business_entity_orm(organization_id=organization_id, entity_id=entity_id)
+    return sql_or_orm(business_entity_sql, business_entity_orm)(
+        organization_id=organization_id, entity_id=entity_id,
+    )
 
 
 def business_entity_sql(*, organization_id, entity_id) -> EntityRow | None:
@@ -96,10 +96,7 @@ def business_entity_orm(*, organization_id, entity_id) -> EntityRow | None:
 
 def event_payloads_write(payloads: dict) -> None:
     """Store ``payloads`` (event id → payload) on their events."""
-    if hand_written_sql_supported():
-        event_payloads_write_sql(payloads)
-    else:
-        event_payloads_write_orm(payloads)
+    sql_or_orm(event_payloads_write_sql, event_payloads_write_orm)(payloads)
 
 
 def event_payloads_write_sql(payloads: dict) -> None:
@@ -124,11 +121,9 @@ def idempotency_claim_insert(*, organization_id, livemode: bool, key: str, finge
                              now: datetime) -> int | None:
     """Claim (organization, mode, key), in its own commit so a concurrent duplicate sees it at
     once: the new record's id, or None when the key is already claimed."""
-    if hand_written_sql_supported():
-        return idempotency_claim_insert_sql(organization_id=organization_id, livemode=livemode, key=key,
-                                            fingerprint=fingerprint, now=now)
-    return idempotency_claim_insert_orm(organization_id=organization_id, livemode=livemode, key=key,
-                                        fingerprint=fingerprint, now=now)
+    return sql_or_orm(idempotency_claim_insert_sql, idempotency_claim_insert_orm)(
+        organization_id=organization_id, livemode=livemode, key=key, fingerprint=fingerprint, now=now,
+    )
 
 
 def idempotency_claim_insert_sql(*, organization_id, livemode: bool, key: str, fingerprint: str,
@@ -157,11 +152,9 @@ def session_insert_completing_claim(*, record_id: int, claimed_at: datetime, ses
     and complete the claim with ``body`` as its stored 201, both or neither: only while the
     claim is still ours (in progress, ``claimed_at`` unchanged by a takeover). False when it
     is not, and nothing is written."""
-    if hand_written_sql_supported():
-        return session_insert_completing_claim_sql(record_id=record_id, claimed_at=claimed_at, session=session,
-                                                   body=body)
-    return session_insert_completing_claim_orm(record_id=record_id, claimed_at=claimed_at, session=session,
-                                               body=body)
+    return sql_or_orm(session_insert_completing_claim_sql, session_insert_completing_claim_orm)(
+        record_id=record_id, claimed_at=claimed_at, session=session, body=body,
+    )
 
 
 def session_insert_completing_claim_sql(*, record_id: int, claimed_at: datetime, session: CheckoutSession,
@@ -191,10 +184,8 @@ def session_insert_completing_claim_orm(*, record_id: int, claimed_at: datetime,
     with transaction.atomic():
         session.save(force_insert=True)  # auto_now(_add) choose their own times: put back the shown ones
         CheckoutSession.objects.filter(pk=session.pk).update(**shown)
-        taken = IdempotencyRecord.objects.filter(
-            pk=record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claimed_at
-        ).update(status=IdempotencyStatus.COMPLETED, response_status=201, response_body=body,
-                 checkout_session_id=session.pk)
+        taken = IdempotencyRecord.claim_held(record_id, claimed_at).update(
+            status=IdempotencyStatus.COMPLETED, response_status=201, response_body=body, checkout_session_id=session.pk)
         if not taken:
             transaction.set_rollback(True)
     session.created_at, session.updated_at = shown["created_at"], shown["updated_at"]
@@ -365,10 +356,10 @@ def sessions_expire_selected(due: QuerySet, *, now: datetime) -> int:
 def sessions_expire_next_batch(*, now: datetime, limit: int, use_sql: bool | None = None) -> int:
     """Expire the next ``limit`` due open sessions (due order), skipping rows others hold."""
     if use_sql is None:
-        use_sql = hand_written_sql_supported()
-    if use_sql:
-        return sessions_expire_next_batch_sql(now=now, limit=limit)
-    return sessions_expire_next_batch_orm(now=now, limit=limit)
+        chosen = sql_or_orm(sessions_expire_next_batch_sql, sessions_expire_next_batch_orm)
+    else:
+        chosen = sessions_expire_next_batch_sql if use_sql else sessions_expire_next_batch_orm
+    return chosen(now=now, limit=limit)
 
 
 def sessions_expire_next_batch_sql(*, now: datetime, limit: int) -> int:
@@ -383,9 +374,7 @@ def sessions_expire_next_batch_orm(*, now: datetime, limit: int) -> int:
 
 def sessions_expire_among(*, ids: list, now: datetime) -> int:
     """Expire those of ``ids`` that are open and due, waiting for rows others hold (id order)."""
-    if hand_written_sql_supported():
-        return sessions_expire_among_sql(ids=ids, now=now)
-    return sessions_expire_among_orm(ids=ids, now=now)
+    return sql_or_orm(sessions_expire_among_sql, sessions_expire_among_orm)(ids=ids, now=now)
 
 
 def sessions_expire_among_sql(*, ids: list, now: datetime) -> int:

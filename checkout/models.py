@@ -214,6 +214,12 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["organization", "livemode", "key"], name="idempotency_key_unique_per_mode"),
         ]
 
+    @classmethod
+    def claim_held(cls, record_id, claimed_at) -> models.QuerySet:
+        """The claim's row while its holder still holds it: in progress, and not taken over
+        (a takeover moves ``created_at``) since ``claimed_at``."""
+        return cls.objects.filter(pk=record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claimed_at)
+
 
 class Payment(BaseModel):
     """One attempt to collect a session's amount through a payment provider."""

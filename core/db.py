@@ -41,6 +41,11 @@ def hand_written_sql_supported() -> bool:
     return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
+def sql_or_orm(sql, orm):
+    """``sql`` on PostgreSQL, else ``orm``: how every ``fastsql`` function picks its twin."""
+    return sql if hand_written_sql_supported() else orm
+
+
 class JoinedRowLoader:
     """One row of ``model`` with its to-one relations, in one hand-written query: what
     ``select_related(*relations)`` fetches, without compiling the ORM query on every call.

@@ -101,9 +101,7 @@ def idempotency_claim(*, organization_id, livemode: bool, key: str, fingerprint:
                 status=record.response_status, body=bytes(record.response_body), replayed=True
             )
         if now - record.created_at > STALE_AFTER:
-            taken = IdempotencyRecord.objects.filter(
-                pk=record.pk, status=IdempotencyStatus.IN_PROGRESS, created_at=record.created_at
-            ).update(created_at=now)
+            taken = IdempotencyRecord.claim_held(record.pk, record.created_at).update(created_at=now)
             if taken:
                 logger.warning("took over stale idempotency claim %s", record.pk)
                 return Claim(record_id=record.pk, claimed_at=now)
@@ -113,9 +111,7 @@ def idempotency_claim(*, organization_id, livemode: bool, key: str, fingerprint:
 
 
 def idempotency_release(claim: Claim) -> None:
-    IdempotencyRecord.objects.filter(
-        pk=claim.record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claim.claimed_at
-    ).delete()
+    IdempotencyRecord.claim_held(claim.record_id, claim.claimed_at).delete()
 
 
 class Held:

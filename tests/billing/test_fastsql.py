@@ -52,7 +52,7 @@ def test_plan_snapshot_prices_the_same_from_either_twin(monkeypatch):
     PlanItemFactory(plan=plan, pricing=PricingFactory(organization=org, pricing_model="tiered", unit_amount=None,
                                                       tiers=TIERS), default_quantity=12)
     sql = plan_snapshot_get(organization_id=org.pk, plan_id=plan.pk)
-    monkeypatch.setattr(fastsql, "hand_written_sql_supported", lambda: False)
+    monkeypatch.setattr("core.db.hand_written_sql_supported", lambda: False)
     orm = plan_snapshot_get(organization_id=org.pk, plan_id=plan.pk)
     assert sql == orm
     assert orm.items[0].terms.amount(12) == Decimal("59.50")  # 10 × 5 + 1.50 flat + 2 × 4

@@ -157,7 +157,7 @@ def test_list_status_filters_see_read_time_expiry(merchant):
 @pytest.mark.parametrize("hand_written_sql", [True, False], ids=["sql", "orm"])
 def test_list_expires_a_page_of_due_sessions_at_once(merchant, monkeypatch, django_assert_num_queries,
                                                     hand_written_sql):
-    monkeypatch.setattr("checkout.fastsql.hand_written_sql_supported", lambda: hand_written_sql)
+    monkeypatch.setattr("core.db.hand_written_sql_supported", lambda: hand_written_sql)
     past = timezone.now() - datetime.timedelta(minutes=1)
     due = [_session(merchant, expires_at=past) for _ in range(12)]
     Event.objects.create(organization=merchant.organization, checkout_session=due[0],
