@@ -15,6 +15,7 @@ from checkout.errors import SessionExpired, SessionNotOpen
 from checkout.models import CheckoutSession
 
 from .confirm import _lock
+from .create import reporting_columns
 from .lifecycle import checkout_session_expire
 
 FIELD = "promotion_code"
@@ -41,9 +42,11 @@ def checkout_session_promotion_code_apply(*, session_id, code: str | None, now=N
                 organization_id=session.organization_id, livemode=session.livemode, currency=session.currency,
                 plan_id=session.plan_id, now=now, code=code, field=FIELD)
         quote = Quote.from_json(session.quote).replace(discount=offer.discount if offer else None)
+        estimates = _estimates(session, quote.discount, quote).to_json()
         changes = {
             "quote": quote.to_json(),
-            "estimates": _estimates(session, quote.discount, quote).to_json(),
+            "estimates": estimates,
+            **reporting_columns(attribution=session.attribution, estimates=estimates),
             "coupon_id": offer.coupon_id if offer else None,
             "promotion_code_id": offer.promotion_code_id if offer else None,
             "updated_at": now,

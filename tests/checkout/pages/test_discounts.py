@@ -56,6 +56,18 @@ def test_applying_a_code_reprices_and_relocks_the_session():
     assert "discount" not in session.quote and session.coupon_id is None
 
 
+def test_applying_or_removing_a_code_keeps_the_dashboards_amount_total_equal_to_the_estimate():
+    session = priced_session(allow_promotion_codes=True, tax_rate=Decimal("10"),
+                             attribution={"utm_source": "newsletter"}, utm_source="newsletter")
+    promo(session)
+    checkout_session_promotion_code_apply(session_id=session.pk, code="spring20")
+    session.refresh_from_db()
+    assert (session.amount_total, session.utm_source) == (Decimal("161.92"), "newsletter")
+    checkout_session_promotion_code_apply(session_id=session.pk, code=None)
+    session.refresh_from_db()
+    assert session.amount_total == Decimal("202.40")
+
+
 def test_a_session_that_does_not_allow_codes_refuses_them():
     session = priced_session()
     promo(session)
