@@ -256,7 +256,7 @@ WITH due AS ({{due}}
 ), expired AS (
     UPDATE {_SESSION} AS s
        SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s,
-           -- checkout.services.recovery.recovery_url, in SQL
+           -- checkout.services.recovery_url.recovery_url_expression, in SQL
            recovery_url = CASE WHEN s.recovery_enabled THEN %(recovery_base)s || s.token || '/recover' ELSE '' END
       FROM due
      WHERE s.id = due.id AND s.status = %(open)s
@@ -326,7 +326,8 @@ def sessions_expire_selected(due: QuerySet, *, now: datetime) -> int:
         )
         # Rows we hold locked cannot have changed in between; the filter only keeps
         # this honest on databases without row locks.
-        sessions = list(CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.EXPIRED, expired_at=now))
+        sessions = list(CheckoutSession.objects.filter(pk__in=ids, status=SessionStatus.EXPIRED, expired_at=now)
+                        .only("id", "organization_id", "livemode"))
         last = dict(
             Event.objects.filter(checkout_session_id__in=[s.id for s in sessions])
             .values("checkout_session_id")

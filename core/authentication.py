@@ -6,7 +6,6 @@ None: API callers are merchants' servers, not Django users.
 
 import copy
 import datetime
-import logging
 import time
 
 from django.conf import settings
@@ -22,8 +21,6 @@ from .lru import LocalLru
 from .models import ApiKey
 from .ratelimit import window_count, window_peek
 from .services import api_key_authenticate, api_key_hash
-
-logger = logging.getLogger(__name__)
 
 # Writing last_used_at costs a query; once a minute is precise enough for ops.
 LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)

@@ -53,8 +53,9 @@ def event_payloads_complete(event_ids) -> int:
     )
     if not pending:
         return 0
-    # The quote (the pricing input, often the largest column) is not part of the object.
-    sessions = CheckoutSession.objects.defer("quote").in_bulk([event.checkout_session_id for event in pending])
+    # Whole rows: the object reads the quote too (its trial end and discount); deferring it
+    # would cost a query per session.
+    sessions = CheckoutSession.objects.in_bulk([event.checkout_session_id for event in pending])
     payloads = {event.id: session_event_data(sessions[event.checkout_session_id]) for event in pending}
     fastsql.event_payloads_write(payloads)
     return len(pending)

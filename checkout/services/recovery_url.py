@@ -11,12 +11,8 @@ def recovery_url_base() -> str:
     return f"{settings.PUBLIC_BASE_URL}/pay/"
 
 
-def recovery_url_for(token: str) -> str:
-    return f"{recovery_url_base()}{token}/recover"
-
-
 def recovery_url_expression():
-    """``recovery_url_for(token)`` for sessions with recovery enabled, "" for the others: for
-    an ``UPDATE`` that expires sessions."""
+    """``recovery_url_base()`` + token + ``/recover`` for sessions with recovery enabled, "" for
+    the others: for an ``UPDATE`` that expires sessions (``checkout.fastsql`` has it in SQL)."""
     return Case(When(recovery_enabled=True, then=Concat(Value(recovery_url_base()), F("token"), Value("/recover"))),
                 default=Value(""))
