@@ -99,6 +99,16 @@ def cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
         ) from None
 
 
+def _due(now: datetime.datetime) -> Q:
+    """Open sessions past ``expires_at``: expired as soon as anyone reads them."""
+    return Q(status=SessionStatus.OPEN, expires_at__lte=now)
+
+
+def _expired_as_read(now: datetime.datetime) -> Q:
+    """What a reader sees as expired: expired sessions and the due open ones."""
+    return Q(status=SessionStatus.EXPIRED) | _due(now)
+
+
 def checkout_session_list(
     *,
     organization_id,
@@ -120,9 +130,7 @@ def checkout_session_list(
     if status == SessionStatus.OPEN:
         qs = qs.filter(status=SessionStatus.OPEN, expires_at__gt=now)
     elif status == SessionStatus.EXPIRED:
-        qs = qs.filter(
-            Q(status=SessionStatus.EXPIRED) | Q(status=SessionStatus.OPEN, expires_at__lte=now)
-        )
+        qs = qs.filter(_expired_as_read(now))
     elif status:
         qs = qs.filter(status=status)
     if customer_id is not None:
@@ -214,7 +222,6 @@ class CurrencyRevenue:
 @dataclass(frozen=True)
 class ConversionDashboard:
     livemode: bool
-    organization_id: uuid.UUID | None
     first_day: datetime.date
     last_day: datetime.date
     days: tuple[tuple[datetime.date, Outcomes], ...]
@@ -230,14 +237,19 @@ class ConversionDashboard:
 DASHBOARD_DAYS = 30
 
 
+def _dashboard_window(now: datetime.datetime, days: int) -> tuple[datetime.date, datetime.date]:
+    """The first and last UTC days of the ``days`` days ending today (today included)."""
+    last_day = now.astimezone(datetime.UTC).date()
+    return last_day - datetime.timedelta(days=days - 1), last_day
+
+
 def _outcome_counts(now: datetime.datetime) -> dict:
     """Aggregates over the index's columns only (``status`` is never null), so each query is
     an index-only scan of ``session_dashboard``."""
-    expired = Q(status=SessionStatus.EXPIRED) | Q(status=SessionStatus.OPEN, expires_at__lte=now)
     return {
         "created": Count("status"),
         "completed": Count("status", filter=Q(status=SessionStatus.COMPLETED)),
-        "expired": Count("status", filter=expired),
+        "expired": Count("status", filter=_expired_as_read(now)),
         "cancelled": Count("status", filter=Q(status=SessionStatus.CANCELLED)),
     }
 
@@ -248,7 +260,7 @@ def conversion_dashboard_querysets(*, livemode: bool, organization_id=None, days
     attribution source and campaign), each one index-only range scan of ``session_dashboard``
     (``bench/bench_dashboard.py`` prints their plans)."""
     now = now or timezone.now()
-    first_day = now.astimezone(datetime.UTC).date() - datetime.timedelta(days=days - 1)
+    first_day, _last_day = _dashboard_window(now, days)
     since = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=datetime.UTC)
     sessions = CheckoutSession.objects.filter(livemode=livemode, created_at__gte=since, created_at__lte=now)
     if organization_id is not None:
@@ -270,8 +282,7 @@ def conversion_dashboard_get(*, livemode: bool, organization_id=None, days: int 
     and the revenue they booked per currency. Four queries: the three aggregates and the
     plans' names."""
     now = now or timezone.now()
-    last_day = now.astimezone(datetime.UTC).date()
-    first_day = last_day - datetime.timedelta(days=days - 1)
+    first_day, last_day = _dashboard_window(now, days)
     querysets = conversion_dashboard_querysets(livemode=livemode, organization_id=organization_id, days=days,
                                                now=now)
 
@@ -315,7 +326,6 @@ def conversion_dashboard_get(*, livemode: bool, organization_id=None, days: int 
     )
     return ConversionDashboard(
         livemode=livemode,
-        organization_id=organization_id,
         first_day=first_day,
         last_day=last_day,
         days=tuple((day, per_day.get(day, Outcomes())) for day in calendar),
@@ -348,7 +358,7 @@ def checkout_metrics_get(*, now: datetime.datetime | None = None) -> CheckoutMet
     delivery_pending_created."""
     now = now or timezone.now()
     since = now - METRICS_WINDOW
-    due = Q(status=SessionStatus.OPEN, expires_at__lte=now)
+    due = _due(now)
     sessions = {(livemode, status): 0 for livemode in (False, True) for status in SessionStatus.values}
     rows = (CheckoutSession.objects.filter(livemode__in=[False, True], created_at__gte=since).order_by()
             .values("livemode", "status")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from checkout import charts
-from checkout.pages import current_locale, day, money
+from checkout.pages import current_locale, day, money, number
 from checkout.selectors import DASHBOARD_DAYS, ConversionDashboard, Outcomes, conversion_dashboard_get
 from core.models import Organization
 
@@ -58,8 +58,7 @@ def conversion_dashboard_view(model_admin, request):
 # --- presentation -------------------------------------------------------------------------
 
 
-def count(value: int) -> str:
-    return f"{value:,}"
+count = number  # "1,234,567": the admin is English (no LocaleMiddleware)
 
 
 def rate(value: Decimal | None) -> str:
