@@ -79,23 +79,15 @@ def _discount_json(session) -> dict | None:
     return {**discount, "promotion_code_id": id_text(session.promotion_code_id)}
 
 
+# What a preview answers, in this order: the session's own fields, nothing that needs it to exist.
+_PREVIEW_KEYS = ("organization_id", "livemode", "checkout_type", "plan_id", "contract_id", "customer_id",
+                 "business_entity_id", "currency", "start_date", "end_date", "product_overrides", "estimates")
+
+
 def checkout_session_preview_json(session) -> dict:
     """A preview: what a create with the same body would price. No id, no url: nothing exists."""
-    return {
-        "object": "checkout_session_preview",
-        "organization_id": str(session.organization_id),
-        "livemode": session.livemode,
-        "checkout_type": session.checkout_type,
-        "plan_id": id_text(session.plan_id),
-        "contract_id": id_text(session.contract_id),
-        "customer_id": id_text(session.customer_id),
-        "business_entity_id": str(session.business_entity_id),
-        "currency": session.currency,
-        "start_date": session.start_date.isoformat(),
-        "end_date": session.end_date.isoformat() if session.end_date else None,
-        "product_overrides": session.product_overrides or [],
-        "estimates": session.estimates or None,
-    }
+    whole = checkout_session_json(session)
+    return {"object": "checkout_session_preview", **{key: whole[key] for key in _PREVIEW_KEYS}}
 
 
 def webhook_endpoint_json(endpoint) -> dict:

@@ -150,7 +150,7 @@ class EmailField(CodedFieldMixin, serializers.EmailField):
 
 
 def billable_currencies() -> list[str]:
-    return sorted(code for code in list_currencies() if is_currency(code) and code not in NON_MONEY_CODES)
+    return sorted(code for code in list_currencies() if is_currency(code))  # is_currency leaves out NON_MONEY_CODES
 
 
 @extend_schema_field({

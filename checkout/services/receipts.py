@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from checkout.enums import PaymentMethod, SessionStatus
-from checkout.i18n import FALLBACK, supported_languages
+from checkout.i18n import page_language
 from checkout.models import CheckoutSession
 from checkout.pages import day, discount_words, last_day, money, present_line
 
@@ -61,12 +61,8 @@ def checkout_session_receipts_send_pending(*, grace_seconds: float = 60, limit: 
 
 def receipt_language(session: CheckoutSession) -> str:
     """The language the customer confirmed in; for a confirm through the API, the session's
-    locale when one was set; else English."""
-    if session.customer_language in supported_languages():
-        return session.customer_language
-    if session.locale in supported_languages():
-        return session.locale
-    return FALLBACK
+    locale when one was set; else English (the page's own rule, with no browser to ask)."""
+    return page_language(session.customer_language or session.locale, "")
 
 
 def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMessage:
