@@ -284,7 +284,7 @@ class PaymentSettings(BaseModel):
 
 
 # The payload a bulk write (the expiry sweep) leaves for the outbox pass to complete
-# (``checkout.services.events.event_payloads_complete``). Never mutate it.
+# (``checkout.sessions.events.event_payloads_complete``). Never mutate it.
 EVENT_PAYLOAD_PENDING: dict = {}
 
 

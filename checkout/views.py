@@ -55,6 +55,7 @@ from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
 from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
+from checkout.sessions.expiry import checkout_session_expire_if_due
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
 
@@ -121,7 +122,9 @@ def _page_url(session: CheckoutSession) -> str:
 
 
 def _load(request, token: str) -> CheckoutSession:
-    session = checkout_session_get_by_token(token=token)
+    """The session behind ``token`` as the customer must see it: past ``expires_at``, expired
+    now (read-time expiry; no statement when it is not due)."""
+    session = checkout_session_expire_if_due(checkout_session_get_by_token(token=token))
     _allow_redirects(request, session)
     _use_language(request, session)
     return session
@@ -162,6 +165,7 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         terms_required=bool(session.terms_url),
     )
     form.stripe_key = getattr(provider, "publishable_key", "")
+    form.provider = provider  # the confirm charges through the provider the page showed
     return form
 
 
@@ -339,6 +343,7 @@ def checkout_page(request, token: str):
             customer_details=form.customer_details(),
             terms_accepted=form.cleaned_data.get("accept_terms", False),
             language=translation.get_language(),
+            provider=form.provider,
         )
     except (SessionNotOpen, SessionNotProcessing):
         return _redirect_after_refusal(session)

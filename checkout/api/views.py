@@ -18,6 +18,7 @@ from checkout.services.create import checkout_session_build
 from checkout.services.idempotency import idempotency_fingerprint, idempotency_key_held
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from checkout.services.update import checkout_session_update
+from checkout.sessions.expiry import checkout_session_expire_if_due, checkout_sessions_expire_if_due
 from core.authentication import ApiKeyAuthentication, HasApiKey
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
@@ -100,10 +101,11 @@ class CheckoutSessionListApi(MerchantApi):
         page = checkout_session_list(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters
         )
+        sessions = checkout_sessions_expire_if_due(page.sessions)
         return Response(
             {
                 "object": "list",
-                "data": [checkout_session_json(session) for session in page.sessions],
+                "data": [checkout_session_json(session) for session in sessions],
                 "has_more": page.has_more,
                 "next_cursor": page.next_cursor,
             }
@@ -115,9 +117,9 @@ class CheckoutSessionUpdateApi(MerchantApi):
     def patch(self, request, session_id):
         patch = _json_object(request.data)
         validated(CheckoutSessionUpdateSerializer, patch)
-        session = checkout_session_get(
+        session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
+        ))
         data = validated(CheckoutSessionCreateSerializer, checkout_session_request_patched(session, patch))
         updated = checkout_session_update(
             organization=request.auth.organization, livemode=request.auth.livemode, session_id=session.pk,
@@ -129,9 +131,9 @@ class CheckoutSessionUpdateApi(MerchantApi):
 class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
-        session = checkout_session_get(
+        session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
+        ))
         return Response(checkout_session_json(session))
 
 
@@ -162,11 +164,8 @@ class CheckoutSessionConfirmApi(MerchantApi):
     @schema.confirm_schema
     def post(self, request, session_id):
         data = validated(CheckoutSessionConfirmSerializer, request.data)
-        checkout_session_get(  # 404 for another tenant's or mode's session, expired if due
-            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
-        result = checkout_session_confirm(
-            session_id=session_id, organization_id=request.auth.organization_id,
+        result = checkout_session_confirm(  # 404 for another tenant's or mode's session
+            session_id=session_id, organization_id=request.auth.organization_id, livemode=request.auth.livemode,
             payment_method=_CONFIRM_METHODS[data["mode"]], payment_method_id=data.get("payment_method_id", ""),
             terms_accepted=data.get("terms_accepted", False),
         )

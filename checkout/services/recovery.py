@@ -7,6 +7,7 @@ from django.utils import timezone
 from checkout.enums import SessionStatus
 from checkout.errors import SessionNotFound
 from checkout.models import CheckoutSession
+from checkout.sessions.transitions import session_locked
 
 from .create import checkout_session_build
 
@@ -19,9 +20,8 @@ def checkout_session_recover(*, session_id, data: dict) -> CheckoutSession:
     ``SessionNotFound`` unless the session expired with recovery enabled."""
     now = timezone.now()
     with transaction.atomic():
-        expired = (CheckoutSession.objects.select_for_update().select_related("organization")
-                   .filter(pk=session_id).first())
-        if expired is None or expired.status != SessionStatus.EXPIRED or not expired.recovery_enabled:
+        expired = session_locked(session_id=session_id, related=("organization",))
+        if expired.status != SessionStatus.EXPIRED or not expired.recovery_enabled:
             raise SessionNotFound()
         earlier = (CheckoutSession.objects.filter(recovered_from=expired, status=SessionStatus.OPEN,
                                                   expires_at__gt=now).order_by("-created_at").first())

@@ -1,12 +1,11 @@
 """Updating an open session's terms (PATCH): re-priced by the create's own rules and re-locked,
 or refused; never a half-applied change."""
 
-from django.db import transaction
 from django.utils import timezone
 
-from checkout.enums import SessionStatus
-from checkout.errors import SessionChangedConcurrently, SessionExpired, SessionNotFound, SessionNotOpen
+from checkout.errors import SessionChangedConcurrently
 from checkout.models import CheckoutSession
+from checkout.sessions.transitions import session_lock_open, session_transition
 from core.models import Organization
 
 from .create import checkout_session_build
@@ -28,20 +27,9 @@ def checkout_session_update(*, organization: Organization, livemode: bool, sessi
     changed since the caller read it (``expected_updated_at``) is refused, not overwritten."""
     priced = checkout_session_build(organization=organization, livemode=livemode, data=data)
     now = timezone.now()
-    with transaction.atomic():
-        session = (CheckoutSession.objects.select_for_update()
-                   .filter(pk=session_id, organization=organization, livemode=livemode).first())
-        if session is None:
-            raise SessionNotFound()
-        if session.status != SessionStatus.OPEN:
-            raise SessionNotOpen(f"The checkout session is {session.status} and cannot be updated.")
-        if session.expires_at <= now:
-            raise SessionExpired()
+    with session_lock_open(session_id=session_id, now=now, organization_id=organization.pk, livemode=livemode,
+                           action="updated") as session:
         if session.updated_at != expected_updated_at:
             raise SessionChangedConcurrently()
-        changes = {name: getattr(priced, name) for name in UPDATED_FIELDS}
-        changes["updated_at"] = now
-        CheckoutSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).update(**changes)
-        for name, value in changes.items():
-            setattr(session, name, value)
+        session_transition(session, **{name: getattr(priced, name) for name in UPDATED_FIELDS})
     return session

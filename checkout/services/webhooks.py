@@ -39,6 +39,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from checkout import effects
+from checkout.effects import tasks_run_inline
 from checkout.enums import ALL_EVENTS, DeliveryStatus, EventType
 from checkout.errors import (
     InvalidEventType,
@@ -51,12 +53,10 @@ from checkout.errors import (
     WebhookUrlNotPublic,
 )
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from checkout.sessions.events import event_payloads_complete
 from checkout.tokens import webhook_secret_new
 from checkout.urlrules import is_https, url_problem
 from core.outbound import BlockedDestination, host_is_private_literal, public_opener
-from core.queue import task_enqueue
-
-from .events import event_payloads_complete
 
 logger = logging.getLogger(__name__)
 
@@ -281,30 +281,14 @@ def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 # --- queueing -----------------------------------------------------------------------
 
-def tasks_run_inline() -> bool:
-    """True in the embedded default (no broker): tasks run eagerly, in the caller."""
-    from config.celery import app
-
-    return bool(app.conf.task_always_eager)
-
-
 def _deliveries_queue(delivery_ids, countdown: float | None = None) -> None:
     # In eager mode a send would run inside the web request that caused it, and an
     # unreachable endpoint would hold that request for the whole timeout: deliveries wait
     # in the database for `manage.py send_webhooks` instead.
     if not delivery_ids or tasks_run_inline():
         return
-    from checkout.tasks import webhook_delivery_attempt
-
     for delivery_id in delivery_ids:
-        task_enqueue(webhook_delivery_attempt, kwargs={"delivery_id": str(delivery_id)}, countdown=countdown)
-
-
-def events_dispatch_pending_queue() -> None:
-    """Ask the worker to dispatch undispatched events now (after a bulk write)."""
-    from checkout.tasks import events_dispatch_pending as task
-
-    task_enqueue(task, kwargs={"min_age_seconds": 0})
+        effects.effect_enqueue(effects.WEBHOOK_DELIVERY_ATTEMPT, delivery_id=str(delivery_id), countdown=countdown)
 
 
 # --- dispatch (outbox → deliveries) ---------------------------------------------------

@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import Webhook
 from checkout.enums import EventType
 from checkout.models import CheckoutSession, Event
 from checkout.services import webhooks
-from checkout.services.expiry import checkout_sessions_expire_due
+from checkout.sessions.expiry import checkout_sessions_expire_due
 
 from .conftest import URL, plan_body
 

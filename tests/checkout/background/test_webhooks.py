@@ -14,11 +14,12 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from checkout import effects
 from checkout.enums import DeliveryStatus, EventType, SessionStatus
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.services import webhooks
-from checkout.services.events import event_record
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.sessions.events import event_record
 from core.errors import DomainError
 from tests.checkout.factories import (
     CheckoutSessionFactory,
@@ -38,7 +39,7 @@ def queued(monkeypatch):
     calls = []
     monkeypatch.setattr(webhooks, "tasks_run_inline", lambda: False)
     monkeypatch.setattr(
-        webhooks, "task_enqueue",
+        effects, "task_enqueue",
         lambda task, *, kwargs, countdown=None: calls.append((task.name, kwargs, countdown)) or True,
     )
     return calls
@@ -413,7 +414,7 @@ def test_queue_swallows_broker_errors(monkeypatch):
         raise ConnectionError("redis down")
 
     monkeypatch.setattr(webhook_delivery_attempt, "apply_async", boom)
-    assert webhooks.task_enqueue(webhook_delivery_attempt, kwargs={"delivery_id": "x"}) is False
+    assert effects.effect_enqueue(effects.WEBHOOK_DELIVERY_ATTEMPT, delivery_id="x") is False
 
 
 @pytest.mark.django_db
@@ -422,7 +423,7 @@ def test_sweep_events_reach_endpoints_through_outbox(sessions_bulk, receiver, qu
     session = CheckoutSessionFactory(expires_at=timezone.now() - datetime.timedelta(minutes=1))
     WebhookEndpointFactory(organization=session.organization, url=receiver.url,
                            enabled_events=[EventType.EXPIRED])
-    from checkout.services.expiry import checkout_sessions_expire_due
+    from checkout.sessions.expiry import checkout_sessions_expire_due
 
     assert checkout_sessions_expire_due() == 1
     assert webhooks.events_dispatch_pending(min_age_seconds=0) == 1

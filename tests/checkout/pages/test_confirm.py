@@ -17,17 +17,21 @@ from checkout.enums import (
     PaymentStatus,
     SessionStatus,
 )
-from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
-from checkout.models import Event, Payment
-from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
-from checkout.services.confirm import (
+from checkout.errors import (
     CardRequired,
     CustomerDetailsRequired,
-    Outcome,
     PaymentMethodNotAllowed,
     PaymentProviderUnavailable,
     SessionExpired,
+    SessionNotFound,
+    SessionNotOpen,
     SessionNotPriced,
+    SessionNotProcessing,
+)
+from checkout.models import Event, Payment
+from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
+from checkout.services.confirm import (
+    Outcome,
     checkout_session_confirm,
     checkout_session_payment_resolve,
     payment_settle,
