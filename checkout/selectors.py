@@ -20,10 +20,10 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import Phase, Plan
+from billing.models import Payment, PaymentSettings, Phase, Plan
 from checkout.enums import DeliveryStatus, SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession, Payment, PaymentSettings, WebhookDelivery
+from checkout.models import CheckoutSession, WebhookDelivery
 from checkout.tokens import session_token_well_formed
 from core.db import JoinedRowLoader
 

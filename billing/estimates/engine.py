@@ -184,6 +184,11 @@ class InvoiceEstimate:
     amount_due: Decimal
     credit_carried_forward: Decimal
 
+    @property
+    def bills_anything(self) -> bool:
+        """Net charges above zero: this invoice uses a discount's duration up by one."""
+        return sum((line.amount for line in self.line_items if line.kind != LineKind.DISCOUNT), ZERO) > 0
+
     def to_json(self, _memo: dict | None = None) -> dict:
         c = self.currency
         memo = {} if _memo is None else _memo
@@ -355,6 +360,75 @@ def estimate_contract_change(
     )
 
 
+# --- renewals: the invoice a contract issues on a date ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSchedule:
+    """A contract as the renewal run bills it (``billing.selectors.billing_schedule_get``).
+
+    ``phases`` are the contract's phases in order, contiguous from ``start_date``, as locked at
+    checkout and by each amendment (zero-length ones, superseded the day they started, left
+    out); ``amendment_starts``, the days an amendment opened a phase (its own invoice billed
+    that day). ``trial_end``, ``discount`` and ``tax_rate`` are the contract's, locked when it
+    was sold; ``discount_invoices`` counts the invoices that used the discount so far.
+    """
+
+    currency: str
+    start_date: date
+    end_date: date | None
+    phases: tuple[QuotePhase, ...]
+    amendment_starts: frozenset[date] = frozenset()
+    trial_end: date | None = None
+    discount: Discount | None = None
+    tax_rate: Decimal | None = None
+
+    @classmethod
+    def from_quote(cls, quote: Quote, *, tax_rate: Decimal | None) -> "BillingSchedule":
+        """The schedule of the contract a new-contract quote makes."""
+        return cls(quote.currency, quote.start_date, quote.end_date, quote.phases,
+                   trial_end=quote.trial_end, discount=quote.discount, tax_rate=tax_rate)
+
+
+def _schedule_spans(schedule: BillingSchedule) -> "list[_Span]":
+    phases = schedule.phases
+    if schedule.trial_end is not None:
+        phases = _phases_from(phases, schedule.trial_end)
+    spans = _spans(phases, billing_anchors(phases), schedule.end_date)
+    starts = schedule.amendment_starts
+    if not starts:
+        return spans
+    return [
+        _Span(span.start, span.end, span.anchor, span.cycle_end, span.items,
+              opened_by_amendment=span.start in starts,
+              amended_at=span.end if i + 1 < len(spans) and spans[i + 1].start in starts else None,
+              contract_end=schedule.end_date)
+        for i, span in enumerate(spans)
+    ]
+
+
+def contract_billing_date_next(schedule: BillingSchedule, *, after: date) -> date | None:
+    """The first day after ``after`` on which the contract issues an invoice; None when it bills
+    nothing more (it ends, or only one-time items were sold)."""
+    return _next_billing_date(_Pricer(schedule.currency), _schedule_spans(schedule), after)
+
+
+def contract_invoice(schedule: BillingSchedule, *, day: date, discount_invoices: int = 0,
+                     credit: Decimal = ZERO) -> InvoiceEstimate:
+    """Everything the contract bills on ``day``, priced by the engine that priced the checkout:
+    prepaid periods starting that day, arrears periods closing that day, discounted when it is
+    within the discount's duration (``discount_invoices`` invoices have used it), less the
+    customer's ``credit`` (from amendments that credited more than they charged).
+
+    For a contract sold at checkout this is, to the minor unit, the ``next_invoice`` its session
+    showed (and, after an amendment, the amendment's ``next_invoice``): the same lines, the
+    same rounding, the same discount and credit. May have no lines (nothing due that day)."""
+    pricer = _Pricer(schedule.currency)
+    lines = _lines_on(pricer, _schedule_spans(schedule), day)
+    lines, _billed = _discounted(pricer, lines, schedule.discount, discount_invoices + 1)
+    return _invoice(pricer.currency, day, lines, schedule.tax_rate, credit)
+
+
 # How far ahead a contract or a change may start: further out, prices and plans are likely
 # to change before it begins; a merchant opens the session nearer the date.
 MAX_START_DAYS_AHEAD = 365
@@ -410,13 +484,24 @@ def billing_anchors(phases: Sequence[QuotePhase]) -> list[date]:
 @dataclass(frozen=True, slots=True)
 class _Span:
     """A phase as billing sees it: ``end`` clipped to the contract's end; ``cycle_end`` is where
-    its periods stop being counted from ``anchor`` (next anchor reset or contract end)."""
+    its periods stop being counted from ``anchor`` (next anchor reset or contract end).
+
+    Renewals only (``BillingSchedule``): ``opened_by_amendment``, the phase was started by an
+    amendment, whose own invoice billed everything due on its first day; ``amended_at``, the
+    phase was ended on that day by an amendment, which credited the unused part of the prepaid
+    periods running then: so its prepaid items bill every period that begins by that day in
+    full (up to ``contract_end``), and its arrears cut short on that day were settled by the
+    amendment's invoice, unless the day closes their period anyway.
+    """
 
     start: date
     end: date | None
     anchor: date
     cycle_end: date | None
     items: tuple[QuoteItem, ...]
+    opened_by_amendment: bool = False
+    amended_at: date | None = None
+    contract_end: date | None = None
 
 
 def _cadences(items: Iterable[QuoteItem]) -> frozenset[int]:
@@ -571,10 +656,22 @@ def _lines_on(pricer: _Pricer, spans: Sequence[_Span], day: date) -> list[LineIt
 
 def _line_on(pricer: _Pricer, span: _Span, item: QuoteItem, day: date) -> LineItem | None:
     """The line ``item`` bills on ``day`` within ``span``, if any."""
+    if span.opened_by_amendment and day == span.start:
+        return None  # the amendment's own invoice billed its first day
     months = item.terms.months
     if not months:
         return pricer.line(LineKind.ONE_TIME, item, day, day) if day == span.start else None
     end = span.end
+    if item.terms.timing == IN_ADVANCE and span.amended_at is not None:
+        if day < span.start or day > span.amended_at:
+            return None
+        start, stop = pricer.period(span.anchor, months, day)
+        if day != start and day != span.start:
+            return None
+        until = span.contract_end
+        return pricer.line(
+            LineKind.CHARGE, item, day, stop if until is None or stop < until else until, start, stop
+        )
     if item.terms.timing == IN_ADVANCE:
         if day < span.start or (end is not None and day >= end):
             return None
@@ -592,15 +689,25 @@ def _line_on(pricer: _Pricer, span: _Span, item: QuoteItem, day: date) -> LineIt
     seg_end = stop if end is None or stop < end else end
     if bill != day or seg_start >= seg_end:
         return None
+    if span.amended_at == day and stop != day:
+        return None  # settled by the amendment's invoice (``_settled_arrears``)
     return pricer.line(LineKind.USAGE, item, seg_start, seg_end, start, stop)
 
 
 def _next_event(pricer: _Pricer, span: _Span, item: QuoteItem, after: date) -> date | None:
     """The first date after ``after`` on which ``item`` bills anything within ``span``."""
+    if span.opened_by_amendment and after < span.start:
+        # Its first day was billed by the amendment: what follows is the same as from that day.
+        return _next_event(pricer, span, item, span.start)
     months = item.terms.months
     end = span.end
     if not months:
         return span.start if span.start > after else None
+    if item.terms.timing == IN_ADVANCE and span.amended_at is not None:
+        if span.start > after:
+            return span.start
+        stop = pricer.period(span.anchor, months, after)[1]
+        return stop if stop <= span.amended_at else None
     if item.terms.timing == IN_ADVANCE:
         if span.start > after:
             return span.start
@@ -613,6 +720,8 @@ def _next_event(pricer: _Pricer, span: _Span, item: QuoteItem, after: date) -> d
         day = end - ONE_DAY
     stop = pricer.period(span.anchor, months, day)[1]
     bill = stop if span.cycle_end is None or stop < span.cycle_end else span.cycle_end
+    if span.amended_at is not None and bill == span.amended_at and stop != bill:
+        return None  # settled by the amendment's invoice
     return bill if bill > after else None
 
 

@@ -11,9 +11,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from billing.models import Payment
 from checkout.admin.dashboard import conversion_dashboard_view
 from checkout.enums import CancellationReason, SessionStatus
-from checkout.models import CheckoutSession, Event, IdempotencyRecord, Payment, WebhookDelivery
+from checkout.models import CheckoutSession, Event, IdempotencyRecord, WebhookDelivery
 from checkout.pages import money, present_invoice
 from checkout.services.confirm import checkout_session_payment_resolve
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now

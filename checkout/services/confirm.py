@@ -42,40 +42,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.enums import InvoiceStatus
-from billing.errors import ContractChanged, EstimateInconsistent
+from billing.enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod
+from billing.errors import ContractChanged, EstimateInconsistent, PaymentProviderUnavailable
 from billing.estimates import Quote
-from billing.models import Contract, Invoice
-from billing.selectors import coupon_uses_left_check
-from billing.services import (
-    contract_amend_from_quote,
-    contract_create_from_quote,
-    contract_lock_for_amendment,
-    coupon_redeem,
-    invoice_create_from_estimate,
-)
-from checkout import effects
-from checkout.enums import (
-    CheckoutType,
-    EventType,
-    PaymentAttemptStatus,
-    PaymentMethod,
-    PaymentStatus,
-    SessionStatus,
-)
-from checkout.errors import (
-    CardRequired,
-    ContractAmendmentInProgress,
-    CustomerDetailsRequired,
-    PaymentMethodNotAllowed,
-    PaymentProviderUnavailable,
-    PaymentRequired,
-    SessionNotPriced,
-    SessionNotProcessing,
-    TermsNotAccepted,
-)
-from checkout.models import CheckoutSession, Payment
-from checkout.payments import (
+from billing.gateway import (
     TEST_PROVIDER,
     CardDetails,
     ChargeRequest,
@@ -86,6 +56,28 @@ from checkout.payments import (
     provider_for,
     test_card_for,
 )
+from billing.models import Contract, Invoice, Payment
+from billing.selectors import coupon_uses_left_check
+from billing.services import (
+    contract_amend_from_quote,
+    contract_create_from_quote,
+    contract_lock_for_amendment,
+    coupon_redeem,
+    invoice_create_from_estimate,
+)
+from checkout import effects
+from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
+from checkout.errors import (
+    CardRequired,
+    ContractAmendmentInProgress,
+    CustomerDetailsRequired,
+    PaymentMethodNotAllowed,
+    PaymentRequired,
+    SessionNotPriced,
+    SessionNotProcessing,
+    TermsNotAccepted,
+)
+from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
 from checkout.sessions.transitions import session_lock_open, session_locked, session_transition
 from customers.models import Customer

@@ -25,10 +25,11 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing.models import Payment
 from checkout import fastsql
 from checkout.enums import EventType, SessionStatus
 from checkout.errors import SessionExpired, SessionNotFound, SessionNotOpen
-from checkout.models import CheckoutSession, Event, Payment
+from checkout.models import CheckoutSession, Event
 
 from .events import event_dispatch_on_commit, session_event_data
 from .expiry import session_due, session_expire_locked

@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Contract, Invoice
-from checkout.enums import EventType, PaymentAttemptStatus, PaymentStatus, SessionStatus
-from checkout.models import Event, Payment
+from billing.enums import PaymentAttemptStatus
+from billing.models import Contract, Invoice, Payment
+from checkout.enums import EventType, PaymentStatus, SessionStatus
+from checkout.models import Event
 
 from .helpers import API_CALLS, ONBOARDING, PLATFORM, SEATS, priced_session
 
