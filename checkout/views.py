@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
 from billing.enums import PaymentAttemptStatus
-from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body, validated
+from checkout.api.serializers import CheckoutSessionCreateSerializer, validated
 from checkout.enums import CancellationReason, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
@@ -57,6 +57,7 @@ from checkout.services.lifecycle import checkout_session_cancel
 from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.sessions.expiry import checkout_session_expire_if_due
+from checkout.sessions.terms import SessionTerms
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
 
@@ -403,7 +404,7 @@ def _recovery_body(session: CheckoutSession) -> dict:
     """The expired session's create request, to be priced today: it starts today at the
     earliest (a plan-based contract or an amendment; a product-based contract keeps its phases'
     dates) and gets the default lifetime."""
-    body = checkout_session_request_body(session)
+    body = SessionTerms.of_session(session).request()
     body.pop("expires_at", None)
     today = timezone.now().date().isoformat()
     if "contract" in body:
@@ -431,7 +432,7 @@ def checkout_recover(request, token: str):
         return HttpResponseRedirect(_page_url(session))
     try:
         data = validated(CheckoutSessionCreateSerializer, _recovery_body(session))
-        recovered = checkout_session_recover(session_id=session.pk, data=data)
+        recovered = checkout_session_recover(session_id=session.pk, terms=SessionTerms.from_request(data))
     except SessionNotFound:
         return _not_found(request)
     except (DomainError, ValidationError):

@@ -19,6 +19,7 @@ from checkout.services.idempotency import idempotency_fingerprint, idempotency_k
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from checkout.services.update import checkout_session_update
 from checkout.sessions.expiry import checkout_session_expire_if_due, checkout_sessions_expire_if_due
+from checkout.sessions.terms import SessionTerms
 from core.authentication import ApiKeyAuthentication, HasApiKey
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
@@ -70,9 +71,9 @@ class CheckoutSessionCreateApi(MerchantApi):
                                   fingerprint=_create_fingerprint(api_key, payload)) as held:
             if held.replay is None:
                 data = validated(CheckoutSessionCreateSerializer, payload)
-                data["trace_id"] = request._request.trace_id
+                terms = SessionTerms.from_request({**data, "trace_id": request._request.trace_id})
                 session = checkout_session_build(organization=api_key.organization, livemode=api_key.livemode,
-                                                 data=data)
+                                                 terms=terms)
                 held.insert(session, render=_render)
         response = HttpResponse(held.outcome.body, status=held.outcome.status, content_type="application/json")
         if key is not None:
@@ -89,7 +90,8 @@ class CheckoutSessionPreviewApi(MerchantApi):
     def post(self, request):
         data = validated(CheckoutSessionCreateSerializer, _json_object(request.data))
         session = checkout_session_build(
-            organization=request.auth.organization, livemode=request.auth.livemode, data=data
+            organization=request.auth.organization, livemode=request.auth.livemode,
+            terms=SessionTerms.from_request(data),
         )
         return Response(checkout_session_preview_json(session))
 
@@ -123,7 +125,7 @@ class CheckoutSessionUpdateApi(MerchantApi):
         data = validated(CheckoutSessionCreateSerializer, checkout_session_request_patched(session, patch))
         updated = checkout_session_update(
             organization=request.auth.organization, livemode=request.auth.livemode, session_id=session.pk,
-            data=data, expected_updated_at=session.updated_at,
+            terms=SessionTerms.from_request(data), expected_updated_at=session.updated_at,
         )
         return Response(checkout_session_json(updated))
 
