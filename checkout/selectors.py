@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from billing.models import Payment, PaymentSettings, Phase, Plan
 from checkout.enums import DeliveryStatus, SessionStatus
-from checkout.errors import RequestInvalid, SessionNotFound
+from checkout.errors import CheckoutErrorCode, RequestInvalid, SessionNotFound
 from checkout.models import CheckoutSession, WebhookDelivery
 from checkout.tokens import session_token_well_formed
 from core.db import JoinedRowLoader
@@ -101,7 +101,7 @@ def cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
         return created, uuid.UUID(session_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise RequestInvalid(
-            "The cursor is not one this API returned.", code="invalid_cursor", field="cursor"
+            "The cursor is not one this API returned.", code=CheckoutErrorCode.INVALID_CURSOR, field="cursor"
         ) from None
 
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.enums import PaymentMethod
-from checkout.errors import PaymentFailed, RequestInvalid
+from checkout.errors import CheckoutErrorCode, PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
@@ -21,6 +21,7 @@ from checkout.services.update import checkout_session_update
 from checkout.sessions.expiry import checkout_session_expire_if_due, checkout_sessions_expire_if_due
 from checkout.sessions.terms import SessionTerms
 from core.authentication import ApiKeyAuthentication, HasApiKey
+from core.errors import CoreErrorCode
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
 from core.parsers import LimitedJSONParser
@@ -188,7 +189,7 @@ class CheckoutSessionExpireApi(MerchantApi):
 
 def _json_object(payload) -> dict:
     if not isinstance(payload, dict):
-        raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
+        raise RequestInvalid("The body must be a JSON object.", code=CoreErrorCode.INVALID_TYPE, field="__all__")
     return payload
 
 
@@ -219,13 +220,13 @@ def _idempotency_key(request, payload: dict) -> str | None:
         if value is not None and not (isinstance(value, str) and IDEMPOTENCY_KEY.fullmatch(value)):
             raise RequestInvalid(
                 "1 to 255 printable ASCII characters without spaces.",
-                code="invalid_idempotency_key",
+                code=CheckoutErrorCode.INVALID_IDEMPOTENCY_KEY,
                 field="idempotency_key",
             )
     if header is not None and body is not None and header != body:
         raise RequestInvalid(
             "The Idempotency-Key header and the idempotency_key field differ.",
-            code="idempotency_key_mismatch",
+            code=CheckoutErrorCode.IDEMPOTENCY_KEY_MISMATCH,
             field="idempotency_key",
         )
     return header if header is not None else body

@@ -47,6 +47,7 @@ from checkout.errors import (
     BusinessEntityMismatch,
     BusinessEntityNotFound,
     ChangeDateOutsideContract,
+    CheckoutErrorCode,
     ContractAmendmentInProgress,
     ContractCustomerMismatch,
     ContractEnded,
@@ -279,7 +280,7 @@ def _amendment(organization, terms: SessionTerms, now, livemode: bool) -> dict:
     if terms.end_date is not None and terms.end_date != contract.end_date:
         raise RequestInvalid(
             "An amendment runs until the contract ends; leave end_date out.",
-            code="end_date_not_allowed",
+            code=CheckoutErrorCode.END_DATE_NOT_ALLOWED,
             field="end_date",
         )
     if terms.currency is not None and terms.currency != contract.currency:
