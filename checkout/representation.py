@@ -7,6 +7,7 @@ is exactly what ``GET /api/v1/checkout-sessions/{id}`` answered at that moment.
 """
 
 from django.conf import settings
+from rest_framework.renderers import JSONRenderer
 
 from checkout.enums import ALL_EVENTS
 from checkout.sessions.terms import datetime_text, plain_json
@@ -59,6 +60,15 @@ def checkout_session_json(session) -> dict:
         "recovery_url": session.recovery_url or None,
         "recovered_from": id_text(session.recovered_from_id),
     }
+
+
+_renderer = JSONRenderer()
+
+
+def checkout_session_body(session) -> bytes:
+    """``checkout_session_json`` as the API's response body: the bytes a create answers, stores
+    for idempotent replays, and answers again."""
+    return _renderer.render(checkout_session_json(session))
 
 
 def _discount_json(session) -> dict | None:

@@ -14,7 +14,7 @@ from checkout.errors import CheckoutErrorCode, PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
-from checkout.services.create import checkout_session_build
+from checkout.services.create import checkout_session_build, checkout_session_create
 from checkout.services.idempotency import idempotency_fingerprint, idempotency_key_held
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from checkout.services.update import checkout_session_update
@@ -42,12 +42,6 @@ from .serializers import (
 )
 from .throttling import CheckoutSessionCreateThrottle
 
-_renderer = JSONRenderer()
-
-
-def _render(session) -> bytes:
-    return _renderer.render(checkout_session_json(session))
-
 
 class MerchantApi(APIView):
     """Secret-key auth, JSON in and out, every error as the envelope."""
@@ -72,10 +66,8 @@ class CheckoutSessionCreateApi(MerchantApi):
                                   fingerprint=_create_fingerprint(api_key, payload)) as held:
             if held.replay is None:
                 data = validated(CheckoutSessionCreateSerializer, payload)
-                terms = SessionTerms.from_request({**data, "trace_id": request._request.trace_id})
-                session = checkout_session_build(organization=api_key.organization, livemode=api_key.livemode,
-                                                 terms=terms)
-                held.insert(session, render=_render)
+                checkout_session_create(organization=api_key.organization, livemode=api_key.livemode, held=held,
+                                        terms=SessionTerms.from_request({**data, "trace_id": request._request.trace_id}))
         response = HttpResponse(held.outcome.body, status=held.outcome.status, content_type="application/json")
         if key is not None:
             response["Idempotency-Key"] = key

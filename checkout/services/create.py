@@ -66,6 +66,7 @@ from checkout.errors import (
 )
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight
+from checkout.services.idempotency import Held, Outcome
 from checkout.sessions.terms import SessionTerms, jsonable
 from checkout.tokens import session_token_new
 from checkout.urlrules import is_https
@@ -96,6 +97,14 @@ def checkout_session_build(*, organization: Organization, livemode: bool, terms:
         **priced,
         **reporting_columns(attribution=columns["attribution"], estimates=priced["estimates"]),
     )
+
+
+def checkout_session_create(*, organization: Organization, livemode: bool, terms: SessionTerms,
+                            held: Held) -> Outcome:
+    """Create the session ``terms`` describe, priced and locked, inside the create's idempotency
+    block (``held``: the key's claim, or no key): the session and its 201 body are written
+    together. Returns what to answer."""
+    return held.insert(checkout_session_build(organization=organization, livemode=livemode, terms=terms))
 
 
 def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> dict:
