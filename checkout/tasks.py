@@ -12,8 +12,9 @@ The periodic ones are scheduled in ``CELERY_BEAT_SCHEDULE`` (config/settings.py)
 from celery import shared_task
 
 from checkout import effects
-from checkout.services import confirm, idempotency, receipts, webhooks
+from checkout.services import confirm, idempotency, receipts
 from checkout.sessions import expiry
+from checkout.webhooks import delivery, outbox
 
 # A pending test payment older than this lost its settle task.
 SETTLE_GRACE_SECONDS = 120
@@ -22,25 +23,25 @@ SETTLE_GRACE_SECONDS = 120
 @shared_task(name=effects.EVENTS_DISPATCH)
 def events_dispatch(*, event_id: str) -> None:
     """Fan a committed event out into webhook deliveries and queue their sends."""
-    webhooks.event_dispatch(event_id=event_id)
+    outbox.event_dispatch(event_id=event_id)
 
 
 @shared_task(name=effects.EVENTS_DISPATCH_PENDING)
 def events_dispatch_pending(*, min_age_seconds: float | None = None) -> int:
     """The outbox sweep: events nobody dispatched (broker outage, bulk writes)."""
     if min_age_seconds is None:
-        return webhooks.events_dispatch_pending()
-    return webhooks.events_dispatch_pending(min_age_seconds=min_age_seconds)
+        return outbox.events_dispatch_pending()
+    return outbox.events_dispatch_pending(min_age_seconds=min_age_seconds)
 
 
 @shared_task(name=effects.WEBHOOK_DELIVERY_ATTEMPT)
 def webhook_delivery_attempt(*, delivery_id: str) -> None:
-    webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
+    delivery.webhook_delivery_attempt(delivery_id=delivery_id)
 
 
 @shared_task(name=effects.WEBHOOK_DELIVERIES_RETRY_DUE)
 def webhook_deliveries_retry_due() -> int:
-    return webhooks.webhook_deliveries_retry_due()
+    return delivery.webhook_deliveries_retry_due()
 
 
 @shared_task(name=effects.SESSIONS_EXPIRE_DUE)

@@ -14,9 +14,9 @@ from django.utils import timezone
 from checkout import fastsql
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
-from checkout.services.webhooks import events_dispatch_pending
 from checkout.sessions.events import event_record, session_event_data
 from checkout.sessions.expiry import checkout_sessions_expire_due
+from checkout.webhooks.outbox import events_dispatch_pending
 from tests.checkout.factories import CheckoutSessionFactory
 from tests.helpers import threads_run
 
