@@ -25,6 +25,7 @@ from .errors import (
     PromotionCodeUsedUp,
 )
 from .estimates import (
+    BillingSchedule,
     CataloguePricing,
     ContractSnapshot,
     Discount,
@@ -41,10 +42,12 @@ from .models import Contract, Coupon, Phase, PhaseItem, Pricing, Product, Promot
 from .pricing import PriceTerms
 
 __all__ = [
+    "BillingSchedule",
     "CataloguePricing",
     "ContractSnapshot",
     "PlanSnapshot",
     "ProductRef",
+    "billing_schedules_get",
     "contract_snapshot_get",
     "plan_snapshot_get",
     "pricings_get",
@@ -142,12 +145,15 @@ def contract_snapshot_get(
         end_date=contract.end_date,
         status=contract.status,
         plan_id=_str_or_none(contract.plan_id),
-        tax_rate=contract.business_entity.tax_rate,
+        tax_rate=contract.tax_rate if contract.tax_rate is not None else contract.business_entity.tax_rate,
         billing_anchor=anchor,
         phase=phase,
         plan_items=plan_items,
         version=contract.version,
         livemode=contract.livemode,
+        discount=None if contract.discount is None else Discount.from_json(contract.discount),
+        discount_invoices=contract.discount_invoices,
+        credit_balance=contract.credit_balance,
     )
 
 
@@ -351,4 +357,48 @@ def discount_offer_get(*, organization_id, livemode: bool, currency: str, plan_i
         ),
         coupon_id=coupon.pk,
         promotion_code_id=promotion.pk if promotion is not None else None,
+    )
+
+
+# --- renewals ---------------------------------------------------------------------------------
+
+
+def billing_schedules_get(contracts: Iterable[Contract]) -> dict:
+    """Each contract's ``BillingSchedule`` (what the renewal run bills), by contract id: two
+    queries for any number of contracts (their phases, then the phases' items with products).
+    Zero-length phases (superseded the day they started) bill nothing and are left out."""
+    contracts = list(contracts)
+    if not contracts:
+        return {}
+    phases_by_contract: dict = {}
+    for phase in Phase.objects.filter(contract_id__in=[c.pk for c in contracts]).order_by("contract_id", "position"):
+        phases_by_contract.setdefault(phase.contract_id, []).append(phase)
+    items_by_phase: dict = {}
+    phase_ids = [p.pk for phases in phases_by_contract.values() for p in phases]
+    for item in (PhaseItem.objects.filter(phase_id__in=phase_ids).select_related("product")
+                 .order_by("phase_id", "position", "id")):
+        items_by_phase.setdefault(item.phase_id, []).append(item)
+    return {contract.pk: _billing_schedule(contract, phases_by_contract.get(contract.pk, []), items_by_phase)
+            for contract in contracts}
+
+
+def _billing_schedule(contract: Contract, phases: list, items_by_phase: dict) -> BillingSchedule:
+    end = contract.end_date
+    kept = []
+    for n, phase in enumerate(phases):
+        phase_end = phase.end_date if end is None or (phase.end_date is not None and phase.end_date <= end) else end
+        if phase_end is not None and phase_end <= phase.start_date:
+            continue
+        quote_phase = _quote_phase(phase, items_by_phase.get(phase.pk, ()), n)
+        kept.append(QuotePhase(quote_phase.name, quote_phase.start_date, phase_end, quote_phase.items,
+                               plan_id=quote_phase.plan_id))
+    return BillingSchedule(
+        currency=contract.currency,
+        start_date=contract.start_date,
+        end_date=end,
+        phases=tuple(kept),
+        amendment_starts=frozenset(p.start_date for p in phases if p.opened_by_amendment),
+        trial_end=contract.trial_end,
+        discount=None if contract.discount is None else Discount.from_json(contract.discount),
+        tax_rate=contract.tax_rate,
     )

@@ -182,8 +182,8 @@ def test_a_year_of_renewals_equals_a_naive_reckoning(start, items, currency, tax
 
 
 def test_a_monthly_flat_fee_from_31_january_renews_on_month_ends():
-    from billing.pricing import PriceTerms
     from billing.estimates import QuoteItem
+    from billing.pricing import PriceTerms
 
     item = QuoteItem("p", "Seat", "", 1, PriceTerms("flat_fee", "recurring", "P1M", "in_advance", unit_amount=D("49")))
     schedule = BillingSchedule("EUR", date(2027, 1, 31), None,
