@@ -5,6 +5,7 @@ first invoice from its ``estimates["current_invoice"]``, never re-priced: the cu
 billed what they were shown, even if the catalogue changed in between.
 """
 
+import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -189,82 +190,79 @@ def _date(value) -> date | None:
     return None if value in (None, "") else date.fromisoformat(value)
 
 
-def invoice_build_from_estimate(
+def invoice_values_from_estimate(
     *, organization_id, contract_id, customer_id, estimate: dict, checkout_session_id=None,
     status: str = InvoiceStatus.OPEN, livemode: bool = False, billing_reason: str = InvoiceBillingReason.CHECKOUT,
-) -> tuple[Invoice, list[InvoiceLine]]:
-    """The invoice an estimate (its JSON) described, line for line, unsaved: amounts are copied,
-    not recomputed, so its total equals the estimate's ``total`` to the cent. The estimate must
-    add up (lines sum to the subtotal, subtotal + tax = total), else ``EstimateInconsistent``."""
+) -> tuple[dict, list[dict]]:
+    """The invoice an estimate (its JSON) described, line for line, as column values (the
+    invoice's with a new ``id``; the lines' in order): amounts are copied, not recomputed, so its
+    total equals the estimate's ``total`` to the cent. The estimate must add up (lines sum to the
+    subtotal, subtotal + tax = total), else ``EstimateInconsistent``."""
+    invoice_id = uuid.uuid4()
     try:
-        lines_data = estimate["line_items"]
         currency = estimate["currency"]
         subtotal = _money(estimate["subtotal"], "subtotal")
         tax = _money(estimate["tax"], "tax")
         total = _money(estimate["total"], "total")
-        amount_due = _money(estimate.get("amount_due", estimate["total"]), "amount_due")
-        credit_applied = _money(estimate.get("credit_applied") or "0", "credit_applied")
-        carried = _money(estimate.get("credit_carried_forward") or "0", "credit_carried_forward")
-        tax_rate = None if estimate.get("tax_rate") is None else Decimal(estimate["tax_rate"])
         lines = [
-            InvoiceLine(
-                kind=str(line.get("kind") or "")[:16],
-                product_id=line.get("product_id"),
-                name=line["name"][:200],
-                description=line.get("description") or "",
-                pricing_model=line.get("pricing_model") or "",
-                quantity=Decimal(line["quantity"]),
-                unit_amount=None if line.get("unit_amount") is None else _money(line["unit_amount"], f"line_items.{i}.unit_amount"),
-                amount=_money(line["amount"], f"line_items.{i}.amount"),
-                period_start=_date(line.get("period_start")),
-                period_end=_date(line.get("period_end")),
-                proration=bool(line.get("proration")),
-                position=i,
-            )
-            for i, line in enumerate(lines_data)
+            {
+                "invoice_id": invoice_id,
+                "kind": str(line.get("kind") or "")[:16],
+                "product_id": line.get("product_id"),
+                "name": line["name"][:200],
+                "description": line.get("description") or "",
+                "pricing_model": line.get("pricing_model") or "",
+                "quantity": Decimal(line["quantity"]),
+                "unit_amount": None if line.get("unit_amount") is None
+                else _money(line["unit_amount"], f"line_items.{i}.unit_amount"),
+                "amount": _money(line["amount"], f"line_items.{i}.amount"),
+                "period_start": _date(line.get("period_start")),
+                "period_end": _date(line.get("period_end")),
+                "proration": bool(line.get("proration")),
+                "position": i,
+            }
+            for i, line in enumerate(estimate["line_items"])
         ]
         period_start = _date(estimate["period_start"])
-        period_end = _date(estimate["period_end"])
-        invoice_date = _date(estimate.get("invoice_date")) or period_start
+        invoice = {
+            "id": invoice_id,
+            "organization_id": organization_id,
+            "contract_id": contract_id,
+            "customer_id": customer_id,
+            "checkout_session_id": checkout_session_id,
+            "currency": currency,
+            "period_start": period_start,
+            "period_end": _date(estimate["period_end"]),
+            "subtotal": subtotal,
+            "tax": tax,
+            "total": total,
+            "tax_rate": None if estimate.get("tax_rate") is None else Decimal(estimate["tax_rate"]),
+            "credit_applied": _money(estimate.get("credit_applied") or "0", "credit_applied"),
+            "credit_carried_forward": _money(estimate.get("credit_carried_forward") or "0", "credit_carried_forward"),
+            "amount_due": _money(estimate.get("amount_due", estimate["total"]), "amount_due"),
+            "status": status,
+            "livemode": livemode,
+            "billing_reason": billing_reason,
+            "invoice_date": _date(estimate.get("invoice_date")) or period_start,
+        }
     except (KeyError, TypeError, ValueError, InvalidOperation) as error:
         raise EstimateInconsistent(f"The locked estimate is malformed ({error!r}).") from error
-    if sum((line.amount for line in lines), Decimal(0)) != subtotal:
+    if sum((line["amount"] for line in lines), Decimal(0)) != subtotal:
         raise EstimateInconsistent("The estimate's lines do not add up to its subtotal.")
     if subtotal + tax != total:
         raise EstimateInconsistent("The estimate's subtotal and tax do not add up to its total.")
-    invoice = Invoice(
-        organization_id=organization_id,
-        contract_id=contract_id,
-        customer_id=customer_id,
-        checkout_session_id=checkout_session_id,
-        currency=currency,
-        period_start=period_start,
-        period_end=period_end,
-        subtotal=subtotal,
-        tax=tax,
-        total=total,
-        tax_rate=tax_rate,
-        credit_applied=credit_applied,
-        credit_carried_forward=carried,
-        amount_due=amount_due,
-        status=status,
-        livemode=livemode,
-        billing_reason=billing_reason,
-        invoice_date=invoice_date,
-    )
-    for line in lines:
-        line.invoice = invoice
     return invoice, lines
 
 
 @transaction.atomic
 def invoice_create_from_estimate(**kwargs) -> Invoice:
-    """``invoice_build_from_estimate``, saved: the invoice and its lines."""
-    invoice, lines = invoice_build_from_estimate(**kwargs)
+    """``invoice_values_from_estimate``, saved: the invoice and its lines."""
+    values, lines = invoice_values_from_estimate(**kwargs)
+    invoice = Invoice(**values)
     if invoice.status == InvoiceStatus.PAID:
         invoice.paid_at = timezone.now()
-    invoice.save()
-    InvoiceLine.objects.bulk_create(lines)
+    invoice.save(force_insert=True)
+    InvoiceLine.objects.bulk_create(InvoiceLine(**line) for line in lines)
     return invoice
 
 
