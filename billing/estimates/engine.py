@@ -281,6 +281,8 @@ def estimate_amendment(
     billing_anchor: date | None = None,
     current_phase_start: date | None = None,
     discount: Discount | None = None,
+    discount_invoices: int = 0,
+    credit: Decimal = ZERO,
 ) -> Estimates:
     """A plan switch or quantity update taking effect on ``change_date``.
 
@@ -300,6 +302,9 @@ def estimate_amendment(
 
     Next invoice: the first full period on the new configuration (plus arrears), or None.
     An amendment that changes nothing nets to zero, line by line.
+
+    ``discount`` has been used by ``discount_invoices`` invoices already (a contract's ongoing
+    discount); ``credit`` is what the customer is owed, applied before anything is due.
     """
     _check_amendment_dates(
         contract_start, contract_end, change_date, billing_anchor, current_phase_start
@@ -336,7 +341,7 @@ def estimate_amendment(
     # is credited above, and its regular invoice of that day (if the change falls on a period
     # boundary) has already been issued.
     return _estimates(pricer, [old, new], change_date, credits, tax_rate, current_spans=[new],
-                      discount=discount)
+                      discount=discount, discount_invoices=discount_invoices, credit=credit)
 
 
 def estimate_contract_change(
@@ -346,6 +351,9 @@ def estimate_contract_change(
     """``estimate_amendment`` for a loaded contract (its phase in force, anchor and tax rate)."""
     if contract.phase is None:
         raise InvalidDates("The contract has no phase in force on that date.", field="start_date")
+    # Without a discount of its own, the change keeps the contract's (as Stripe keeps a
+    # subscription's on a plan switch), counting the invoices that have used it.
+    ongoing = discount is None and contract.discount is not None
     return estimate_amendment(
         currency=contract.currency,
         current_items=contract.phase.items,
@@ -356,7 +364,9 @@ def estimate_contract_change(
         tax_rate=contract.tax_rate,
         billing_anchor=contract.billing_anchor,
         current_phase_start=contract.phase.start_date,
-        discount=discount,
+        discount=contract.discount if ongoing else discount,
+        discount_invoices=contract.discount_invoices if ongoing else 0,
+        credit=contract.credit_balance,
     )
 
 
@@ -600,17 +610,18 @@ class _Pricer:
 
 
 def _estimates(pricer: _Pricer, spans, day, extra_lines, tax_rate, current_spans=None,
-               discount: Discount | None = None) -> Estimates:
+               discount: Discount | None = None, discount_invoices: int = 0, credit: Decimal = ZERO) -> Estimates:
     """The invoice on ``day`` (``extra_lines`` plus what ``current_spans`` bill that day) and the
     next one (what any span bills on the next billing date), each with ``discount`` where it
-    applies."""
+    applies (``discount_invoices`` invoices have used it before) and ``credit`` applied."""
     lines = extra_lines + _lines_on(pricer, spans if current_spans is None else current_spans, day)
-    lines, billed = _discounted(pricer, lines, discount, 1)
-    current = _invoice(pricer.currency, day, lines, tax_rate, ZERO)
+    nth = discount_invoices + 1
+    lines, billed = _discounted(pricer, lines, discount, nth)
+    current = _invoice(pricer.currency, day, lines, tax_rate, credit)
     next_day = _next_billing_date(pricer, spans, day)
     if next_day is None:
         return Estimates(current, None)
-    next_lines, _billed = _discounted(pricer, _lines_on(pricer, spans, next_day), discount, 2 if billed else 1)
+    next_lines, _billed = _discounted(pricer, _lines_on(pricer, spans, next_day), discount, nth + 1 if billed else nth)
     following = _invoice(
         pricer.currency,
         next_day,
