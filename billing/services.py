@@ -55,14 +55,19 @@ def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
 @_atomic
 def contract_create_from_quote(
     *, organization_id, customer_id, business_entity_id, quote: Quote, livemode: bool = False,
-    collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY,
+    collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY, test_clock_id=...,
 ) -> Contract:
     """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms.
     The contract's plan is its first phase's (none for a product-based contract). A test-mode
-    contract of a customer on a test clock follows that clock. Its renewals start with
+    contract of a customer on a test clock follows that clock (``test_clock_id``: the
+    customer's, when the caller has read it already; else looked up). Its renewals start with
     ``billing.renewals.contract_billing_start`` once its first invoice exists."""
-    clock_id = None if livemode else TestClock.objects.filter(customer_id=customer_id).values_list(
-        "id", flat=True).first()
+    if livemode:
+        clock_id = None
+    elif test_clock_id is not ...:
+        clock_id = test_clock_id
+    else:
+        clock_id = TestClock.objects.filter(customer_id=customer_id).values_list("id", flat=True).first()
     contract = Contract.objects.create(
         test_clock_id=clock_id,
         collection_method=collection_method,

@@ -56,7 +56,7 @@ from billing.gateway import (
     provider_for,
     test_card_for,
 )
-from billing.models import Contract, Invoice, Payment
+from billing.models import Contract, Invoice, Payment, TestClock
 from billing.selectors import coupon_uses_left_check
 from billing.services import (
     contract_amend_from_quote,
@@ -177,14 +177,19 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
     """Customer (guests), contract or new phase, the first invoice, from the locked quote, and
     the discount's redemption. Runs once nothing can refuse the confirm any more (for a card:
     after the charge succeeded)."""
+    clock_id = ...  # unknown: billing looks the customer's test clock up
     if session.guest_checkout and session.customer_id is None:
         customer, created = customer_get_or_create_for_guest(
             organization_id=session.organization_id,
             business_entity_id=session.business_entity_id,
             details=session.customer_details or {},
         )
+        if created:
+            clock_id = None
     else:
         customer, created = session.customer or Customer.objects.get(pk=session.customer_id), False
+        if customer is session.customer:  # read with the session's lock, its test clock with it
+            clock_id = _test_clock_id(customer)
     quote = Quote.from_json(session.quote)
     if session.checkout_type == CheckoutType.NEW_CONTRACT:
         contract = contract_create_from_quote(
@@ -193,6 +198,7 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
             business_entity_id=session.business_entity_id,
             quote=quote,
             livemode=session.livemode,
+            test_clock_id=clock_id,
         )
     else:
         contract, _phase = contract_amend_from_quote(
@@ -219,6 +225,14 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
                       checkout_session_id=session.pk, contract_id=contract.pk, customer_id=customer.pk,
                       enforce_limit=enforce_redemption_limit)
     return _Fulfilment(customer, created, contract, invoice)
+
+
+def _test_clock_id(customer: Customer):
+    """The customer's test clock id (None without one), as read with it (``select_related``)."""
+    try:
+        return customer.test_clock.pk
+    except TestClock.DoesNotExist:
+        return None
 
 
 def _amendment_guard(session: CheckoutSession) -> None:
@@ -311,8 +325,8 @@ def checkout_session_confirm(
     """
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now, organization_id=organization_id, livemode=livemode,
-                           related=("business_entity", "customer"), payment_attempts=True,
-                           action="confirmed") as session:
+                           related=("business_entity", "customer", "customer__test_clock"),
+                           payment_attempts=True, action="confirmed") as session:
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
         clicked = _clicked(session, now=now, terms_accepted=terms_accepted, language=language,
@@ -459,7 +473,7 @@ def _payment_update(payment: Payment, **changes) -> None:
 def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code: str = "",
              failure_message: str = "", reference: str = "", payment_id=None) -> ConfirmResult:
     session = session_locked(session_id=session_id, organization_id=organization_id,
-                             related=("business_entity", "customer"))
+                             related=("business_entity", "customer", "customer__test_clock"))
     if session.status != SessionStatus.PROCESSING:
         raise SessionNotProcessing(f"The checkout session is {session.status}, not processing a payment.")
     payments = Payment.objects.select_for_update().filter(

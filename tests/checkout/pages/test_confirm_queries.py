@@ -73,3 +73,14 @@ def test_a_retry_after_a_decline_continues_the_event_sequence_in_the_same_statem
     attempts = list(Payment.objects.filter(checkout_session=session).order_by("created_at")
                     .values_list("status", flat=True))
     assert attempts == [PaymentAttemptStatus.FAILED, PaymentAttemptStatus.SUCCEEDED]
+
+
+def test_a_customer_on_a_test_clock_gets_a_contract_on_it_in_the_same_statements(client):
+    from billing.test_clocks import test_clock_create
+
+    session = priced_session()
+    clock = test_clock_create(organization_id=session.organization_id, customer_id=session.customer_id)
+
+    assert len(_confirm(client, session)) == BUDGET  # the clock is read with the session's lock
+
+    assert Contract.objects.get().test_clock_id == clock.pk
