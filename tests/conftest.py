@@ -229,3 +229,30 @@ def _lazy_schemathesis():
 
 _build_operation_test = None
 _lazy_schemathesis()
+
+
+# --- long tests first -----------------------------------------------------------------------------
+# pytest-xdist hands tests out in collection order. Started last, a 60 s schemathesis operation
+# runs alone while the other worker idles; started first, the many short tests fill in around
+# it. Stable: within each group the order is the files' own.
+
+
+def _is_schemathesis(item) -> bool:
+    return type(item).__name__ == "SchemathesisFunction"
+
+
+def _weight(item) -> int:
+    if _is_schemathesis(item):
+        return 0
+    if item.get_closest_marker("slow") or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        # schemathesis (4.32, on pytest 9) gives every operation's item the function's node id;
+        # the operation in it tells the ten slowest (and a failure) apart.
+        if _is_schemathesis(item) and not item.nodeid.endswith("]"):
+            item._id = item.parent.id.child(item.name)
+    items.sort(key=_weight)
