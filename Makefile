@@ -25,8 +25,10 @@ install-dev: $(UV)
 	$(UV) sync --frozen
 
 ## run: install (no dev tools), migrate SQLite, seed the demo merchant, print its key, ids and a curl,
-## serve on 127.0.0.1:$(PORT) (`make run PORT=8001`)
-run: install
+## serve on 127.0.0.1:$(PORT) (`make run PORT=8001`). --inexact: dev tools already there (after
+## `make test`) stay, so switching between the two commands reinstalls nothing.
+run: $(UV)
+	$(UV) sync --frozen --no-dev --inexact
 	PORT=$(PORT) bash scripts/demo.sh
 
 ## services: start PostgreSQL and Redis if they are down; create TEST_DATABASE_URL's database if missing
