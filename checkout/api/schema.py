@@ -90,12 +90,11 @@ class AutoSchema(openapi.AutoSchema):
         """Text fields state DRF's own rules: no NUL character, and (trimmed) not blank unless
         blank is allowed; nested lists their length bounds."""
         result = super()._map_serializer_field(field, direction, bypass_extensions)
-        if direction == "request" and isinstance(field, serializers.ListSerializer):
-            # A nested list's bounds (``many=True, max_length=…``), which the generator leaves out.
-            if field.max_length is not None:
-                result["maxItems"] = field.max_length
-            if field.min_length is not None:
-                result["minItems"] = field.min_length
+        if direction == "request" and isinstance(field, serializers.ListSerializer) and result.get("type") == "array":
+            # The lengths the list enforces (``discounts``: at most one); spectacular leaves them out.
+            for key, value in (("minItems", field.min_length), ("maxItems", field.max_length)):
+                if value is not None:
+                    result[key] = value
         if (direction == "request" and isinstance(field, serializers.CharField)
                 and result.get("type") == "string" and not {"pattern", "enum", "format"} & set(result)):
             if field.allow_blank or not field.trim_whitespace:
