@@ -89,7 +89,6 @@ def template_contract(demo):
     from billing.enums import InvoiceStatus
     from billing.estimates import Discount, Quote, QuoteItem, QuotePhase, estimate_new_contract
     from billing.pricing import PriceTerms, Tier, add_months
-    from billing.renewals import contract_billing_start
     from billing.services import contract_create_from_quote, invoice_create_from_estimate
 
     customer = demo.customers[0]
@@ -105,12 +104,13 @@ def template_contract(demo):
     quote = Quote("USD", start, None, (QuotePhase("Main", start, None, items),),
                   discount=Discount("Loyalty", "forever", percent_off=Decimal("10")))
     estimates = estimate_new_contract(quote=quote, tax_rate=Decimal("8.25"))
+    first = estimates.current_invoice.to_json()
     contract = contract_create_from_quote(organization_id=customer.organization_id, customer_id=customer.pk,
-                                          business_entity_id=customer.business_entity_id, quote=quote)
-    invoice = invoice_create_from_estimate(organization_id=customer.organization_id, contract_id=contract.pk,
-                                           customer_id=customer.pk, estimate=estimates.current_invoice.to_json(),
-                                           status=InvoiceStatus.PAID)
-    return contract_billing_start(contract_id=contract.pk, invoice=invoice)
+                                          business_entity_id=customer.business_entity_id, quote=quote,
+                                          first_invoice=first)
+    invoice_create_from_estimate(organization_id=customer.organization_id, contract_id=contract.pk,
+                                 customer_id=customer.pk, estimate=first, status=InvoiceStatus.PAID)
+    return contract
 
 
 def fill(n: int, due: int, template) -> None:

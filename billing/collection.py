@@ -53,6 +53,7 @@ from .models import (
     SavedPaymentMethod,
     TestClock,
 )
+from .payment_methods import customer_default_payment_method
 from .representation import contract_json, invoice_json
 from .signals import billing_events_send
 
@@ -129,7 +130,7 @@ def _method_for(invoice: Invoice) -> SavedPaymentMethod | None:
         method = methods.filter(pk=contract.default_payment_method_id).first()
         if method is not None:
             return method
-    return methods.filter(customer_id=contract.customer_id, is_default=True).first()
+    return customer_default_payment_method(customer_id=contract.customer_id, livemode=invoice.livemode)
 
 
 # --- sending an attempt -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db.models.functions import Cast
 
 from core.db import prepared_cursor, sql_or_orm
 
-from .models import Contract, Plan, PlanItem, Pricing, Product
+from .models import Contract, Plan, PlanItem, Pricing, Product, SavedPaymentMethod
 
 # A plan's columns, in ``plan_rows``' order.
 PLAN_COLUMNS = ("id", "name", "currency", "status", "code", "version", "trial_period_days")
@@ -140,3 +140,37 @@ def rows_insert_sql(model, rows: list[dict]) -> None:
 
 def rows_insert_orm(model, rows: list[dict]) -> None:
     model.objects.bulk_create(model(**row) for row in rows)
+
+
+# --- saved payment methods ----------------------------------------------------------------------
+
+
+def saved_payment_method_upsert(values: dict) -> SavedPaymentMethod:
+    """Insert a saved method (``values``: its fields by attribute name, id included) unless its
+    provider reference is known already (a retried confirm): one statement either way, returning
+    the row's id (get_or_create's SELECT, SAVEPOINT, INSERT and RELEASE were four, on the
+    card confirm's path)."""
+    return sql_or_orm(saved_payment_method_upsert_sql, saved_payment_method_upsert_orm)(values)
+
+
+def saved_payment_method_upsert_sql(values: dict) -> SavedPaymentMethod:
+    method = SavedPaymentMethod(**values)
+    fields = [f for f in SavedPaymentMethod._meta.concrete_fields]
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SavedPaymentMethod._meta.db_table} ({', '.join(q(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            "ON CONFLICT (organization_id, livemode, provider, provider_reference) "
+            "DO UPDATE SET updated_at = EXCLUDED.updated_at RETURNING id",
+            [f.get_db_prep_save(f.pre_save(method, add=True), connection=connection) for f in fields])
+        method.pk = cursor.fetchone()[0]
+    method._state.adding, method._state.db = False, connection.alias
+    return method
+
+
+def saved_payment_method_upsert_orm(values: dict) -> SavedPaymentMethod:
+    keys = ("organization_id", "livemode", "provider", "provider_reference")
+    method, _created = SavedPaymentMethod.objects.get_or_create(
+        **{key: values[key] for key in keys}, defaults={k: v for k, v in values.items() if k not in keys})
+    return method

@@ -557,8 +557,11 @@ class SavedPaymentMethod(BaseModel):
     exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=SavedPaymentMethodStatus.choices,
                               default=SavedPaymentMethodStatus.ACTIVE)
-    # The customer's default in this mode: renewals of contracts without their own use it.
-    is_default = models.BooleanField(default=False)
+    # The customer's default in this mode is their active method with the latest
+    # ``default_since`` (set when saved as the default, or made it later): renewals of contracts
+    # without their own method use it. A timestamp, not a flag, so saving a new default is one
+    # INSERT (no other row to unset) and two at once cannot leave two defaults.
+    default_since = models.DateTimeField(null=True, blank=True)
     # The mandate: the exact text shown next to the button, when it was accepted, and from where.
     mandate_text = models.TextField(blank=True)
     mandate_accepted_at = models.DateTimeField(null=True, blank=True)
@@ -573,10 +576,8 @@ class SavedPaymentMethod(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "livemode", "provider", "provider_reference"],
                                     name="saved_payment_method_unique"),
-            models.UniqueConstraint(fields=["customer", "livemode"], condition=Q(is_default=True, status="active"),
-                                    name="saved_payment_method_one_default"),
         ]
-        indexes = [models.Index(fields=["customer", "livemode"], name="saved_pm_customer")]
+        indexes = [models.Index(fields=["customer", "livemode", "-default_since"], name="saved_pm_customer")]
 
     def __str__(self):
         return f"{self.brand or 'card'} •••• {self.last4}" if self.last4 else self.provider_reference

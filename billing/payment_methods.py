@@ -7,11 +7,14 @@ contract's mode and the contract's own method. One default per customer and mode
 (``saved_payment_method_one_default``); a detached method is never charged again.
 """
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotFound
 
+from . import fastsql
 from .enums import BillingEventType, PaymentProviderName, SavedPaymentMethodStatus
 from .errors import SavedPaymentMethodNotFound
 from .gateway import SavedMethod
@@ -40,39 +43,47 @@ def provider_customer_reference(*, provider, organization_id, customer, livemode
     return row.provider_reference
 
 
-@transaction.atomic
-def saved_payment_method_attach(*, organization_id, customer_id, livemode: bool, provider: str, saved: SavedMethod,
-                                mandate_text: str, mandate_accepted_at=None, ip_address: str | None = None,
-                                user_agent: str = "", checkout_session_id=None, contract_id=None,
+def saved_payment_method_record(*, organization_id, customer_id, livemode: bool, provider: str,
+                                saved: SavedMethod, mandate_text: str, mandate_accepted_at=None,
+                                ip_address: str | None = None, user_agent: str = "", checkout_session_id=None,
                                 make_default: bool = True) -> SavedPaymentMethod:
-    """Record a card the provider saved for ``customer_id``, with its mandate; make it the
-    customer's default (and ``contract_id``'s method) unless ``make_default`` is false. The same
-    provider reference saved twice (a retried confirm) is one row."""
-    method, _created = SavedPaymentMethod.objects.get_or_create(
-        organization_id=organization_id, livemode=livemode, provider=provider, provider_reference=saved.reference,
-        defaults={
-            "customer_id": customer_id, "provider_customer": saved.customer_reference, "brand": saved.brand,
-            "last4": saved.last4, "exp_month": saved.exp_month, "exp_year": saved.exp_year,
-            "mandate_text": mandate_text, "mandate_accepted_at": mandate_accepted_at or timezone.now(),
-            "mandate_ip_address": ip_address or None, "mandate_user_agent": (user_agent or "")[:300],
-            "checkout_session_id": checkout_session_id,
-        },
-    )
-    if make_default:
-        _default_set(method)
+    """Record a card the provider saved for ``customer_id``, with its mandate, as the customer's
+    default (unless ``make_default`` is false): one INSERT. The same provider reference saved
+    twice (a retried confirm) is one row. Returns the row; callers announce it."""
+    now = timezone.now()
+    return fastsql.saved_payment_method_upsert({
+        "id": uuid.uuid4(), "created_at": now, "updated_at": now,
+        "organization_id": organization_id, "livemode": livemode, "provider": provider,
+        "provider_reference": saved.reference, "customer_id": customer_id,
+        "provider_customer": saved.customer_reference, "brand": saved.brand, "last4": saved.last4,
+        "exp_month": saved.exp_month, "exp_year": saved.exp_year, "mandate_text": mandate_text,
+        "mandate_accepted_at": mandate_accepted_at or now, "mandate_ip_address": ip_address or None,
+        "mandate_user_agent": (user_agent or "")[:300], "checkout_session_id": checkout_session_id,
+        "default_since": now if make_default else None,
+    })
+
+
+def saved_payment_method_announce(method: SavedPaymentMethod) -> None:
+    billing_event_send(type=BillingEventType.PAYMENT_METHOD_ATTACHED, organization_id=method.organization_id,
+                       livemode=method.livemode, object=saved_payment_method_json(method))
+
+
+@transaction.atomic
+def saved_payment_method_attach(*, contract_id=None, **record) -> SavedPaymentMethod:
+    """``saved_payment_method_record`` (its arguments), made ``contract_id``'s method too when
+    given, and announced (``payment_method.attached``)."""
+    method = saved_payment_method_record(**record)
     if contract_id is not None:
         Contract.objects.filter(pk=contract_id).update(default_payment_method=method, updated_at=timezone.now())
-    billing_event_send(type=BillingEventType.PAYMENT_METHOD_ATTACHED, organization_id=organization_id,
-                       livemode=livemode, object=saved_payment_method_json(method))
+    saved_payment_method_announce(method)
     return method
 
 
-def _default_set(method: SavedPaymentMethod) -> None:
-    SavedPaymentMethod.objects.filter(customer_id=method.customer_id, livemode=method.livemode,
-                                      is_default=True).exclude(pk=method.pk).update(is_default=False)
-    if not method.is_default:
-        method.is_default = True
-        method.save(update_fields=["is_default", "updated_at"])
+def customer_default_payment_method(*, customer_id, livemode: bool) -> SavedPaymentMethod | None:
+    """The customer's default method in a mode: their active one made default last."""
+    return (SavedPaymentMethod.objects.filter(customer_id=customer_id, livemode=livemode,
+                                              status=SavedPaymentMethodStatus.ACTIVE, default_since__isnull=False)
+            .order_by("-default_since").first())
 
 
 def _get(organization_id, method_id, livemode: bool) -> SavedPaymentMethod:
@@ -90,7 +101,8 @@ def saved_payment_method_set_default(*, organization_id, livemode: bool, method_
     method = _get(organization_id, method_id, livemode)
     if method.status != SavedPaymentMethodStatus.ACTIVE:
         raise SavedPaymentMethodNotFound("The payment method is detached.")
-    _default_set(method)
+    method.default_since = timezone.now()
+    method.save(update_fields=["default_since", "updated_at"])
     return method
 
 
@@ -102,9 +114,9 @@ def saved_payment_method_detach(*, organization_id, livemode: bool, method_id) -
     if method.status == SavedPaymentMethodStatus.DETACHED:
         return method
     method.status = SavedPaymentMethodStatus.DETACHED
-    method.is_default = False
+    method.default_since = None
     method.detached_at = timezone.now()
-    method.save(update_fields=["status", "is_default", "detached_at", "updated_at"])
+    method.save(update_fields=["status", "default_since", "detached_at", "updated_at"])
     Contract.objects.filter(default_payment_method=method).update(default_payment_method=None,
                                                                  updated_at=timezone.now())
     return method

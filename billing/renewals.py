@@ -61,27 +61,21 @@ def contract_today(contract: Contract, clock: TestClock | None = None) -> date:
 
 
 @transaction.atomic
-def contract_billing_start(*, contract_id, invoice: Invoice) -> Contract:
-    """Set up a contract's renewals after the checkout (or amendment) invoice ``invoice``.
-
-    A new contract takes the checkout's tax rate, counts the first invoice against its
-    discount and keeps any credit; its first renewal is the next billing date after the
-    checkout's. An amendment moves the cursor to the new schedule: the first billing date after
-    the change, or, when regular invoices up to the change are still to be issued, the first
-    of those (they bill the contract as it was before the change)."""
+def contract_billing_resume(*, contract_id, invoice: Invoice) -> Contract:
+    """Move a contract's renewals on after an amendment (its invoice ``invoice``): the cursor
+    goes to the new schedule, the first billing date after the change, or, when regular invoices
+    up to the change are still to be issued, the first of those (they bill the contract as it was
+    before the change); the invoice counts against the discount and leaves its credit. (A new
+    contract starts its renewals with its first invoice: ``contract_create_from_quote``.)"""
     contract = Contract.objects.select_for_update().get(pk=contract_id)
     schedule = billing_schedules_get([contract])[contract.pk]
     changed = invoice.invoice_date or invoice.period_start
-    if invoice.billing_reason == InvoiceBillingReason.CHECKOUT:
-        contract.tax_rate = invoice.tax_rate
-        after = changed
-    else:
-        pending = contract.next_billing_date
-        after = pending - timedelta(days=1) if pending is not None and pending <= changed else changed
+    pending = contract.next_billing_date
+    after = pending - timedelta(days=1) if pending is not None and pending <= changed else changed
     contract.discount_invoices += _bills_anything(invoice)
     contract.credit_balance = invoice.credit_carried_forward
     contract.next_billing_date = contract_billing_date_next(schedule, after=after)
-    contract.save(update_fields=["tax_rate", "discount_invoices", "credit_balance", "next_billing_date", "updated_at"])
+    contract.save(update_fields=["discount_invoices", "credit_balance", "next_billing_date", "updated_at"])
     return contract
 
 

@@ -120,7 +120,9 @@ def refund_json(refund) -> dict:
     }
 
 
-def saved_payment_method_json(method) -> dict:
+def saved_payment_method_json(method, *, is_default: bool | None = None) -> dict:
+    """``is_default``: whether it is its customer's default (the caller knows; when not given,
+    a method saved as the default that is still active is said to be one)."""
     return {
         "id": str(method.id),
         "object": "payment_method",
@@ -132,7 +134,8 @@ def saved_payment_method_json(method) -> dict:
         "card": {"brand": method.brand or None, "last4": method.last4 or None,
                  "exp_month": method.exp_month, "exp_year": method.exp_year},
         "status": method.status,
-        "is_default": method.is_default,
+        "is_default": (method.default_since is not None and method.status == "active") if is_default is None
+        else is_default,
         "mandate": {"text": method.mandate_text or None, "accepted_at": datetime_text(method.mandate_accepted_at)},
         "created_at": datetime_text(method.created_at),
     }

@@ -16,7 +16,7 @@ from django.utils import timezone
 from billing.errors import AmendmentNotApplicable, ContractChanged, EstimateInconsistent, PromotionCodeUsedUp
 
 from .enums import CollectionMethod, ContractStatus, InvoiceBillingReason, InvoiceStatus
-from .estimates import Quote, phase_in_force
+from .estimates import BillingSchedule, Quote, contract_billing_date_next, phase_in_force
 from .models import (
     Contract,
     Coupon,
@@ -53,15 +53,36 @@ def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
 
 
 @_atomic
+def contract_renewal_start(quote: Quote, first_invoice: dict) -> dict:
+    """Where a new contract's renewals start after its checkout invoice ``first_invoice`` (the
+    locked estimate's JSON): the rate it was taxed at (locked for every renewal), whether that
+    invoice used the discount, the credit it left, and the first renewal's date (the next
+    invoice the checkout showed). Contract columns, written with the contract itself."""
+    tax_rate = first_invoice.get("tax_rate")
+    tax_rate = None if tax_rate is None else Decimal(tax_rate)
+    charges = sum((Decimal(line["amount"]) for line in first_invoice.get("line_items") or ()
+                   if line.get("kind") != "discount"), Decimal(0))
+    schedule = BillingSchedule.from_quote(quote, tax_rate=tax_rate)
+    first_day = _date(first_invoice.get("invoice_date")) or quote.start_date
+    return {
+        "tax_rate": tax_rate,
+        "discount_invoices": 1 if charges > 0 else 0,
+        "credit_balance": Decimal(first_invoice.get("credit_carried_forward") or 0),
+        "next_billing_date": contract_billing_date_next(schedule, after=first_day),
+    }
+
+
 def contract_create_from_quote(
     *, organization_id, customer_id, business_entity_id, quote: Quote, livemode: bool = False,
     collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY, test_clock_id=...,
+    first_invoice: dict | None = None, default_payment_method_id=None,
 ) -> Contract:
     """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms.
     The contract's plan is its first phase's (none for a product-based contract). A test-mode
     contract of a customer on a test clock follows that clock (``test_clock_id``: the
-    customer's, when the caller has read it already; else looked up). Its renewals start with
-    ``billing.renewals.contract_billing_start`` once its first invoice exists."""
+    customer's, when the caller has read it already; else looked up). With ``first_invoice``
+    (the checkout's locked estimate) its renewals start where that invoice leaves them
+    (``contract_renewal_start``), in the same INSERT."""
     if livemode:
         clock_id = None
     elif test_clock_id is not ...:
@@ -82,6 +103,8 @@ def contract_create_from_quote(
         livemode=livemode,
         trial_end=quote.trial_end,
         discount=None if quote.discount is None else quote.discount.to_json(),
+        default_payment_method_id=default_payment_method_id,
+        **(contract_renewal_start(quote, first_invoice) if first_invoice is not None else {}),
     )
     phases = Phase.objects.bulk_create(
         Phase(

@@ -18,6 +18,15 @@ class SessionStatus(models.TextChoices):
 FINAL_STATUSES = (SessionStatus.COMPLETED, SessionStatus.CANCELLED, SessionStatus.EXPIRED)
 
 
+class PaymentMethodCollection(models.TextChoices):
+    """Whether the page collects a card when nothing is due today (a free trial, a 100 %
+    discount, a later start): ``always`` saves one for the renewals (the default, as Stripe's
+    ``payment_method_collection``); ``if_required`` asks only when money is due now."""
+
+    ALWAYS = "always", "Always (save a card for the renewals)"
+    IF_REQUIRED = "if_required", "Only when something is due now"
+
+
 class PageLocale(models.TextChoices):
     """The hosted page's language: ``auto`` follows the browser's Accept-Language."""
 

@@ -185,25 +185,28 @@ class ConfirmForm(forms.Form):
 
     def __init__(self, *args, guest: bool, payment_required: bool, invoice_allowed: bool,
                  initial_details: dict | None = None, hosted_card_fields: bool = False,
-                 terms_required: bool = False, **kwargs):
+                 terms_required: bool = False, card_setup: bool = False, **kwargs):
         if initial_details and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from_details(initial_details)
         super().__init__(*args, **kwargs)
         self.guest = guest
         self.payment_required = payment_required
+        # Nothing due today, but a card is saved for the renewals (a free trial): card only.
+        self.card_setup = card_setup and not payment_required
+        self.collects_card = payment_required or self.card_setup
         if not terms_required:
             del self.fields["accept_terms"]
         # Stripe: the card is typed into Stripe's own fields; only the id Stripe.js made for it
         # comes here, so our card inputs go.
-        self.hosted_card_fields = hosted_card_fields and payment_required
+        self.hosted_card_fields = hosted_card_fields and self.collects_card
         for name in self.CARD_FIELDS if self.hosted_card_fields else ("payment_method_id",):
             del self.fields[name]
         if not guest:
             for name in self.GUEST_FIELDS:
                 del self.fields[name]
-        if payment_required:
+        if self.collects_card:
             methods = [(PaymentMethod.CARD.value, _("Card"))]
-            if invoice_allowed:
+            if invoice_allowed and payment_required:
                 methods.append((PaymentMethod.INVOICE.value, _("Pay by invoice")))
             self.fields["payment_method"].choices = methods
             self.fields["payment_method"].initial = PaymentMethod.CARD.value
@@ -279,7 +282,7 @@ class ConfirmForm(forms.Form):
         if self.hosted_card_fields and data.get("payment_method") == PaymentMethod.CARD:
             if not re.fullmatch(r"(pm|card|src)_[A-Za-z0-9]{1,200}", data.get("payment_method_id") or ""):
                 self.add_error(None, forms.ValidationError(_("Enter your card details."), code="required"))
-        elif self.payment_required and data.get("payment_method") == PaymentMethod.CARD:
+        elif self.collects_card and data.get("payment_method") == PaymentMethod.CARD:
             missing = {
                 "card_number": _("Enter your card number."),
                 "card_expiry": _("Enter the card's expiry date."),
@@ -318,7 +321,7 @@ class ConfirmForm(forms.Form):
         return details
 
     def payment_choice(self) -> PaymentChoice:
-        if not self.payment_required:
+        if not self.collects_card:
             return PaymentChoice(PaymentMethod.NONE.value)
         data = self.cleaned_data
         if data["payment_method"] == PaymentMethod.CARD and self.hosted_card_fields:

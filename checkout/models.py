@@ -13,6 +13,7 @@ from .enums import (
     EventType,
     IdempotencyStatus,
     PageLocale,
+    PaymentMethodCollection,
     PaymentStatus,
     SessionStatus,
 )
@@ -111,6 +112,9 @@ class CheckoutSession(BaseModel):
     recovered_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                        related_name="recoveries", db_index=False)
 
+    # Whether a card is collected (and saved for the renewals) when nothing is due today.
+    payment_method_collection = models.CharField(max_length=16, choices=PaymentMethodCollection.choices,
+                                                 default=PaymentMethodCollection.ALWAYS)
     # The hosted page's language (checkout.i18n): "auto" follows the browser's Accept-Language.
     locale = models.CharField(max_length=8, choices=PageLocale.choices, default=PageLocale.AUTO)
     # The language the customer confirmed in (the page's, "auto" resolved); the receipt email is

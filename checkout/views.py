@@ -31,6 +31,7 @@ from checkout.errors import (
 )
 from checkout.forms import ConfirmForm, PromotionCodeForm
 from checkout.i18n import browser_language, page_language
+from checkout.mandates import mandate_text, session_saves_card
 from checkout.models import CheckoutSession
 from checkout.pages import (
     CSRF_PLACEHOLDER,
@@ -46,6 +47,7 @@ from checkout.pages import (
 )
 from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
 from checkout.services.confirm import (
+    Mandate,
     Outcome,
     checkout_session_amount_due,
     checkout_session_confirm,
@@ -156,7 +158,8 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         due = checkout_session_amount_due(session)
     except SessionNotPriced:  # the page still renders; confirming refuses it
         due = Decimal(0)
-    provider = checkout_session_payment_provider(session) if due > 0 else None
+    saves_card = session_saves_card(session, due)
+    provider = checkout_session_payment_provider(session) if due > 0 or saves_card else None
     form = ConfirmForm(
         data,
         guest=session.guest_checkout,
@@ -165,7 +168,9 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         initial_details=session.customer_details if session.guest_checkout else None,
         hosted_card_fields=bool(provider and provider.hosted_card_fields),
         terms_required=bool(session.terms_url),
+        card_setup=saves_card and provider is not None,
     )
+    form.mandate = mandate_text(session) if saves_card else ""
     form.stripe_key = getattr(provider, "publishable_key", "")
     form.provider = provider  # the confirm charges through the provider the page showed
     return form
@@ -232,7 +237,8 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         "customer": customer,
         "customer_address": present_address(customer.address) if customer else [],
         "pay_label": (_("Pay %(amount)s") % {"amount": current.amount_due}) if form.payment_required and current
-        else _("Confirm"),
+        else _("Start subscription") if form.card_setup else _("Confirm"),
+        "mandate": form.mandate,
         "error_list": [(name, form[name].label, errors[0]) for name, errors in form.errors.items()
                        if name in form.fields] if form.is_bound else [],
     }
@@ -346,6 +352,7 @@ def checkout_page(request, token: str):
             terms_accepted=form.cleaned_data.get("accept_terms", False),
             language=translation.get_language(),
             provider=form.provider,
+            mandate=Mandate(ip_address=_client_ip(request), user_agent=request.headers.get("User-Agent", "")),
         )
     except (SessionNotOpen, SessionNotProcessing):
         return _redirect_after_refusal(session)
@@ -362,6 +369,12 @@ def checkout_page(request, token: str):
         return _redirect_for(result.session, "pending_url")
     # Declined: back to the page (post/redirect/get), which shows why and lets them retry.
     return HttpResponseRedirect(_page_url(session))
+
+
+def _client_ip(request) -> str | None:
+    """Where the click came from, for the mandate: the address the request came from (behind a
+    trusted proxy, Django's REMOTE_ADDR is set from it by the server)."""
+    return request.META.get("REMOTE_ADDR") or None
 
 
 @csrf_exempt

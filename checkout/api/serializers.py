@@ -21,7 +21,14 @@ from rest_framework.exceptions import ValidationError
 
 from billing.estimates import MAX_TRIAL_DAYS
 from checkout.api.field_tree import field_clone, fields_build, shared_fields
-from checkout.enums import CancellationReason, CheckoutType, PageLocale, PaymentStatus, SessionStatus
+from checkout.enums import (
+    CancellationReason,
+    CheckoutType,
+    PageLocale,
+    PaymentMethodCollection,
+    PaymentStatus,
+    SessionStatus,
+)
 from checkout.sessions.terms import SessionTerms
 from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
 from core.countries import country_codes
@@ -648,6 +655,14 @@ class LocaleField(ChoiceField):
         super().__init__(choices=PageLocale.choices, **kwargs)
 
 
+class PaymentMethodCollectionField(ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "When nothing is due today (a free trial, a 100 % discount, a later start): "
+                                       "always (the default) collects a card and saves it for the renewals; "
+                                       "if_required asks for one only when something is due now.")
+        super().__init__(choices=PaymentMethodCollection.choices, **kwargs)
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -691,6 +706,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     consent_collection = ConsentCollectionSerializer(required=False, allow_null=True)
     after_expiration = AfterExpirationSerializer(required=False, allow_null=True)
     locale = LocaleField(required=False)
+    payment_method_collection = PaymentMethodCollectionField(required=False)
 
     def validate(self, attrs):
         attrs["checkout_type"] = self._checkout_type(attrs)
@@ -869,6 +885,7 @@ class CheckoutSessionUpdateSerializer(StrictSerializer):
     metadata = JsonObjectField(required=False)
     client_reference_id = ClientReferenceIdField(required=False, allow_null=True)
     locale = LocaleField(required=False)
+    payment_method_collection = PaymentMethodCollectionField(required=False)
 
 
 def checkout_session_request_patched(session, patch: dict) -> dict:
@@ -1061,6 +1078,9 @@ class CheckoutSessionSerializer(serializers.Serializer):
     locale = serializers.ChoiceField(
         choices=PageLocale.choices,
         help_text="The hosted page's language: auto follows the customer's browser (Accept-Language).")
+    payment_method_collection = serializers.ChoiceField(
+        choices=PaymentMethodCollection.choices,
+        help_text="Whether a card is collected, and saved for the renewals, when nothing is due today.")
     estimates = EstimatesSerializer(allow_null=True)
 
 

@@ -39,10 +39,16 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from billing.enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod
+from billing.enums import (
+    CollectionMethod,
+    InvoiceBillingReason,
+    InvoiceStatus,
+    PaymentAttemptStatus,
+    PaymentMethod,
+)
 from billing.errors import ContractChanged, EstimateInconsistent, PaymentProviderUnavailable
 from billing.estimates import Quote
 from billing.gateway import (
@@ -52,11 +58,14 @@ from billing.gateway import (
     ChargeResult,
     ChargeStatus,
     PaymentProvider,
+    SavedMethod,
     SettleRequest,
     provider_for,
     test_card_for,
 )
-from billing.models import Contract, Invoice, Payment, TestClock
+from billing.models import Contract, Invoice, Payment, SavedPaymentMethod, TestClock
+from billing.payment_methods import saved_payment_method_announce, saved_payment_method_record
+from billing.renewals import contract_billing_resume
 from billing.selectors import coupon_uses_left_check
 from billing.services import (
     contract_amend_from_quote,
@@ -77,6 +86,7 @@ from checkout.errors import (
     SessionNotProcessing,
     TermsNotAccepted,
 )
+from checkout.mandates import mandate_text, session_saves_card
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
 from checkout.sessions.transitions import session_lock_open, session_locked, session_transition
@@ -107,6 +117,7 @@ class ConfirmResult:
     invoice: Invoice | None = None
     failure_code: str = ""
     failure_message: str = ""
+    payment_method: SavedPaymentMethod | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,17 @@ class _Fulfilment:
     customer_created: bool
     contract: Contract
     invoice: Invoice
+    payment_method: SavedPaymentMethod | None = None
+
+
+@dataclass(frozen=True)
+class Mandate:
+    """The customer's agreement to the renewals, as the page showed it: the card saved at
+    confirm is charged later under it. ``text`` is filled by the confirm (``checkout.mandates``,
+    in the page's language); the page gives where the click came from."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -173,10 +195,14 @@ def _payment_provider(payment: Payment) -> PaymentProvider | None:
     return provider if provider is not None and provider.name == payment.provider else None
 
 
-def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption_limit: bool = True) -> _Fulfilment:
-    """Customer (guests), contract or new phase, the first invoice, from the locked quote, and
-    the discount's redemption. Runs once nothing can refuse the confirm any more (for a card:
-    after the charge succeeded)."""
+def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption_limit: bool = True,
+            saved: SavedMethod | None = None, provider_name: str = "", mandate: Mandate | None = None,
+            language: str = "", collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY) -> _Fulfilment:
+    """Customer (guests), the card saved for the renewals (``saved``, with its mandate), contract
+    or new phase, the first invoice, from the locked quote, and the discount's redemption. Runs
+    once nothing can refuse the confirm any more (for a card: after the charge succeeded). A new
+    contract starts its renewals where the first invoice leaves them, in its own INSERT; an
+    amendment moves them on (``contract_billing_resume``)."""
     clock_id = ...  # unknown: billing looks the customer's test clock up
     if session.guest_checkout and session.customer_id is None:
         customer, created = customer_get_or_create_for_guest(
@@ -190,8 +216,16 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
         customer, created = session.customer or Customer.objects.get(pk=session.customer_id), False
         if customer is session.customer:  # read with the session's lock, its test clock with it
             clock_id = _test_clock_id(customer)
+    method = None
+    if saved is not None:
+        method = saved_payment_method_record(
+            organization_id=session.organization_id, customer_id=customer.pk, livemode=session.livemode,
+            provider=provider_name, saved=saved, mandate_text=_mandate_text(session, language),
+            ip_address=(mandate or Mandate()).ip_address, user_agent=(mandate or Mandate()).user_agent,
+            checkout_session_id=session.pk)
     quote = Quote.from_json(session.quote)
-    if session.checkout_type == CheckoutType.NEW_CONTRACT:
+    new_contract = session.checkout_type == CheckoutType.NEW_CONTRACT
+    if new_contract:
         contract = contract_create_from_quote(
             organization_id=session.organization_id,
             customer_id=customer.pk,
@@ -199,6 +233,9 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
             quote=quote,
             livemode=session.livemode,
             test_clock_id=clock_id,
+            first_invoice=session.estimates["current_invoice"],
+            default_payment_method_id=method.pk if method else None,
+            collection_method=collection_method,
         )
     else:
         contract, _phase = contract_amend_from_quote(
@@ -215,7 +252,15 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
         checkout_session_id=session.pk,
         estimate=session.estimates["current_invoice"],
         status=invoice_status,
+        livemode=session.livemode,
+        billing_reason=InvoiceBillingReason.CHECKOUT if new_contract else InvoiceBillingReason.AMENDMENT,
     )
+    if not new_contract:
+        contract = contract_billing_resume(contract_id=contract.pk, invoice=invoice)
+        if method is not None:
+            Contract.objects.filter(pk=contract.pk).update(default_payment_method=method)
+    if method is not None:
+        saved_payment_method_announce(method)
     if session.terms_url and session.terms_accepted_at:
         Contract.objects.filter(pk=contract.pk).update(terms_url=session.terms_url,
                                                       terms_accepted_at=session.terms_accepted_at)
@@ -224,7 +269,13 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
         coupon_redeem(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id,
                       checkout_session_id=session.pk, contract_id=contract.pk, customer_id=customer.pk,
                       enforce_limit=enforce_redemption_limit)
-    return _Fulfilment(customer, created, contract, invoice)
+    return _Fulfilment(customer, created, contract, invoice, method)
+
+
+def _mandate_text(session: CheckoutSession, language: str) -> str:
+    """The agreement as the page showed it, in the page's language (English for the API)."""
+    with translation.override(language or session.customer_language or "en"):
+        return mandate_text(session)
 
 
 def _test_clock_id(customer: Customer):
@@ -268,6 +319,8 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
         data["customer_matched_existing"] = True
     if payment is not None:
         data["payment_id"] = str(payment.pk)
+    if fulfilment.payment_method is not None:
+        data["saved_payment_method_id"] = str(fulfilment.payment_method.pk)
     session_transition(
         session,
         expected=expected,
@@ -311,6 +364,7 @@ def checkout_session_confirm(
     terms_accepted: bool = False,
     language: str = "",
     provider: PaymentProvider | None = None,
+    mandate: Mandate | None = None,
     now=None,
 ) -> ConfirmResult:
     """Confirm an open session: pay (or choose to be invoiced) and fulfil.
@@ -319,9 +373,12 @@ def checkout_session_confirm(
     or mode's id is not found); the hosted page has already found the session by its token.
     ``customer_details`` (guest sessions) are what the customer typed, merged over what the
     merchant sent. ``language`` is the page's (the receipt is written in it). ``provider``: the
-    card provider the page showed (else looked up). Returns the outcome (``completed``,
-    ``processing`` or ``payment_failed``); raises for refusals (not found, not open, expired,
-    method not allowed, details missing).
+    card provider the page showed (else looked up). A session that bills again later keeps the
+    card for those charges, under the agreement the page showed (``mandate``: where the click
+    came from); with nothing due today the card is only saved (``payment_method_collection``
+    says whether one is asked for). Returns the outcome (``completed``, ``processing`` or
+    ``payment_failed``); raises for refusals (not found, not open, expired, method not allowed,
+    details missing).
     """
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now, organization_id=organization_id, livemode=livemode,
@@ -332,7 +389,12 @@ def checkout_session_confirm(
         clicked = _clicked(session, now=now, terms_accepted=terms_accepted, language=language,
                            customer_details=customer_details)
 
+        saves_card = session_saves_card(session, amount_due)
         if amount_due <= 0:
+            if saves_card and payment_method != PaymentMethod.INVOICE:
+                return _confirm_by_card_setup(session, provider=provider, card=card,
+                                              payment_method_id=payment_method_id, mandate=mandate,
+                                              language=language, clicked=clicked)
             fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
             _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.NO_PAYMENT_REQUIRED,
                       payment_method=PaymentMethod.NONE, **clicked)
@@ -347,7 +409,9 @@ def checkout_session_confirm(
                 raise PaymentMethodNotAllowed(
                     "This merchant does not accept payment by invoice.", field="payment_method"
                 )
-            fulfilment = _fulfil(session, invoice_status=InvoiceStatus.OPEN)
+            # The renewals are invoiced the same way: e-mailed, paid by the customer.
+            fulfilment = _fulfil(session, invoice_status=InvoiceStatus.OPEN,
+                                 collection_method=CollectionMethod.SEND_INVOICE)
             # Completed, with the money still to come: the invoice is open and
             # payment_status stays pending until it is paid.
             _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.PENDING,
@@ -356,13 +420,48 @@ def checkout_session_confirm(
 
         if payment_method != PaymentMethod.CARD:
             raise PaymentMethodNotAllowed(field="payment_method")
-        provider = provider or _provider_for(session)
-        if card is None and not provider.hosted_card_fields and payment_method_id:
-            card = test_card_for(payment_method_id)  # the API's test payment method ids
-        if (provider.hosted_card_fields and not payment_method_id) or (not provider.hosted_card_fields and card is None):
-            raise CardRequired(field="payment_method_id")
+        provider, card = _card_provider(session, provider, card, payment_method_id)
         return _confirm_by_card(session, provider=provider, card=card, payment_method_id=payment_method_id,
-                                amount=amount_due, clicked=clicked)
+                                amount=amount_due, clicked=clicked, saves_card=saves_card, mandate=mandate,
+                                language=language)
+
+
+def _card_provider(session: CheckoutSession, provider: PaymentProvider | None, card: CardDetails | None,
+                   payment_method_id: str) -> tuple[PaymentProvider, CardDetails | None]:
+    """The provider taking the card, and the card (the API's test payment method ids stand for
+    test cards); refuses a confirm without what the provider needs."""
+    provider = provider or _provider_for(session)
+    if card is None and not provider.hosted_card_fields and payment_method_id:
+        card = test_card_for(payment_method_id)  # the API's test payment method ids
+    if (provider.hosted_card_fields and not payment_method_id) or (not provider.hosted_card_fields and card is None):
+        raise CardRequired(field="payment_method_id")
+    return provider, card
+
+
+def _confirm_by_card_setup(session: CheckoutSession, *, provider: PaymentProvider | None, card: CardDetails | None,
+                           payment_method_id: str, mandate: Mandate | None, language: str,
+                           clicked: dict) -> ConfirmResult:
+    """Nothing due today (a free trial, a 100 % discount), but the renewals will be charged: the
+    card is saved, not charged (the test provider checks it; Stripe's card comes set up by a
+    SetupIntent the page confirmed), then the session completes as with nothing to pay."""
+    provider, card = _card_provider(session, provider, card, payment_method_id)
+    if provider.hosted_card_fields:
+        result = ChargeResult(ChargeStatus.SUCCEEDED, saved_method=provider.saved_method(payment_method_id))
+    else:
+        result = provider.save(card)
+    if result.status != ChargeStatus.SUCCEEDED or result.saved_method is None:
+        session_transition(session, expected=SessionStatus.OPEN, payment_status=PaymentStatus.FAILED, **clicked,
+                           event=EventType.PAYMENT_FAILED, data={
+                               "payment_id": None, "failure_code": result.failure_code[:64],
+                               "failure_message": result.failure_message[:300]})
+        return ConfirmResult(session, Outcome.PAYMENT_FAILED, failure_code=result.failure_code,
+                             failure_message=result.failure_message)
+    fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID, saved=result.saved_method,
+                         provider_name=provider.name, mandate=mandate, language=language)
+    _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.NO_PAYMENT_REQUIRED,
+              payment_method=PaymentMethod.CARD, **clicked)
+    return ConfirmResult(session, Outcome.COMPLETED, contract=fulfilment.contract, invoice=fulfilment.invoice,
+                         payment_method=fulfilment.payment_method)
 
 
 def _provider_for(session: CheckoutSession) -> PaymentProvider:
@@ -395,7 +494,8 @@ def _clicked(session: CheckoutSession, *, now, terms_accepted: bool, language: s
 
 
 def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, card: CardDetails | None,
-                     payment_method_id: str, amount: Decimal, clicked: dict) -> ConfirmResult:
+                     payment_method_id: str, amount: Decimal, clicked: dict, saves_card: bool = False,
+                     mandate: Mandate | None = None, language: str = "") -> ConfirmResult:
     if session.coupon_id is not None:  # its last use may have gone meanwhile: refuse before charging
         coupon_uses_left_check(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id)
     # The gateway's idempotency key counts this session's earlier attempts (committed: each
@@ -405,6 +505,7 @@ def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, car
     payment = Payment(
         organization_id=session.organization_id,
         checkout_session=session,
+        livemode=session.livemode,
         provider=provider.name,
         method=PaymentMethod.CARD,
         amount=amount,
@@ -414,15 +515,19 @@ def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, car
     result = provider.charge(ChargeRequest(
         amount=amount, currency=session.currency, card=card, payment_method_id=payment_method_id,
         idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
-        metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)}))
+        metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)},
+        save_for_future=saves_card))
     payment.provider_reference = result.reference
 
     if result.status == ChargeStatus.SUCCEEDED:
-        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
-        _payment_save(payment, status=PaymentAttemptStatus.SUCCEEDED)
+        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID,
+                             saved=result.saved_method if saves_card else None, provider_name=provider.name,
+                             mandate=mandate, language=language)
+        _payment_save(payment, status=PaymentAttemptStatus.SUCCEEDED, saved_payment_method=fulfilment.payment_method)
         _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.PAID,
                   payment_method=PaymentMethod.CARD, payment=payment, **clicked)
-        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
+        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice,
+                             payment_method=fulfilment.payment_method)
 
     if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
         # Money in flight (or 3-D Secure to complete in the browser): processing never
@@ -487,9 +592,16 @@ def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code:
     reference = reference or payment.provider_reference
     if succeeded:
         # The money came in at the price the customer was shown: the discount is honoured
-        # even if its last use went to someone else while this payment was settling.
-        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID, enforce_redemption_limit=False)
-        _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=reference)
+        # even if its last use went to someone else while this payment was settling. The card
+        # it came from is kept for the renewals, as the page said.
+        saved = None
+        if session_saves_card(session, payment.amount):
+            provider = _payment_provider(payment)
+            saved = provider.saved_method_of(reference, payment.card_last4) if provider else None
+        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID, enforce_redemption_limit=False,
+                             saved=saved, provider_name=payment.provider)
+        _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=reference,
+                        saved_payment_method=fulfilment.payment_method)
         _complete(session, fulfilment, expected=SessionStatus.PROCESSING, payment_status=PaymentStatus.PAID,
                   payment_method=PaymentMethod.CARD, payment=payment)
         return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)

@@ -23,7 +23,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from checkout.enums import CheckoutType, PageLocale
+from checkout.enums import CheckoutType, PageLocale, PaymentMethodCollection
 
 # How a plain field is shown: text (stored "" when not given, shown as null), a JSON object
 # (stored and shown {} when not given) or a choice (shown as stored).
@@ -75,6 +75,7 @@ class SessionTerms:
     client_reference_id: str = _plain(TEXT, "")
     metadata: dict = _plain(OBJECT, None)
     locale: str = _plain(CHOICE, PageLocale.AUTO)
+    payment_method_collection: str = _plain(CHOICE, PaymentMethodCollection.ALWAYS)
 
     @classmethod
     def from_request(cls, data: dict) -> "SessionTerms":

@@ -11,7 +11,6 @@ from billing.gateway import SavedMethod
 from billing.models import Contract, SavedPaymentMethod
 from billing.payment_methods import saved_payment_method_attach
 from billing.pricing import PriceTerms
-from billing.renewals import contract_billing_start
 from billing.services import contract_create_from_quote, invoice_create_from_estimate
 from billing.signals import billing_events
 from tests.billing.factories import ProductFactory
@@ -39,13 +38,13 @@ def sell(customer, *, items=None, start=date(2027, 1, 31), currency="USD", tax_r
     quote = Quote(currency, start, end, (QuotePhase("Main", start, end, tuple(items)),), trial_end=trial_end,
                   discount=discount)
     estimates = estimate_new_contract(quote=quote, tax_rate=tax_rate)
+    first = estimates.current_invoice.to_json()
     contract = contract_create_from_quote(organization_id=customer.organization_id, customer_id=customer.pk,
                                           business_entity_id=customer.business_entity_id, quote=quote,
-                                          livemode=livemode)
-    invoice = invoice_create_from_estimate(organization_id=customer.organization_id, contract_id=contract.pk,
-                                           customer_id=customer.pk, estimate=estimates.current_invoice.to_json(),
-                                           status=InvoiceStatus.PAID, livemode=livemode)
-    contract = contract_billing_start(contract_id=contract.pk, invoice=invoice)
+                                          livemode=livemode, first_invoice=first)
+    invoice_create_from_estimate(organization_id=customer.organization_id, contract_id=contract.pk,
+                                 customer_id=customer.pk, estimate=first, status=InvoiceStatus.PAID,
+                                 livemode=livemode)
     method = None
     if behaviour is not None:
         method = saved_payment_method_attach(

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import Contract, CouponRedemption, Invoice
+from billing.models import Contract, CouponRedemption, Invoice, SavedPaymentMethod
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.models import CheckoutSession
 from tests.billing.factories import PromotionCodeFactory
@@ -19,7 +19,7 @@ merchant = test_checkout_pages.merchant
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_free_trial_says_so_in_words_and_completes_without_payment(page, merchant, shoot):
+def test_a_free_trial_says_so_in_words_and_saves_a_card_for_the_first_payment(page, merchant, shoot):
     created = merchant(trial_period_days=14)
     assert created["estimates"]["current_invoice"]["amount_due"] == "0.00"
     page.goto(created["url"])
@@ -31,15 +31,33 @@ def test_a_free_trial_says_so_in_words_and_completes_without_payment(page, merch
     assert page.get_by_test_id("amount-due").inner_text() == "$0.00"
     assert page.get_by_role("heading", name="First payment after your trial").is_visible()
     assert page.get_by_text("Free during your trial, until Jan 28, 2027.").first.is_visible()
-    assert page.get_by_label("Card number").count() == 0
+    # The card is collected now (nothing charged) and kept for the first payment, under the
+    # agreement written next to the button.
+    mandate = page.get_by_test_id("mandate").inner_text()
+    assert mandate == ("By subscribing, you authorise Acme Cloud Inc. to charge this card $225.16 every month until you "
+                       "cancel, starting on Jan 29, 2027.")
+    fill_card(page, "4242 4242 4242 4242")
     shoot(page, "trial")
 
-    submit_and_expect_merchant(page, page.get_by_role("button", name="Confirm"),
+    submit_and_expect_merchant(page, page.get_by_role("button", name="Start subscription"),
                                f"https://merchant.example/thanks?session_id={created['id']}")
     session = CheckoutSession.objects.get(pk=created["id"])
     assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.NO_PAYMENT_REQUIRED)
     assert Invoice.objects.get().total == Decimal("0.00")
-    assert str(Contract.objects.get().trial_end) == "2027-01-29"
+    contract = Contract.objects.get()
+    assert str(contract.trial_end) == "2027-01-29" and str(contract.next_billing_date) == "2027-01-29"
+    method = SavedPaymentMethod.objects.get()
+    assert (method.last4, method.mandate_text, contract.default_payment_method_id) == ("4242", mandate, method.pk)
+
+
+def test_a_free_trial_asks_for_no_card_when_the_merchant_collects_one_only_if_required(page, merchant):
+    created = merchant(trial_period_days=14, payment_method_collection="if_required")
+    page.goto(created["url"])
+    assert page.get_by_label("Card number").count() == 0 and page.get_by_test_id("mandate").count() == 0
+    submit_and_expect_merchant(page, page.get_by_role("button", name="Confirm"),
+                               f"https://merchant.example/thanks?session_id={created['id']}")
+    assert CheckoutSession.objects.get(pk=created["id"]).status == SessionStatus.COMPLETED
+    assert not SavedPaymentMethod.objects.exists()
 
 
 def test_a_promotion_code_refused_then_applied_then_paid(page, merchant, shoot):

@@ -5,12 +5,12 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing.enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod
 from billing.errors import PaymentProviderUnavailable
 from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
-from billing.models import Contract, Invoice, Payment, Phase, PhaseItem
+from billing.models import Contract, Invoice, Payment, Phase, PhaseItem, SavedPaymentMethod
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
 from checkout.errors import (
     CardRequired,
@@ -22,8 +22,10 @@ from checkout.errors import (
     SessionNotPriced,
     SessionNotProcessing,
 )
+from checkout.mandates import mandate_text
 from checkout.models import Event
 from checkout.services.confirm import (
+    Mandate,
     Outcome,
     checkout_session_confirm,
     checkout_session_payment_resolve,
@@ -337,9 +339,9 @@ def test_confirm_pay_by_invoice_refused_where_entity_does_not_allow_it():
     assert session.status == SessionStatus.OPEN and not Contract.objects.exists() and not Event.objects.exists()
 
 
-def test_confirm_zero_total_needs_no_payment():
+def test_confirm_zero_total_needs_no_payment_when_the_merchant_collects_cards_only_if_required():
     # Only an in-arrears item: nothing is due on the start date.
-    session = priced_session(specs=(API_CALLS,))
+    session = priced_session(specs=(API_CALLS,), payment_method_collection="if_required")
     assert session.estimates["current_invoice"]["total"] == "0.00"
 
     result = checkout_session_confirm(session_id=session.pk, payment_method=PaymentMethod.CARD, card=None)
@@ -351,6 +353,63 @@ def test_confirm_zero_total_needs_no_payment():
     invoice = Invoice.objects.get()
     assert (invoice.total, invoice.status, invoice.lines.count()) == (Decimal("0.00"), InvoiceStatus.PAID, 0)
     assert not Payment.objects.exists()
+    assert not SavedPaymentMethod.objects.exists()
+
+
+def test_nothing_due_today_still_saves_a_card_for_the_renewals_by_default():
+    session = priced_session(specs=(API_CALLS,))  # billed in arrears: the first charge is next month
+
+    with pytest.raises(CardRequired):
+        checkout_session_confirm(session_id=session.pk, payment_method=PaymentMethod.CARD, card=None)
+    result = checkout_session_confirm(session_id=session.pk, payment_method=PaymentMethod.CARD, card=card(),
+                                      language="en", mandate=Mandate(ip_address="203.0.113.9", user_agent="UA"))
+
+    assert result.outcome == Outcome.COMPLETED
+    session.refresh_from_db()
+    assert (session.payment_status, session.payment_method) == (PaymentStatus.NO_PAYMENT_REQUIRED, PaymentMethod.CARD)
+    assert not Payment.objects.exists()  # saved, not charged
+    method = SavedPaymentMethod.objects.get()
+    assert (method.customer_id, method.last4, method.provider, method.mandate_ip_address) == (
+        session.customer_id, "4242", "test", "203.0.113.9")
+    assert method.provider_reference.startswith("pm_test_succeeds_")
+    assert method.mandate_text.startswith(f"By subscribing, you authorise {session.business_entity.name} to charge "
+                                          "this card")
+    contract = Contract.objects.get()
+    assert contract.default_payment_method_id == method.pk
+    assert contract.next_billing_date == datetime.date.fromisoformat(session.estimates["next_invoice"]["invoice_date"])
+    completed = Event.objects.get(checkout_session=session, type="checkout_session.completed")
+    assert completed.payload["saved_payment_method_id"] == str(method.pk)
+
+
+def test_a_declined_card_is_not_saved_and_the_session_stays_open():
+    session = priced_session(specs=(API_CALLS,))
+    result = checkout_session_confirm(session_id=session.pk, payment_method=PaymentMethod.CARD,
+                                      card=card(CARD_DECLINED))
+    assert result.outcome == Outcome.PAYMENT_FAILED
+    session.refresh_from_db()
+    assert (session.status, session.payment_status) == (SessionStatus.OPEN, PaymentStatus.FAILED)
+    assert not SavedPaymentMethod.objects.exists() and not Contract.objects.exists()
+
+
+def test_a_card_payment_saves_the_card_with_what_the_customer_agreed_to():
+    session = priced_session()
+    with translation.override("de"):
+        shown = mandate_text(session)
+    result = checkout_session_confirm(session_id=session.pk, card=card(), language="de")
+    method = SavedPaymentMethod.objects.get()
+    assert method.mandate_text == shown
+    assert shown.startswith(f"Mit dem Abonnement ermächtigen Sie {session.business_entity.name}")
+    assert Payment.objects.get().saved_payment_method_id == method.pk
+    assert result.contract.default_payment_method_id == method.pk
+    assert Contract.objects.get().collection_method == "charge_automatically"
+
+
+def test_pay_by_invoice_keeps_no_card_and_invoices_the_renewals_too():
+    session = priced_session()
+    checkout_session_confirm(session_id=session.pk, payment_method=PaymentMethod.INVOICE)
+    contract = Contract.objects.get()
+    assert (contract.collection_method, contract.default_payment_method_id) == ("send_invoice", None)
+    assert not SavedPaymentMethod.objects.exists()
 
 
 # --- amendments -------------------------------------------------------------------------------

@@ -154,7 +154,8 @@ def test_a_settle_later_payment_counts_its_redemption_when_it_settles():
 
 
 def test_a_fixed_amount_covering_everything_completes_without_payment():
-    session = priced_session(allow_promotion_codes=True)
+    # The merchant asks for a card only when something is due now (a card is saved by default).
+    session = priced_session(allow_promotion_codes=True, payment_method_collection="if_required")
     promo(session, coupon__percent_off=None, coupon__amount_off=Decimal("500"), coupon__currency="USD")
     checkout_session_promotion_code_apply(session_id=session.pk, code="SPRING20")
     result = checkout_session_confirm(session_id=session.pk, payment_method="none")

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER
-from billing.models import Contract, Invoice, Payment
+from billing.models import Contract, Invoice, Payment, SavedPaymentMethod
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
 from checkout.models import Event
 from checkout.pages import CSRF_PLACEHOLDER, open_page_cache
@@ -142,9 +142,26 @@ def test_invoice_choice_only_where_the_entity_allows_it(client):
     assert 'value="invoice"' not in text(client.get(page(priced_session(allow_invoice=False))))
 
 
-def test_zero_total_page_asks_for_no_payment(client):
-    body = text(client.get(page(priced_session(specs=(API_CALLS,)))))
+def test_zero_total_page_asks_for_no_payment_when_cards_are_collected_only_if_required(client):
+    body = text(client.get(page(priced_session(specs=(API_CALLS,), payment_method_collection="if_required"))))
     assert "Card number" not in body and "Nothing is due today" in body and ">Confirm</button>" in body
+    assert 'data-testid="mandate"' not in body
+
+
+def test_zero_total_page_saves_a_card_for_the_renewals_with_the_agreement_shown(client):
+    session = priced_session(specs=(API_CALLS,))
+    body = text(client.get(page(session)))
+    assert "Card number" in body and "Your card is saved for the payments that follow" in body
+    assert ">Start subscription</button>" in body and "Pay by invoice" not in body
+    upcoming = session.estimates["next_invoice"]
+    assert (f"you authorise {session.business_entity.name} to charge this card ${upcoming['total']} every month "
+            "until you cancel") in body
+
+    response = client.post(page(session), CARD)
+    assert response.status_code == 302
+    method = SavedPaymentMethod.objects.get()
+    assert method.mandate_text in body and method.mandate_ip_address == "127.0.0.1"
+    assert not Payment.objects.exists()
 
 
 # --- confirm --------------------------------------------------------------------------------
