@@ -393,3 +393,17 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["-attempted_at"]
+
+
+class PageView(models.Model):
+    """The first time a session's hosted page was opened (issue #29: the funnel's "page opened"
+    and "expired without a page view"). One row per session, written once per worker process
+    at most (checkout.activity.page_view_record); never updates the session row, so the page
+    cache (keyed by ``updated_at``) and the session's indexes are untouched."""
+
+    checkout_session = models.OneToOneField(CheckoutSession, on_delete=models.CASCADE, primary_key=True,
+                                            related_name="page_view")
+    opened_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"page of {self.checkout_session_id} opened {self.opened_at:%Y-%m-%d %H:%M:%S}"

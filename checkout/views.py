@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
+from checkout.activity import page_view_record
 from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body, validated
 from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
 from checkout.errors import (
@@ -312,6 +313,7 @@ def checkout_page(request, token: str):
         probe = page_probe(token)
         if probe is None:
             return _not_found(request)
+        page_view_record(probe.id)  # the dashboard's "page opened" (once per session and process)
         _use_language(request, probe)
         html = open_page_cached(probe)
         if html is not None:
