@@ -324,7 +324,7 @@ class Event(BaseModel):
         ]
 
     def __str__(self):
-        return f"{self.type} #{self.sequence}"
+        return f"{self.type} #{self.sequence} of session {str(self.checkout_session_id)[:8]}…"
 
 
 class WebhookEndpoint(BaseModel):
@@ -382,6 +382,10 @@ class WebhookDelivery(BaseModel):
             ),
         ]
 
+    def __str__(self):  # admin titles: what it is, not "WebhookDelivery object (…)"
+        attempts = f"{self.attempt_count} attempt{'' if self.attempt_count == 1 else 's'}"
+        return f"Delivery of {self.event.type} to {self.endpoint.url} ({attempts})"
+
 
 class WebhookAttempt(models.Model):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
@@ -393,6 +397,10 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["-attempted_at"]
+
+    def __str__(self):
+        outcome = self.response_status or self.error or "no answer"
+        return f"Attempt at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {outcome}"
 
 
 class PageView(models.Model):
