@@ -40,3 +40,20 @@ class DiscountDuration(models.TextChoices):
     ONCE = "once", "Once (the first invoice)"
     REPEATING = "repeating", "Repeating (the first N invoices)"
     FOREVER = "forever", "Forever"
+
+
+class PaymentProviderName(models.TextChoices):
+    TEST = "test", "Built-in test provider"
+    STRIPE = "stripe", "Stripe"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card"
+    INVOICE = "invoice", "Pay by invoice"
+    NONE = "none", "Nothing to pay"
+
+
+class PaymentAttemptStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

@@ -187,3 +187,17 @@ class CouponNotApplicable(DomainError):
 class PromotionCodesNotAllowed(DomainError):
     code = "promotion_codes_not_allowed"
     message = "This checkout does not accept promotion codes."
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+class PaymentProviderUnavailable(DomainError):
+    code = "payment_provider_unavailable"
+    status = 409
+    message = "Card payments are not available for this checkout; pay by invoice or contact the merchant."
+
+
+class PaymentSettingsInvalid(DomainError):
+    code = "payment_settings_invalid"
+    message = "The payment settings are not valid."

@@ -33,10 +33,11 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import Plan
+from billing.enums import PaymentAttemptStatus
+from billing.models import Payment, Plan
 from billing.pricing import cadence_months
-from checkout.enums import CheckoutType, PaymentAttemptStatus, SessionStatus
-from checkout.models import CheckoutSession, PageView, Payment
+from checkout.enums import CheckoutType, SessionStatus
+from checkout.models import CheckoutSession, PageView
 from core.errors import DomainError
 from core.money import quantize
 

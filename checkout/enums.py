@@ -1,11 +1,6 @@
 from django.db import models
 
 
-class PaymentProviderName(models.TextChoices):
-    TEST = "test", "Built-in test provider"
-    STRIPE = "stripe", "Stripe"
-
-
 class CheckoutType(models.TextChoices):
     NEW_CONTRACT = "new_contract", "New contract"
     PLAN_SWITCH = "plan_switch", "Plan switch"
@@ -48,18 +43,6 @@ class CancellationReason(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned"
     FRAUDULENT = "fraudulent", "Fraudulent"
     OTHER = "other", "Other"
-
-
-class PaymentMethod(models.TextChoices):
-    CARD = "card", "Card"
-    INVOICE = "invoice", "Pay by invoice"
-    NONE = "none", "Nothing to pay"
-
-
-class PaymentAttemptStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
 
 
 class EventType(models.TextChoices):

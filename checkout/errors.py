@@ -173,17 +173,6 @@ class CustomerDetailsRequired(DomainError):
     message = "A guest checkout needs the customer's name."
 
 
-class PaymentProviderUnavailable(DomainError):
-    code = "payment_provider_unavailable"
-    status = 409
-    message = "Card payments are not available for this checkout; pay by invoice or contact the merchant."
-
-
-class PaymentSettingsInvalid(DomainError):
-    code = "payment_settings_invalid"
-    message = "The payment settings are not valid."
-
-
 class StripeWebhookRejected(DomainError):
     code = "webhook_signature_invalid"
     status = 400

@@ -12,8 +12,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
-from checkout.enums import PaymentMethod
-from checkout.payments import CardDetails, luhn_valid
+from billing.enums import PaymentMethod
+from billing.gateway import CardDetails, luhn_valid
 from core.countries import country_codes, country_names
 from customers.tax_ids import tax_id_check
 

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
+from billing.enums import PaymentMethod
 from billing.models import Contract, Coupon, Plan, PromotionCode
 from core.models import BaseModel, BusinessEntity, Organization
 from customers.models import Customer
@@ -12,9 +13,6 @@ from .enums import (
     EventType,
     IdempotencyStatus,
     PageLocale,
-    PaymentAttemptStatus,
-    PaymentMethod,
-    PaymentProviderName,
     PaymentStatus,
     SessionStatus,
 )
@@ -219,68 +217,6 @@ class IdempotencyRecord(models.Model):
         """The claim's row while its holder still holds it: in progress, and not taken over
         (a takeover moves ``created_at``) since ``claimed_at``."""
         return cls.objects.filter(pk=record_id, status=IdempotencyStatus.IN_PROGRESS, created_at=claimed_at)
-
-
-class Payment(BaseModel):
-    """One attempt to collect a session's amount through a payment provider."""
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    checkout_session = models.ForeignKey(CheckoutSession, on_delete=models.PROTECT, related_name="payments")
-    provider = models.CharField(max_length=32, default="test")
-    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
-    status = models.CharField(max_length=16, choices=PaymentAttemptStatus.choices)
-    amount = models.DecimalField(max_digits=19, decimal_places=4)
-    currency = models.CharField(max_length=3)
-    card_last4 = models.CharField(max_length=4, blank=True)
-    provider_reference = models.CharField(max_length=100, blank=True)
-    # Stripe: the PaymentIntent's client secret, handed to the customer's browser to complete
-    # 3-D Secure; meant for that browser, never logged.
-    client_secret = models.CharField(max_length=255, blank=True, editable=False)
-    failure_code = models.CharField(max_length=64, blank=True)
-    failure_message = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            # At most one charge that is in flight or went through, per session.
-            models.UniqueConstraint(
-                fields=["checkout_session"],
-                condition=Q(status__in=[PaymentAttemptStatus.PENDING, PaymentAttemptStatus.SUCCEEDED]),
-                name="one_live_payment_per_session",
-            ),
-        ]
-
-
-class PaymentSettings(BaseModel):
-    """How one organization takes card payments in one mode (test or live).
-
-    ``test``: the built-in test provider (test mode only). ``stripe``: Stripe, with the
-    organization's own keys; the secret key and the webhook signing secret are stored
-    encrypted (core.secrets) and never shown again once saved.
-    """
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="payment_settings")
-    livemode = models.BooleanField(default=False)
-    provider = models.CharField(max_length=16, choices=PaymentProviderName.choices, default=PaymentProviderName.TEST)
-    stripe_publishable_key = models.CharField(max_length=255, blank=True)
-    stripe_secret_key_encrypted = models.TextField(blank=True, editable=False)
-    stripe_webhook_secret_encrypted = models.TextField(blank=True, editable=False)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "payment settings"
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "livemode"], name="payment_settings_one_per_mode"),
-            models.CheckConstraint(condition=Q(provider__in=PaymentProviderName.values),
-                                   name="payment_settings_provider_valid"),
-            models.CheckConstraint(condition=Q(livemode=False) | ~Q(provider=PaymentProviderName.TEST),
-                                   name="payment_settings_no_test_provider_live"),
-        ]
-
-    def __str__(self):
-        return f"{self.organization} · {'live' if self.livemode else 'test'} · {self.provider}"
-
-    def __repr__(self):  # never the secrets, not even encrypted
-        return f"<PaymentSettings {self.pk} {self.provider} livemode={self.livemode}>"
 
 
 # The payload a bulk write (the expiry sweep) leaves for the outbox pass to complete

@@ -17,10 +17,10 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import Plan
+from billing.models import Payment, PaymentSettings, Plan
 from checkout.enums import DeliveryStatus, SessionStatus
 from checkout.errors import RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession, Payment, PaymentSettings, WebhookDelivery
+from checkout.models import CheckoutSession, WebhookDelivery
 from checkout.services.expiry import checkout_sessions_expire_among
 from checkout.services.lifecycle import checkout_session_expire_if_due
 from checkout.tokens import session_token_well_formed

@@ -19,9 +19,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
+from billing.enums import PaymentAttemptStatus
 from checkout.activity import page_view_record
 from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body, validated
-from checkout.enums import CancellationReason, PaymentAttemptStatus, PaymentStatus, SessionStatus
+from checkout.enums import CancellationReason, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
     SessionNotOpen,

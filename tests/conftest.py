@@ -134,7 +134,7 @@ def localstripe():
 def stripe_mode(localstripe, settings):
     """Point the SDK and the page's Stripe.js at localstripe; returns a function that switches
     an organization's test mode to Stripe."""
-    from checkout.services.payment_settings import payment_settings_save
+    from billing.payment_settings import payment_settings_save
     from tests.stripe_helpers import WEBHOOK_SECRET
 
     settings.STRIPE_API_BASE = localstripe.base

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
-from checkout.enums import PaymentProviderName
-from checkout.models import PaymentSettings
-from checkout.services.payment_settings import payment_settings_check, payment_settings_save
+from billing.enums import PaymentProviderName
+from billing.models import PaymentSettings
+from billing.payment_settings import payment_settings_check, payment_settings_save
 from core.errors import DomainError
 
 

@@ -9,8 +9,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from checkout.enums import DeliveryStatus, PaymentAttemptStatus
-from checkout.models import CheckoutSession, PageView, Payment, WebhookDelivery
+from billing.enums import PaymentAttemptStatus
+from billing.models import Payment
+from checkout.enums import DeliveryStatus
+from checkout.models import CheckoutSession, PageView, WebhookDelivery
 from checkout.pages import money
 from core.models import AuditEntry
 

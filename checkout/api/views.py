@@ -9,7 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from checkout.enums import PaymentMethod
+from billing.enums import PaymentMethod
 from checkout.errors import PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list

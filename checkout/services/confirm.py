@@ -40,41 +40,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.enums import InvoiceStatus
-from billing.errors import ContractChanged
+from billing.enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod
+from billing.errors import ContractChanged, PaymentProviderUnavailable
 from billing.estimates import Quote
-from billing.models import Contract, Invoice
-from billing.services import (
-    contract_amend_from_quote,
-    contract_create_from_quote,
-    contract_lock_for_amendment,
-    coupon_redeem,
-    invoice_create_from_estimate,
-)
-from checkout.enums import (
-    CheckoutType,
-    EventType,
-    PaymentAttemptStatus,
-    PaymentMethod,
-    PaymentStatus,
-    SessionStatus,
-)
-from checkout.errors import (
-    CardRequired,
-    ContractAmendmentInProgress,
-    CustomerDetailsRequired,
-    PaymentMethodNotAllowed,
-    PaymentProviderUnavailable,
-    PaymentRequired,
-    SessionExpired,
-    SessionNotFound,
-    SessionNotOpen,
-    SessionNotPriced,
-    SessionNotProcessing,
-    TermsNotAccepted,
-)
-from checkout.models import CheckoutSession, Payment
-from checkout.payments import (
+from billing.gateway import (
     TEST_PROVIDER,
     CardDetails,
     ChargeRequest,
@@ -85,6 +54,29 @@ from checkout.payments import (
     provider_for,
     test_card_for,
 )
+from billing.models import Contract, Invoice, Payment
+from billing.services import (
+    contract_amend_from_quote,
+    contract_create_from_quote,
+    contract_lock_for_amendment,
+    coupon_redeem,
+    invoice_create_from_estimate,
+)
+from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
+from checkout.errors import (
+    CardRequired,
+    ContractAmendmentInProgress,
+    CustomerDetailsRequired,
+    PaymentMethodNotAllowed,
+    PaymentRequired,
+    SessionExpired,
+    SessionNotFound,
+    SessionNotOpen,
+    SessionNotPriced,
+    SessionNotProcessing,
+    TermsNotAccepted,
+)
+from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
 from core.queue import task_enqueue_on_commit
 from customers.models import Customer

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from checkout.enums import PaymentMethod, SessionStatus
+from billing.enums import PaymentMethod
+from checkout.enums import SessionStatus
 from checkout.i18n import page_language
 from checkout.models import CheckoutSession
 from checkout.pages import day, discount_words, last_day, money, present_line

@@ -8,9 +8,9 @@ import uuid
 
 import stripe
 
-from checkout.enums import PaymentProviderName
+from billing.enums import PaymentProviderName
+from billing.models import Payment, PaymentSettings
 from checkout.errors import StripeWebhookRejected
-from checkout.models import Payment, PaymentSettings
 from core.secrets import secret_decrypt
 
 from .confirm import payment_settle

@@ -16,8 +16,8 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("customers", "0001_initial"),
-        ("billing", "0007_consent"),
-        ("checkout", "0016_customer_language"),
+        ("billing", "0008_payments_from_checkout"),
+        ("checkout", "0018_page_views"),
         ("otp_totp", "0003_add_timestamps"),
         ("axes", "0010_accessattemptexpiration"),
     ]

@@ -14,9 +14,9 @@ import pytest
 from django.utils import timezone
 
 from billing.enums import BillingType, PricingModel, Timing
-from billing.models import Contract, Invoice
+from billing.models import Contract, Invoice, Payment
 from checkout.enums import PaymentStatus, SessionStatus
-from checkout.models import CheckoutSession, Payment
+from checkout.models import CheckoutSession
 from checkout.services.confirm import payment_settle
 from customers.models import Customer
 from tests.billing.factories import PlanFactory, PlanItemFactory

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from billing.models import Invoice
+from billing.models import Invoice, Payment
 from checkout.enums import PaymentStatus, SessionStatus
-from checkout.models import CheckoutSession, Payment
+from checkout.models import CheckoutSession
 from tests.checkout.pages.helpers import priced_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -111,7 +111,7 @@ def test_a_webhook_arriving_before_the_browser_returns(page, open_session, local
     import json
     import urllib.request
 
-    from checkout.models import PaymentSettings
+    from billing.models import PaymentSettings
     from tests.stripe_helpers import signed_event
 
     session, url = open_session

@@ -4,20 +4,13 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from checkout.enums import (
-    CheckoutType,
-    DeliveryStatus,
-    EventType,
-    PaymentAttemptStatus,
-    PaymentMethod,
-    PaymentStatus,
-    SessionStatus,
-)
+from billing.enums import PaymentAttemptStatus, PaymentMethod
+from billing.models import Payment
+from checkout.enums import CheckoutType, DeliveryStatus, EventType, PaymentStatus, SessionStatus
 from checkout.models import (
     CheckoutSession,
     Event,
     IdempotencyRecord,
-    Payment,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,

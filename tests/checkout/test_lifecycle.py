@@ -3,10 +3,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from billing.gateway import CARD_SUCCEEDS, CardDetails
 from checkout.enums import EventType, SessionStatus
 from checkout.errors import InvalidCancellationReason, SessionNotFound, SessionNotOpen
 from checkout.models import Event
-from checkout.payments import CARD_SUCCEEDS, CardDetails
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
 from tests.checkout.factories import CheckoutSessionFactory

@@ -4,12 +4,13 @@ PaymentIntents for the amount due, 3-D Secure, declines and retries, webhooks, r
 import pytest
 from django.urls import reverse
 
-from billing.models import Contract, Invoice
-from checkout.enums import PaymentAttemptStatus, PaymentStatus, SessionStatus
-from checkout.models import CheckoutSession, Payment, PaymentSettings
-from checkout.payments import amount_in_minor_units
+from billing.enums import PaymentAttemptStatus
+from billing.gateway import amount_in_minor_units
+from billing.models import Contract, Invoice, Payment, PaymentSettings
+from billing.payment_settings import payment_settings_save
+from checkout.enums import PaymentStatus, SessionStatus
+from checkout.models import CheckoutSession
 from checkout.services.confirm import checkout_session_confirm, checkout_session_payment_sync
-from checkout.services.payment_settings import payment_settings_save
 from checkout.services.stripe_events import stripe_event_handle
 from core.errors import DomainError
 from tests.checkout.pages.helpers import priced_session
@@ -170,20 +171,20 @@ def test_secrets_are_stored_encrypted_and_never_shown(session, ops_client):
     assert "sk_test_local" not in row.stripe_secret_key_encrypted
     assert WEBHOOK_SECRET not in row.stripe_webhook_secret_encrypted
     assert "sk_test_local" not in repr(row)
-    html = ops_client.get(reverse("admin:checkout_paymentsettings_change", args=[row.pk])).content.decode()
+    html = ops_client.get(reverse("admin:billing_paymentsettings_change", args=[row.pk])).content.decode()
     assert "sk_test_local" not in html and WEBHOOK_SECRET not in html and row.stripe_secret_key_encrypted not in html
     assert f"/stripe/webhooks/{row.pk}" in html
 
 
 def test_admin_configures_stripe_for_an_organization(ops_client, organization):
-    response = ops_client.post(reverse("admin:checkout_paymentsettings_add"), {
+    response = ops_client.post(reverse("admin:billing_paymentsettings_add"), {
         "organization": organization.pk, "provider": "stripe", "stripe_publishable_key": "pk_test_abc",
         "stripe_secret_key": "sk_test_abc", "stripe_webhook_secret": "whsec_abc"})
     assert response.status_code == 302, response.content.decode()[:3000]
     row = PaymentSettings.objects.get(organization=organization)
     assert (row.livemode, row.provider, row.stripe_publishable_key) == (False, "stripe", "pk_test_abc")
     # Editing without retyping the secrets keeps them.
-    ops_client.post(reverse("admin:checkout_paymentsettings_change", args=[row.pk]), {
+    ops_client.post(reverse("admin:billing_paymentsettings_change", args=[row.pk]), {
         "provider": "stripe", "stripe_publishable_key": "pk_test_def"})
     row.refresh_from_db()
     assert row.stripe_publishable_key == "pk_test_def" and row.stripe_secret_key_encrypted

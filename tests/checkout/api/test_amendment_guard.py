@@ -9,13 +9,14 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from billing.enums import PaymentAttemptStatus
 from billing.errors import ContractChanged
-from billing.models import Contract, Invoice, Phase
+from billing.gateway import CARD_SETTLES_LATER
+from billing.models import Contract, Invoice, Payment, Phase
 from billing.services import contract_version_bump
-from checkout.enums import PaymentAttemptStatus, PaymentStatus, SessionStatus
+from checkout.enums import PaymentStatus, SessionStatus
 from checkout.errors import ContractAmendmentInProgress
-from checkout.models import CheckoutSession, Payment
-from checkout.payments import CARD_SETTLES_LATER
+from checkout.models import CheckoutSession
 from checkout.services.confirm import checkout_session_confirm, payment_settle
 from core.money import currency_validator, is_currency
 from tests.checkout.pages.helpers import card

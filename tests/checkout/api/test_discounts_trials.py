@@ -76,6 +76,14 @@ def test_coupon_restricted_to_the_plan_applies_to_it(merchant):
     coupon = CouponFactory(organization=merchant.organization, plans=[merchant.plan])
     response = merchant.post(plan_body(merchant, discounts=[{"coupon_id": str(coupon.id)}]))
     assert response.status_code == 201, response.content
+    session = response.json()
+    current, following = session["estimates"]["current_invoice"], session["estimates"]["next_invoice"]
+    # 20 % off the first invoice: 284.00 − 56.80, then 10 % tax on what is left.
+    assert (current["line_items"][-1]["kind"], current["line_items"][-1]["amount"]) == ("discount", "-56.80")
+    assert (current["subtotal"], current["tax"], current["total"], current["amount_due"]) == (
+        "227.20", "22.72", "249.92", "249.92")
+    assert following["subtotal"] == "85.00"  # once: the next invoice is at full price
+    assert (session["discount"]["coupon_id"], session["discount"]["percent_off"]) == (str(coupon.id), "20")
 
 
 def test_another_organizations_coupon_is_not_found(merchant, rival):

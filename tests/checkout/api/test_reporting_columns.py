@@ -4,9 +4,9 @@ update write, so the dashboard's revenue equals the invoices booked."""
 import json
 from decimal import Decimal
 
+from billing.gateway import CARD_SUCCEEDS, CardDetails
 from billing.models import Invoice
 from checkout.models import CheckoutSession
-from checkout.payments import CARD_SUCCEEDS, CardDetails
 from checkout.selectors import conversion_dashboard_get
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.create import reporting_columns

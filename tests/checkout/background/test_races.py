@@ -10,10 +10,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from billing.gateway import TestPaymentProvider
 from billing.models import Contract
 from checkout.enums import EventType, SessionStatus
 from checkout.errors import SessionNotOpen
-from checkout.payments import TestPaymentProvider
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.expiry import checkout_sessions_expire_due
 from tests.checkout.pages.helpers import card, priced_session

@@ -13,10 +13,10 @@ from billing.estimates import (
     estimate_amendment,
     estimate_new_contract,
 )
+from billing.gateway import CARD_SUCCEEDS, CardDetails
 from billing.pricing import PriceTerms
 from checkout.enums import CheckoutType
 from checkout.models import Event
-from checkout.payments import CARD_SUCCEEDS, CardDetails
 from tests.billing.factories import (
     ContractFactory,
     PhaseFactory,

@@ -7,10 +7,10 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from billing.gateway import CARD_SETTLES_LATER, CardDetails
 from billing.models import Contract, Invoice
 from checkout.enums import EventType, PaymentStatus, SessionStatus
 from checkout.models import Event
-from checkout.payments import CARD_SETTLES_LATER, CardDetails
 from checkout.services.confirm import checkout_session_confirm
 
 from .helpers import amendment_session, priced_session, text

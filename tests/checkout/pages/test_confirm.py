@@ -7,25 +7,18 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from billing.enums import InvoiceStatus
-from billing.models import Contract, Invoice, Phase, PhaseItem
-from checkout.enums import (
-    CheckoutType,
-    EventType,
-    PaymentAttemptStatus,
-    PaymentMethod,
-    PaymentStatus,
-    SessionStatus,
-)
+from billing.enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod
+from billing.errors import PaymentProviderUnavailable
+from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
+from billing.models import Contract, Invoice, Payment, Phase, PhaseItem
+from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
 from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
-from checkout.models import Event, Payment
-from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
+from checkout.models import Event
 from checkout.services.confirm import (
     CardRequired,
     CustomerDetailsRequired,
     Outcome,
     PaymentMethodNotAllowed,
-    PaymentProviderUnavailable,
     SessionExpired,
     SessionNotPriced,
     checkout_session_confirm,

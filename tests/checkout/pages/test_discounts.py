@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from billing.errors import PromotionCodesNotAllowed, PromotionCodeUsedUp
+from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER
 from billing.models import Contract, CouponRedemption, Invoice
 from checkout.enums import PaymentStatus, SessionStatus
-from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER
 from checkout.services.confirm import Outcome, checkout_session_confirm, payment_settle
 from checkout.services.discounts import checkout_session_promotion_code_apply
 from tests.billing.factories import PromotionCodeFactory

@@ -6,11 +6,11 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from billing.models import Contract, Invoice
-from checkout.enums import CancellationReason, EventType, PaymentAttemptStatus, SessionStatus
+from billing.enums import PaymentAttemptStatus
+from billing.gateway import CARD_SETTLES_LATER
+from billing.models import Contract, Invoice, Payment
+from checkout.enums import CancellationReason, EventType, SessionStatus
 from checkout.errors import SessionNotOpen, SessionNotProcessing
-from checkout.models import Payment
-from checkout.payments import CARD_SETTLES_LATER
 from checkout.services.confirm import (
     checkout_session_confirm,
     checkout_session_payment_resolve,

@@ -7,9 +7,9 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
+from billing.gateway import CARD_SETTLES_LATER, CardDetails
 from billing.models import Contract
 from checkout.enums import PaymentStatus, SessionStatus
-from checkout.payments import CARD_SETTLES_LATER, CardDetails
 from checkout.services.confirm import checkout_session_confirm
 
 from .helpers import priced_session

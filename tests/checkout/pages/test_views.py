@@ -9,11 +9,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from billing.models import Contract, Invoice
+from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER
+from billing.models import Contract, Invoice, Payment
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
-from checkout.models import Event, Payment
+from checkout.models import Event
 from checkout.pages import CSRF_PLACEHOLDER, open_page_cache
-from checkout.payments import CARD_DECLINED, CARD_SETTLES_LATER
 from customers.models import Customer
 
 from .helpers import API_CALLS, SEATS, amendment_session, priced_session, text

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkout', '0016_customer_language'),
+        ('checkout', '0017_move_payments_to_billing'),
     ]
 
     operations = [

@@ -28,7 +28,7 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from checkout.errors import PaymentProviderUnavailable
+from billing.errors import PaymentProviderUnavailable
 from core.money import minor_units
 
 logger = logging.getLogger(__name__)

@@ -3,9 +3,9 @@ encrypted before they touch the database and never returned."""
 
 from django.db import transaction
 
-from checkout.enums import PaymentProviderName
-from checkout.errors import PaymentSettingsInvalid
-from checkout.models import PaymentSettings
+from billing.enums import PaymentProviderName
+from billing.errors import PaymentSettingsInvalid
+from billing.models import PaymentSettings
 from core.secrets import secret_encrypt
 
 
