@@ -102,7 +102,7 @@ class ContractAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Cancel at period end (the contract ends when its current period does)",
                   permissions=["cancel"])
     def cancel_at_period_end(self, request, queryset):
-        for contract in queryset.only("id", "organization_id"):
+        for contract in queryset.select_related(None).only("id", "organization_id"):
             try:
                 contract = contract_cancel_at_period_end(organization_id=contract.organization_id,
                                                          contract_id=contract.pk)

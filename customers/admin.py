@@ -27,7 +27,7 @@ class CustomerAdmin(KeepsHistoryAdminMixin, admin.ModelAdmin):
                   permissions=["anonymise"])
     def anonymise(self, request, queryset):
         done = 0
-        for customer in queryset.only("id", "organization_id"):
+        for customer in queryset.select_related(None).only("id", "organization_id"):
             try:
                 customer = customer_anonymise(organization_id=customer.organization_id, customer_id=customer.pk)
             except DomainError as error:
