@@ -13,7 +13,12 @@ from checkout.admin.timeline import delivery_state, duration_words, session_time
 from checkout.enums import DeliveryStatus
 from checkout.models import PageView
 from checkout.services.confirm import checkout_session_confirm
-from tests.checkout.factories import EventFactory, PaymentFactory, WebhookDeliveryFactory, WebhookEndpointFactory
+from tests.checkout.factories import (
+    EventFactory,
+    PaymentFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 from tests.checkout.pages.helpers import card, priced_session, text
 
 pytestmark = pytest.mark.django_db
