@@ -32,8 +32,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
 
     # Fits 1,400 px: short ids (the full one is on the session's page and found by search),
     # short dates, the amount formatted for its currency.
-    list_display = ["short_id", "status", "payment_status", "amount_due", "customer_display", "checkout_type",
-                    "mode", "organization", "created", "expires"]
+    list_display = ["short_id", "state", "amount_due", "customer_display", "created", "expires"]
     list_filter = ["status", "payment_status", "checkout_type", "guest_checkout", "livemode", "organization"]
     # Partial ids, contract ids and metadata values too: admin search is a scan, fine for ops.
     search_fields = ["id", "customer__customer_name", "customer__email", "customer_details__email", "trace_id",
@@ -114,16 +113,22 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     def short_id(self, obj):
         return format_html('<span title="{}">{}…</span>', obj.pk, str(obj.pk)[:8])
 
+    @admin.display(description=_("Status"), ordering="status")
+    def state(self, obj):
+        """"Open · payment failed", "Completed · paid (live)": status, payment and mode at once."""
+        text = obj.get_status_display()
+        if obj.payment_status != "not_started":
+            text += f" · {obj.get_payment_status_display().lower()}"
+        return text + (" (live)" if obj.livemode else "")
+
     @admin.display(description=_("Customer"), ordering="customer__customer_name")
     def customer_display(self, obj):
         if obj.customer_id:
-            return obj.customer.email or obj.customer.customer_name
-        details = obj.customer_details or {}
-        return f"{details.get('email') or details.get('customer_name') or '—'} (guest)"
-
-    @admin.display(description=_("Mode"), ordering="livemode")
-    def mode(self, obj):
-        return "live" if obj.livemode else "test"
+            name = obj.customer.email or obj.customer.customer_name
+        else:
+            details = obj.customer_details or {}
+            name = f"{details.get('email') or details.get('customer_name') or '—'} (guest)"
+        return name if len(name) <= 32 else name[:31] + "…"
 
     @admin.display(description=_("Created"), ordering="created_at")
     def created(self, obj):
@@ -137,7 +142,8 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     def amount_due(self, obj):
         invoice = (obj.estimates or {}).get("current_invoice") or {}
         if invoice.get("amount_due") is None:
-            return "-"
+            # No stored estimate: the reporting column (the current invoice's total) if set.
+            return "-" if obj.amount_total is None else money(obj.amount_total, obj.currency)
         return money(invoice["amount_due"], invoice.get("currency") or obj.currency)
 
     # -- CSV export of the list as filtered --
