@@ -9,7 +9,7 @@ confirm service writes anyway.
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from checkout.models import PageView
@@ -26,9 +26,19 @@ def page_view_record(session_id) -> None:
     if _recorded.get(session_id):
         return
     try:
-        PageView.objects.bulk_create([PageView(checkout_session_id=session_id, opened_at=timezone.now())],
-                                     ignore_conflicts=True)
+        _insert_once(session_id)
     except DatabaseError:
         logger.warning("page view of checkout session %s not recorded", session_id, exc_info=True)
         return
     _recorded.put(session_id, True)
+
+
+def _insert_once(session_id) -> None:
+    """One statement, one round trip (``bulk_create`` would add BEGIN and COMMIT); the same SQL
+    on PostgreSQL and SQLite."""
+    fields = PageView._meta
+    sql = (f"INSERT INTO {connection.ops.quote_name(fields.db_table)} (checkout_session_id, opened_at) "
+           "VALUES (%s, %s) ON CONFLICT DO NOTHING")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [fields.pk.get_db_prep_value(session_id, connection),
+                             fields.get_field("opened_at").get_db_prep_value(timezone.now(), connection)])
