@@ -1,19 +1,16 @@
 """Issue #29, roles: the Support, Finance and Admin groups (made by migration core/0004) each
 can do what the README says and nothing more; staff in no group can do nothing."""
 
-from unittest import mock
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from billing.gateway import CARD_SETTLES_LATER, CardDetails
 from checkout.enums import SessionStatus
-from checkout.services.confirm import checkout_session_confirm
 from core.roles import ADMIN, FINANCE, SUPPORT, ops_groups_sync
 from tests.billing.factories import ContractFactory
-from tests.checkout.pages.helpers import priced_session
+from tests.checkout.pages.helpers import priced_session, processing_session
 from tests.core.factories import ApiKeyFactory
 from tests.customers.factories import CustomerFactory
 
@@ -46,15 +43,6 @@ def login(client, django_user_model):
 
 def transition(session, action):
     return reverse("admin:checkout_checkoutsession_transition", args=[session.pk, action])
-
-
-def processing_session():
-    session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.apply_async"):
-        checkout_session_confirm(session_id=session.pk,
-                                 card=CardDetails(CARD_SETTLES_LATER, exp_month=1, exp_year=2031, cvc="123"))
-    session.refresh_from_db()
-    return session
 
 
 def actions(client, url) -> str:

@@ -1,19 +1,16 @@
 """Ops in admin: the session page shows the estimate and history; transitions go through the services."""
 
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from billing.gateway import CARD_SETTLES_LATER, CardDetails
 from billing.models import Contract, Invoice
 from checkout.enums import EventType, PaymentStatus, SessionStatus
 from checkout.models import Event
-from checkout.services.confirm import checkout_session_confirm
 
-from .helpers import amendment_session, priced_session, text
+from .helpers import amendment_session, priced_session, processing_session, text
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +21,6 @@ def change_url(session):
 
 def transition_url(session, action):
     return reverse("admin:checkout_checkoutsession_transition", args=[session.pk, action])
-
-
-def processing_session():
-    session = priced_session()
-    with mock.patch("checkout.tasks.payment_settle.apply_async"):
-        checkout_session_confirm(session_id=session.pk,
-                                 card=CardDetails(CARD_SETTLES_LATER, exp_month=1, exp_year=2031, cvc="123"))
-    session.refresh_from_db()
-    return session
 
 
 def test_change_page_shows_estimate_table_history_and_open_transitions(ops_client):
