@@ -143,3 +143,15 @@ def test_resend_receipt_of_an_open_session_is_refused_with_a_message(ops_client)
                                        args=[session.pk, "resend_receipt"]), follow=True)
     assert "Only a completed checkout session has a receipt." in text(response)
     assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_page_view_outside_a_transaction_commits_on_its_own():
+    """The production path (no transaction around the request): one statement that commits
+    asynchronously; the row is there, and a second record is ignored."""
+    session = priced_session()
+    activity._recorded.clear()
+    activity.page_view_record(session.pk)
+    activity._recorded.clear()
+    activity.page_view_record(session.pk)
+    assert PageView.objects.filter(checkout_session=session).count() == 1
