@@ -30,6 +30,7 @@ def page_view_record(session_id) -> None:
         _insert_once(session_id)
     except DatabaseError:
         logger.warning("page view of checkout session %s not recorded", session_id, exc_info=True)
+        _end_failed_transaction()
         return
     _recorded.put(session_id, True)
 
@@ -54,3 +55,15 @@ def _insert_once(session_id) -> None:
         cursor.execute(f"INSERT INTO {table} (checkout_session_id, opened_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                        [fields.pk.get_db_prep_value(session_id, connection),
                         fields.get_field("opened_at").get_db_prep_value(timezone.now(), connection)])
+
+
+def _end_failed_transaction() -> None:
+    """A failed statement inside our own BEGIN … COMMIT leaves the connection in an aborted
+    transaction; end it so the rest of the request can use the connection."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+    except DatabaseError:
+        pass  # the connection is gone: Django opens a new one (CONN_HEALTH_CHECKS)

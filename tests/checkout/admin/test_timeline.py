@@ -155,3 +155,14 @@ def test_page_view_outside_a_transaction_commits_on_its_own():
     activity._recorded.clear()
     activity.page_view_record(session.pk)
     assert PageView.objects.filter(checkout_session=session).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_page_view_loses_the_view_not_the_connection(caplog):
+    import uuid
+
+    from checkout.models import CheckoutSession
+
+    activity.page_view_record(uuid.uuid4())  # no such session: the insert fails (foreign key)
+    assert "not recorded" in caplog.text
+    assert CheckoutSession.objects.count() == 0  # the connection still answers
