@@ -8,7 +8,7 @@ the data came from re-root them with ``error.prefixed("contract.phases.0…")``.
 
 from enum import StrEnum
 
-from core.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError, NotFound
 
 
 class BillingErrorCode(StrEnum):
@@ -201,3 +201,34 @@ class PaymentProviderUnavailable(DomainError):
 class PaymentSettingsInvalid(DomainError):
     code = "payment_settings_invalid"
     message = "The payment settings are not valid."
+
+
+# --- test clocks -------------------------------------------------------------------------------
+
+
+class TestClockInvalid(DomainError):
+    __test__ = False
+
+    code = "test_clock_invalid"
+    message = "The test clock cannot be set to that time."
+
+
+class TestClockNotFound(NotFound):
+    __test__ = False
+
+    code = "test_clock_not_found"
+    message = "No such test clock."
+
+
+class TestClockBusy(Conflict):
+    __test__ = False
+
+    code = "test_clock_advancing"
+    message = "The test clock is being advanced; try again when it is ready."
+
+
+class TestClockExists(Conflict):
+    __test__ = False
+
+    code = "test_clock_exists"
+    message = "This customer already has a test clock."

@@ -5,6 +5,7 @@ and ``tests/billing/test_fastsql.py`` holds both to the same results on PostgreS
 Rows, not model instances: ``billing.selectors`` builds the snapshots the pricing engine reads.
 """
 
+import json
 from functools import cache
 
 from django.db import connection
@@ -13,7 +14,7 @@ from django.db.models.functions import Cast
 
 from core.db import prepared_cursor, sql_or_orm
 
-from .models import Plan, PlanItem, Pricing, Product
+from .models import Contract, Plan, PlanItem, Pricing, Product
 
 # A plan's columns, in ``plan_rows``' order.
 PLAN_COLUMNS = ("id", "name", "currency", "status", "code", "version", "trial_period_days")
@@ -77,3 +78,65 @@ def _plan_sql() -> str:
         f" LEFT JOIN {product} pr ON pr.id = i.product_id LEFT JOIN {pricing} pc ON pc.id = i.pricing_id"
         " WHERE p.id = %s AND p.organization_id = %s ORDER BY i.position, i.id"
     )
+
+
+# --- the renewal run --------------------------------------------------------------------------
+
+# What the renewal run writes back to each contract it renewed, in ``contract_cursors_update``'s
+# order.
+CURSOR_COLUMNS = ("id", "next_billing_date", "discount_invoices", "credit_balance", "status", "updated_at")
+
+
+def contract_cursors_update(rows: list[tuple]) -> None:
+    """Write each renewed contract's cursor (``CURSOR_COLUMNS`` per row) back, in one statement
+    for the batch. Django's ``bulk_update`` builds a CASE per column and row: 55 % of the run's
+    time at 200 contracts a batch."""
+    if rows:
+        sql_or_orm(contract_cursors_update_sql, contract_cursors_update_orm)(rows)
+
+
+def contract_cursors_update_sql(rows: list[tuple]) -> None:
+    columns = list(zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE billing_contract AS c SET next_billing_date = v.next_billing_date, "
+            "discount_invoices = v.discount_invoices, credit_balance = v.credit_balance, status = v.status, "
+            "updated_at = v.updated_at "
+            "FROM unnest(%s::uuid[], %s::date[], %s::integer[], %s::numeric[], %s::text[], %s::timestamptz[]) "
+            "AS v(id, next_billing_date, discount_invoices, credit_balance, status, updated_at) WHERE c.id = v.id",
+            [list(column) for column in columns],
+        )
+
+
+def contract_cursors_update_orm(rows: list[tuple]) -> None:
+    for pk, *values in rows:
+        Contract.objects.filter(pk=pk).update(**dict(zip(CURSOR_COLUMNS[1:], values, strict=True)))
+
+
+def rows_insert(model, rows: list[dict]) -> None:
+    """Insert ``rows`` of ``model`` (each a dict of field attribute names to values; fields left
+    out take their default) in one ``COPY``: the renewal run's invoices and lines. ``bulk_create``
+    spent half of the run's time building model instances and compiling its INSERT."""
+    if rows:
+        sql_or_orm(rows_insert_sql, rows_insert_orm)(model, rows)
+
+
+def rows_insert_sql(model, rows: list[dict]) -> None:
+    # An auto-increment key is left to the database.
+    fields = [f for f in model._meta.concrete_fields
+              if not (f.primary_key and f.get_internal_type().endswith("AutoField"))]
+    defaults = {f.attname: f.get_default() for f in fields if f.has_default()}
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            values = []
+            for f in fields:
+                value = row[f.attname] if f.attname in row else defaults.get(f.attname)
+                values.append(json.dumps(value) if value is not None and f.attname in json_fields else value)
+            copy.write_row(values)
+
+
+def rows_insert_orm(model, rows: list[dict]) -> None:
+    model.objects.bulk_create(model(**row) for row in rows)

@@ -65,11 +65,17 @@ class ChargeRequest:
     currency: str
     # A gateway's idempotency key: the same for a retried attempt, so it never charges twice.
     idempotency_key: str
-    # The test provider takes a card; Stripe a payment method id made by Stripe.js.
+    # The test provider takes a card; Stripe a payment method id made by Stripe.js. A saved
+    # method (renewals) is its provider reference, with the provider's customer it belongs to.
     card: CardDetails | None = None
     payment_method_id: str = ""
     description: str = ""
     metadata: dict = field(default_factory=dict)
+    customer_reference: str = ""
+    # Merchant-initiated (a renewal): the customer is not there to authenticate.
+    off_session: bool = False
+    # Save the method for later off-session charges (Stripe: setup_future_usage=off_session).
+    save_for_future: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,21 @@ class ChargeResult:
     failure_message: str = ""
     client_secret: str = field(default="", repr=False)
     card_last4: str = ""
+    # The method charged, as the provider knows it, when it can be saved (``save_for_future``).
+    saved_method: "SavedMethod | None" = None
+
+
+@dataclass(frozen=True)
+class SavedMethod:
+    """A card the provider keeps for later charges: its reference and what the customer
+    recognises it by."""
+
+    reference: str
+    brand: str = ""
+    last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+    customer_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,36 +130,106 @@ class PaymentProvider(Protocol):
 CARD_SUCCEEDS = "4242424242424242"
 CARD_DECLINED = "4000000000000002"
 CARD_SETTLES_LATER = "4000000000000077"
+# Saved fine, but every later charge is declined (Stripe's 4000 0000 0000 0341).
+CARD_CHARGES_FAIL = "4000000000000341"
+# Charges with the customer present succeed; charges without them need authentication
+# (Stripe's 4000 0027 6000 3184).
+CARD_AUTHENTICATION_REQUIRED = "4000002760003184"
+
+
+class TestBehaviour(StrEnum):
+    """What a test card (and a method saved from it) does when charged."""
+
+    __test__ = False
+
+    SUCCEEDS = "succeeds"
+    DECLINED = "declined"
+    SETTLES_LATER = "settles_later"
+    CHARGES_FAIL = "charges_fail"
+    AUTHENTICATION_REQUIRED = "authentication_required"
+
+
+TEST_CARD_BEHAVIOURS = {
+    CARD_SUCCEEDS: TestBehaviour.SUCCEEDS,
+    CARD_DECLINED: TestBehaviour.DECLINED,
+    CARD_SETTLES_LATER: TestBehaviour.SETTLES_LATER,
+    CARD_CHARGES_FAIL: TestBehaviour.CHARGES_FAIL,
+    CARD_AUTHENTICATION_REQUIRED: TestBehaviour.AUTHENTICATION_REQUIRED,
+}
+_TEST_METHOD_PREFIX = "pm_test_"
+
+
+def test_behaviour_of(payment_method_id: str) -> TestBehaviour | None:
+    """The behaviour of a test payment method id: the API's ``pm_test_succeeds`` … or a saved
+    ``pm_test_<behaviour>_<random>``."""
+    if not payment_method_id.startswith(_TEST_METHOD_PREFIX):
+        return None
+    rest = payment_method_id[len(_TEST_METHOD_PREFIX):]
+    for behaviour in sorted(TestBehaviour, key=len, reverse=True):
+        if rest == behaviour or rest.startswith(f"{behaviour}_"):
+            return behaviour
+    return None
+
+
+test_behaviour_of.__test__ = False
 
 
 class TestPaymentProvider:
-    """Deterministic provider for test mode: the card number decides the outcome."""
+    """Deterministic provider for test mode: the card number (or the behaviour of a saved test
+    method, ``pm_test_<behaviour>_…``) decides the outcome."""
+
+    __test__ = False
 
     name = "test"
     hosted_card_fields = False
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         reference = f"test_ch_{secrets.token_hex(12)}"
-        number = request.card.number
-        if number == CARD_SUCCEEDS:
-            return ChargeResult(ChargeStatus.SUCCEEDED, reference)
-        if number == CARD_SETTLES_LATER:
-            return ChargeResult(ChargeStatus.PENDING, reference)
-        if number == CARD_DECLINED:
+        if request.card is not None:
+            behaviour, last4 = TEST_CARD_BEHAVIOURS.get(request.card.number), request.card.last4
+        else:
+            behaviour, last4 = test_behaviour_of(request.payment_method_id), ""
+        if behaviour is None:
+            return ChargeResult(
+                ChargeStatus.FAILED, reference, "card_not_supported",
+                str(_("This card cannot be used in test mode. Use one of the test cards.")),
+            )
+        saved = None
+        if request.save_for_future and behaviour != TestBehaviour.DECLINED:
+            saved = self._saved(behaviour, request.card) if request.card else None
+        if behaviour == TestBehaviour.SETTLES_LATER:
+            return ChargeResult(ChargeStatus.PENDING, reference, card_last4=last4, saved_method=saved)
+        if behaviour == TestBehaviour.AUTHENTICATION_REQUIRED and request.off_session:
+            return ChargeResult(
+                ChargeStatus.FAILED, reference, "authentication_required",
+                str(_("Your bank asks you to confirm this payment. Please complete it on the payment page.")),
+            )
+        if behaviour in (TestBehaviour.DECLINED, TestBehaviour.CHARGES_FAIL):
             return ChargeResult(
                 ChargeStatus.FAILED, reference, "card_declined",
                 str(_("Your card was declined. Try another card or payment method.")),
             )
-        return ChargeResult(
-            ChargeStatus.FAILED, reference, "card_not_supported",
-            str(_("This card cannot be used in test mode. Use one of the test cards.")),
-        )
+        return ChargeResult(ChargeStatus.SUCCEEDED, reference, card_last4=last4, saved_method=saved)
+
+    def save(self, card: CardDetails) -> ChargeResult:
+        """Save a card without charging it (a trial, nothing due today): a SetupIntent's
+        equivalent. A card that always declines is refused."""
+        behaviour = TEST_CARD_BEHAVIOURS.get(card.number)
+        if behaviour is None or behaviour == TestBehaviour.DECLINED:
+            return ChargeResult(ChargeStatus.FAILED, "", "card_declined",
+                                str(_("Your card was declined. Try another card or payment method.")))
+        return ChargeResult(ChargeStatus.SUCCEEDED, "", card_last4=card.last4,
+                            saved_method=self._saved(behaviour, card))
+
+    @staticmethod
+    def _saved(behaviour: TestBehaviour, card: CardDetails) -> SavedMethod:
+        return SavedMethod(reference=f"{_TEST_METHOD_PREFIX}{behaviour}_{secrets.token_hex(8)}", brand="visa",
+                           last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year)
 
     def settle(self, request: SettleRequest) -> ChargeResult:
         # The settle-later test card always settles successfully; failures are
         # exercised through ops ("Mark payment failed").
         return ChargeResult(ChargeStatus.SUCCEEDED, request.reference)
-
 
     def cancel(self, reference: str) -> None:
         return None
@@ -158,6 +249,9 @@ TEST_PAYMENT_METHODS = {
 def test_card_for(payment_method_id: str) -> CardDetails | None:
     number = TEST_PAYMENT_METHODS.get(payment_method_id)
     return None if number is None else CardDetails(number=number, exp_month=12, exp_year=2099, cvc="123")
+
+
+test_card_for.__test__ = False
 
 
 class StripePaymentProvider:
@@ -189,6 +283,12 @@ class StripePaymentProvider:
             "confirm": True,
             "metadata": request.metadata,
         }
+        if request.customer_reference:
+            params["customer"] = request.customer_reference
+        if request.off_session:
+            params["off_session"] = True
+        elif request.save_for_future:
+            params["setup_future_usage"] = "off_session"
         try:
             intent = self._client().v1.payment_intents.create(
                 params=params, options={"idempotency_key": request.idempotency_key})
@@ -206,6 +306,30 @@ class StripePaymentProvider:
 
     def settle(self, request: SettleRequest) -> ChargeResult:
         return self._result(self._client().v1.payment_intents.retrieve(request.reference))
+
+    def customer_create(self, *, idempotency_key: str, email: str = "", name: str = "", metadata: dict) -> str:
+        """A Stripe Customer for one of our customers (created once: the key makes a retry
+        return the same one); saved methods attach to it. Returns its id."""
+        params = {"metadata": metadata}
+        if email:
+            params["email"] = email
+        if name:
+            params["name"] = name
+        try:
+            customer = self._client().v1.customers.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            logger.error("stripe customer create failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
+        return customer.id
+
+    def saved_method(self, payment_method_id: str, customer_reference: str = "") -> SavedMethod:
+        """Brand, last four digits and expiry of a Stripe PaymentMethod (for the receipt and the
+        customer's list of cards)."""
+        data = self._client().v1.payment_methods.retrieve(payment_method_id).to_dict()
+        card = data.get("card") or {}
+        return SavedMethod(reference=payment_method_id, brand=card.get("brand") or "", last4=card.get("last4") or "",
+                           exp_month=card.get("exp_month"), exp_year=card.get("exp_year"),
+                           customer_reference=data.get("customer") or customer_reference)
 
     def cancel(self, reference: str) -> None:
         try:

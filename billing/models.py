@@ -10,14 +10,18 @@ from customers.models import Customer
 
 from .enums import (
     BillingType,
+    CollectionMethod,
     ContractStatus,
     DiscountDuration,
+    InvoiceBillingReason,
     InvoiceStatus,
     PaymentAttemptStatus,
     PaymentMethod,
     PaymentProviderName,
     PlanStatus,
     PricingModel,
+    SavedPaymentMethodStatus,
+    TestClockStatus,
     Timing,
 )
 
@@ -183,6 +187,28 @@ class Contract(BaseModel):
     terms_url = models.CharField(max_length=2083, blank=True)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
 
+    # Renewals (billing.renewals). The day the next invoice is issued (None: nothing more to
+    # bill); the run moves it on in the transaction that issues the invoice.
+    next_billing_date = models.DateField(null=True, blank=True, editable=False)
+    # Locked at checkout with the rest of the terms, so renewals bill the rate the estimate
+    # showed (None: no tax).
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True, editable=False)
+    # How many invoices have used ``discount`` so far (it lasts ``duration_in_periods``).
+    discount_invoices = models.PositiveIntegerField(default=0, editable=False)
+    # Owed to the customer by an amendment that credited more than it charged; the next
+    # invoices apply it before anything is charged.
+    credit_balance = models.DecimalField(max_digits=19, decimal_places=4, default=0, editable=False)
+    collection_method = models.CharField(max_length=24, choices=CollectionMethod.choices,
+                                         default=CollectionMethod.CHARGE_AUTOMATICALLY, editable=False)
+    # The method renewals are charged to; None: the customer's default for the contract's mode.
+    default_payment_method = models.ForeignKey("SavedPaymentMethod", on_delete=models.SET_NULL, null=True,
+                                               blank=True, related_name="+", editable=False)
+    # Test mode only: the contract renews when this clock says so, never on the real date.
+    test_clock = models.ForeignKey("TestClock", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="contracts", editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_reason = models.CharField(max_length=64, blank=True, editable=False)
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -190,8 +216,18 @@ class Contract(BaseModel):
                 condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
                 name="contract_end_after_start",
             ),
+            models.CheckConstraint(condition=Q(status__in=ContractStatus.values), name="contract_status_valid"),
+            models.CheckConstraint(condition=Q(credit_balance__gte=0), name="contract_credit_not_negative"),
+            models.CheckConstraint(condition=Q(test_clock__isnull=True) | Q(livemode=False),
+                                   name="contract_test_clock_test_mode_only"),
         ]
-        indexes = [models.Index(fields=["organization", "customer"])]
+        indexes = [
+            models.Index(fields=["organization", "customer"]),
+            # The renewal run reads only renewing contracts on the real clock, by due day.
+            models.Index(fields=["next_billing_date"], name="contract_renewal_due",
+                         condition=Q(status__in=["active", "past_due", "unpaid"], test_clock__isnull=True,
+                                     next_billing_date__isnull=False)),
+        ]
 
     def __str__(self):
         return f"Contract {str(self.id)[:8]} ({self.customer})"
@@ -204,6 +240,9 @@ class Phase(BaseModel):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # Started by an amendment, whose own invoice billed everything due on its first day
+    # (``billing.estimates.BillingSchedule.amendment_starts``).
+    opened_by_amendment = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["contract", "position"]
@@ -258,11 +297,40 @@ class Invoice(BaseModel):
     total = models.DecimalField(**MONEY)
     amount_due = models.DecimalField(**MONEY)
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+    livemode = models.BooleanField(default=False)
+    billing_reason = models.CharField(max_length=16, choices=InvoiceBillingReason.choices,
+                                      default=InvoiceBillingReason.CHECKOUT)
+    # The day the invoice bills (a renewal: the contract's billing date it was issued for).
+    invoice_date = models.DateField(null=True, blank=True)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    credit_applied = models.DecimalField(**MONEY, default=0)
+    # Owed to the customer after this invoice (an amendment that credited more than it charged).
+    credit_carried_forward = models.DecimalField(**MONEY, default=0)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # Collection of renewals: how many charges were tried, and when the next one is due
+    # (None: none scheduled, e.g. paid, or waiting for the customer).
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_payment_attempt = models.DateTimeField(null=True, blank=True)
+    # When the first charge failed (the retry schedule counts from it).
+    first_failed_at = models.DateTimeField(null=True, blank=True)
+    # A contract on a test clock: its invoices are collected when the clock moves, not by the
+    # real-time sweep (which skips them).
+    test_clock = models.ForeignKey("TestClock", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_is_sum"),
+            models.CheckConstraint(condition=Q(status__in=InvoiceStatus.values), name="invoice_status_valid"),
+            # Exactly one renewal invoice per contract and billing date, whatever retries,
+            # restarts or races happen.
+            models.UniqueConstraint(fields=["contract", "invoice_date"], name="invoice_one_renewal_per_date",
+                                    condition=Q(billing_reason="renewal")),
+        ]
+        indexes = [
+            # The collection sweep: open invoices whose next charge is due.
+            models.Index(fields=["next_payment_attempt"], name="invoice_collection_due",
+                         condition=Q(status="open", next_payment_attempt__isnull=False, test_clock__isnull=True)),
         ]
 
     def __str__(self):
@@ -271,6 +339,9 @@ class Invoice(BaseModel):
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # The estimate line's kind (billing.estimates.LineKind): charge, usage, credit, one_time,
+    # trial or discount.
+    kind = models.CharField(max_length=16, blank=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -371,10 +442,22 @@ class CouponRedemption(models.Model):
 
 
 class Payment(BaseModel):
-    """One attempt to collect a session's amount through a payment provider."""
+    """One attempt to collect money through a payment provider: a checkout session's amount
+    (``checkout_session``), or an invoice's (``invoice``: renewals and their retries)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    checkout_session = models.ForeignKey("checkout.CheckoutSession", on_delete=models.PROTECT, related_name="payments")
+    checkout_session = models.ForeignKey("checkout.CheckoutSession", on_delete=models.PROTECT, null=True,
+                                         blank=True, related_name="payments")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    livemode = models.BooleanField(default=False)
+    # The saved method charged (renewals), or saved by this payment (checkout).
+    saved_payment_method = models.ForeignKey("SavedPaymentMethod", on_delete=models.PROTECT, null=True,
+                                             blank=True, related_name="payments")
+    # Charged without the customer present (a renewal): merchant-initiated, under the mandate.
+    off_session = models.BooleanField(default=False)
+    # The gateway idempotency key of this attempt, recorded before the gateway is called: a
+    # retry after a lost answer sends the same key with the same parameters.
+    idempotency_key = models.CharField(max_length=100, blank=True)
     provider = models.CharField(max_length=32, default="test")
     method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     status = models.CharField(max_length=16, choices=PaymentAttemptStatus.choices)
@@ -399,6 +482,14 @@ class Payment(BaseModel):
                 condition=Q(status__in=[PaymentAttemptStatus.PENDING, PaymentAttemptStatus.SUCCEEDED]),
                 name="one_live_payment_per_session",
             ),
+            # And per invoice: a renewal is never charged twice, whatever runs at once.
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status__in=[PaymentAttemptStatus.PENDING, PaymentAttemptStatus.SUCCEEDED]),
+                name="one_live_payment_per_invoice",
+            ),
+            models.CheckConstraint(condition=Q(checkout_session__isnull=False) | Q(invoice__isnull=False),
+                                   name="payment_for_session_or_invoice"),
         ]
 
 
@@ -433,3 +524,102 @@ class PaymentSettings(BaseModel):
 
     def __repr__(self):  # never the secrets, not even encrypted
         return f"<PaymentSettings {self.pk} {self.provider} livemode={self.livemode}>"
+
+
+class SavedPaymentMethod(BaseModel):
+    """A card saved for charges made without the customer present (renewals), with the
+    customer's agreement to them (the mandate, which card networks require for
+    merchant-initiated charges: what was shown, when, from where).
+
+    ``provider_reference``: Stripe's PaymentMethod id (``pm_…``), or the test provider's
+    (``pm_test_<behaviour>_…``: it behaves like the test card it was saved from). Card numbers
+    are never stored; brand, last four digits and expiry are what the customer recognises.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="saved_payment_methods")
+    livemode = models.BooleanField(default=False)
+    provider = models.CharField(max_length=16, choices=PaymentProviderName.choices)
+    provider_reference = models.CharField(max_length=100)
+    # The provider's customer the method is attached to (Stripe: ``cus_…``).
+    provider_customer = models.CharField(max_length=100, blank=True)
+    brand = models.CharField(max_length=32, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=SavedPaymentMethodStatus.choices,
+                              default=SavedPaymentMethodStatus.ACTIVE)
+    # The customer's default in this mode: renewals of contracts without their own use it.
+    is_default = models.BooleanField(default=False)
+    # The mandate: the exact text shown next to the button, when it was accepted, and from where.
+    mandate_text = models.TextField(blank=True)
+    mandate_accepted_at = models.DateTimeField(null=True, blank=True)
+    mandate_ip_address = models.GenericIPAddressField(null=True, blank=True)
+    mandate_user_agent = models.CharField(max_length=300, blank=True)
+    checkout_session = models.ForeignKey("checkout.CheckoutSession", on_delete=models.SET_NULL, null=True,
+                                         blank=True, related_name="+")
+    detached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "livemode", "provider", "provider_reference"],
+                                    name="saved_payment_method_unique"),
+            models.UniqueConstraint(fields=["customer", "livemode"], condition=Q(is_default=True, status="active"),
+                                    name="saved_payment_method_one_default"),
+        ]
+        indexes = [models.Index(fields=["customer", "livemode"], name="saved_pm_customer")]
+
+    def __str__(self):
+        return f"{self.brand or 'card'} •••• {self.last4}" if self.last4 else self.provider_reference
+
+
+class ProviderCustomer(BaseModel):
+    """The payment provider's record of one of our customers (Stripe: a Customer ``cus_…``),
+    created once per customer, mode and provider, so saved methods attach to it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    livemode = models.BooleanField(default=False)
+    provider = models.CharField(max_length=16, choices=PaymentProviderName.choices)
+    provider_reference = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "livemode", "provider"], name="provider_customer_once"),
+        ]
+
+
+class TestClock(BaseModel):
+    """Test mode's clock (as Stripe's test clocks): contracts on it renew when it is advanced,
+    so a merchant can run a year of renewals in a minute. Live contracts never use one."""
+
+    __test__ = False  # not a pytest test class
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="test_clocks")
+    # The customer whose test-mode contracts follow the clock (one clock per customer).
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="test_clock")
+    name = models.CharField(max_length=100, blank=True)
+    frozen_time = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=TestClockStatus.choices, default=TestClockStatus.READY)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name or f"Test clock {str(self.id)[:8]}"
+
+
+class BillingSettings(BaseModel):
+    """An organization's renewal collection policy (dunning): when failed charges are retried,
+    and what happens to the contract after the last retry fails."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="billing_settings")
+    # Days after the first failure at which each retry is made (default: 1, 3, 5, 7).
+    retry_schedule_days = models.JSONField(default=list, blank=True)
+    # After the last retry: cancel the contract, or leave it running as unpaid.
+    final_action = models.CharField(max_length=16, default="cancel",
+                                    choices=[("cancel", "Cancel the contract"), ("unpaid", "Mark it unpaid")])
+
+    class Meta:
+        verbose_name = verbose_name_plural = "billing settings"

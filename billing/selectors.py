@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import fastsql
@@ -25,6 +27,7 @@ from .errors import (
     PromotionCodeUsedUp,
 )
 from .estimates import (
+    BillingSchedule,
     CataloguePricing,
     ContractSnapshot,
     Discount,
@@ -41,10 +44,12 @@ from .models import Contract, Coupon, Phase, PhaseItem, Pricing, Product, Promot
 from .pricing import PriceTerms
 
 __all__ = [
+    "BillingSchedule",
     "CataloguePricing",
     "ContractSnapshot",
     "PlanSnapshot",
     "ProductRef",
+    "billing_schedules_get",
     "contract_snapshot_get",
     "plan_snapshot_get",
     "pricings_get",
@@ -142,12 +147,15 @@ def contract_snapshot_get(
         end_date=contract.end_date,
         status=contract.status,
         plan_id=_str_or_none(contract.plan_id),
-        tax_rate=contract.business_entity.tax_rate,
+        tax_rate=contract.tax_rate if contract.tax_rate is not None else contract.business_entity.tax_rate,
         billing_anchor=anchor,
         phase=phase,
         plan_items=plan_items,
         version=contract.version,
         livemode=contract.livemode,
+        discount=None if contract.discount is None else Discount.from_json(contract.discount),
+        discount_invoices=contract.discount_invoices,
+        credit_balance=contract.credit_balance,
     )
 
 
@@ -352,3 +360,66 @@ def discount_offer_get(*, organization_id, livemode: bool, currency: str, plan_i
         coupon_id=coupon.pk,
         promotion_code_id=promotion.pk if promotion is not None else None,
     )
+
+
+# --- renewals ---------------------------------------------------------------------------------
+
+
+def billing_schedules_get(contracts: Iterable[Contract]) -> dict:
+    """Each contract's ``BillingSchedule`` (what the renewal run bills), by contract id: two
+    queries for any number of contracts (their phases, then the phases' items with product
+    names), rows rather than model instances, and each distinct set of locked terms parsed once
+    (a run's contracts mostly share a few plans). Zero-length phases (superseded the day they
+    started) bill nothing and are left out."""
+    contracts = list(contracts)
+    if not contracts:
+        return {}
+    phases_by_contract: dict = {}
+    phase_rows = (Phase.objects.filter(contract_id__in=[c.pk for c in contracts])
+                  .order_by("contract_id", "position")
+                  .values_list("id", "contract_id", "name", "plan_id", "start_date", "end_date", "opened_by_amendment"))
+    for row in phase_rows:
+        phases_by_contract.setdefault(row[1], []).append(row)
+    items_by_phase: dict = {}
+    phase_ids = [row[0] for rows in phases_by_contract.values() for row in rows]
+    item_rows = (PhaseItem.objects.filter(phase_id__in=phase_ids).order_by("phase_id", "position", "id")
+                 .annotate(terms_json=Cast("terms", TextField()))
+                 .values_list("phase_id", "product_id", "product__name", "product__description", "quantity",
+                              "pricing_id", "terms_json"))
+    for phase_id, product_id, name, description, quantity, pricing_id, terms_json in item_rows:
+        items_by_phase.setdefault(phase_id, []).append(QuoteItem(
+            product_id=str(product_id), name=name, description=description, quantity=quantity,
+            terms=_locked_terms(terms_json), pricing_id=_str_or_none(pricing_id)))
+    return {contract.pk: _billing_schedule(contract, phases_by_contract.get(contract.pk, []), items_by_phase)
+            for contract in contracts}
+
+
+@lru_cache(maxsize=4096)
+def _locked_terms(terms_json: str) -> PriceTerms:
+    return PriceTerms.from_json(json.loads(terms_json), field="")
+
+
+def _billing_schedule(contract: Contract, phases: list, items_by_phase: dict) -> BillingSchedule:
+    end = contract.end_date
+    kept = []
+    for phase_id, _contract_id, name, plan_id, start, phase_end, _amended in phases:
+        if end is not None and (phase_end is None or phase_end > end):
+            phase_end = end
+        if phase_end is not None and phase_end <= start:
+            continue
+        kept.append(QuotePhase(name, start, phase_end, tuple(items_by_phase.get(phase_id, ())),
+                               plan_id=_str_or_none(plan_id)))
+    return BillingSchedule(
+        currency=contract.currency,
+        start_date=contract.start_date,
+        end_date=end,
+        phases=tuple(kept),
+        amendment_starts=frozenset(row[4] for row in phases if row[6]),
+        trial_end=contract.trial_end,
+        discount=_discount(contract.discount),
+        tax_rate=contract.tax_rate,
+    )
+
+
+def _discount(data) -> Discount | None:
+    return None if data is None else Discount.from_json(data)

@@ -5,6 +5,7 @@ first invoice from its ``estimates["current_invoice"]``, never re-priced: the cu
 billed what they were shown, even if the catalogue changed in between.
 """
 
+import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -15,9 +16,19 @@ from django.utils import timezone
 from billing.errors import AmendmentNotApplicable, ContractChanged, EstimateInconsistent, PromotionCodeUsedUp
 from core.errors import Conflict
 
-from .enums import ContractStatus, InvoiceStatus
+from .enums import CollectionMethod, ContractStatus, InvoiceBillingReason, InvoiceStatus
 from .estimates import Quote, phase_in_force
-from .models import Contract, Coupon, CouponRedemption, Invoice, InvoiceLine, Phase, PhaseItem, PromotionCode
+from .models import (
+    Contract,
+    Coupon,
+    CouponRedemption,
+    Invoice,
+    InvoiceLine,
+    Phase,
+    PhaseItem,
+    PromotionCode,
+    TestClock,
+)
 from .pricing import period_containing
 
 
@@ -37,11 +48,18 @@ def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
 
 @transaction.atomic
 def contract_create_from_quote(
-    *, organization_id, customer_id, business_entity_id, quote: Quote, livemode: bool = False
+    *, organization_id, customer_id, business_entity_id, quote: Quote, livemode: bool = False,
+    collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY,
 ) -> Contract:
     """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms.
-    The contract's plan is its first phase's (none for a product-based contract)."""
+    The contract's plan is its first phase's (none for a product-based contract). A test-mode
+    contract of a customer on a test clock follows that clock. Its renewals start with
+    ``billing.renewals.contract_billing_start`` once its first invoice exists."""
+    clock_id = None if livemode else TestClock.objects.filter(customer_id=customer_id).values_list(
+        "id", flat=True).first()
     contract = Contract.objects.create(
+        test_clock_id=clock_id,
+        collection_method=collection_method,
         organization_id=organization_id,
         customer_id=customer_id,
         business_entity_id=business_entity_id,
@@ -141,6 +159,7 @@ def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, exp
         start_date=change_date,
         end_date=quote_phase.end_date,
         position=next_position,
+        opened_by_amendment=True,
     )
     PhaseItem.objects.bulk_create(_phase_items(new_phase, quote_phase))
     contract.version += 1
@@ -149,8 +168,10 @@ def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, exp
         contract.plan_id = quote_phase.plan_id
         update_fields.append("plan")
     if quote.discount is not None:
+        # A discount of its own replaces the contract's, counted from this amendment's invoice.
         contract.discount = quote.discount.to_json()
-        update_fields.append("discount")
+        contract.discount_invoices = 0
+        update_fields += ["discount", "discount_invoices"]
     contract.save(update_fields=update_fields)
     return contract, new_phase
 
@@ -171,62 +192,79 @@ def _date(value) -> date | None:
     return None if value in (None, "") else date.fromisoformat(value)
 
 
-@transaction.atomic
-def invoice_create_from_estimate(
+def invoice_values_from_estimate(
     *, organization_id, contract_id, customer_id, estimate: dict, checkout_session_id=None,
-    status: str = InvoiceStatus.OPEN,
-) -> Invoice:
-    """The invoice an estimate described, line for line: amounts are copied, not recomputed,
-    so its total equals the estimate's ``total`` to the cent. The estimate must add up
-    (lines sum to the subtotal, subtotal + tax = total), or nothing is created."""
+    status: str = InvoiceStatus.OPEN, livemode: bool = False, billing_reason: str = InvoiceBillingReason.CHECKOUT,
+) -> tuple[dict, list[dict]]:
+    """The invoice an estimate (its JSON) described, line for line, as column values (the
+    invoice's with a new ``id``; the lines' in order): amounts are copied, not recomputed, so its
+    total equals the estimate's ``total`` to the cent. The estimate must add up (lines sum to the
+    subtotal, subtotal + tax = total), else ``EstimateInconsistent``."""
+    invoice_id = uuid.uuid4()
     try:
-        lines_data = estimate["line_items"]
         currency = estimate["currency"]
         subtotal = _money(estimate["subtotal"], "subtotal")
         tax = _money(estimate["tax"], "tax")
         total = _money(estimate["total"], "total")
-        amount_due = _money(estimate.get("amount_due", estimate["total"]), "amount_due")
         lines = [
-            InvoiceLine(
-                product_id=line.get("product_id"),
-                name=line["name"][:200],
-                description=line.get("description") or "",
-                pricing_model=line.get("pricing_model") or "",
-                quantity=Decimal(line["quantity"]),
-                unit_amount=None if line.get("unit_amount") is None else _money(line["unit_amount"], f"line_items.{i}.unit_amount"),
-                amount=_money(line["amount"], f"line_items.{i}.amount"),
-                period_start=_date(line.get("period_start")),
-                period_end=_date(line.get("period_end")),
-                proration=bool(line.get("proration")),
-                position=i,
-            )
-            for i, line in enumerate(lines_data)
+            {
+                "invoice_id": invoice_id,
+                "kind": str(line.get("kind") or "")[:16],
+                "product_id": line.get("product_id"),
+                "name": line["name"][:200],
+                "description": line.get("description") or "",
+                "pricing_model": line.get("pricing_model") or "",
+                "quantity": Decimal(line["quantity"]),
+                "unit_amount": None if line.get("unit_amount") is None
+                else _money(line["unit_amount"], f"line_items.{i}.unit_amount"),
+                "amount": _money(line["amount"], f"line_items.{i}.amount"),
+                "period_start": _date(line.get("period_start")),
+                "period_end": _date(line.get("period_end")),
+                "proration": bool(line.get("proration")),
+                "position": i,
+            }
+            for i, line in enumerate(estimate["line_items"])
         ]
         period_start = _date(estimate["period_start"])
-        period_end = _date(estimate["period_end"])
+        invoice = {
+            "id": invoice_id,
+            "organization_id": organization_id,
+            "contract_id": contract_id,
+            "customer_id": customer_id,
+            "checkout_session_id": checkout_session_id,
+            "currency": currency,
+            "period_start": period_start,
+            "period_end": _date(estimate["period_end"]),
+            "subtotal": subtotal,
+            "tax": tax,
+            "total": total,
+            "tax_rate": None if estimate.get("tax_rate") is None else Decimal(estimate["tax_rate"]),
+            "credit_applied": _money(estimate.get("credit_applied") or "0", "credit_applied"),
+            "credit_carried_forward": _money(estimate.get("credit_carried_forward") or "0", "credit_carried_forward"),
+            "amount_due": _money(estimate.get("amount_due", estimate["total"]), "amount_due"),
+            "status": status,
+            "livemode": livemode,
+            "billing_reason": billing_reason,
+            "invoice_date": _date(estimate.get("invoice_date")) or period_start,
+        }
     except (KeyError, TypeError, ValueError, InvalidOperation) as error:
         raise EstimateInconsistent(f"The locked estimate is malformed ({error!r}).") from error
-    if sum((line.amount for line in lines), Decimal(0)) != subtotal:
+    if sum((line["amount"] for line in lines), Decimal(0)) != subtotal:
         raise EstimateInconsistent("The estimate's lines do not add up to its subtotal.")
     if subtotal + tax != total:
         raise EstimateInconsistent("The estimate's subtotal and tax do not add up to its total.")
-    invoice = Invoice.objects.create(
-        organization_id=organization_id,
-        contract_id=contract_id,
-        customer_id=customer_id,
-        checkout_session_id=checkout_session_id,
-        currency=currency,
-        period_start=period_start,
-        period_end=period_end,
-        subtotal=subtotal,
-        tax=tax,
-        total=total,
-        amount_due=amount_due,
-        status=status,
-    )
-    for line in lines:
-        line.invoice = invoice
-    InvoiceLine.objects.bulk_create(lines)
+    return invoice, lines
+
+
+@transaction.atomic
+def invoice_create_from_estimate(**kwargs) -> Invoice:
+    """``invoice_values_from_estimate``, saved: the invoice and its lines."""
+    values, lines = invoice_values_from_estimate(**kwargs)
+    invoice = Invoice(**values)
+    if invoice.status == InvoiceStatus.PAID:
+        invoice.paid_at = timezone.now()
+    invoice.save(force_insert=True)
+    InvoiceLine.objects.bulk_create(InvoiceLine(**line) for line in lines)
     return invoice
 
 

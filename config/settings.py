@@ -357,6 +357,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    # Renewals: issue what is due, charge what is due (first tries and retries), and send again
+    # the charges whose answer was lost.
+    "renew-due-contracts": {
+        "task": "billing.contracts_renew_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "collect-due-invoices": {
+        "task": "billing.invoices_collect_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "reconcile-pending-invoice-payments": {
+        "task": "billing.payments_reconcile_pending",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Logging ----------------------------------------------------------------

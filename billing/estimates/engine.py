@@ -184,6 +184,11 @@ class InvoiceEstimate:
     amount_due: Decimal
     credit_carried_forward: Decimal
 
+    @property
+    def bills_anything(self) -> bool:
+        """Net charges above zero: this invoice uses a discount's duration up by one."""
+        return sum((line.amount for line in self.line_items if line.kind != LineKind.DISCOUNT), ZERO) > 0
+
     def to_json(self, _memo: dict | None = None) -> dict:
         c = self.currency
         memo = {} if _memo is None else _memo
@@ -276,6 +281,8 @@ def estimate_amendment(
     billing_anchor: date | None = None,
     current_phase_start: date | None = None,
     discount: Discount | None = None,
+    discount_invoices: int = 0,
+    credit: Decimal = ZERO,
 ) -> Estimates:
     """A plan switch or quantity update taking effect on ``change_date``.
 
@@ -295,6 +302,9 @@ def estimate_amendment(
 
     Next invoice: the first full period on the new configuration (plus arrears), or None.
     An amendment that changes nothing nets to zero, line by line.
+
+    ``discount`` has been used by ``discount_invoices`` invoices already (a contract's ongoing
+    discount); ``credit`` is what the customer is owed, applied before anything is due.
     """
     _check_amendment_dates(
         contract_start, contract_end, change_date, billing_anchor, current_phase_start
@@ -331,7 +341,7 @@ def estimate_amendment(
     # is credited above, and its regular invoice of that day (if the change falls on a period
     # boundary) has already been issued.
     return _estimates(pricer, [old, new], change_date, credits, tax_rate, current_spans=[new],
-                      discount=discount)
+                      discount=discount, discount_invoices=discount_invoices, credit=credit)
 
 
 def estimate_contract_change(
@@ -341,6 +351,9 @@ def estimate_contract_change(
     """``estimate_amendment`` for a loaded contract (its phase in force, anchor and tax rate)."""
     if contract.phase is None:
         raise InvalidDates("The contract has no phase in force on that date.", field="start_date")
+    # Without a discount of its own, the change keeps the contract's (as Stripe keeps a
+    # subscription's on a plan switch), counting the invoices that have used it.
+    ongoing = discount is None and contract.discount is not None
     return estimate_amendment(
         currency=contract.currency,
         current_items=contract.phase.items,
@@ -351,8 +364,79 @@ def estimate_contract_change(
         tax_rate=contract.tax_rate,
         billing_anchor=contract.billing_anchor,
         current_phase_start=contract.phase.start_date,
-        discount=discount,
+        discount=contract.discount if ongoing else discount,
+        discount_invoices=contract.discount_invoices if ongoing else 0,
+        credit=contract.credit_balance,
     )
+
+
+# --- renewals: the invoice a contract issues on a date ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSchedule:
+    """A contract as the renewal run bills it (``billing.selectors.billing_schedule_get``).
+
+    ``phases`` are the contract's phases in order, contiguous from ``start_date``, as locked at
+    checkout and by each amendment (zero-length ones, superseded the day they started, left
+    out); ``amendment_starts``, the days an amendment opened a phase (its own invoice billed
+    that day). ``trial_end``, ``discount`` and ``tax_rate`` are the contract's, locked when it
+    was sold; ``discount_invoices`` counts the invoices that used the discount so far.
+    """
+
+    currency: str
+    start_date: date
+    end_date: date | None
+    phases: tuple[QuotePhase, ...]
+    amendment_starts: frozenset[date] = frozenset()
+    trial_end: date | None = None
+    discount: Discount | None = None
+    tax_rate: Decimal | None = None
+
+    @classmethod
+    def from_quote(cls, quote: Quote, *, tax_rate: Decimal | None) -> "BillingSchedule":
+        """The schedule of the contract a new-contract quote makes."""
+        return cls(quote.currency, quote.start_date, quote.end_date, quote.phases,
+                   trial_end=quote.trial_end, discount=quote.discount, tax_rate=tax_rate)
+
+
+def _schedule_spans(schedule: BillingSchedule) -> "list[_Span]":
+    phases = schedule.phases
+    if schedule.trial_end is not None:
+        phases = _phases_from(phases, schedule.trial_end)
+    spans = _spans(phases, billing_anchors(phases), schedule.end_date)
+    starts = schedule.amendment_starts
+    if not starts:
+        return spans
+    return [
+        _Span(span.start, span.end, span.anchor, span.cycle_end, span.items,
+              opened_by_amendment=span.start in starts,
+              amended_at=span.end if i + 1 < len(spans) and spans[i + 1].start in starts else None,
+              contract_end=schedule.end_date)
+        for i, span in enumerate(spans)
+    ]
+
+
+def contract_billing_date_next(schedule: BillingSchedule, *, after: date) -> date | None:
+    """The first day after ``after`` on which the contract issues an invoice; None when it bills
+    nothing more (it ends, or only one-time items were sold)."""
+    return _next_billing_date(_Pricer(schedule.currency), _schedule_spans(schedule), after)
+
+
+def contract_invoice(schedule: BillingSchedule, *, day: date, discount_invoices: int = 0,
+                     credit: Decimal = ZERO) -> InvoiceEstimate:
+    """Everything the contract bills on ``day``, priced by the engine that priced the checkout:
+    prepaid periods starting that day, arrears periods closing that day, discounted when it is
+    within the discount's duration (``discount_invoices`` invoices have used it), less the
+    customer's ``credit`` (from amendments that credited more than they charged).
+
+    For a contract sold at checkout this is, to the minor unit, the ``next_invoice`` its session
+    showed (and, after an amendment, the amendment's ``next_invoice``): the same lines, the
+    same rounding, the same discount and credit. May have no lines (nothing due that day)."""
+    pricer = _Pricer(schedule.currency)
+    lines = _lines_on(pricer, _schedule_spans(schedule), day)
+    lines, _billed = _discounted(pricer, lines, schedule.discount, discount_invoices + 1)
+    return _invoice(pricer.currency, day, lines, schedule.tax_rate, credit)
 
 
 # How far ahead a contract or a change may start: further out, prices and plans are likely
@@ -410,13 +494,24 @@ def billing_anchors(phases: Sequence[QuotePhase]) -> list[date]:
 @dataclass(frozen=True, slots=True)
 class _Span:
     """A phase as billing sees it: ``end`` clipped to the contract's end; ``cycle_end`` is where
-    its periods stop being counted from ``anchor`` (next anchor reset or contract end)."""
+    its periods stop being counted from ``anchor`` (next anchor reset or contract end).
+
+    Renewals only (``BillingSchedule``): ``opened_by_amendment``, the phase was started by an
+    amendment, whose own invoice billed everything due on its first day; ``amended_at``, the
+    phase was ended on that day by an amendment, which credited the unused part of the prepaid
+    periods running then: so its prepaid items bill every period that begins by that day in
+    full (up to ``contract_end``), and its arrears cut short on that day were settled by the
+    amendment's invoice, unless the day closes their period anyway.
+    """
 
     start: date
     end: date | None
     anchor: date
     cycle_end: date | None
     items: tuple[QuoteItem, ...]
+    opened_by_amendment: bool = False
+    amended_at: date | None = None
+    contract_end: date | None = None
 
 
 def _cadences(items: Iterable[QuoteItem]) -> frozenset[int]:
@@ -515,17 +610,18 @@ class _Pricer:
 
 
 def _estimates(pricer: _Pricer, spans, day, extra_lines, tax_rate, current_spans=None,
-               discount: Discount | None = None) -> Estimates:
+               discount: Discount | None = None, discount_invoices: int = 0, credit: Decimal = ZERO) -> Estimates:
     """The invoice on ``day`` (``extra_lines`` plus what ``current_spans`` bill that day) and the
     next one (what any span bills on the next billing date), each with ``discount`` where it
-    applies."""
+    applies (``discount_invoices`` invoices have used it before) and ``credit`` applied."""
     lines = extra_lines + _lines_on(pricer, spans if current_spans is None else current_spans, day)
-    lines, billed = _discounted(pricer, lines, discount, 1)
-    current = _invoice(pricer.currency, day, lines, tax_rate, ZERO)
+    nth = discount_invoices + 1
+    lines, billed = _discounted(pricer, lines, discount, nth)
+    current = _invoice(pricer.currency, day, lines, tax_rate, credit)
     next_day = _next_billing_date(pricer, spans, day)
     if next_day is None:
         return Estimates(current, None)
-    next_lines, _billed = _discounted(pricer, _lines_on(pricer, spans, next_day), discount, 2 if billed else 1)
+    next_lines, _billed = _discounted(pricer, _lines_on(pricer, spans, next_day), discount, nth + 1 if billed else nth)
     following = _invoice(
         pricer.currency,
         next_day,
@@ -571,10 +667,22 @@ def _lines_on(pricer: _Pricer, spans: Sequence[_Span], day: date) -> list[LineIt
 
 def _line_on(pricer: _Pricer, span: _Span, item: QuoteItem, day: date) -> LineItem | None:
     """The line ``item`` bills on ``day`` within ``span``, if any."""
+    if span.opened_by_amendment and day == span.start:
+        return None  # the amendment's own invoice billed its first day
     months = item.terms.months
     if not months:
         return pricer.line(LineKind.ONE_TIME, item, day, day) if day == span.start else None
     end = span.end
+    if item.terms.timing == IN_ADVANCE and span.amended_at is not None:
+        if day < span.start or day > span.amended_at:
+            return None
+        start, stop = pricer.period(span.anchor, months, day)
+        if day != start and day != span.start:
+            return None
+        until = span.contract_end
+        return pricer.line(
+            LineKind.CHARGE, item, day, stop if until is None or stop < until else until, start, stop
+        )
     if item.terms.timing == IN_ADVANCE:
         if day < span.start or (end is not None and day >= end):
             return None
@@ -592,15 +700,25 @@ def _line_on(pricer: _Pricer, span: _Span, item: QuoteItem, day: date) -> LineIt
     seg_end = stop if end is None or stop < end else end
     if bill != day or seg_start >= seg_end:
         return None
+    if span.amended_at == day and stop != day:
+        return None  # settled by the amendment's invoice (``_settled_arrears``)
     return pricer.line(LineKind.USAGE, item, seg_start, seg_end, start, stop)
 
 
 def _next_event(pricer: _Pricer, span: _Span, item: QuoteItem, after: date) -> date | None:
     """The first date after ``after`` on which ``item`` bills anything within ``span``."""
+    if span.opened_by_amendment and after < span.start:
+        # Its first day was billed by the amendment: what follows is the same as from that day.
+        return _next_event(pricer, span, item, span.start)
     months = item.terms.months
     end = span.end
     if not months:
         return span.start if span.start > after else None
+    if item.terms.timing == IN_ADVANCE and span.amended_at is not None:
+        if span.start > after:
+            return span.start
+        stop = pricer.period(span.anchor, months, after)[1]
+        return stop if stop <= span.amended_at else None
     if item.terms.timing == IN_ADVANCE:
         if span.start > after:
             return span.start
@@ -613,6 +731,8 @@ def _next_event(pricer: _Pricer, span: _Span, item: QuoteItem, after: date) -> d
         day = end - ONE_DAY
     stop = pricer.period(span.anchor, months, day)[1]
     bill = stop if span.cycle_end is None or stop < span.cycle_end else span.cycle_end
+    if span.amended_at is not None and bill == span.amended_at and stop != bill:
+        return None  # settled by the amendment's invoice
     return bill if bill > after else None
 
 

@@ -397,6 +397,11 @@ class ContractSnapshot:
     # ``Contract.version`` when read: an amendment priced on this snapshot applies only to it.
     version: int = 1
     livemode: bool = False
+    # The contract's ongoing discount, how many invoices have used it, and the credit it holds:
+    # an amendment's estimate applies them as its invoices will.
+    discount: Discount | None = None
+    discount_invoices: int = 0
+    credit_balance: Decimal = Decimal(0)
 
 
 # --- small helpers ----------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Thin Celery wrappers around billing's services: ids in, never model instances.
+
+Every task is idempotent (row claims with ``SKIP LOCKED``, compare-and-set, gateway idempotency
+keys), so each acks late and is redelivered if its worker dies mid-run (the
+``CELERY_TASK_*`` settings apply that to every task). The periodic ones are scheduled in
+``CELERY_BEAT_SCHEDULE`` (config/settings.py).
+"""
+
+from celery import shared_task
+
+from . import collection, renewals
+
+
+@shared_task(name="billing.contracts_renew_due")
+def contracts_renew_due() -> int:
+    """Beat, every minute: issue the invoices due today (real clock)."""
+    return renewals.contracts_renew_due().invoices
+
+
+@shared_task(name="billing.invoices_collect_due")
+def invoices_collect_due() -> int:
+    """Beat, every minute: start the charges (first tries and dunning retries) that are due."""
+    return collection.invoices_collect_due()
+
+
+@shared_task(name="billing.payment_collect")
+def payment_collect(*, payment_id: str) -> str:
+    """Send one recorded attempt to its provider and apply the answer."""
+    return collection.payment_collect(payment_id=payment_id)
+
+
+@shared_task(name="billing.payments_reconcile_pending")
+def payments_reconcile_pending() -> int:
+    """Beat, every minute: send again the attempts whose answer never came (same key)."""
+    return collection.payments_reconcile_pending()
