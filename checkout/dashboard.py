@@ -29,7 +29,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -157,7 +159,6 @@ def _counts(now: datetime.datetime) -> dict:
     opened = Exists(PageView.objects.filter(checkout_session_id=OuterRef("pk")))
     paid_attempt = Exists(Payment.objects.filter(checkout_session_id=OuterRef("pk")))
     expired = Q(status=SessionStatus.EXPIRED) | Q(status=SessionStatus.OPEN, expires_at__lte=now)
-    trial = Q(quote__has_key="trial_end")
     return {
         "created": Count("pk"),
         "opened": Count("pk", filter=Q(opened)),
@@ -167,10 +168,16 @@ def _counts(now: datetime.datetime) -> dict:
         "expired": Count("pk", filter=expired),
         "expired_opened": Count("pk", filter=expired & Q(opened)),
         "cancelled": Count("pk", filter=Q(status=SessionStatus.CANCELLED)),
-        "trials": Count("pk", filter=trial),
-        "trials_completed": Count("pk", filter=trial & Q(status=SessionStatus.COMPLETED)),
         "booked": Sum("amount_total", filter=Q(status=SessionStatus.COMPLETED)),
     }
+
+
+def _trials(sessions) -> dict:
+    """Apart from the grouped counts: it reads each row's ``quote`` (wide), which would make
+    the grouping sort carry it."""
+    trial = Q(quote__has_key="trial_end")
+    return sessions.aggregate(created=Count("pk", filter=trial),
+                              completed=Count("pk", filter=trial & Q(status=SessionStatus.COMPLETED)))
 
 
 FUNNEL_FIELDS = tuple(Funnel.__dataclass_fields__)
@@ -180,21 +187,34 @@ def _funnel(row: dict) -> Funnel:
     return Funnel(*(row[name] for name in FUNNEL_FIELDS))
 
 
-def monthly_recurring(estimates: dict | None) -> tuple[str, Decimal] | None:
-    """(currency, MRR) of a session's estimates: its next invoice's recurring lines, each
-    divided by its cadence in months, before tax; rounded to the currency's minor unit. None
-    when nothing recurs."""
+def recurring_lines(estimates: dict | None):
+    """(currency, cadence, amount) of each recurring line of a session's next invoice (the first
+    full period after checkout); discounts and one-time lines left out."""
     invoice = (estimates or {}).get("next_invoice") or {}
-    currency = invoice.get("currency")
-    total, recurring = Decimal(0), False
     for line in invoice.get("line_items") or ():
-        if not line.get("cadence") or line.get("kind") == "discount":
-            continue
-        total += Decimal(line["amount"]) / cadence_months(line["cadence"])
-        recurring = True
-    if not recurring or not currency:
-        return None
-    return currency, quantize(total, currency)
+        if line.get("cadence") and line.get("kind") != "discount" and invoice.get("currency"):
+            yield invoice["currency"], line["cadence"], Decimal(line["amount"])
+
+
+def monthly_recurring(sums) -> dict[str, Decimal]:
+    """MRR per currency from (currency, cadence, amount) sums: each amount divided by its cadence
+    in months, added up, rounded half up to the currency's minor unit."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for currency, cadence, amount in sums:
+        totals[currency] += Decimal(amount) / cadence_months(cadence)
+    return {currency: quantize(total, currency) for currency, total in sorted(totals.items())}
+
+
+def _recurring_sums(completed) -> list[tuple[str, str, Decimal]]:
+    """The recurring lines of the completed sessions' next invoices, summed per currency and
+    cadence. Only ``estimates -> next_invoice`` travels and is decoded (a third of the JSON)."""
+    sums: dict = defaultdict(Decimal)
+    rows = completed.annotate(next_invoice=KeyTransform("next_invoice", "estimates")).values_list(
+        "next_invoice", flat=True)
+    for invoice in rows.iterator(chunk_size=2000):
+        for currency, cadence, amount in recurring_lines({"next_invoice": invoice}):
+            sums[(currency, cadence)] += amount
+    return [(currency, cadence, amount) for (currency, cadence), amount in sums.items()]
 
 
 def _period(livemode, organization_id, first_day, last_day, now, *, breakdowns: bool):
@@ -222,31 +242,33 @@ def _period(livemode, organization_id, first_day, last_day, now, *, breakdowns: 
             declines.append((code, row["attempts"], row["sessions"]))
     declines.sort(key=lambda d: (-d[2], d[0]))
 
-    mrr: dict[str, Decimal] = defaultdict(Decimal)
     completed = sessions.filter(status=SessionStatus.COMPLETED, checkout_type=CheckoutType.NEW_CONTRACT)
-    for estimates in completed.values_list("estimates", flat=True).iterator(chunk_size=2000):
-        booked = monthly_recurring(estimates)
-        if booked is not None:
-            mrr[booked[0]] += booked[1]
+    mrr = monthly_recurring(_recurring_sums(completed))
+    trials = _trials(sessions)
 
     period = Period(
         first_day=first_day, last_day=last_day, funnel=total,
         failures=Failures(declines=tuple(declines), authentication_abandoned=abandoned,
                           expired_opened=total.expired_opened, expired_unopened=total.expired_unopened,
                           cancelled=total.cancelled),
-        trials_created=sum(row["trials"] for row in rows),
-        trials_completed=sum(row["trials_completed"] for row in rows),
-        mrr=dict(sorted(mrr.items())), revenue=dict(sorted(revenue.items())))
+        trials_created=trials["created"], trials_completed=trials["completed"],
+        mrr=mrr, revenue=dict(sorted(revenue.items())))
     return period, rows
 
 
 def ops_dashboard_get(*, livemode: bool, organization_id=None, first_day: datetime.date, last_day: datetime.date,
                       now: datetime.datetime | None = None) -> OpsDashboard:
     now = now or timezone.now()
-    current, rows = _period(livemode, organization_id, first_day, last_day, now, breakdowns=True)
     length = datetime.timedelta(days=(last_day - first_day).days + 1)
-    previous, _rows = _period(livemode, organization_id, first_day - length, first_day - datetime.timedelta(days=1),
-                              now, breakdowns=False)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The EXISTS probes make the planner's cost estimate huge, so PostgreSQL would
+            # JIT-compile the query: 2 s of compiling for a 1 s query (measured, 160k sessions).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        current, rows = _period(livemode, organization_id, first_day, last_day, now, breakdowns=True)
+        previous, _rows = _period(livemode, organization_id, first_day - length,
+                                  first_day - datetime.timedelta(days=1), now, breakdowns=False)
 
     per_day: dict[datetime.date, Funnel] = defaultdict(Funnel)
     per_plan: dict = defaultdict(Funnel)
