@@ -108,3 +108,29 @@ class SavedPaymentMethodStatus(models.TextChoices):
 class TestClockStatus(models.TextChoices):
     READY = "ready", "Ready"
     ADVANCING = "advancing", "Advancing"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class RefundReason(models.TextChoices):
+    REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+    DUPLICATE = "duplicate", "Duplicate"
+    FRAUDULENT = "fraudulent", "Fraudulent"
+    # The money came in for terms that no longer exist (a contract changed while it settled).
+    CONTRACT_CHANGED = "contract_changed", "Contract changed while the payment settled"
+    OTHER = "other", "Other"
+
+
+class DisputeStatus(models.TextChoices):
+    # Stripe's dispute statuses, as reported by its events.
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry: needs response"
+    WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry: under review"
+    WARNING_CLOSED = "warning_closed", "Inquiry closed"
+    NEEDS_RESPONSE = "needs_response", "Needs response"
+    UNDER_REVIEW = "under_review", "Under review"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"

@@ -232,3 +232,31 @@ class TestClockExists(Conflict):
 
     code = "test_clock_exists"
     message = "This customer already has a test clock."
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    message = "No such payment."
+
+
+class PaymentNotRefundable(Conflict):
+    code = "payment_not_refundable"
+    message = "Only a payment that went through can be refunded."
+
+
+class RefundExceedsPayment(DomainError):
+    code = "refund_exceeds_payment"
+    message = "The refund would exceed what is left of the payment."
+
+
+class RefundAmountInvalid(DomainError):
+    code = "refund_amount_invalid"
+    message = "The amount must be above zero, in the payment's currency's precision."
+
+
+class SavedPaymentMethodNotFound(NotFound):
+    code = "payment_method_not_found"
+    message = "No such payment method."

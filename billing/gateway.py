@@ -104,6 +104,16 @@ class SavedMethod:
 
 
 @dataclass(frozen=True)
+class RefundResult:
+    """A provider's answer to a refund: ``succeeded``, ``pending`` (it completes later) or
+    ``failed`` (with a reason to show)."""
+
+    status: str
+    reference: str = ""
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
 class SettleRequest:
     reference: str
     amount: Decimal
@@ -234,6 +244,10 @@ class TestPaymentProvider:
     def cancel(self, reference: str) -> None:
         return None
 
+    def refund(self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
+        """Test refunds succeed at once."""
+        return RefundResult("succeeded", f"test_re_{secrets.token_hex(12)}")
+
 
 TEST_PROVIDER = TestPaymentProvider()
 
@@ -306,6 +320,22 @@ class StripePaymentProvider:
 
     def settle(self, request: SettleRequest) -> ChargeResult:
         return self._result(self._client().v1.payment_intents.retrieve(request.reference))
+
+    def refund(self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
+        """A Stripe Refund of ``amount`` on the PaymentIntent ``reference``; the key makes a
+        retried call return the first refund."""
+        params = {"payment_intent": reference, "amount": amount_in_minor_units(amount, currency)}
+        try:
+            refund = self._client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as error:  # already fully refunded, disputed, …
+            return RefundResult("failed", failure_reason=error.user_message or str(error.code or "refund refused"))
+        except stripe.StripeError as error:
+            logger.error("stripe refund create failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
+        data = refund.to_dict()
+        status = {"succeeded": "succeeded", "pending": "pending", "requires_action": "pending"}.get(
+            data.get("status"), "failed")
+        return RefundResult(status, data.get("id", ""), data.get("failure_reason") or "")
 
     def customer_create(self, *, idempotency_key: str, email: str = "", name: str = "", metadata: dict) -> str:
         """A Stripe Customer for one of our customers (created once: the key makes a retry

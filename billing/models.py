@@ -13,6 +13,7 @@ from .enums import (
     CollectionMethod,
     ContractStatus,
     DiscountDuration,
+    DisputeStatus,
     InvoiceBillingReason,
     InvoiceStatus,
     PaymentAttemptStatus,
@@ -20,6 +21,8 @@ from .enums import (
     PaymentProviderName,
     PlanStatus,
     PricingModel,
+    RefundReason,
+    RefundStatus,
     SavedPaymentMethodStatus,
     TestClockStatus,
     Timing,
@@ -458,6 +461,9 @@ class Payment(BaseModel):
     # The gateway idempotency key of this attempt, recorded before the gateway is called: a
     # retry after a lost answer sends the same key with the same parameters.
     idempotency_key = models.CharField(max_length=100, blank=True)
+    # Refunded so far, pending refunds included: a refund is refused when it would exceed the
+    # amount (checked and raised under the payment's row lock).
+    amount_refunded = models.DecimalField(max_digits=19, decimal_places=4, default=0)
     provider = models.CharField(max_length=32, default="test")
     method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     status = models.CharField(max_length=16, choices=PaymentAttemptStatus.choices)
@@ -490,6 +496,8 @@ class Payment(BaseModel):
             ),
             models.CheckConstraint(condition=Q(checkout_session__isnull=False) | Q(invoice__isnull=False),
                                    name="payment_for_session_or_invoice"),
+            models.CheckConstraint(condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
+                                   name="payment_refunds_within_amount"),
         ]
 
 
@@ -623,3 +631,70 @@ class BillingSettings(BaseModel):
 
     class Meta:
         verbose_name = verbose_name_plural = "billing settings"
+
+
+class Refund(BaseModel):
+    """Money given back on a payment, in full or in part, through its provider: from the API or
+    admin (``source`` api/admin), or made in the provider's own dashboard and reported back
+    (``provider``). ``idempotency_key`` goes to the provider, so a retry never refunds twice."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    livemode = models.BooleanField(default=False)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=32, choices=RefundReason.choices, default=RefundReason.REQUESTED_BY_CUSTOMER)
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    source = models.CharField(max_length=16, default="api")
+    provider_reference = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    # Who asked, for the audit trail (an admin user's name, "api", or the provider).
+    requested_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(fields=["payment", "provider_reference"], condition=~Q(provider_reference=""),
+                                    name="refund_provider_reference_once"),
+        ]
+
+    def __str__(self):
+        return f"Refund {self.amount} {self.currency} ({self.status})"
+
+
+class CreditNote(BaseModel):
+    """A document reducing what an invoice charged: made with every refund of its payment."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="credit_note")
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=32, choices=RefundReason.choices)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Dispute(BaseModel):
+    """A chargeback (or inquiry) the customer's bank opened on a payment, as the provider
+    reports it (Stripe's ``charge.dispute.*`` events)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    livemode = models.BooleanField(default=False)
+    provider_reference = models.CharField(max_length=100)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=32, choices=DisputeStatus.choices)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "provider_reference"], name="dispute_once"),
+        ]

@@ -13,15 +13,11 @@ from django.utils import timezone
 from core.errors import NotFound
 
 from .enums import BillingEventType, PaymentProviderName, SavedPaymentMethodStatus
+from .errors import SavedPaymentMethodNotFound
 from .gateway import SavedMethod
 from .models import Contract, ProviderCustomer, SavedPaymentMethod
 from .representation import saved_payment_method_json
 from .signals import billing_event_send
-
-
-class SavedPaymentMethodNotFound(NotFound):
-    code = "payment_method_not_found"
-    message = "No such payment method."
 
 
 def provider_customer_reference(*, provider, organization_id, customer, livemode: bool) -> str:

@@ -94,10 +94,29 @@ def payment_json(payment) -> dict:
         "provider_reference": payment.provider_reference or None,
         "payment_method_id": id_text(payment.saved_payment_method_id),
         "off_session": payment.off_session,
+        "amount_refunded": to_str(payment.amount_refunded, c),
         "card_last4": payment.card_last4 or None,
         "failure_code": payment.failure_code or None,
         "failure_message": payment.failure_message or None,
         "created_at": datetime_text(payment.created_at),
+    }
+
+
+def refund_json(refund) -> dict:
+    return {
+        "id": str(refund.id),
+        "object": "refund",
+        "livemode": refund.livemode,
+        "payment_id": str(refund.payment_id),
+        "invoice_id": id_text(refund.invoice_id),
+        "amount": to_str(refund.amount, refund.currency),
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "status": refund.status,
+        "source": refund.source,
+        "provider_reference": refund.provider_reference or None,
+        "failure_reason": refund.failure_reason or None,
+        "created_at": datetime_text(refund.created_at),
     }
 
 

@@ -8,7 +8,7 @@ keys), so each acks late and is redelivered if its worker dies mid-run (the
 
 from celery import shared_task
 
-from . import collection, renewals
+from . import collection, refunds, renewals
 
 
 @shared_task(name="billing.contracts_renew_due")
@@ -33,3 +33,9 @@ def payment_collect(*, payment_id: str) -> str:
 def payments_reconcile_pending() -> int:
     """Beat, every minute: send again the attempts whose answer never came (same key)."""
     return collection.payments_reconcile_pending()
+
+
+@shared_task(name="billing.refunds_reconcile_pending")
+def refunds_reconcile_pending() -> int:
+    """Beat, every five minutes: refunds whose answer never came, or still completing."""
+    return refunds.refunds_reconcile_pending()

@@ -374,6 +374,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "reconcile-pending-refunds": {
+        "task": "billing.refunds_reconcile_pending",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
 }
 
 # --- Logging ----------------------------------------------------------------

@@ -98,7 +98,8 @@ def test_schema_documents_every_error_code_the_api_can_produce(openapi):
         "promotion_codes_not_allowed",
         # Test clocks and saved payment methods: billing services not yet on the merchant API.
         "test_clock_invalid", "test_clock_not_found", "test_clock_exists", "test_clock_advancing",
-        "payment_method_not_found",
+        "payment_method_not_found", "payment_not_found", "payment_not_refundable", "refund_exceeds_payment",
+        "refund_amount_invalid",
     }
     raisable |= set(DRF_CODES.values())
     assert raisable <= set(ALL_ERROR_CODES)
