@@ -12,7 +12,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from billing.enums import RefundReason
 from checkout.admin.dashboard import conversion_dashboard_view
+from checkout.admin.refunds import session_payment_refund, session_refundable
 from checkout.admin.timeline import session_timeline
 from checkout.enums import CancellationReason, SessionStatus
 from checkout.models import CheckoutSession, Event, IdempotencyRecord
@@ -89,8 +91,11 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     def has_export_permission(self, request, obj=None):
         return request.user.has_perm("checkout.export_checkoutsession")
 
+    def has_refund_permission(self, request, obj=None):
+        return request.user.has_perm("billing.refund_invoice")
+
     TRANSITION_PERMISSIONS = {"cancel": "cancel", "expire": "cancel", "payment_received": "resolve",
-                              "payment_failed": "resolve", "resend_receipt": "resend_receipt"}
+                              "payment_failed": "resolve", "resend_receipt": "resend_receipt", "refund": "refund"}
 
     def may(self, request, action: str) -> bool:
         return getattr(self, f"has_{self.TRANSITION_PERMISSIONS[action]}_permission")(request)
@@ -228,6 +233,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         "payment_received": _("Mark payment received"),
         "payment_failed": _("Mark payment failed"),
         "resend_receipt": _("Resend receipt"),
+        "refund": _("Refund the payment"),
     }
 
     def _transition(self, request, session: CheckoutSession, action: str, reason: str = "",
@@ -244,6 +250,15 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                 checkout_session_expire_now(session_id=session.pk)
             elif action in ("payment_received", "payment_failed"):
                 checkout_session_payment_resolve(session_id=session.pk, succeeded=action == "payment_received")
+            elif action == "refund":
+                refund = session_payment_refund(session, reason=reason, requested_by=request.user.get_username())
+                if refund.status == "failed":
+                    self.message_user(request, f"Session {session.pk}: the refund failed: {refund.failure_reason}",
+                                      messages.ERROR)
+                    return False
+                note = f"Refunded {money(refund.amount, refund.currency)} ({refund.get_status_display().lower()})"
+                self.log_change(request, session, f"{note} (via admin) — reason: {reason}")
+                return True
             elif action == "resend_receipt":
                 if not checkout_session_receipt_resend(session_id=session.pk):
                     self.message_user(request, f"Session {session.pk}: no receipt sent (the customer has no email "
@@ -321,7 +336,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def transition_view(self, request, object_id, action):
-        if request.method != "POST" and action != "cancel":
+        if request.method != "POST" and action not in ("cancel", "refund"):
             return HttpResponseNotAllowed(["POST"])
         session = self.get_object(request, object_id)
         if session is None or action not in self.TRANSITIONS:
@@ -334,6 +349,14 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             if reason is None:
                 return self._cancel_confirmation(request, [session], form_action=request.path)
             kwargs = {"reason": reason, "detail": detail}
+        elif action == "refund":
+            reason = request.POST.get("reason", "")
+            if request.POST.get("confirm") != "yes" or reason not in RefundReason.values:
+                return TemplateResponse(request, "admin/checkout/checkoutsession/refund_confirmation.html", {
+                    **self.admin_site.each_context(request), "opts": self.model._meta, "session": session,
+                    "title": _("Refund this payment?"), "reasons": RefundReason.choices,
+                    "left": session_refundable(session)})
+            kwargs = {"reason": reason}
         if self._transition(request, session, action, **kwargs):
             self.message_user(request, _("%(action)s: done.") % {"action": self.TRANSITIONS[action]},
                               messages.SUCCESS)
@@ -347,7 +370,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             elif obj.status == SessionStatus.PROCESSING:
                 available = ["payment_received", "payment_failed"]
             elif obj.status == SessionStatus.COMPLETED:
-                available = ["resend_receipt"]
+                available = ["resend_receipt"] + (["refund"] if obj.payment_status == "paid" else [])
             context["transitions"] = [
                 (reverse("admin:checkout_checkoutsession_transition", args=[obj.pk, name]), self.TRANSITIONS[name])
                 for name in available if self.may(request, name)

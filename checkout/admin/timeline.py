@@ -1,6 +1,6 @@
 """One session, one story: everything that happened to a checkout session, in order (the
-session page's timeline). Five queries whatever the session's history: page view, payments,
-events with their deliveries, and the audit log's admin actions."""
+session page's timeline). Six queries whatever the session's history: page view, payments,
+refunds, events, their deliveries, and the audit log's admin actions."""
 
 import datetime
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.enums import PaymentAttemptStatus
-from billing.models import Payment
+from billing.models import Payment, Refund
 from checkout.enums import DeliveryStatus
 from checkout.models import CheckoutSession, PageView, WebhookDelivery
 from checkout.pages import money
@@ -84,6 +84,13 @@ def session_timeline(session: CheckoutSession, now: datetime.datetime | None = N
         entries.append(Entry(payment.created_at, "payment", f"Payment attempt {payment.get_status_display().lower()}",
                              detail, PAYMENT_OUTCOME.get(payment.status, ""), gateway_link(payment, session.livemode),
                              payment.provider_reference))
+    for refund in Refund.objects.filter(payment__checkout_session_id=session.pk).order_by("created_at"):
+        who = refund.requested_by if refund.source == "admin" else ""
+        detail = f"{money(refund.amount, refund.currency)}, {refund.get_reason_display().lower()}, from {refund.source}"
+        if refund.failure_reason:
+            detail += f" — {refund.failure_reason}"
+        entries.append(Entry(refund.created_at, "payment", f"Refund {refund.get_status_display().lower()}", detail,
+                             {"succeeded": "ok", "failed": "failed"}.get(refund.status, "waiting"), who=who))
     deliveries: dict = {}
     for delivery in (WebhookDelivery.objects.filter(event__checkout_session_id=session.pk)
                      .select_related("endpoint").order_by("created_at")):

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("customers", "0001_initial"),
-        ("billing", "0009_renewals"),
+        ("billing", "0010_refunds_disputes"),
         ("checkout", "0018_page_views"),
         ("otp_totp", "0003_add_timestamps"),
         ("axes", "0010_accessattemptexpiration"),

@@ -2,6 +2,7 @@
 receipt, copy payment link), and the page views it is built from (recorded once, cheaply)."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -166,3 +167,44 @@ def test_a_failed_page_view_loses_the_view_not_the_connection(caplog):
     activity.page_view_record(uuid.uuid4())  # no such session: the insert fails (foreign key)
     assert "not recorded" in caplog.text
     assert CheckoutSession.objects.count() == 0  # the connection still answers
+
+
+def test_refund_from_the_session_page_asks_a_reason_then_refunds_through_the_service(ops_client):
+    from billing.models import Payment, Refund
+
+    session = priced_session()
+    checkout_session_confirm(session_id=session.pk, card=card())
+    url = reverse("admin:checkout_checkoutsession_transition", args=[session.pk, "refund"])
+    assert ">Refund the payment</button>" in text(ops_client.get(change_url(session)))
+    page = ops_client.post(url)  # no reason yet: the confirmation page, nothing refunded
+    assert "Refund 184.00 USD" in text(page) and not Refund.objects.exists()
+    response = ops_client.post(url, {"confirm": "yes", "reason": "requested_by_customer"}, follow=True)
+    assert "Refund the payment: done." in text(response)
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.status, refund.source, refund.requested_by) == (
+        Decimal("184.0000"), "succeeded", "admin", "ops")
+    assert Payment.objects.get(checkout_session=session).amount_refunded == Decimal("184.0000")
+    timeline = text(response)[text(response).index('<ol class="timeline"'):]
+    assert "Refund succeeded" in timeline and "$184.00, requested by customer, from admin" in timeline
+    # Nothing left: a second refund is refused with a message, nothing more is refunded.
+    response = ops_client.post(url, {"confirm": "yes", "reason": "duplicate"}, follow=True)
+    assert "Refund the payment: done." not in text(response) and Refund.objects.count() == 1
+
+
+def test_refund_needs_the_refund_permission(client, django_user_model):
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from billing.models import Refund
+    from core.roles import FINANCE, SUPPORT, ops_groups_sync
+
+    ops_groups_sync(apps)
+    session = priced_session()
+    checkout_session_confirm(session_id=session.pk, card=card())
+    url = reverse("admin:checkout_checkoutsession_transition", args=[session.pk, "refund"])
+    for group, status in ((SUPPORT, 403), (FINANCE, 302)):
+        user = django_user_model.objects.create_user(group, "u@example.com", "pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        client.force_login(user)
+        assert client.post(url, {"confirm": "yes", "reason": "duplicate"}).status_code == status
+    assert Refund.objects.get().requested_by == FINANCE
