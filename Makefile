@@ -3,8 +3,14 @@ SHELL := /bin/bash
 PY ?= python3
 # uv from PATH, else a pinned copy bootstrapped into .tools/ with nothing but python3.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/checkout
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist workers (each has its own test_<name>_gwN database and Redis key prefix); 0 = one process.
+TEST_WORKERS ?= auto
+# Where PYTHONDONTWRITEBYTECODE is set, every process (each xdist worker, each server a test
+# starts) compiles Django and the test modules from source again: most of the collection time.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test install install-dev services browser-deps lint bench
 
@@ -18,27 +24,27 @@ install: $(UV)
 install-dev: $(UV)
 	$(UV) sync --frozen
 
-## run: install, migrate SQLite, seed the demo merchant, print key + curl, serve on 127.0.0.1:8000
+## run: install (no dev tools), migrate SQLite, seed the demo merchant, print its key, ids and a curl,
+## serve on 127.0.0.1:$(PORT) (`make run PORT=8001`). --inexact: dev tools already there (after
+## `make test`) stay, so switching between the two commands reinstalls nothing.
 run: $(UV)
-	$(UV) sync --frozen
-	DEBUG=true $(UV) run python manage.py migrate --noinput
-	DEBUG=true $(UV) run python manage.py seed_demo --superuser --banner
-	DEBUG=true PAYMENTS_AUTO_SETTLE=false $(UV) run python manage.py runserver 127.0.0.1:8000
+	$(UV) sync --frozen --no-dev --inexact
+	PORT=$(PORT) bash scripts/demo.sh
 
-## services: start PostgreSQL and Redis if they are down
+## services: start PostgreSQL and Redis if they are down; create TEST_DATABASE_URL's database if missing
 services:
-	@bash scripts/services.sh
+	@TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) bash scripts/services.sh
 
 ## browser-deps: Debian's Chromium for the real-browser tests
 browser-deps:
 	@bash scripts/browser-deps.sh
 
-## test: install, start services, run every test against PostgreSQL and Redis
+## test: install, start services, run every test against PostgreSQL and Redis; the ten slowest are listed
 test: $(UV) services browser-deps
 	$(UV) sync --frozen
-	$(UV) run ruff check .
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run pytest
+	$(UV) run --no-sync ruff check .
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync pytest -n $(TEST_WORKERS) --durations=10
 
 lint: $(UV)
 	$(UV) run ruff check .

@@ -116,6 +116,15 @@ class CardNumberInput(TextInput):
         return None
 
 
+class ConsentCheckbox(forms.CheckboxInput):
+    """Ticked only when the box's own value comes back: the page's checkbox has no ``value``,
+    so a browser sends ``on``. Django's CheckboxInput counts any other non-empty value (``x``,
+    a NUL byte) as agreement; a hand-made POST must not consent for the customer."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name) == "on"
+
+
 @dataclass(frozen=True)
 class PaymentChoice:
     method: str
@@ -164,8 +173,8 @@ class ConfirmForm(forms.Form):
     )
 
     # Consent (sessions that collect it): the template renders it, with a link to the terms.
-    accept_terms = forms.BooleanField(label=_("I agree to the terms of service"), error_messages={
-        "required": _("Accept the terms of service to continue.")})
+    accept_terms = forms.BooleanField(label=_("I agree to the terms of service"), widget=ConsentCheckbox,
+                                      error_messages={"required": _("Accept the terms of service to continue.")})
 
     GUEST_FIELDS = ("customer_name", "email", "line1", "line2", "city", "state", "zip_code", "country",
                     "tax_id_type", "tax_id")
@@ -319,3 +328,14 @@ class ConfirmForm(forms.Form):
             card = CardDetails(number=data["card_number"], exp_month=month, exp_year=year, cvc=data["card_cvc"])
             return PaymentChoice(PaymentMethod.CARD.value, card)
         return PaymentChoice(data["payment_method"])
+
+
+class PromotionCodeForm(forms.Form):
+    """The promotion code box: the typed code, trimmed. ``CharField`` refuses a NUL byte (which
+    PostgreSQL text cannot hold: it was a 500) as a field error; past 100 characters no code
+    exists, so a longer one is looked up as its first 100 and refused as unknown."""
+
+    promotion_code = forms.CharField(error_messages={"required": _("Enter a promotion code.")})
+
+    def clean_promotion_code(self) -> str:
+        return self.cleaned_data["promotion_code"][:100]

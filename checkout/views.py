@@ -30,7 +30,7 @@ from checkout.errors import (
     SessionNotProcessing,
     StripeWebhookRejected,
 )
-from checkout.forms import ConfirmForm
+from checkout.forms import ConfirmForm, PromotionCodeForm
 from checkout.i18n import browser_language, page_language
 from checkout.models import CheckoutSession
 from checkout.pages import (
@@ -449,10 +449,11 @@ def checkout_promotion_code(request, token: str):
     except SessionNotFound:
         return _not_found(request)
     remove = request.POST.get("action") == "remove"
-    code = (request.POST.get("promotion_code") or "").strip()[:100]
-    if not remove and not code:
+    form = PromotionCodeForm(request.POST)
+    if not remove and not form.is_valid():
         return _render_open(request, session, status=422,
-                            promotion={"error": _("Enter a promotion code."), "value": ""})
+                            promotion={"error": form.errors["promotion_code"][0], "value": ""})
+    code = "" if remove else form.cleaned_data["promotion_code"]
     try:
         checkout_session_promotion_code_apply(session_id=session.pk, code=None if remove else code)
     except (SessionNotOpen, SessionNotProcessing):

@@ -13,7 +13,7 @@ Each is refused as ``400 malformed_request`` naming the path where it was found.
 import json
 import math
 
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 # Deeper than any body this API defines needs (a contract's inline tier is 6 levels down).
@@ -87,12 +87,24 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+def charset_of(media_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type, lower case and unquoted; None without one."""
+    for parameter in (media_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 class LimitedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        parser_context = parser_context or {}
-        encoding = parser_context.get("encoding", "utf-8")
+        # JSON is UTF-8 (RFC 8259 8.1): a body declared as UTF-7, Latin-1, … is refused as the
+        # media type we do not take, not decoded as declared (UTF-7 smuggles "<" as "+ADw-").
+        charset = charset_of(media_type)
+        if charset not in (None, "utf-8", "utf8"):
+            raise UnsupportedMediaType(media_type, detail=f"JSON bodies are UTF-8; charset={charset} is not accepted.")
         try:
-            return json_loads(stream.read().decode(encoding))
+            return json_loads(stream.read().decode("utf-8"))
         except BodyRejected:
             raise
         except (ValueError, UnicodeDecodeError) as exc:

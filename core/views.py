@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from .errors import json_error_response
 from .health import database_check, redis_check
@@ -27,12 +27,16 @@ def api_not_found(request, *args, **kwargs):
     return json_error_response("not_found", "No such endpoint.", 404)
 
 
+# Probes read (GET, and HEAD as some load balancers send): TRACE, POST, … answer 405 as on
+# every other route.
+@require_safe
 def healthz(request):
     """Liveness: the process answers. Touches no dependency, so a database outage never
     gets healthy web workers restarted."""
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def readyz(request):
     """Readiness: may this instance take traffic? The database is required (503 without it);
     Redis is reported ``degraded`` when unreachable, not down: the API and the pages keep

@@ -1,5 +1,8 @@
+import inspect
+import os
 
 import pytest
+from django.conf import settings
 
 from core.services import api_key_create
 from tests.billing.factories import (
@@ -16,6 +19,20 @@ from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 from tests.helpers import api_client_with_key
 from tests.receiver import Receiver
+
+# --- pytest-xdist: each worker its own Redis keys --------------------------------------------
+# pytest-django gives each worker its own database (test_<name>_gw0, …); TEST_REDIS_URL's one
+# database is shared, so each worker's cache keys and Celery queues carry its id as a prefix,
+# and the cache's clear() (every API test starts with fresh rate-limit windows) deletes only its
+# own keys instead of FLUSHDB. Set before anything touches the cache or the broker.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if XDIST_WORKER and settings.REDIS_URL:
+    from config.celery import app as _celery_app
+
+    settings.CACHES["default"].update(BACKEND="tests.helpers.WorkerRedisCache", KEY_PREFIX=XDIST_WORKER)
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+                                                "global_keyprefix": f"{XDIST_WORKER}:"}
+    _celery_app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 
 
 @pytest.fixture
@@ -169,3 +186,73 @@ def _limiter_circuits_closed():
     yield
     throttling.breaker.reset()
     authentication.breaker.reset()
+
+
+# --- schemathesis: build each operation's test when it runs, not when it is collected ------------
+# ``schema.parametrize()`` builds every operation's Hypothesis test at collection, and building
+# one generates its whole coverage phase (every boundary and negative case of every field): 30
+# of the suite's 36 s of collection, paid again by every xdist worker. Building the same test on
+# its first call keeps the items, ids, examples and checks as they were.
+
+
+def _build_operation_test_lazily(**kwargs):
+    test_func = kwargs["test_func"]
+    built = None
+
+    def run(*args, **call_kwargs):
+        nonlocal built
+        if built is None:
+            built = _build_operation_test(**kwargs)
+            # schemathesis' pytest hooks read their marks (the operation, unsatisfiable examples…)
+            # from the item's function once it has run.
+            run.__dict__.update({k: v for k, v in vars(built).items() if k not in vars(run)})
+        return built(*args, **call_kwargs)
+
+    for name in ("__name__", "__qualname__", "__module__", "__doc__"):
+        setattr(run, name, getattr(test_func, name))
+    if hasattr(test_func, "pytestmark"):
+        run.pytestmark = test_func.pytestmark  # django_db and the like
+    signature = inspect.signature(test_func)
+    run.__signature__ = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.name != "case"])
+    return run
+
+
+def _lazy_schemathesis():
+    from schemathesis.pytest import _test_builder
+
+    global _build_operation_test
+    if _test_builder.build_operation_test is not _build_operation_test_lazily:
+        _build_operation_test = _test_builder.build_operation_test
+        _test_builder.build_operation_test = _build_operation_test_lazily
+
+
+_build_operation_test = None
+_lazy_schemathesis()
+
+
+# --- long tests first -----------------------------------------------------------------------------
+# pytest-xdist hands tests out in collection order. Started last, a 60 s schemathesis operation
+# runs alone while the other worker idles; started first, the many short tests fill in around
+# it. Stable: within each group the order is the files' own.
+
+
+def _is_schemathesis(item) -> bool:
+    return type(item).__name__ == "SchemathesisFunction"
+
+
+def _weight(item) -> int:
+    if _is_schemathesis(item):
+        return 0
+    if item.get_closest_marker("slow") or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        # schemathesis (4.32, on pytest 9) gives every operation's item the function's node id;
+        # the operation in it tells the ten slowest (and a failure) apart.
+        if _is_schemathesis(item) and not item.nodeid.endswith("]"):
+            item._id = item.parent.id.child(item.name)
+    items.sort(key=_weight)

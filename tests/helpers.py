@@ -2,6 +2,7 @@
 
 import threading
 
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -54,3 +55,16 @@ def run_together(*callables, timeout: float = 60.0) -> tuple[list, list]:
     outcomes = threads_run(*callables, together=True, timeout=timeout)
     errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)], errors
+
+
+class WorkerRedisCache(RedisCache):
+    """The Redis cache of one pytest-xdist worker: its keys carry the worker's ``KEY_PREFIX``
+    (tests/conftest.py sets it) and ``clear()`` deletes those keys only. Django's ``clear()`` is
+    FLUSHDB: one worker's "fresh rate-limit windows" would wipe the other's counters mid-test."""
+
+    def clear(self):
+        client = self._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{self.key_prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start:start + 1000])
+        return True

@@ -85,6 +85,11 @@ class AutoSchema(openapi.AutoSchema):
         """Text fields state DRF's own rules: no NUL character, and (trimmed) not blank unless
         blank is allowed."""
         result = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(field, serializers.ListSerializer) and result.get("type") == "array":
+            # The lengths the list enforces (``discounts``: at most one); spectacular leaves them out.
+            for key, value in (("minItems", field.min_length), ("maxItems", field.max_length)):
+                if value is not None:
+                    result[key] = value
         if (direction == "request" and isinstance(field, serializers.CharField)
                 and result.get("type") == "string" and not {"pattern", "enum", "format"} & set(result)):
             if field.allow_blank or not field.trim_whitespace:

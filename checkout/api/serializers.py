@@ -134,11 +134,33 @@ class StringField(CodedFieldMixin, serializers.CharField):
 
 
 class IntegerField(CodedFieldMixin, serializers.IntegerField):
-    pass
+    """A JSON number with no fractional part: ``"5"`` (a string) and ``true`` are refused, not
+    converted (the schema says integer; DRF alone would take ``"5"``, ``"１"`` and ``True``)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise fail("Must be an integer.", "invalid_type")
+        return super().to_internal_value(data)
+
+
+class QueryIntegerField(IntegerField):
+    """An integer in a query string, where every value is text: ASCII digits only (``int()``
+    would also read ``"１"``, ``" 5"`` and ``"5_0"``)."""
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and re.fullmatch(r"[0-9]{1,9}", data)):
+            raise fail("Must be an integer (ASCII digits).", "invalid_type")
+        return super().to_internal_value(int(data))
 
 
 class BooleanField(CodedFieldMixin, serializers.BooleanField):
-    pass
+    """JSON ``true`` or ``false`` only: ``"false"`` (a string, truthy in most languages) and
+    ``0``/``1`` are refused, not guessed at."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            raise fail("Must be a boolean (true or false).", "invalid_type")
+        return data
 
 
 class ChoiceField(CodedFieldMixin, serializers.ChoiceField):
@@ -316,7 +338,16 @@ IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "p
 
 @extend_schema_field(IDEMPOTENCY_KEY_SCHEMA)
 class IdempotencyKeyField(StringField):
-    """Schema only: the view checks the key (``IDEMPOTENCY_KEY``) before the body is validated."""
+    """Create checks the key (``IDEMPOTENCY_KEY``) in the view, before the body is validated;
+    preview and update validate the same body, so the field holds them to the same rule."""
+
+    error_codes = {"blank": "invalid_idempotency_key"}
+    default_error_messages = {"blank": "1 to 255 printable ASCII characters without spaces."}
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and IDEMPOTENCY_KEY.fullmatch(data)):
+            raise fail("1 to 255 printable ASCII characters without spaces.", "invalid_idempotency_key")
+        return data
 
 
 @extend_schema_field({"type": "string", "pattern": f"^{TRACE_ID_PATTERN.pattern}$"})
@@ -899,7 +930,7 @@ class CheckoutSessionListQuerySerializer(StrictSerializer):
     created_gt = DateTimeField(required=False, help_text="Created after.")
     created_lte = DateTimeField(required=False, help_text="Created at or before.")
     created_lt = DateTimeField(required=False, help_text="Created before.")
-    limit = IntegerField(min_value=1, max_value=100, required=False, default=20)
+    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=20)
     cursor = StringField(
         max_length=200, required=False, help_text="next_cursor of the previous page."
     )

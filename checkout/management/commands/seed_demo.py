@@ -45,18 +45,30 @@ def _banner(demo, superuser: bool) -> str:
         "cancel_url": "https://merchant.example/cancel",
         "pending_url": "https://merchant.example/pending",
     }
+    exports = {
+        "API_KEY": demo.api_key,
+        "BASE_URL": base,
+        "PLAN_ID": body["plan_id"],
+        "CUSTOMER_ID": body["customer_id"],
+        "PRODUCT_ID": str(demo.products["Seats"].id),
+    }
     lines = [
         "",
         "=" * 72,
         f" Demo merchant: {demo.organization.name} ({demo.organization.id})",
         f" API key:       {demo.api_key}",
+        "                (derived from SECRET_KEY: with the default key, the same on every demo install)",
     ]
     if superuser:
         lines.append(f" Admin:         {base}/admin/  (user {SUPERUSER[0]} / password {SUPERUSER[1]})")
     lines += [
         f" API:           {base}/api/v1/   docs: {base}/api/docs/",
         "",
-        " Create a checkout session, then open its \"url\" in a browser:",
+        " For the README's commands, paste this line into another terminal:",
+        "",
+        "   export " + " ".join(f"{name}={value}" for name, value in exports.items()),
+        "",
+        " Or create a checkout session now, then open its \"url\" in a browser:",
         "",
         f"   curl -s -X POST {base}/api/v1/checkout-sessions \\",
         f"     -H 'Authorization: Bearer {demo.api_key}' \\",

@@ -12,13 +12,12 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from bench.common import free_port
 from checkout.enums import SessionStatus
 from checkout.models import CheckoutSession
 from checkout.tokens import session_token_new
 from tests.checkout.factories import CheckoutSessionFactory
 from tests.readme import readme_verify
-
-THROWAWAY_REDIS_PORT = 6391
 
 requires_postgres = pytest.mark.skipif(
     not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
@@ -114,14 +113,15 @@ def start_celery_worker(celery_app, transactional_db):
 
 @pytest.fixture
 def throwaway_redis(celery_app):
-    """A Redis of our own on port 6391 (never the shared one), as the broker for one
-    test. ``.stop()`` / ``.start()`` simulate an outage."""
+    """A Redis of our own on a free port (never the shared one, and never another run's: the
+    machine is shared, and xdist runs tests side by side), as the broker for one test.
+    ``.stop()`` / ``.start()`` simulate an outage."""
     if not shutil.which("redis-server"):
         pytest.skip("redis-server not installed")
 
     class ThrowawayRedis:
-        port = THROWAWAY_REDIS_PORT
-        url = f"redis://127.0.0.1:{THROWAWAY_REDIS_PORT}/0"
+        port = free_port()
+        url = f"redis://127.0.0.1:{port}/0"
 
         def ping(self) -> bool:
             try:
@@ -157,8 +157,6 @@ def throwaway_redis(celery_app):
             _pools_reset(celery_app)
 
     redis = ThrowawayRedis()
-    if redis.ping():
-        redis.stop()  # a leftover of an interrupted run
     redis.start()
     celery_app.conf.broker_url = redis.url
     _pools_reset(celery_app)
