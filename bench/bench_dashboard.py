@@ -126,7 +126,7 @@ def sweep_cost(rounds: int) -> None:
     from django.db import connection
 
     from checkout.models import CheckoutSession
-    from checkout.services.expiry import checkout_sessions_expire_due
+    from checkout.sessions.expiry import checkout_sessions_expire_due
 
     index = next(i for i in CheckoutSession._meta.indexes if i.name == "session_dashboard")
 

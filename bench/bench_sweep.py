@@ -67,7 +67,7 @@ def sweeper_main() -> None:
     django.setup()
     from django.db import connection
 
-    from checkout.services.expiry import checkout_sessions_expire_due
+    from checkout.sessions.expiry import checkout_sessions_expire_due
 
     options = json.loads(os.environ.get("BENCH_SWEEP_OPTIONS") or "{}")
     connection.ensure_connection()

@@ -423,3 +423,21 @@ def _billing_schedule(contract: Contract, phases: list, items_by_phase: dict) ->
 
 def _discount(data) -> Discount | None:
     return None if data is None else Discount.from_json(data)
+
+
+def coupon_uses_left_check(*, coupon_id, promotion_code_id=None) -> None:
+    """Lock the coupon (and the promotion code it came through) until the transaction ends,
+    and refuse with ``PromotionCodeUsedUp`` when either has no use left: what
+    ``billing.services.coupon_redeem`` will count, checked before a card is charged. Lock
+    order: the promotion code and its coupon after the checkout session, as redeeming does."""
+    if promotion_code_id is not None:
+        promotion = (PromotionCode.objects.select_for_update().select_related("coupon")
+                     .filter(pk=promotion_code_id, coupon_id=coupon_id).first())
+        rows = [] if promotion is None else [(promotion, "code"), (promotion.coupon, "code")]
+    else:
+        rows = [(coupon, "discount") for coupon in Coupon.objects.select_for_update().filter(pk=coupon_id)]
+    for row, noun in rows:
+        if row.max_redemptions is not None and row.times_redeemed >= row.max_redemptions:
+            raise PromotionCodeUsedUp(
+                f"This {noun} has just been used for the last time. Remove it to continue at the full price.",
+                field="promotion_code")

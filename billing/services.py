@@ -32,6 +32,14 @@ from .models import (
 from .pricing import period_containing
 
 
+# The writes below are atomic on their own; inside a caller's transaction (a checkout's
+# confirm) they add no savepoint: an error in one undoes the caller's whole transaction,
+# which is what every caller wants, and the confirm's statement budget has no room for
+# two statements per call.
+def _atomic(function):
+    return transaction.atomic(savepoint=False)(function)
+
+
 def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
     return [
         PhaseItem(
@@ -46,17 +54,22 @@ def _phase_items(phase: Phase, quote_phase) -> list[PhaseItem]:
     ]
 
 
-@transaction.atomic
+@_atomic
 def contract_create_from_quote(
     *, organization_id, customer_id, business_entity_id, quote: Quote, livemode: bool = False,
-    collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY,
+    collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY, test_clock_id=...,
 ) -> Contract:
     """A new contract with one ``Phase`` per quote phase; each item keeps its locked terms.
     The contract's plan is its first phase's (none for a product-based contract). A test-mode
-    contract of a customer on a test clock follows that clock. Its renewals start with
+    contract of a customer on a test clock follows that clock (``test_clock_id``: the
+    customer's, when the caller has read it already; else looked up). Its renewals start with
     ``billing.renewals.contract_billing_start`` once its first invoice exists."""
-    clock_id = None if livemode else TestClock.objects.filter(customer_id=customer_id).values_list(
-        "id", flat=True).first()
+    if livemode:
+        clock_id = None
+    elif test_clock_id is not ...:
+        clock_id = test_clock_id
+    else:
+        clock_id = TestClock.objects.filter(customer_id=customer_id).values_list("id", flat=True).first()
     contract = Contract.objects.create(
         test_clock_id=clock_id,
         collection_method=collection_method,
@@ -120,7 +133,7 @@ def contract_version_bump(*, contract_id) -> None:
     Contract.objects.filter(pk=contract_id).update(version=F("version") + 1)
 
 
-@transaction.atomic
+@_atomic
 def contract_amend_from_quote(*, organization_id, contract_id, quote: Quote, expected_version: int | None = None,
                               expected_phase_id=None) -> tuple[Contract, Phase]:
     """Apply a plan switch or quantity update: the phase in force on the change date
@@ -256,7 +269,7 @@ def invoice_values_from_estimate(
     return invoice, lines
 
 
-@transaction.atomic
+@_atomic
 def invoice_create_from_estimate(**kwargs) -> Invoice:
     """``invoice_values_from_estimate``, saved: the invoice and its lines."""
     values, lines = invoice_values_from_estimate(**kwargs)
@@ -268,7 +281,7 @@ def invoice_create_from_estimate(**kwargs) -> Invoice:
     return invoice
 
 
-@transaction.atomic
+@_atomic
 def coupon_redeem(*, coupon_id, promotion_code_id=None, checkout_session_id, contract_id, customer_id,
                   enforce_limit: bool = True) -> CouponRedemption:
     """Count one use of a coupon (and of the promotion code it came through) for a completing

@@ -1,26 +1,116 @@
-"""Checkout domain errors. Each has a stable code and an HTTP status."""
+"""Checkout domain errors. Each has a stable code (``CheckoutErrorCode``) and an HTTP status."""
+
+from enum import StrEnum
 
 from billing.estimates import MAX_START_DAYS_AHEAD
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, CoreErrorCode, DomainError, NotFound
+
+
+class CheckoutErrorCode(StrEnum):
+    """Every code the checkout app answers with: its domain errors' (below) and the request
+    rules its serializers and views refuse with (``checkout.api``). Part of the API contract:
+    never rename one. The schema's error catalogue is built from this enum, billing's and
+    core's (``checkout.api.schema``)."""
+
+    # Domain errors
+    BUSINESS_ENTITY_MISMATCH = "business_entity_mismatch"
+    BUSINESS_ENTITY_NOT_FOUND = "business_entity_not_found"
+    CARD_REQUIRED = "card_required"
+    CHECKOUT_SESSION_CHANGED = "checkout_session_changed"
+    CHECKOUT_SESSION_EXPIRED = "checkout_session_expired"
+    CHECKOUT_SESSION_NOT_FOUND = "checkout_session_not_found"
+    CHECKOUT_SESSION_NOT_OPEN = "checkout_session_not_open"
+    CHECKOUT_SESSION_NOT_PRICED = "checkout_session_not_priced"
+    CHECKOUT_SESSION_NOT_PROCESSING = "checkout_session_not_processing"
+    CONTRACT_AMENDMENT_IN_PROGRESS = "contract_amendment_in_progress"
+    CONTRACT_CUSTOMER_MISMATCH = "contract_customer_mismatch"
+    CONTRACT_ENDED = "contract_ended"
+    CONTRACT_NOT_ACTIVE = "contract_not_active"
+    CONTRACT_NOT_FOUND = "contract_not_found"
+    CUSTOMER_DETAILS_REQUIRED = "customer_details_required"
+    CUSTOMER_NOT_FOUND = "customer_not_found"
+    IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INVALID_CANCELLATION_REASON = "invalid_cancellation_reason"
+    INVALID_EVENT_TYPE = "invalid_event_type"
+    INVALID_GRACE_PERIOD = "invalid_grace_period"
+    INVALID_URL = "invalid_url"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_METHOD_NOT_ALLOWED = "payment_method_not_allowed"
+    PAYMENT_REQUIRED = "payment_required"
+    PLAN_NOT_ACTIVE = "plan_not_active"
+    PLAN_NOT_FOUND = "plan_not_found"
+    PLAN_UNCHANGED = "plan_unchanged"
+    PRICING_NOT_FOUND = "pricing_not_found"
+    PRODUCT_NOT_FOUND = "product_not_found"
+    START_DATE_OUT_OF_RANGE = "start_date_out_of_range"
+    START_DATE_OUTSIDE_CONTRACT = "start_date_outside_contract"
+    TERMS_NOT_ACCEPTED = "terms_not_accepted"
+    TERMS_OF_SERVICE_URL_MISSING = "terms_of_service_url_missing"
+    URL_HTTPS_REQUIRED = "url_https_required"
+    URL_NOT_PUBLIC = "url_not_public"
+    WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
+    WEBHOOK_ENDPOINT_LIMIT = "webhook_endpoint_limit"
+    WEBHOOK_ENDPOINT_NOT_FOUND = "webhook_endpoint_not_found"
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
+    # Request rules (shapes, which fields go together)
+    AMBIGUOUS_CHECKOUT_TYPE = "ambiguous_checkout_type"
+    CHECKOUT_TYPE_UNDETERMINED = "checkout_type_undetermined"
+    CONFLICTING_FIELDS = "conflicting_fields"
+    DATE_OUT_OF_RANGE = "date_out_of_range"
+    DISCOUNTS_CONFLICT = "discounts_conflict"
+    END_DATE_NOT_ALLOWED = "end_date_not_allowed"
+    EXPIRES_AT_IN_PAST = "expires_at_in_past"
+    EXPIRES_AT_TOO_FAR = "expires_at_too_far"
+    FIELD_NOT_ALLOWED = "field_not_allowed"
+    GUEST_CHECKOUT_CONFLICT = "guest_checkout_conflict"
+    GUEST_CHECKOUT_NOT_ALLOWED = "guest_checkout_not_allowed"
+    IDEMPOTENCY_KEY_MISMATCH = "idempotency_key_mismatch"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_COUNTRY = "invalid_country"
+    INVALID_CURRENCY = "invalid_currency"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_ID = "invalid_id"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    INVALID_LOCALE = "invalid_locale"
+    INVALID_PHONE_NUMBER = "invalid_phone_number"
+    INVALID_TAX_ID = "invalid_tax_id"
+    INVALID_TRACE_ID = "invalid_trace_id"
+    METADATA_KEY_TOO_LONG = "metadata_key_too_long"
+    METADATA_TOO_LARGE = "metadata_too_large"
+    METADATA_TOO_MANY_KEYS = "metadata_too_many_keys"
+    PHASE_DATES_INCOHERENT = "phase_dates_incoherent"
+    PHASES_NOT_ALLOWED = "phases_not_allowed"
+    PLAN_ID_NOT_ALLOWED = "plan_id_not_allowed"
+    PRICING_CONFLICT = "pricing_conflict"
+    PRODUCT_OVERRIDES_NOT_ALLOWED = "product_overrides_not_allowed"
+    TRIAL_NOT_ALLOWED = "trial_not_allowed"
+    UNKNOWN_FIELD = "unknown_field"
+    URL_SCHEME_NOT_ALLOWED = "url_scheme_not_allowed"
+    URL_TOO_LONG = "url_too_long"
+    URL_USERINFO_NOT_ALLOWED = "url_userinfo_not_allowed"
+
+
 
 
 class SessionNotFound(NotFound):
-    code = "checkout_session_not_found"
+    code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_FOUND.value
     message = "No such checkout session."
 
 
 class SessionNotOpen(Conflict):
-    code = "checkout_session_not_open"
+    code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_OPEN.value
     message = "The checkout session is no longer open."
 
 
 class SessionNotProcessing(Conflict):
-    code = "checkout_session_not_processing"
+    code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_PROCESSING.value
     message = "The checkout session has no payment being processed."
 
 
 class InvalidCancellationReason(DomainError):
-    code = "invalid_cancellation_reason"
+    code = CheckoutErrorCode.INVALID_CANCELLATION_REASON.value
     message = "Unknown cancellation reason."
 
 
@@ -32,193 +122,193 @@ class RequestInvalid(DomainError):
     """A shape rule of the request was broken. ``code`` is the first broken rule's code;
     ``fields`` lists every offending path."""
 
-    code = "invalid"
+    code = CoreErrorCode.INVALID.value
     status = 422
     message = "The request has invalid fields."
 
 
 class PlanNotFound(NotFound):
-    code = "plan_not_found"
+    code = CheckoutErrorCode.PLAN_NOT_FOUND.value
     message = "No such plan."
 
 
 class ContractNotFound(NotFound):
-    code = "contract_not_found"
+    code = CheckoutErrorCode.CONTRACT_NOT_FOUND.value
     message = "No such contract."
 
 
 class CustomerNotFound(NotFound):
-    code = "customer_not_found"
+    code = CheckoutErrorCode.CUSTOMER_NOT_FOUND.value
     message = "No such customer."
 
 
 class BusinessEntityNotFound(NotFound):
-    code = "business_entity_not_found"
+    code = CheckoutErrorCode.BUSINESS_ENTITY_NOT_FOUND.value
     message = "No such business entity."
 
 
 class ProductNotFound(NotFound):
-    code = "product_not_found"
+    code = CheckoutErrorCode.PRODUCT_NOT_FOUND.value
     message = "No such product."
 
 
 class PricingNotFound(NotFound):
-    code = "pricing_not_found"
+    code = CheckoutErrorCode.PRICING_NOT_FOUND.value
     message = "No such pricing."
 
 
 class PlanNotActive(DomainError):
-    code = "plan_not_active"
+    code = CheckoutErrorCode.PLAN_NOT_ACTIVE.value
     message = "The plan is not active."
 
 
 class ContractNotActive(DomainError):
-    code = "contract_not_active"
+    code = CheckoutErrorCode.CONTRACT_NOT_ACTIVE.value
     message = "The contract has ended and cannot be amended."
 
 
 class ContractCustomerMismatch(DomainError):
-    code = "contract_customer_mismatch"
+    code = CheckoutErrorCode.CONTRACT_CUSTOMER_MISMATCH.value
     message = "The contract belongs to another customer."
 
 
 class BusinessEntityMismatch(DomainError):
-    code = "business_entity_mismatch"
+    code = CheckoutErrorCode.BUSINESS_ENTITY_MISMATCH.value
     message = "The business entity differs from the contract's."
 
 
 class PlanUnchanged(DomainError):
-    code = "plan_unchanged"
+    code = CheckoutErrorCode.PLAN_UNCHANGED.value
     message = "The contract is already on this plan; send product_overrides without plan_id to change quantities."
 
 
 class ContractAmendmentInProgress(Conflict):
-    code = "contract_amendment_in_progress"
+    code = CheckoutErrorCode.CONTRACT_AMENDMENT_IN_PROGRESS.value
     message = ("Another change to this contract has a payment being processed; "
                "wait for it to settle, then open a new checkout session.")
 
 
 class ContractEnded(DomainError):
-    code = "contract_ended"
+    code = CheckoutErrorCode.CONTRACT_ENDED.value
     message = "The contract has ended and cannot be amended."
 
 
 class StartDateOutsideWindow(DomainError):
-    code = "start_date_out_of_range"
+    code = CheckoutErrorCode.START_DATE_OUT_OF_RANGE.value
     message = ("The start date must lie between one billing period ago and "
                f"{MAX_START_DAYS_AHEAD} days from today.")
 
 
 class ChangeDateOutsideContract(DomainError):
-    code = "start_date_outside_contract"
+    code = CheckoutErrorCode.START_DATE_OUTSIDE_CONTRACT.value
     message = "The change date must fall within the contract's current phase."
 
 
 class UrlHttpsRequired(DomainError):
-    code = "url_https_required"
+    code = CheckoutErrorCode.URL_HTTPS_REQUIRED.value
     message = "Live-mode keys require https URLs."
 
 
 class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
+    code = CheckoutErrorCode.IDEMPOTENCY_KEY_REUSED.value
     message = "This idempotency key was already used with a different request body."
 
 
 class IdempotencyKeyInUse(Conflict):
-    code = "idempotency_key_in_use"
+    code = CheckoutErrorCode.IDEMPOTENCY_KEY_IN_USE.value
     message = "A request with this idempotency key is still being processed; retry shortly."
 
 
 class SessionChangedConcurrently(Conflict):
-    code = "checkout_session_changed"
+    code = CheckoutErrorCode.CHECKOUT_SESSION_CHANGED.value
     message = "The checkout session changed while this request was made; read it again and retry."
 
 
 class SessionExpired(SessionNotOpen):
-    code = "checkout_session_expired"
+    code = CheckoutErrorCode.CHECKOUT_SESSION_EXPIRED.value
     message = "The checkout session has expired."
 
 
 class SessionNotPriced(DomainError):
-    code = "checkout_session_not_priced"
+    code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_PRICED.value
     status = 409
     message = "The checkout session has no locked estimate to confirm."
 
 
 class PaymentMethodNotAllowed(DomainError):
-    code = "payment_method_not_allowed"
+    code = CheckoutErrorCode.PAYMENT_METHOD_NOT_ALLOWED.value
     message = "This payment method is not available for this checkout session."
 
 
 class PaymentRequired(DomainError):
-    code = "payment_required"
+    code = CheckoutErrorCode.PAYMENT_REQUIRED.value
     message = "This checkout session has an amount due: confirm it with a payment."
 
 
 class PaymentFailed(DomainError):
     """The merchant API's confirm: the charge was declined (the session stays open)."""
 
-    code = "payment_failed"
+    code = CheckoutErrorCode.PAYMENT_FAILED.value
     status = 402
     message = "The payment did not go through."
 
 
 class CardRequired(DomainError):
-    code = "card_required"
+    code = CheckoutErrorCode.CARD_REQUIRED.value
     message = "Card details are required to pay by card."
 
 
 class CustomerDetailsRequired(DomainError):
-    code = "customer_details_required"
+    code = CheckoutErrorCode.CUSTOMER_DETAILS_REQUIRED.value
     message = "A guest checkout needs the customer's name."
 
 
 class StripeWebhookRejected(DomainError):
-    code = "webhook_signature_invalid"
+    code = CheckoutErrorCode.WEBHOOK_SIGNATURE_INVALID.value
     status = 400
     message = "Unknown webhook endpoint or invalid Stripe-Signature."
 
 
 class WebhookEndpointNotFound(NotFound):
-    code = "webhook_endpoint_not_found"
+    code = CheckoutErrorCode.WEBHOOK_ENDPOINT_NOT_FOUND.value
     message = "No such webhook endpoint."
 
 
 class WebhookDeliveryNotFound(NotFound):
-    code = "webhook_delivery_not_found"
+    code = CheckoutErrorCode.WEBHOOK_DELIVERY_NOT_FOUND.value
     message = "No such webhook delivery."
 
 
 class InvalidWebhookUrl(DomainError):
-    code = "invalid_url"
+    code = CheckoutErrorCode.INVALID_URL.value
     message = "The URL must be an absolute http or https URL with a host."
 
 
 class InvalidSecretGracePeriod(DomainError):
-    code = "invalid_grace_period"
+    code = CheckoutErrorCode.INVALID_GRACE_PERIOD.value
     message = "previous_secret_valid_hours must be a whole number of hours from 0 to 168."
 
 
 class WebhookUrlNotPublic(DomainError):
-    code = "url_not_public"
+    code = CheckoutErrorCode.URL_NOT_PUBLIC.value
     message = "Webhooks are delivered to public addresses only, not to localhost or private networks."
 
 
 class InvalidEventType(DomainError):
-    code = "invalid_event_type"
+    code = CheckoutErrorCode.INVALID_EVENT_TYPE.value
     message = "Unknown event type."
 
 
 class WebhookEndpointLimit(DomainError):
-    code = "webhook_endpoint_limit"
+    code = CheckoutErrorCode.WEBHOOK_ENDPOINT_LIMIT.value
     message = "The organization has as many webhook endpoints as it may have."
 
 
 class TermsOfServiceUrlMissing(DomainError):
-    code = "terms_of_service_url_missing"
+    code = CheckoutErrorCode.TERMS_OF_SERVICE_URL_MISSING.value
     message = "The business entity has no terms of service URL to ask the customer to accept; set terms_url first."
 
 
 class TermsNotAccepted(DomainError):
-    code = "terms_not_accepted"
+    code = CheckoutErrorCode.TERMS_NOT_ACCEPTED.value
     message = "Accept the terms of service to continue."

@@ -16,13 +16,14 @@ from functools import cache
 from typing import NamedTuple
 from uuid import UUID
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Case, F, Max, QuerySet, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from checkout.enums import EventType, IdempotencyStatus, SessionStatus
 from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, IdempotencyRecord
-from checkout.services.recovery_url import recovery_url_base, recovery_url_expression
 from core.db import prepared_cursor, sql_or_orm
 from core.models import BusinessEntity
 from customers.models import Customer
@@ -42,6 +43,24 @@ class CustomerEntities(NamedTuple):
 class EntityRow(NamedTuple):
     id: UUID
     tax_rate: Decimal | None
+
+
+_SESSION = CheckoutSession._meta.db_table
+_EVENT = Event._meta.db_table
+
+
+def recovery_url_base() -> str:
+    """The recovery URL an expired session gets (``after_expiration.recovery.enabled``) is this,
+    its token and ``/recover``: the hosted page's address. Written by whatever expires the
+    session, in the same statement, so the row, the API and the event agree."""
+    return f"{settings.PUBLIC_BASE_URL}/pay/"
+
+
+def recovery_url_expression():
+    """``recovery_url_base()`` + token + ``/recover`` for sessions with recovery enabled, "" for
+    the others: the ORM twin of the expiry statements' ``CASE``."""
+    return Case(When(recovery_enabled=True, then=Concat(Value(recovery_url_base()), F("token"), Value("/recover"))),
+                default=Value(""))
 
 
 # --- a customer and the entities a create may bill from -----------------------------------------
@@ -223,12 +242,69 @@ def _passthrough_types() -> tuple[frozenset, ...]:
     return tuple(by_class.get(type(f), frozenset()) for f in _session_insert_sql()[0])
 
 
-# --- expiring sessions ---------------------------------------------------------------------------
-# The sweep (checkout.services.expiry) on a big table: one statement per batch, nothing loaded
-# into Python, so what a session costs is the database's own work.
+# --- a session's transition and its event -------------------------------------------------------
 
-_SESSION = CheckoutSession._meta.db_table
-_EVENT = Event._meta.db_table
+
+def session_transition_write(*, session_id, expected: str, changes: dict, event: Event | None) -> bool:
+    """Write ``changes`` (model field names → values) to the session if its status is still
+    ``expected`` and, only then, insert ``event`` with the session's next sequence. True if the
+    session changed (``event.sequence`` is then set)."""
+    return sql_or_orm(session_transition_write_sql, session_transition_write_orm)(
+        session_id=session_id, expected=expected, changes=changes, event=event,
+    )
+
+
+def session_transition_write_sql(*, session_id, expected: str, changes: dict, event: Event | None) -> bool:
+    # One statement: the compare-and-set and the outbox row it reports go together, and the
+    # sequence is read in it (the caller holds the session's lock, so nobody appends meanwhile).
+    db = connections[DEFAULT_DB_ALIAS]
+    q = db.ops.quote_name
+    meta = CheckoutSession._meta
+    columns, params = [], []
+    for name, value in changes.items():
+        field = meta.get_field(name)
+        columns.append(f"{q(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection=db))
+    update = f"UPDATE {q(_SESSION)} SET {', '.join(columns)} WHERE id = %s AND status = %s RETURNING id"
+    params += [meta.pk.get_db_prep_value(session_id, connection=db), expected]
+    with db.cursor() as cursor:
+        if event is None:
+            cursor.execute(update, params)
+            return cursor.rowcount == 1
+        fields = [Event._meta.get_field(name) for name in _EVENT_INSERTED]
+        values = ", ".join(f"CAST(%s AS {f.db_type(db)})" for f in fields)
+        cursor.execute(
+            f"WITH changed AS ({update})"
+            f" INSERT INTO {q(_EVENT)} ({', '.join(q(f.column) for f in fields)}, checkout_session_id, sequence)"
+            f" SELECT {values}, changed.id, COALESCE((SELECT max(sequence) FROM {q(_EVENT)}"
+            " WHERE checkout_session_id = changed.id), 0) + 1 FROM changed RETURNING sequence",
+            params + [f.get_db_prep_save(getattr(event, f.attname), connection=db) for f in fields],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.sequence = row[0]
+    event._state.adding, event._state.db = False, db.alias
+    return True
+
+
+def session_transition_write_orm(*, session_id, expected: str, changes: dict, event: Event | None) -> bool:
+    if not CheckoutSession.objects.filter(pk=session_id, status=expected).update(**changes):
+        return False
+    if event is not None:
+        last = Event.objects.filter(checkout_session_id=session_id).aggregate(m=Max("sequence"))["m"]
+        event.sequence = (last or 0) + 1
+        event.save(force_insert=True)
+    return True
+
+
+# The event columns a transition writes from the instance (the session and sequence come from the UPDATE).
+_EVENT_INSERTED = ("id", "created_at", "updated_at", "organization", "type", "livemode", "payload")
+
+
+# --- expiring sessions ---------------------------------------------------------------------------
+# The sweep (checkout.sessions.expiry) on a big table: one statement per batch, nothing loaded
+# into Python, so what a session costs is the database's own work.
 
 # The events' payloads are left for the outbox pass to fill (EVENT_PAYLOAD_PENDING): the session
 # object is the API's JSON, built once, in Python (checkout.representation), and copying
@@ -256,7 +332,7 @@ WITH due AS ({{due}}
 ), expired AS (
     UPDATE {_SESSION} AS s
        SET status = %(expired)s, expired_at = %(now)s, updated_at = %(now)s,
-           -- checkout.services.recovery_url.recovery_url_expression, in SQL
+           -- recovery_url_expression, in SQL
            recovery_url = CASE WHEN s.recovery_enabled THEN %(recovery_base)s || s.token || '/recover' ELSE '' END
       FROM due
      WHERE s.id = due.id AND s.status = %(open)s

@@ -81,6 +81,8 @@ class CheckoutSession(BaseModel):
     pending_url = models.CharField(max_length=URL_MAX, blank=True)
     attribution = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The merchant's own reference for the checkout (their cart or order id), shown back as is.
+    client_reference_id = models.CharField(max_length=500, blank=True, default="")
     trace_id = models.CharField(max_length=128, blank=True)
     expires_at = models.DateTimeField()
     # BaseModel indexes created_at on its own; listing reads it through session_org_created
@@ -220,7 +222,7 @@ class IdempotencyRecord(models.Model):
 
 
 # The payload a bulk write (the expiry sweep) leaves for the outbox pass to complete
-# (``checkout.services.events.event_payloads_complete``). Never mutate it.
+# (``checkout.sessions.events.event_payloads_complete``). Never mutate it.
 EVENT_PAYLOAD_PENDING: dict = {}
 
 

@@ -21,6 +21,7 @@ from billing.errors import InvalidCadence
 from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
+from checkout.selectors import phase_plan_name
 from checkout.tokens import session_token_well_formed
 from core.countries import country_name
 from core.db import JoinedRowLoader
@@ -326,10 +327,7 @@ def _plan_left(session: CheckoutSession) -> str:
     that the switch was priced against (one query)."""
     if not session.contract_phase_id:
         return ""
-    from billing.models import Phase
-
-    phase = Phase.objects.filter(pk=session.contract_phase_id).select_related("plan").first()
-    return phase.plan.name if phase is not None and phase.plan is not None else ""
+    return phase_plan_name(phase_id=session.contract_phase_id)
 
 
 def _billing_words(terms: dict) -> str:

@@ -7,20 +7,14 @@ is exactly what ``GET /api/v1/checkout-sessions/{id}`` answered at that moment.
 """
 
 from django.conf import settings
+from rest_framework.renderers import JSONRenderer
 
 from checkout.enums import ALL_EVENTS
+from checkout.sessions.terms import datetime_text, plain_json
 
 
 def id_text(value):
     return str(value) if value is not None else None
-
-
-def datetime_text(value):
-    # DRF's wire format for datetimes (ISO-8601, "Z" for UTC).
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def checkout_session_json(session) -> dict:
@@ -44,11 +38,8 @@ def checkout_session_json(session) -> dict:
         "currency": session.currency,
         "contract": session.contract_spec,
         "product_overrides": session.product_overrides or [],
-        "success_url": session.success_url or None,
-        "cancel_url": session.cancel_url or None,
-        "pending_url": session.pending_url or None,
+        **plain_json(session),  # success_url, cancel_url, pending_url, client_reference_id, metadata, locale
         "attribution": session.attribution,
-        "metadata": session.metadata or {},
         "trace_id": session.trace_id or None,
         "expires_at": datetime_text(session.expires_at),
         "created_at": datetime_text(session.created_at),
@@ -68,8 +59,16 @@ def checkout_session_json(session) -> dict:
         "after_expiration": {"recovery": {"enabled": session.recovery_enabled}},
         "recovery_url": session.recovery_url or None,
         "recovered_from": id_text(session.recovered_from_id),
-        "locale": session.locale,
     }
+
+
+_renderer = JSONRenderer()
+
+
+def checkout_session_body(session) -> bytes:
+    """``checkout_session_json`` as the API's response body: the bytes a create answers, stores
+    for idempotent replays, and answers again."""
+    return _renderer.render(checkout_session_json(session))
 
 
 def _discount_json(session) -> dict | None:

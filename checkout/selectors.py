@@ -1,4 +1,7 @@
-"""Reads of checkout sessions. Reading applies expiry (a due session is expired on read).
+"""Reads of checkout sessions. Reads only: nothing here writes. A due session (open, past
+``expires_at``) comes back as the row says; views that show it first hand what they read to
+``checkout.sessions.expiry.checkout_sessions_expire_if_due`` (read-time expiry), and status
+filters already count it as expired.
 
 The list is keyset-paginated, newest first: the cursor is the last row's ``(created_at, id)``,
 opaque to callers (base64 JSON), so pages stay stable while new sessions are created, and each
@@ -17,12 +20,10 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import Payment, PaymentSettings, Plan
+from billing.models import Payment, PaymentSettings, Phase, Plan
 from checkout.enums import DeliveryStatus, SessionStatus
-from checkout.errors import RequestInvalid, SessionNotFound
+from checkout.errors import CheckoutErrorCode, RequestInvalid, SessionNotFound
 from checkout.models import CheckoutSession, WebhookDelivery
-from checkout.services.expiry import checkout_sessions_expire_among
-from checkout.services.lifecycle import checkout_session_expire_if_due
 from checkout.tokens import session_token_well_formed
 from core.db import JoinedRowLoader
 
@@ -30,24 +31,24 @@ _BY_ID = JoinedRowLoader(CheckoutSession, by=("id", "organization"))
 
 
 def checkout_session_get(*, organization_id, session_id, livemode: bool | None = None) -> CheckoutSession:
-    """The organization's session, expired if due. Another tenant's id is not found, nor
-    (with ``livemode``, a merchant key's mode) a session of the other mode."""
+    """The organization's session. Another tenant's id is not found, nor (with ``livemode``, a
+    merchant key's mode) a session of the other mode."""
     session = _BY_ID.get(session_id, organization_id)
     if session is None or (livemode is not None and session.livemode != livemode):
         raise SessionNotFound()
-    return checkout_session_expire_if_due(session)
+    return session
 
 
 _BY_TOKEN = JoinedRowLoader(CheckoutSession, ("business_entity", "customer", "plan"), by=("token",))
 
 
 def checkout_session_get_by_token(*, token: str) -> CheckoutSession:
-    """The session behind a hosted-page token (with its entity, customer and plan), expired
-    if due. One fixed statement: compiling the ORM query cost more than running it."""
+    """The session behind a hosted-page token (with its entity, customer and plan). One fixed
+    statement: compiling the ORM query cost more than running it."""
     session = _BY_TOKEN.get(token) if session_token_well_formed(token) else None
     if session is None:
         raise SessionNotFound()
-    return checkout_session_expire_if_due(session)
+    return session
 
 
 def checkout_session_amendment_in_flight(*, organization_id, contract_id, exclude_id=None) -> bool:
@@ -60,6 +61,11 @@ def checkout_session_amendment_in_flight(*, organization_id, contract_id, exclud
     if exclude_id is not None:
         sessions = sessions.exclude(pk=exclude_id)
     return sessions.exists()
+
+
+def phase_plan_name(*, phase_id) -> str:
+    """The name of a contract phase's plan ("" for none): what a plan switch leaves."""
+    return Phase.objects.filter(pk=phase_id).values_list("plan__name", flat=True).first() or ""
 
 
 def payment_settings_get(*, organization_id, livemode: bool):
@@ -95,7 +101,7 @@ def cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
         return created, uuid.UUID(session_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise RequestInvalid(
-            "The cursor is not one this API returned.", code="invalid_cursor", field="cursor"
+            "The cursor is not one this API returned.", code=CheckoutErrorCode.INVALID_CURSOR, field="cursor"
         ) from None
 
 
@@ -124,7 +130,7 @@ def checkout_session_list(
     cursor: str | None = None,
 ) -> Page:
     """One page of the organization's sessions of one mode. Status filters see read-time
-    expiry: an open session past ``expires_at`` is listed (and shown) as expired."""
+    expiry: an open session past ``expires_at`` is listed under ``expired``, not ``open``."""
     now = timezone.now()
     qs = CheckoutSession.objects.filter(organization_id=organization_id, livemode=livemode)
     if status == SessionStatus.OPEN:
@@ -152,13 +158,6 @@ def checkout_session_list(
     rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
     has_more = len(rows) > limit
     sessions = rows[:limit]
-    due = [s.pk for s in sessions if s.status == SessionStatus.OPEN and s.expires_at <= now]
-    if due:
-        # Read-time expiry for the whole page at once, then its due rows read again (a
-        # confirm may have won one of them meanwhile).
-        checkout_sessions_expire_among(session_ids=due, now=now)
-        fresh = CheckoutSession.objects.in_bulk(due)
-        sessions = [fresh.get(s.pk, s) for s in sessions]
     return Page(
         sessions=sessions,
         has_more=has_more,

@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 
 from billing.enums import PaymentAttemptStatus
 from checkout.activity import page_view_record
-from checkout.api.serializers import CheckoutSessionCreateSerializer, checkout_session_request_body, validated
+from checkout.api.serializers import CheckoutSessionCreateSerializer, validated
 from checkout.enums import CancellationReason, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
@@ -57,6 +57,8 @@ from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
 from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
+from checkout.sessions.expiry import checkout_session_expire_if_due
+from checkout.sessions.terms import SessionTerms
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
 
@@ -123,7 +125,9 @@ def _page_url(session: CheckoutSession) -> str:
 
 
 def _load(request, token: str) -> CheckoutSession:
-    session = checkout_session_get_by_token(token=token)
+    """The session behind ``token`` as the customer must see it: past ``expires_at``, expired
+    now (read-time expiry; no statement when it is not due)."""
+    session = checkout_session_expire_if_due(checkout_session_get_by_token(token=token))
     _allow_redirects(request, session)
     _use_language(request, session)
     return session
@@ -164,6 +168,7 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         terms_required=bool(session.terms_url),
     )
     form.stripe_key = getattr(provider, "publishable_key", "")
+    form.provider = provider  # the confirm charges through the provider the page showed
     return form
 
 
@@ -342,6 +347,7 @@ def checkout_page(request, token: str):
             customer_details=form.customer_details(),
             terms_accepted=form.cleaned_data.get("accept_terms", False),
             language=translation.get_language(),
+            provider=form.provider,
         )
     except (SessionNotOpen, SessionNotProcessing):
         return _redirect_after_refusal(session)
@@ -400,7 +406,7 @@ def _recovery_body(session: CheckoutSession) -> dict:
     """The expired session's create request, to be priced today: it starts today at the
     earliest (a plan-based contract or an amendment; a product-based contract keeps its phases'
     dates) and gets the default lifetime."""
-    body = checkout_session_request_body(session)
+    body = SessionTerms.of_session(session).request()
     body.pop("expires_at", None)
     today = timezone.now().date().isoformat()
     if "contract" in body:
@@ -428,7 +434,7 @@ def checkout_recover(request, token: str):
         return HttpResponseRedirect(_page_url(session))
     try:
         data = validated(CheckoutSessionCreateSerializer, _recovery_body(session))
-        recovered = checkout_session_recover(session_id=session.pk, data=data)
+        recovered = checkout_session_recover(session_id=session.pk, terms=SessionTerms.from_request(data))
     except SessionNotFound:
         return _not_found(request)
     except (DomainError, ValidationError):

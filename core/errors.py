@@ -6,6 +6,7 @@ Every API error, whatever raised it, answers
 
 import logging
 import math
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,13 +22,47 @@ from .parsers import BodyRejected
 logger = logging.getLogger(__name__)
 
 
+class CoreErrorCode(StrEnum):
+    """The codes any API operation may answer, whatever its app: the transport's (body,
+    authentication, routing, limits, outages, bugs), the request shape's (DRF's built-in
+    failures, ``DRF_CODES``) and the base domain errors'. Apps add theirs
+    (``checkout.errors.CheckoutErrorCode``, ``billing.errors.BillingErrorCode``)."""
+
+    # Transport
+    MALFORMED_REQUEST = "malformed_request"
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    REQUEST_TOO_LARGE = "request_too_large"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    # Request shape
+    FIELD_REQUIRED = "field_required"
+    INVALID_TYPE = "invalid_type"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    INVALID_LENGTH = "invalid_length"
+    INVALID_CHOICE = "invalid_choice"
+    INVALID_DATE = "invalid_date"
+    INVALID_DATETIME = "invalid_datetime"
+    INVALID_CHARACTERS = "invalid_characters"
+    # Base domain errors (a subclass names its own code)
+    INVALID = "invalid"
+    DOMAIN_ERROR = "domain_error"
+    CONFLICT = "conflict"
+
+
 class DomainError(Exception):
     """A rule of the domain was broken. Subclasses set ``code`` and ``status``.
 
     ``field`` names the offending input path (``"contract.currency"``) when there is one.
     """
 
-    code = "domain_error"
+    code = CoreErrorCode.DOMAIN_ERROR.value
     status = 422
     message = "The request broke a business rule."
 
@@ -43,13 +78,13 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    code = "not_found"
+    code = CoreErrorCode.NOT_FOUND.value
     status = 404
     message = "No such object."
 
 
 class Conflict(DomainError):
-    code = "conflict"
+    code = CoreErrorCode.CONFLICT.value
     status = 409
     message = "The object is not in a state that allows this."
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bench.common import free_port
 from checkout.models import WebhookEndpoint
-from checkout.services.webhooks import webhook_signature, webhook_signature_header
+from checkout.webhooks.delivery import webhook_signature, webhook_signature_header
 from tests.readme import README, ROOT, RUNNABLE, readme_runnable_blocks
 from tests.readme import readme_verify as _readme_verify
 
@@ -58,8 +58,8 @@ def test_readme_opens_with_the_two_commands():
 
 def test_readme_standard_webhooks_receiver_accepts_our_delivery_and_nothing_else():
     from checkout.models import WebhookEndpoint
-    from checkout.services.webhooks import standard_webhook_headers
     from checkout.tokens import webhook_secret_new
+    from checkout.webhooks.delivery import standard_webhook_headers
 
     block = next(b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "def receive" in b)
     namespace: dict = {}

@@ -6,12 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from checkout.admin.timeline import delivery_state
+from checkout.effects import tasks_run_inline
 from checkout.enums import EventType
 from checkout.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from checkout.services.webhooks import (
-    event_envelope,
-    tasks_run_inline,
-    webhook_delivery_resend,
+from checkout.webhooks.delivery import event_envelope, webhook_delivery_resend
+from checkout.webhooks.endpoints import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
     webhook_endpoint_limit_check,

@@ -22,7 +22,7 @@ from rest_framework.exceptions import ValidationError
 from billing.estimates import MAX_TRIAL_DAYS
 from checkout.api.field_tree import field_clone, fields_build, shared_fields
 from checkout.enums import CancellationReason, CheckoutType, PageLocale, PaymentStatus, SessionStatus
-from checkout.representation import datetime_text, id_text
+from checkout.sessions.terms import SessionTerms
 from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
 from core.countries import country_codes
 from core.errors import DRF_CODES
@@ -629,6 +629,16 @@ class AfterExpirationSerializer(StrictSerializer):
                                   "priced that day.")
 
 
+class ClientReferenceIdField(StringField):
+    """Your own reference for the checkout (a cart or order id): stored and shown back as it is,
+    in the API and every event; null or "" clears it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Your reference for this checkout (a cart or order id), up to 500 "
+                                       "characters; shown back as is. null clears it.")
+        super().__init__(max_length=500, allow_blank=True, **kwargs)
+
+
 class LocaleField(ChoiceField):
     error_codes = {"invalid_choice": "invalid_locale"}
 
@@ -665,6 +675,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     pending_url = RedirectUrlField(required=False)
     attribution = AttributionSerializer(required=False, allow_null=True)
     metadata = JsonObjectField(required=False, allow_null=True)
+    client_reference_id = ClientReferenceIdField(required=False, allow_null=True)
     discounts = DiscountSerializer(
         many=True, required=False, max_length=1,
         help_text="At most one: a coupon or promotion code applied to the estimates. Not with "
@@ -856,58 +867,14 @@ class CheckoutSessionUpdateSerializer(StrictSerializer):
     cancel_url = RedirectUrlField(required=False)
     pending_url = RedirectUrlField(required=False)
     metadata = JsonObjectField(required=False)
+    client_reference_id = ClientReferenceIdField(required=False, allow_null=True)
     locale = LocaleField(required=False)
 
 
-def checkout_session_request_body(session) -> dict:
-    """The create request that makes ``session`` as it stands (ids as strings): the base a
-    PATCH is merged into and validated again, by the create's own rules."""
-    body: dict = {}
-    if session.checkout_type == CheckoutType.NEW_CONTRACT:
-        if session.contract_spec:
-            body["contract"] = json.loads(json.dumps(session.contract_spec))
-        else:
-            body.update(plan_id=id_text(session.plan_id), start_date=session.start_date.isoformat(),
-                        end_date=session.end_date.isoformat() if session.end_date else None)
-        if session.guest_checkout:
-            body.update(guest_checkout=True, customer=session.customer_details)
-        else:
-            body["customer_id"] = id_text(session.customer_id)
-        body["business_entity_id"] = id_text(session.business_entity_id)
-    else:
-        body.update(contract_id=id_text(session.contract_id), start_date=session.start_date.isoformat())
-        if session.checkout_type == CheckoutType.PLAN_SWITCH:
-            body["plan_id"] = id_text(session.plan_id)
-    for name in ("success_url", "cancel_url", "pending_url"):
-        if getattr(session, name):
-            body[name] = getattr(session, name)
-    if session.product_overrides:
-        body["product_overrides"] = session.product_overrides
-    body.update(metadata=session.metadata or {}, attribution=session.attribution,
-                expires_at=datetime_text(session.expires_at))
-    if (session.quote or {}).get("trial_end"):
-        body["trial_end"] = session.quote["trial_end"]
-    if session.terms_url:
-        body["consent_collection"] = {"terms_of_service": "required"}
-    if session.recovery_enabled:
-        body["after_expiration"] = {"recovery": {"enabled": True}}
-    if session.locale != PageLocale.AUTO:
-        body["locale"] = session.locale
-    if session.allow_promotion_codes:
-        # A code the customer entered on the page is not part of the merchant's request:
-        # re-pricing for a PATCH drops it, and the customer may enter it again.
-        body["allow_promotion_codes"] = True
-    elif session.promotion_code_id is not None:
-        body["discounts"] = [{"promotion_code": session.quote["discount"]["promotion_code"]}]
-    elif session.coupon_id is not None:
-        body["discounts"] = [{"coupon_id": str(session.coupon_id)}]
-    return body
-
-
 def checkout_session_request_patched(session, patch: dict) -> dict:
-    """``checkout_session_request_body`` with a validated PATCH's raw fields applied. A
-    contract-object session's dates live in its contract."""
-    body = checkout_session_request_body(session)
+    """The create request of the session's terms with a validated PATCH's raw fields applied.
+    A contract-object session's dates live in its contract."""
+    body = SessionTerms.of_session(session).request()
     for name, value in patch.items():
         if name in ("start_date", "end_date") and "contract" in body:
             body["contract"][name] = value
@@ -1065,6 +1032,7 @@ class CheckoutSessionSerializer(serializers.Serializer):
     pending_url = serializers.CharField(allow_null=True)
     attribution = AttributionSerializer(allow_null=True)
     metadata = JsonObjectField()
+    client_reference_id = serializers.CharField(allow_null=True, help_text="Your own reference, as you gave it.")
     trace_id = serializers.CharField(allow_null=True)
     expires_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()

@@ -10,15 +10,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.enums import PaymentMethod
-from checkout.errors import PaymentFailed, RequestInvalid
+from checkout.errors import CheckoutErrorCode, PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
-from checkout.services.create import checkout_session_build
+from checkout.services.create import checkout_session_build, checkout_session_create
 from checkout.services.idempotency import idempotency_fingerprint, idempotency_key_held
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
 from checkout.services.update import checkout_session_update
+from checkout.sessions.expiry import checkout_session_expire_if_due, checkout_sessions_expire_if_due
+from checkout.sessions.terms import SessionTerms
 from core.authentication import ApiKeyAuthentication, HasApiKey
+from core.errors import CoreErrorCode
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
 from core.parsers import LimitedJSONParser
@@ -38,12 +41,6 @@ from .serializers import (
     validated,
 )
 from .throttling import CheckoutSessionCreateThrottle
-
-_renderer = JSONRenderer()
-
-
-def _render(session) -> bytes:
-    return _renderer.render(checkout_session_json(session))
 
 
 class MerchantApi(APIView):
@@ -69,10 +66,8 @@ class CheckoutSessionCreateApi(MerchantApi):
                                   fingerprint=_create_fingerprint(api_key, payload)) as held:
             if held.replay is None:
                 data = validated(CheckoutSessionCreateSerializer, payload)
-                data["trace_id"] = request._request.trace_id
-                session = checkout_session_build(organization=api_key.organization, livemode=api_key.livemode,
-                                                 data=data)
-                held.insert(session, render=_render)
+                checkout_session_create(organization=api_key.organization, livemode=api_key.livemode, held=held,
+                                        terms=SessionTerms.from_request({**data, "trace_id": request._request.trace_id}))
         response = HttpResponse(held.outcome.body, status=held.outcome.status, content_type="application/json")
         if key is not None:
             response["Idempotency-Key"] = key
@@ -88,7 +83,8 @@ class CheckoutSessionPreviewApi(MerchantApi):
     def post(self, request):
         data = validated(CheckoutSessionCreateSerializer, _json_object(request.data))
         session = checkout_session_build(
-            organization=request.auth.organization, livemode=request.auth.livemode, data=data
+            organization=request.auth.organization, livemode=request.auth.livemode,
+            terms=SessionTerms.from_request(data),
         )
         return Response(checkout_session_preview_json(session))
 
@@ -100,10 +96,11 @@ class CheckoutSessionListApi(MerchantApi):
         page = checkout_session_list(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters
         )
+        sessions = checkout_sessions_expire_if_due(page.sessions)
         return Response(
             {
                 "object": "list",
-                "data": [checkout_session_json(session) for session in page.sessions],
+                "data": [checkout_session_json(session) for session in sessions],
                 "has_more": page.has_more,
                 "next_cursor": page.next_cursor,
             }
@@ -115,13 +112,13 @@ class CheckoutSessionUpdateApi(MerchantApi):
     def patch(self, request, session_id):
         patch = _json_object(request.data)
         validated(CheckoutSessionUpdateSerializer, patch)
-        session = checkout_session_get(
+        session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
+        ))
         data = validated(CheckoutSessionCreateSerializer, checkout_session_request_patched(session, patch))
         updated = checkout_session_update(
             organization=request.auth.organization, livemode=request.auth.livemode, session_id=session.pk,
-            data=data, expected_updated_at=session.updated_at,
+            terms=SessionTerms.from_request(data), expected_updated_at=session.updated_at,
         )
         return Response(checkout_session_json(updated))
 
@@ -129,9 +126,9 @@ class CheckoutSessionUpdateApi(MerchantApi):
 class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
-        session = checkout_session_get(
+        session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
+        ))
         return Response(checkout_session_json(session))
 
 
@@ -162,11 +159,8 @@ class CheckoutSessionConfirmApi(MerchantApi):
     @schema.confirm_schema
     def post(self, request, session_id):
         data = validated(CheckoutSessionConfirmSerializer, request.data)
-        checkout_session_get(  # 404 for another tenant's or mode's session, expired if due
-            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
-        result = checkout_session_confirm(
-            session_id=session_id, organization_id=request.auth.organization_id,
+        result = checkout_session_confirm(  # 404 for another tenant's or mode's session
+            session_id=session_id, organization_id=request.auth.organization_id, livemode=request.auth.livemode,
             payment_method=_CONFIRM_METHODS[data["mode"]], payment_method_id=data.get("payment_method_id", ""),
             terms_accepted=data.get("terms_accepted", False),
         )
@@ -187,7 +181,7 @@ class CheckoutSessionExpireApi(MerchantApi):
 
 def _json_object(payload) -> dict:
     if not isinstance(payload, dict):
-        raise RequestInvalid("The body must be a JSON object.", code="invalid_type", field="__all__")
+        raise RequestInvalid("The body must be a JSON object.", code=CoreErrorCode.INVALID_TYPE, field="__all__")
     return payload
 
 
@@ -218,13 +212,13 @@ def _idempotency_key(request, payload: dict) -> str | None:
         if value is not None and not (isinstance(value, str) and IDEMPOTENCY_KEY.fullmatch(value)):
             raise RequestInvalid(
                 "1 to 255 printable ASCII characters without spaces.",
-                code="invalid_idempotency_key",
+                code=CheckoutErrorCode.INVALID_IDEMPOTENCY_KEY,
                 field="idempotency_key",
             )
     if header is not None and body is not None and header != body:
         raise RequestInvalid(
             "The Idempotency-Key header and the idempotency_key field differ.",
-            code="idempotency_key_mismatch",
+            code=CheckoutErrorCode.IDEMPOTENCY_KEY_MISMATCH,
             field="idempotency_key",
         )
     return header if header is not None else body

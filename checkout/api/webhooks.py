@@ -2,7 +2,7 @@
 create), ``/api/v1/webhook-endpoints/{id}`` (GET, POST to update, DELETE) and
 ``/api/v1/webhook-endpoints/{id}/roll-secret`` (POST).
 
-Shapes here, rules in ``checkout.services.webhooks``. The signing secret is in the
+Shapes here, rules in ``checkout.webhooks.endpoints``. The signing secret is in the
 create and roll responses only; later reads never show it.
 """
 
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from checkout.enums import ALL_EVENTS, EventType
 from checkout.representation import datetime_text, webhook_endpoint_json
-from checkout.services import webhooks as service
+from checkout.webhooks import endpoints as service
 
 from .routing import MethodRouter
 from .serializers import (

@@ -11,22 +11,24 @@ open ──card declined──▶ open (payment_status=failed; the customer may 
 
 Guarantees
 - Every transition is one transaction that first locks the session row
-  (``SELECT … FOR UPDATE``: the same lock the expiry sweep, cancel and the settle task
-  take, always session first) and ends with a compare-and-set on ``status``. Double
-  submits, two tabs, a confirm racing the expiry sweep: the second caller waits for the
-  lock, then finds the session no longer open and is refused. So exactly one outcome, one
-  contract, one invoice (``Invoice.checkout_session`` is also unique) and one charge
-  (``Payment``'s partial unique index allows one pending-or-succeeded charge per session).
-- Fulfilment (customer, contract, invoice) is built first, inside a savepoint, and the
-  provider is asked to charge last: a decline or a settle-later answer rolls the
-  fulfilment back, so "nothing created" holds, and nothing can fail after money moved
-  except the commit itself. The outbox event is written in the same transaction.
-- A session past ``expires_at`` is expired (and the expiry committed) before confirming,
-  so a late confirm is refused exactly as a read would see it.
+  (``checkout.sessions.transitions``: the same lock the expiry sweep, cancel, update and the
+  settle task take, always session first) and ends with a compare-and-set on ``status``
+  that writes the outbox event with it. Double submits, two tabs, a confirm racing the
+  expiry sweep: the second caller waits for the lock, then finds the session no longer
+  open and is refused. So exactly one outcome, one contract, one invoice
+  (``Invoice.checkout_session`` is also unique) and one charge (``Payment``'s partial unique
+  index allows one pending-or-succeeded charge per session).
+- Everything that can refuse a confirm is decided before money moves, under the locks:
+  the session is open and not due (a due one is expired, committed, and refused), the
+  estimate is billable, an amendment's contract is the one it was priced on (locked), the
+  coupon has a use left (locked), the customer's details and consent are there. Then the
+  provider is asked to charge, and only a successful charge writes the customer, the
+  contract, the invoice and the redemption, which nothing can refuse any more: a decline or
+  a settle-later answer leaves nothing to undo, so no savepoint is needed.
 
-A real gateway: the provider is called while the session row is locked, with our Payment
-id as idempotency key, so a retried call cannot charge twice; the lock is held for the
-length of the gateway call (bounded by its timeout).
+A real gateway: the provider is called while the session row is locked, with a key that a
+retried attempt repeats (``checkout-<session>-<attempt>``), so a retried call cannot charge
+twice; the lock is held for the length of the gateway call (bounded by its timeout).
 """
 
 import logging
@@ -41,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod
-from billing.errors import ContractChanged, PaymentProviderUnavailable
+from billing.errors import ContractChanged, EstimateInconsistent, PaymentProviderUnavailable
 from billing.estimates import Quote
 from billing.gateway import (
     TEST_PROVIDER,
@@ -54,7 +56,8 @@ from billing.gateway import (
     provider_for,
     test_card_for,
 )
-from billing.models import Contract, Invoice, Payment
+from billing.models import Contract, Invoice, Payment, TestClock
+from billing.selectors import coupon_uses_left_check
 from billing.services import (
     contract_amend_from_quote,
     contract_create_from_quote,
@@ -62,6 +65,7 @@ from billing.services import (
     coupon_redeem,
     invoice_create_from_estimate,
 )
+from checkout import effects
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
 from checkout.errors import (
     CardRequired,
@@ -69,21 +73,15 @@ from checkout.errors import (
     CustomerDetailsRequired,
     PaymentMethodNotAllowed,
     PaymentRequired,
-    SessionExpired,
-    SessionNotFound,
-    SessionNotOpen,
     SessionNotPriced,
     SessionNotProcessing,
     TermsNotAccepted,
 )
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
-from core.queue import task_enqueue_on_commit
+from checkout.sessions.transitions import session_lock_open, session_locked, session_transition
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
-
-from .events import event_record
-from .lifecycle import checkout_session_expire
 
 logger = logging.getLogger(__name__)
 
@@ -119,42 +117,26 @@ class _Fulfilment:
     invoice: Invoice
 
 
-class _NotCharged(Exception):
-    """Raised inside the fulfilment savepoint to undo it when the charge did not succeed."""
-
-    def __init__(self, result: ChargeResult):
-        self.result = result
-
-
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _lock(session_id, organization_id=None) -> CheckoutSession:
-    sessions = CheckoutSession.objects.select_for_update(of=("self",)).select_related("business_entity")
-    if organization_id is not None:
-        sessions = sessions.filter(organization_id=organization_id)
-    session = sessions.filter(pk=session_id).first()
-    if session is None:
-        raise SessionNotFound()
-    return session
-
-
-def _refuse_not_open(session: CheckoutSession):
-    if session.status == SessionStatus.EXPIRED:
-        raise SessionExpired()
-    raise SessionNotOpen(f"The checkout session is {session.status} and cannot be confirmed.")
 
 
 def checkout_session_amount_due(session: CheckoutSession) -> Decimal:
     """What confirming charges: the locked estimate's current invoice, ``amount_due`` (after
-    credit) or else its ``total``. Raises ``SessionNotPriced`` without a usable estimate."""
+    credit) or else its ``total``. Raises ``SessionNotPriced`` without a usable estimate, and
+    ``EstimateInconsistent`` for one that does not add up (lines to the subtotal, subtotal and
+    tax to the total): the invoice would refuse it, and that must be known before a charge."""
     current = (session.estimates or {}).get("current_invoice")
     if not current or not session.quote:
         raise SessionNotPriced()
     try:
-        return Decimal(current.get("amount_due", current["total"]))
+        due = Decimal(current.get("amount_due", current["total"]))
+        lines = sum((Decimal(line["amount"]) for line in current.get("line_items") or ()), Decimal(0))
+        subtotal, tax, total = (Decimal(current[name]) for name in ("subtotal", "tax", "total"))
     except (KeyError, TypeError, InvalidOperation):
         raise SessionNotPriced("The checkout session's estimate is malformed.") from None
+    if lines != subtotal or subtotal + tax != total:
+        raise EstimateInconsistent()
+    return due
 
 
 def customer_details_merge(stored: dict | None, submitted: dict | None) -> dict:
@@ -182,13 +164,6 @@ def checkout_session_payment_provider(session: CheckoutSession) -> PaymentProvid
     return provider_for(settings_row, livemode=session.livemode)
 
 
-def _provider_for(session: CheckoutSession) -> PaymentProvider:
-    provider = checkout_session_payment_provider(session)
-    if provider is None:
-        raise PaymentProviderUnavailable()
-    return provider
-
-
 def _payment_provider(payment: Payment) -> PaymentProvider | None:
     """The provider a payment was made with (its organization's settings, for Stripe)."""
     if payment.provider == TEST_PROVIDER.name:
@@ -200,15 +175,21 @@ def _payment_provider(payment: Payment) -> PaymentProvider | None:
 
 def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption_limit: bool = True) -> _Fulfilment:
     """Customer (guests), contract or new phase, the first invoice, from the locked quote, and
-    the discount's redemption (undone with the rest when the charge does not go through)."""
+    the discount's redemption. Runs once nothing can refuse the confirm any more (for a card:
+    after the charge succeeded)."""
+    clock_id = ...  # unknown: billing looks the customer's test clock up
     if session.guest_checkout and session.customer_id is None:
         customer, created = customer_get_or_create_for_guest(
             organization_id=session.organization_id,
             business_entity_id=session.business_entity_id,
             details=session.customer_details or {},
         )
+        if created:
+            clock_id = None
     else:
-        customer, created = Customer.objects.get(pk=session.customer_id), False
+        customer, created = session.customer or Customer.objects.get(pk=session.customer_id), False
+        if customer is session.customer:  # read with the session's lock, its test clock with it
+            clock_id = _test_clock_id(customer)
     quote = Quote.from_json(session.quote)
     if session.checkout_type == CheckoutType.NEW_CONTRACT:
         contract = contract_create_from_quote(
@@ -217,6 +198,7 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
             business_entity_id=session.business_entity_id,
             quote=quote,
             livemode=session.livemode,
+            test_clock_id=clock_id,
         )
     else:
         contract, _phase = contract_amend_from_quote(
@@ -245,6 +227,14 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
     return _Fulfilment(customer, created, contract, invoice)
 
 
+def _test_clock_id(customer: Customer):
+    """The customer's test clock id (None without one), as read with it (``select_related``)."""
+    try:
+        return customer.test_clock.pk
+    except TestClock.DoesNotExist:
+        return None
+
+
 def _amendment_guard(session: CheckoutSession) -> None:
     """An amendment is confirmed only against the contract it was priced on, and one at a time.
 
@@ -266,33 +256,9 @@ def _amendment_guard(session: CheckoutSession) -> None:
         raise ContractAmendmentInProgress()
 
 
-def _transition(session: CheckoutSession, *, expected: str, **changes) -> None:
-    """Compare-and-set on ``status`` (the row is locked too: belt and braces), then mirror
-    the change on the instance so the event payload shows the new state."""
-    changes["updated_at"] = timezone.now()
-    updated = CheckoutSession.objects.filter(pk=session.pk, status=expected).update(**changes)
-    if updated != 1:  # cannot happen while we hold the row lock
-        raise SessionNotOpen("The checkout session changed while it was being confirmed.")
-    for name, value in changes.items():
-        setattr(session, name, value)
-
-
 def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: str, payment_status: str,
-              payment_method: str, payment: Payment | None = None) -> None:
+              payment_method: str, payment: Payment | None = None, **clicked) -> None:
     receipt = bool(fulfilment.customer.email)
-    _transition(
-        session,
-        expected=expected,
-        status=SessionStatus.COMPLETED,
-        payment_status=payment_status,
-        payment_method=payment_method,
-        customer_id=fulfilment.customer.pk,
-        contract_id=fulfilment.contract.pk,
-        completed_at=timezone.now(),
-        receipt_pending=receipt,
-    )
-    if receipt:
-        _queue_receipt(session.pk)
     data = {
         "invoice_id": str(fulfilment.invoice.pk),
         "payment_method": payment_method,
@@ -302,25 +268,32 @@ def _complete(session: CheckoutSession, fulfilment: _Fulfilment, *, expected: st
         data["customer_matched_existing"] = True
     if payment is not None:
         data["payment_id"] = str(payment.pk)
-    event_record(session=session, type=EventType.COMPLETED, data=data)
-
-
-def _queue_receipt(session_id) -> None:
-    # Broker down: the receipt sweep (receipts_send_pending) sends it a minute later.
-    from checkout.tasks import checkout_session_receipt_send
-
-    task_enqueue_on_commit(checkout_session_receipt_send, kwargs={"session_id": str(session_id)})
+    session_transition(
+        session,
+        expected=expected,
+        status=SessionStatus.COMPLETED,
+        payment_status=payment_status,
+        payment_method=payment_method,
+        customer_id=fulfilment.customer.pk,
+        contract_id=fulfilment.contract.pk,
+        completed_at=timezone.now(),
+        receipt_pending=receipt,
+        **clicked,
+        event=EventType.COMPLETED,
+        data=data,
+    )
+    if receipt:
+        # Broker down: the receipt sweep (receipts_send_pending) sends it a minute later.
+        effects.effect_enqueue_on_commit(effects.RECEIPT_SEND, session_id=str(session.pk))
 
 
 def _queue_settle(payment_id) -> None:
     # Broker down: the periodic settle sweep (or ops in admin) resolves the payment.
-    from checkout.tasks import payment_settle
-
     if not settings.PAYMENTS_AUTO_SETTLE:
         # The demo (`make run`): the session stays processing until ops settle it
         # (`manage.py settle_payments` or the admin action), so the story can be followed.
         return
-    task_enqueue_on_commit(payment_settle, kwargs={"payment_id": str(payment_id)})
+    effects.effect_enqueue_on_commit(effects.PAYMENT_SETTLE, payment_id=str(payment_id))
 
 
 # --- confirm ------------------------------------------------------------------------------
@@ -330,58 +303,39 @@ def checkout_session_confirm(
     *,
     session_id,
     organization_id=None,
+    livemode: bool | None = None,
     payment_method: str = PaymentMethod.CARD,
     card: CardDetails | None = None,
     payment_method_id: str = "",
     customer_details: dict | None = None,
     terms_accepted: bool = False,
     language: str = "",
+    provider: PaymentProvider | None = None,
     now=None,
 ) -> ConfirmResult:
     """Confirm an open session: pay (or choose to be invoiced) and fulfil.
 
-    ``organization_id`` scopes the lookup for the merchant API (another tenant's id is not
-    found); the hosted page has already found the session by its token. ``customer_details``
-    (guest sessions) are what the customer typed, merged over what the merchant sent.
-    ``language`` is the page's (the receipt is written in it). Returns the outcome
-    (``completed``, ``processing`` or ``payment_failed``); raises for refusals (not found, not
-    open, expired, method not allowed, details missing).
+    ``organization_id`` / ``livemode`` scope the lookup for the merchant API (another tenant's
+    or mode's id is not found); the hosted page has already found the session by its token.
+    ``customer_details`` (guest sessions) are what the customer typed, merged over what the
+    merchant sent. ``language`` is the page's (the receipt is written in it). ``provider``: the
+    card provider the page showed (else looked up). Returns the outcome (``completed``,
+    ``processing`` or ``payment_failed``); raises for refusals (not found, not open, expired,
+    method not allowed, details missing).
     """
     now = now or timezone.now()
-    # Read-time expiry, committed on its own so it sticks even though we then refuse.
-    checkout_session_expire(session_id=session_id, now=now, organization_id=organization_id)
-    with transaction.atomic():
-        session = _lock(session_id, organization_id)
-        if session.status != SessionStatus.OPEN:
-            _refuse_not_open(session)
-        if session.expires_at <= now:
-            raise SessionExpired()
+    with session_lock_open(session_id=session_id, now=now, organization_id=organization_id, livemode=livemode,
+                           related=("business_entity", "customer", "customer__test_clock"),
+                           payment_attempts=True, action="confirmed") as session:
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
-        clicked = {}  # recorded now, when the customer clicked, even if the payment settles later
-        if session.terms_url:
-            if not terms_accepted:
-                raise TermsNotAccepted(field="accept_terms")
-            clicked["terms_accepted_at"] = now
-        if language and language != session.customer_language:
-            clicked["customer_language"] = language
-        if clicked:
-            CheckoutSession.objects.filter(pk=session.pk).update(**clicked)
-            for name, value in clicked.items():
-                setattr(session, name, value)
-
-        if session.guest_checkout:
-            details = customer_details_merge(session.customer_details, customer_details)
-            if not (details.get("customer_name") or "").strip():
-                raise CustomerDetailsRequired(field="customer.customer_name")
-            if details != session.customer_details:
-                CheckoutSession.objects.filter(pk=session.pk).update(customer_details=details)
-                session.customer_details = details
+        clicked = _clicked(session, now=now, terms_accepted=terms_accepted, language=language,
+                           customer_details=customer_details)
 
         if amount_due <= 0:
             fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
-            _complete(session, fulfilment, expected=SessionStatus.OPEN,
-                      payment_status=PaymentStatus.NO_PAYMENT_REQUIRED, payment_method=PaymentMethod.NONE)
+            _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.NO_PAYMENT_REQUIRED,
+                      payment_method=PaymentMethod.NONE, **clicked)
             return ConfirmResult(session, Outcome.COMPLETED, contract=fulfilment.contract, invoice=fulfilment.invoice)
 
         if payment_method == PaymentMethod.NONE:
@@ -396,83 +350,111 @@ def checkout_session_confirm(
             fulfilment = _fulfil(session, invoice_status=InvoiceStatus.OPEN)
             # Completed, with the money still to come: the invoice is open and
             # payment_status stays pending until it is paid.
-            _complete(session, fulfilment, expected=SessionStatus.OPEN,
-                      payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.INVOICE)
+            _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.PENDING,
+                      payment_method=PaymentMethod.INVOICE, **clicked)
             return ConfirmResult(session, Outcome.COMPLETED, contract=fulfilment.contract, invoice=fulfilment.invoice)
 
         if payment_method != PaymentMethod.CARD:
             raise PaymentMethodNotAllowed(field="payment_method")
-        provider = _provider_for(session)
+        provider = provider or _provider_for(session)
         if card is None and not provider.hosted_card_fields and payment_method_id:
             card = test_card_for(payment_method_id)  # the API's test payment method ids
         if (provider.hosted_card_fields and not payment_method_id) or (not provider.hosted_card_fields and card is None):
             raise CardRequired(field="payment_method_id")
         return _confirm_by_card(session, provider=provider, card=card, payment_method_id=payment_method_id,
-                                amount=amount_due)
+                                amount=amount_due, clicked=clicked)
+
+
+def _provider_for(session: CheckoutSession) -> PaymentProvider:
+    provider = checkout_session_payment_provider(session)
+    if provider is None:
+        raise PaymentProviderUnavailable()
+    return provider
+
+
+def _clicked(session: CheckoutSession, *, now, terms_accepted: bool, language: str, customer_details) -> dict:
+    """What the customer's click records, written with whichever transition the confirm ends
+    in (even a payment that settles later): consent, the page's language, a guest's typed
+    details. Refuses missing consent or a guest without a name."""
+    clicked = {}
+    if session.terms_url:
+        if not terms_accepted:
+            raise TermsNotAccepted(field="accept_terms")
+        clicked["terms_accepted_at"] = now
+    if language and language != session.customer_language:
+        clicked["customer_language"] = language
+    if session.guest_checkout:
+        details = customer_details_merge(session.customer_details, customer_details)
+        if not (details.get("customer_name") or "").strip():
+            raise CustomerDetailsRequired(field="customer.customer_name")
+        if details != session.customer_details:
+            clicked["customer_details"] = details
+    for name, value in clicked.items():  # fulfilment reads them (the guest's details, the consent)
+        setattr(session, name, value)
+    return clicked
 
 
 def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, card: CardDetails | None,
-                     payment_method_id: str, amount: Decimal) -> ConfirmResult:
+                     payment_method_id: str, amount: Decimal, clicked: dict) -> ConfirmResult:
+    if session.coupon_id is not None:  # its last use may have gone meanwhile: refuse before charging
+        coupon_uses_left_check(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id)
     # The gateway's idempotency key counts this session's earlier attempts (committed: each
-    # ended failed). A retry after a lost answer (this transaction rolled back, Payment row
-    # and all) sends the same key, so the gateway returns the first charge, never a second.
-    attempt = Payment.objects.filter(checkout_session_id=session.pk).count() + 1
-    payment = Payment.objects.create(
+    # ended failed). A retry after a lost answer (this transaction rolled back) sends the same
+    # key, so the gateway returns the first charge, never a second.
+    attempt = session.payment_attempts + 1
+    payment = Payment(
         organization_id=session.organization_id,
         checkout_session=session,
         provider=provider.name,
         method=PaymentMethod.CARD,
-        status=PaymentAttemptStatus.PENDING,
         amount=amount,
         currency=session.currency,
         card_last4=card.last4 if card else "",
     )
-    request = ChargeRequest(amount=amount, currency=session.currency, card=card,
-                            payment_method_id=payment_method_id,
-                            idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
-                            metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)})
-    fulfilment = None
-    try:
-        with transaction.atomic():  # savepoint: undone unless the charge succeeds
-            fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
-            result = provider.charge(request)
-            if result.status != ChargeStatus.SUCCEEDED:
-                raise _NotCharged(result)
-    except _NotCharged as not_charged:
-        result, fulfilment = not_charged.result, None
+    result = provider.charge(ChargeRequest(
+        amount=amount, currency=session.currency, card=card, payment_method_id=payment_method_id,
+        idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
+        metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)}))
+    payment.provider_reference = result.reference
 
     if result.status == ChargeStatus.SUCCEEDED:
-        _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=result.reference)
+        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID)
+        _payment_save(payment, status=PaymentAttemptStatus.SUCCEEDED)
         _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.PAID,
-                  payment_method=PaymentMethod.CARD, payment=payment)
+                  payment_method=PaymentMethod.CARD, payment=payment, **clicked)
         return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
 
     if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
         # Money in flight (or 3-D Secure to complete in the browser): processing never
         # expires, and the outcome arrives through payment_settle.
-        _payment_update(payment, provider_reference=result.reference, client_secret=result.client_secret)
-        _transition(session, expected=SessionStatus.OPEN, status=SessionStatus.PROCESSING,
-                    payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.CARD)
-        event_record(session=session, type=EventType.PROCESSING, data={"payment_id": str(payment.pk)})
+        _payment_save(payment, status=PaymentAttemptStatus.PENDING, client_secret=result.client_secret)
+        session_transition(session, expected=SessionStatus.OPEN, status=SessionStatus.PROCESSING,
+                           payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.CARD, **clicked,
+                           event=EventType.PROCESSING, data={"payment_id": str(payment.pk)})
         _queue_settle(payment.pk)
         return ConfirmResult(session, Outcome.PROCESSING, payment)
 
-    return _payment_failed(session, payment, reference=result.reference, failure_code=result.failure_code,
-                           failure_message=result.failure_message, expected=SessionStatus.OPEN,
-                           payment_method=PaymentMethod.CARD)
+    _payment_save(payment, status=PaymentAttemptStatus.FAILED, failure_code=result.failure_code[:64],
+                  failure_message=result.failure_message[:300])
+    return _payment_failed(session, payment, expected=SessionStatus.OPEN, payment_method=PaymentMethod.CARD,
+                           **clicked)
 
 
-def _payment_failed(session: CheckoutSession, payment: Payment, *, reference: str, failure_code: str,
-                    failure_message: str, expected: str, **transition) -> ConfirmResult:
-    """Record a failed payment: the attempt, the session's ``payment_status`` (and whatever
-    else ``transition`` changes) under a compare-and-set on ``expected``, and the event."""
-    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference,
-                    failure_code=failure_code[:64], failure_message=failure_message[:300])
-    _transition(session, expected=expected, payment_status=PaymentStatus.FAILED, **transition)
-    event_record(session=session, type=EventType.PAYMENT_FAILED, data={
-        "payment_id": str(payment.pk), "failure_code": payment.failure_code,
-        "failure_message": payment.failure_message,
-    })
+def _payment_save(payment: Payment, **fields) -> None:
+    """Insert the attempt once, with how it ended."""
+    for name, value in fields.items():
+        setattr(payment, name, value)
+    payment.save(force_insert=True)
+
+
+def _payment_failed(session: CheckoutSession, payment: Payment, *, expected: str, **transition) -> ConfirmResult:
+    """The session's side of a failed payment (recorded already): its ``payment_status`` (and
+    whatever else ``transition`` changes) under a compare-and-set on ``expected``, and the
+    event."""
+    session_transition(session, expected=expected, payment_status=PaymentStatus.FAILED, **transition,
+                       event=EventType.PAYMENT_FAILED, data={
+                           "payment_id": str(payment.pk), "failure_code": payment.failure_code,
+                           "failure_message": payment.failure_message})
     return ConfirmResult(session, Outcome.PAYMENT_FAILED, payment,
                          failure_code=payment.failure_code, failure_message=payment.failure_message)
 
@@ -490,7 +472,8 @@ def _payment_update(payment: Payment, **changes) -> None:
 @transaction.atomic
 def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code: str = "",
              failure_message: str = "", reference: str = "", payment_id=None) -> ConfirmResult:
-    session = _lock(session_id, organization_id)
+    session = session_locked(session_id=session_id, organization_id=organization_id,
+                             related=("business_entity", "customer", "customer__test_clock"))
     if session.status != SessionStatus.PROCESSING:
         raise SessionNotProcessing(f"The checkout session is {session.status}, not processing a payment.")
     payments = Payment.objects.select_for_update().filter(
@@ -512,11 +495,11 @@ def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code:
         return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
     failure_code = failure_code or "payment_failed"
     failure_message = failure_message or "The payment could not be completed. Try another card or payment method."
+    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference,
+                    failure_code=failure_code[:64], failure_message=failure_message[:300])
     # Back to open so the customer may retry; if it is past expires_at by now, the next
     # read expires it.
-    return _payment_failed(session, payment, reference=reference, failure_code=failure_code,
-                           failure_message=failure_message, expected=SessionStatus.PROCESSING,
-                           status=SessionStatus.OPEN)
+    return _payment_failed(session, payment, expected=SessionStatus.PROCESSING, status=SessionStatus.OPEN)
 
 
 def checkout_session_payment_resolve(*, session_id, succeeded: bool, organization_id=None) -> ConfirmResult:

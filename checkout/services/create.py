@@ -1,7 +1,7 @@
 """Creating a checkout session: cross-object rules, the priced quote, the locked estimate.
 
-``data`` is what ``CheckoutSessionCreateSerializer`` validated (shapes, which fields go
-together, the detected ``checkout_type``). Here: every referenced id must exist in the
+``terms`` are what ``CheckoutSessionCreateSerializer`` validated (shapes, which fields go
+together, the detected ``checkout_type``), as ``SessionTerms``. Here: every referenced id must exist in the
 caller's organization (else 404 naming the field), the plan must be active, the contract must
 belong to the customer, currencies must agree, live keys need https URLs; then the pricing
 engine builds the quote and its estimates, both stored on the session so confirming bills
@@ -13,14 +13,9 @@ contract 2 (+1 plan items for a quantity update), catalogue pricings/products 1�
 """
 
 import datetime
-import json
-from collections import OrderedDict
 from contextlib import contextmanager
 from decimal import Decimal
-from uuid import UUID
 
-from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -47,11 +42,12 @@ from billing.estimates import (
 )
 from billing.selectors import DiscountOffer
 from checkout import fastsql
-from checkout.enums import CheckoutType, PageLocale
+from checkout.enums import CheckoutType
 from checkout.errors import (
     BusinessEntityMismatch,
     BusinessEntityNotFound,
     ChangeDateOutsideContract,
+    CheckoutErrorCode,
     ContractAmendmentInProgress,
     ContractCustomerMismatch,
     ContractEnded,
@@ -70,6 +66,8 @@ from checkout.errors import (
 )
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight
+from checkout.services.idempotency import Held, Outcome
+from checkout.sessions.terms import SessionTerms, jsonable
 from checkout.tokens import session_token_new
 from checkout.urlrules import is_https
 from core.models import BusinessEntity, Organization
@@ -78,46 +76,35 @@ from customers.models import Customer
 URL_FIELDS = ("success_url", "cancel_url", "pending_url")
 
 
-def checkout_session_build(*, organization: Organization, livemode: bool, data: dict) -> CheckoutSession:
-    """The open session validated request ``data`` describes, priced, not saved (reads only):
-    what a preview answers, what an update re-prices. Raises domain errors (404 for ids outside ``organization``, 422 for broken rules)
-    with the offending field path."""
+def checkout_session_build(*, organization: Organization, livemode: bool, terms: SessionTerms) -> CheckoutSession:
+    """The open session ``terms`` describe, priced, not saved (reads only): what a create
+    inserts, a preview answers, an update re-prices. Raises domain errors (404 for ids outside
+    ``organization``, 422 for broken rules) with the offending field path."""
     now = timezone.now()
     if livemode:
-        _require_https(data)
-    checkout_type = data["checkout_type"]
-    if checkout_type == CheckoutType.NEW_CONTRACT:
-        priced = _new_contract(organization, data, now, livemode)
+        _require_https(terms)
+    if terms.checkout_type == CheckoutType.NEW_CONTRACT:
+        priced = _new_contract(organization, terms, now, livemode)
     else:
-        priced = _amendment(organization, data, now, checkout_type, livemode)
-
-    expires_at = data.get("expires_at") or now + datetime.timedelta(
-        hours=settings.CHECKOUT_SESSION_DEFAULT_TTL_HOURS
-    )
-    attribution = _jsonable(data.get("attribution"))
-    session = CheckoutSession(
+        priced = _amendment(organization, terms, now, livemode)
+    columns = terms.columns(now=now)
+    return CheckoutSession(
         organization=organization,
-        checkout_type=checkout_type,
         livemode=livemode,
         token=session_token_new(),
-        guest_checkout=bool(data.get("guest_checkout")),
-        customer_details=_jsonable(data.get("customer")),
-        product_overrides=_jsonable(data.get("product_overrides") or []),
-        success_url=data.get("success_url", ""),
-        cancel_url=data.get("cancel_url", ""),
-        pending_url=data.get("pending_url", ""),
-        attribution=attribution,
-        metadata=data.get("metadata") or {},
-        trace_id=data.get("trace_id") or "",
-        expires_at=expires_at,
-        allow_promotion_codes=bool(data.get("allow_promotion_codes")),
-        terms_url=_terms_url(data, priced["business_entity_id"]),
-        recovery_enabled=bool(((data.get("after_expiration") or {}).get("recovery") or {}).get("enabled")),
-        locale=data.get("locale") or PageLocale.AUTO,
+        terms_url=_terms_url(terms, priced["business_entity_id"]),
+        **columns,
         **priced,
-        **reporting_columns(attribution=attribution, estimates=priced["estimates"]),
+        **reporting_columns(attribution=columns["attribution"], estimates=priced["estimates"]),
     )
-    return session
+
+
+def checkout_session_create(*, organization: Organization, livemode: bool, terms: SessionTerms,
+                            held: Held) -> Outcome:
+    """Create the session ``terms`` describe, priced and locked, inside the create's idempotency
+    block (``held``: the key's claim, or no key): the session and its 201 body are written
+    together. Returns what to answer."""
+    return held.insert(checkout_session_build(organization=organization, livemode=livemode, terms=terms))
 
 
 def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> dict:
@@ -137,10 +124,10 @@ def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> di
 # --- new contracts --------------------------------------------------------------------------
 
 
-def _new_contract(organization, data, now, livemode) -> dict:
-    contract = data.get("contract")
-    spec = _jsonable(contract)
-    customer_id, business_entity_id, entity = _customer_and_entity(organization, data)
+def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
+    contract = terms.contract
+    spec = jsonable(contract)
+    customer_id, business_entity_id, entity = _customer_and_entity(organization, terms)
 
     plan = None
     if contract is not None and not contract["is_plan_based"]:
@@ -148,28 +135,30 @@ def _new_contract(organization, data, now, livemode) -> dict:
         plan_id = None
     else:
         prefix = "contract." if contract is not None else ""
-        source = contract if contract is not None else data
-        plan = _plan(organization, source["plan_id"], field=f"{prefix}plan_id")
-        currency = contract["currency"] if contract is not None else data.get("currency")
+        if contract is not None:
+            plan_id, currency, start_date, end_date = (
+                contract["plan_id"], contract["currency"], contract.get("start_date"), contract.get("end_date"))
+        else:
+            plan_id, currency, start_date, end_date = terms.plan_id, terms.currency, terms.start_date, terms.end_date
+        plan = _plan(organization, plan_id, field=f"{prefix}plan_id")
         if currency is not None and currency != plan.currency:
             raise CurrencyMismatch(
                 f"The plan is billed in {plan.currency}, not {currency}.", field=f"{prefix}currency"
             )
-        start_date = source.get("start_date") or now.date()
         with _override_products_scoped(organization):
             quote = quote_from_plan(
                 plan=plan,
-                start_date=start_date,
-                end_date=source.get("end_date"),
-                overrides=data.get("product_overrides"),
+                start_date=start_date or now.date(),
+                end_date=end_date,
+                overrides=terms.product_overrides,
                 field="contract" if contract is not None else "",
             )
         plan_id = plan.id
 
     _check_start_window(quote.phases[0].items, quote.start_date, now,
                         field="contract.start_date" if contract is not None else "start_date")
-    offer = _discount_offer(organization, livemode, data, quote.currency, plan_id, now)
-    quote = _with_trial_and_discount(quote, _trial_end(data, plan, quote.start_date), offer)
+    offer = _discount_offer(organization, livemode, terms, quote.currency, plan_id, now)
+    quote = _with_trial_and_discount(quote, _trial_end(terms, plan, quote.start_date), offer)
     estimates = estimate_new_contract(quote=quote, tax_rate=entity.tax_rate)
     return {
         **_discount_fields(offer),
@@ -186,15 +175,15 @@ def _new_contract(organization, data, now, livemode) -> dict:
     }
 
 
-def _customer_and_entity(organization, data):
+def _customer_and_entity(organization, terms: SessionTerms):
     """(customer id or None, business entity id, entity) for a new contract: a guest's given
     entity, else the given one, the customer's own or the organization's default — one query."""
-    entity_id = data.get("business_entity_id")
-    if data.get("guest_checkout"):
+    entity_id = terms.business_entity_id
+    if terms.guest_checkout:
         entity = _business_entity(organization, entity_id)
         return None, entity.id, entity
 
-    row = _customer_row(organization, data["customer_id"])
+    row = _customer_row(organization, terms.customer_id)
     if row is None:
         raise CustomerNotFound(field="customer_id")
     customer_id, own_entity_id, own_tax_rate, default_entity_id, default_tax_rate = row
@@ -268,17 +257,18 @@ def _product_based_quote(organization, spec):
 # --- amendments -----------------------------------------------------------------------------
 
 
-def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
-    change_date = data.get("start_date") or now.date()
+def _amendment(organization, terms: SessionTerms, now, livemode: bool) -> dict:
+    checkout_type = terms.checkout_type
+    change_date = terms.start_date or now.date()
     contract = billing_selectors.contract_snapshot_get(
         organization_id=organization.pk,
-        contract_id=data["contract_id"],
+        contract_id=terms.contract_id,
         on=change_date,
         with_plan_items=checkout_type == CheckoutType.QUANTITY_UPDATE,
     )
     if contract is None or contract.livemode != livemode:  # the other mode's contracts: not found
         raise ContractNotFound(field="contract_id")
-    _check_contract_parties(organization, contract, data)
+    _check_contract_parties(organization, contract, terms)
     if contract.status != ContractStatus.ACTIVE:
         raise ContractNotActive(field="contract_id")
     if contract.end_date is not None and contract.end_date <= now.date():
@@ -296,18 +286,18 @@ def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
         raise ChangeDateOutsideContract(
             "The contract has no phase in force on that date.", field="start_date"
         )
-    if data.get("end_date") is not None and data["end_date"] != contract.end_date:
+    if terms.end_date is not None and terms.end_date != contract.end_date:
         raise RequestInvalid(
             "An amendment runs until the contract ends; leave end_date out.",
-            code="end_date_not_allowed",
+            code=CheckoutErrorCode.END_DATE_NOT_ALLOWED,
             field="end_date",
         )
-    if data.get("currency") is not None and data["currency"] != contract.currency:
+    if terms.currency is not None and terms.currency != contract.currency:
         raise CurrencyMismatch(f"The contract is billed in {contract.currency}.", field="currency")
 
-    overrides = data.get("product_overrides")
+    overrides = terms.product_overrides
     if checkout_type == CheckoutType.PLAN_SWITCH:
-        plan = _plan(organization, data["plan_id"], field="plan_id")
+        plan = _plan(organization, terms.plan_id, field="plan_id")
         if plan.currency != contract.currency:
             raise CurrencyMismatch(
                 f"The plan is billed in {plan.currency}, the contract in {contract.currency}.",
@@ -327,7 +317,7 @@ def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
     quote = amendment_quote(
         contract=contract, items=items, change_date=change_date, plan_id=plan_id, name=name
     )
-    offer = _discount_offer(organization, livemode, data, contract.currency, plan_id, now)
+    offer = _discount_offer(organization, livemode, terms, contract.currency, plan_id, now)
     quote = _with_trial_and_discount(quote, None, offer)
     estimates = estimate_contract_change(
         contract=contract, new_items=items, change_date=change_date, discount=quote.discount
@@ -352,9 +342,9 @@ def _amendment(organization, data, now, checkout_type, livemode: bool) -> dict:
 # --- trials, discounts and consent ----------------------------------------------------------
 
 
-def _terms_url(data, business_entity_id) -> str:
+def _terms_url(terms: SessionTerms, business_entity_id) -> str:
     """The entity's terms URL when the session collects consent (one read, only then)."""
-    if ((data.get("consent_collection") or {}).get("terms_of_service") or "none") != "required":
+    if not terms.consent_required:
         return ""
     url = BusinessEntity.objects.filter(pk=business_entity_id).values_list("terms_url", flat=True).first()
     if not url:
@@ -363,18 +353,18 @@ def _terms_url(data, business_entity_id) -> str:
 
 
 
-def _trial_end(data, plan: PlanSnapshot | None, start: datetime.date) -> datetime.date | None:
+def _trial_end(terms: SessionTerms, plan: PlanSnapshot | None, start: datetime.date) -> datetime.date | None:
     """The trial's end: ``trial_end``, or ``trial_period_days`` (else the plan's) after the start."""
-    if data.get("trial_end") is not None:
-        return data["trial_end"]
-    days = data.get("trial_period_days")
+    if terms.trial_end is not None:
+        return terms.trial_end
+    days = terms.trial_period_days
     if days is None and plan is not None:
         days = plan.trial_period_days
     return start + datetime.timedelta(days=days) if days else None
 
 
-def _discount_offer(organization, livemode, data, currency, plan_id, now) -> DiscountOffer | None:
-    discounts = data.get("discounts") or []
+def _discount_offer(organization, livemode, terms: SessionTerms, currency, plan_id, now) -> DiscountOffer | None:
+    discounts = terms.discounts
     if not discounts:
         return None
     given = discounts[0]
@@ -408,15 +398,15 @@ def _check_start_window(items, start: datetime.date, now, *, field: str) -> None
             f"{start} is more than {MAX_START_DAYS_AHEAD} days from today.", field=field)
 
 
-def _check_contract_parties(organization, contract: ContractSnapshot, data) -> None:
+def _check_contract_parties(organization, contract: ContractSnapshot, terms: SessionTerms) -> None:
     """A given customer_id / business_entity_id must be the contract's. Ids outside the
     organization are 404 like everywhere; the extra look-up happens only on a mismatch."""
-    customer_id = data.get("customer_id")
+    customer_id = terms.customer_id
     if customer_id is not None and str(customer_id) != str(contract.customer_id):
         if not Customer.objects.filter(pk=customer_id, organization_id=organization.pk).exists():
             raise CustomerNotFound(field="customer_id")
         raise ContractCustomerMismatch(field="customer_id")
-    entity_id = data.get("business_entity_id")
+    entity_id = terms.business_entity_id
     if entity_id is not None and str(entity_id) != str(contract.business_entity_id):
         _business_entity(organization, entity_id)
         raise BusinessEntityMismatch(field="business_entity_id")
@@ -441,32 +431,8 @@ def _override_products_scoped(organization):
         raise
 
 
-def _require_https(data) -> None:
+def _require_https(terms: SessionTerms) -> None:
     for name in URL_FIELDS:
-        value = data.get(name)
+        value = getattr(terms, name)
         if value and not is_https(value):
             raise UrlHttpsRequired(field=name)
-
-
-def _jsonable(value):
-    """Validated data (UUIDs, dates, ordered dicts) as plain JSON values: what a round trip
-    through ``DjangoJSONEncoder`` gives, without encoding and parsing the text. Keys are
-    strings already (serializer field names, keys of parsed JSON objects)."""
-    if value is None:
-        return None
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is dict or kind is OrderedDict:
-        return {k: _jsonable(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [_jsonable(v) for v in value]
-    if kind is UUID:
-        return str(value)
-    if kind is datetime.date:
-        return value.isoformat()
-    # Anything else (datetimes, decimals, str subclasses, …): the encoder's own rendering.
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-
-
-_PLAIN = frozenset({str, int, bool, float})

@@ -4,19 +4,16 @@ then shows is what confirming bills."""
 
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
 from billing.errors import ContractChanged, PromotionCodesNotAllowed
 from billing.estimates import Discount, Quote, estimate_contract_change, estimate_new_contract
-from checkout.enums import CheckoutType, SessionStatus
-from checkout.errors import SessionExpired, SessionNotOpen
+from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
+from checkout.sessions.transitions import session_lock_open, session_transition
 
-from .confirm import _lock
 from .create import reporting_columns
-from .lifecycle import checkout_session_expire
 
 FIELD = "promotion_code"
 
@@ -27,13 +24,7 @@ def checkout_session_promotion_code_apply(*, session_id, code: str | None, now=N
     used up, not for this plan or currency. Under the session's row lock (the confirm's), so a
     confirm racing it bills either the old estimate or the new one, never a mix."""
     now = now or timezone.now()
-    checkout_session_expire(session_id=session_id, now=now)
-    with transaction.atomic():
-        session = _lock(session_id)
-        if session.status != SessionStatus.OPEN:
-            if session.status == SessionStatus.EXPIRED:
-                raise SessionExpired()
-            raise SessionNotOpen(f"The checkout session is {session.status}.")
+    with session_lock_open(session_id=session_id, now=now) as session:
         if not session.allow_promotion_codes:
             raise PromotionCodesNotAllowed(field=FIELD)
         offer = None
@@ -43,17 +34,14 @@ def checkout_session_promotion_code_apply(*, session_id, code: str | None, now=N
                 plan_id=session.plan_id, now=now, code=code, field=FIELD)
         quote = Quote.from_json(session.quote).replace(discount=offer.discount if offer else None)
         estimates = _estimates(session, quote.discount, quote).to_json()
-        changes = {
-            "quote": quote.to_json(),
-            "estimates": estimates,
+        session_transition(
+            session,
+            quote=quote.to_json(),
+            estimates=estimates,
             **reporting_columns(attribution=session.attribution, estimates=estimates),
-            "coupon_id": offer.coupon_id if offer else None,
-            "promotion_code_id": offer.promotion_code_id if offer else None,
-            "updated_at": now,
-        }
-        CheckoutSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).update(**changes)
-        for name, value in changes.items():
-            setattr(session, name, value)
+            coupon_id=offer.coupon_id if offer else None,
+            promotion_code_id=offer.promotion_code_id if offer else None,
+        )
     return session
 
 

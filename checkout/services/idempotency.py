@@ -24,7 +24,7 @@ import datetime
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +36,7 @@ from checkout import fastsql
 from checkout.enums import IdempotencyStatus
 from checkout.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from checkout.models import CheckoutSession, IdempotencyRecord
+from checkout.representation import checkout_session_body
 
 logger = logging.getLogger(__name__)
 
@@ -123,18 +124,18 @@ class Held:
         self.replay = replay
         self.outcome = replay  # what to answer, once there is an answer
 
-    def insert(self, session: CheckoutSession, *, render: Callable[[CheckoutSession], bytes]) -> Outcome:
-        """Save ``session`` and answer with its rendered 201. Holding a claim, the session and
-        the stored response are written together (``checkout.fastsql``), rendered with the
-        row's own timestamps; a claim taken over meanwhile (it went stale) writes nothing and
-        raises ``IdempotencyKeyInUse``."""
+    def insert(self, session: CheckoutSession) -> Outcome:
+        """Save ``session`` and answer with its 201 (the session's JSON). Holding a claim, the
+        session and the stored response are written together (``checkout.fastsql``), rendered
+        with the row's own timestamps; a claim taken over meanwhile (it went stale) writes
+        nothing and raises ``IdempotencyKeyInUse``."""
         assert self.outcome is None, "a held key inserts one session"
         if self.claim is None:
             session.save(force_insert=True)
-            self.outcome = Outcome(status=201, body=render(session), replayed=False)
+            self.outcome = Outcome(status=201, body=checkout_session_body(session), replayed=False)
             return self.outcome
         session.created_at = session.updated_at = timezone.now()
-        body = render(session)
+        body = checkout_session_body(session)
         if not fastsql.session_insert_completing_claim(
             record_id=self.claim.record_id, claimed_at=self.claim.claimed_at, session=session, body=body
         ):

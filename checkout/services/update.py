@@ -1,47 +1,37 @@
 """Updating an open session's terms (PATCH): re-priced by the create's own rules and re-locked,
 or refused; never a half-applied change."""
 
-from django.db import transaction
 from django.utils import timezone
 
-from checkout.enums import SessionStatus
-from checkout.errors import SessionChangedConcurrently, SessionExpired, SessionNotFound, SessionNotOpen
+from checkout.errors import SessionChangedConcurrently
 from checkout.models import CheckoutSession
+from checkout.sessions.terms import PLAIN, SessionTerms
+from checkout.sessions.transitions import session_lock_open, session_transition
 from core.models import Organization
 
 from .create import checkout_session_build
 
-# What a PATCH may change on the stored row (the priced terms come from the preview).
+# What a PATCH may change on the stored row: the terms it may change (every plain one, the
+# customer's details, overrides, dates, expiry) and what pricing them again gives.
 UPDATED_FIELDS = (
-    "start_date", "end_date", "product_overrides", "customer_details", "contract_spec", "quote", "estimates",
-    "contract_version", "contract_phase_id", "success_url", "cancel_url", "pending_url", "metadata",
-    "expires_at", "coupon_id", "promotion_code_id", "amount_total", "locale",
+    *PLAIN, "customer_details", "product_overrides", "expires_at",
+    "start_date", "end_date", "contract_spec", "quote", "estimates", "contract_version", "contract_phase_id",
+    "coupon_id", "promotion_code_id", "amount_total",
 )
 
 
-def checkout_session_update(*, organization: Organization, livemode: bool, session_id, data: dict,
+def checkout_session_update(*, organization: Organization, livemode: bool, session_id, terms: SessionTerms,
                             expected_updated_at) -> CheckoutSession:
-    """Apply ``data`` (the session's create request with the change merged in, validated as a
-    create) to an open session: priced again (today's catalogue, the contract as it stands)
+    """Apply ``terms`` (the session's own with the change merged in, validated as a create)
+    to an open session: priced again (today's catalogue, the contract as it stands)
     and locked again, so the hosted page and a confirm see the new terms. Under the session's
     row lock (the confirm's lock): a confirm racing an update ends in one outcome; a session
     changed since the caller read it (``expected_updated_at``) is refused, not overwritten."""
-    priced = checkout_session_build(organization=organization, livemode=livemode, data=data)
+    priced = checkout_session_build(organization=organization, livemode=livemode, terms=terms)
     now = timezone.now()
-    with transaction.atomic():
-        session = (CheckoutSession.objects.select_for_update()
-                   .filter(pk=session_id, organization=organization, livemode=livemode).first())
-        if session is None:
-            raise SessionNotFound()
-        if session.status != SessionStatus.OPEN:
-            raise SessionNotOpen(f"The checkout session is {session.status} and cannot be updated.")
-        if session.expires_at <= now:
-            raise SessionExpired()
+    with session_lock_open(session_id=session_id, now=now, organization_id=organization.pk, livemode=livemode,
+                           action="updated") as session:
         if session.updated_at != expected_updated_at:
             raise SessionChangedConcurrently()
-        changes = {name: getattr(priced, name) for name in UPDATED_FIELDS}
-        changes["updated_at"] = now
-        CheckoutSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN).update(**changes)
-        for name, value in changes.items():
-            setattr(session, name, value)
+        session_transition(session, **{name: getattr(priced, name) for name in UPDATED_FIELDS})
     return session

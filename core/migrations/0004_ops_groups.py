@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         ("customers", "0001_initial"),
         ("billing", "0010_refunds_disputes"),
-        ("checkout", "0018_page_views"),
+        ("checkout", "0019_page_views"),
         ("otp_totp", "0003_add_timestamps"),
         ("axes", "0010_accessattemptexpiration"),
     ]

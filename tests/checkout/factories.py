@@ -15,7 +15,7 @@ from checkout.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from checkout.services.events import session_event_data
+from checkout.sessions.events import session_event_data
 from checkout.tokens import session_token_new, webhook_secret_new
 from tests.billing.factories import PlanFactory
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory

@@ -97,3 +97,14 @@ def test_values_reads_some_columns_as_values_list_does():
         LOADER.values(session.token)
     with pytest.raises(ValueError):
         JoinedRowLoader(CheckoutSession, RELATIONS, by=("token",), fields=("id",))
+
+
+def test_the_loader_and_prepared_cursor_are_pinned_to_the_django_they_were_checked_against():
+    """``JoinedRowLoader`` and ``prepared_cursor`` rebuild ``select_related`` and Django's cursor
+    creation on private APIs (``_prepare_cursor``, ``set_cached_value``, ``get_col``,
+    ``ServerBindingCursor``): kept because they save a measured share of the page's and the
+    create's CPU (docs/benchmarks.md). A Django upgrade fails here first: re-run this module
+    and bench/bench_page.py against the new version, then move the pin."""
+    import django
+
+    assert django.VERSION[:2] == (5, 2), "re-check core.db against this Django, then move the pin"

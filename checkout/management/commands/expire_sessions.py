@@ -9,7 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from checkout.services.expiry import DEFAULT_BATCH_SIZE, checkout_sessions_expire_due
+from checkout.sessions.expiry import DEFAULT_BATCH_SIZE, checkout_sessions_expire_due
 
 
 class Command(BaseCommand):

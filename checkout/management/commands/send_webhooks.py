@@ -8,7 +8,8 @@ a worker and beat running (REDIS_URL set) there is no need for it.
 
 from django.core.management.base import BaseCommand
 
-from checkout.services.webhooks import events_dispatch_pending, webhook_deliveries_send_due
+from checkout.webhooks.delivery import webhook_deliveries_send_due
+from checkout.webhooks.outbox import events_dispatch_pending
 
 
 class Command(BaseCommand):

@@ -197,7 +197,7 @@ def test_unexpected_failure_is_500_envelope_and_releases_the_idempotency_key(
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "checkout_session_build", broken)
+    monkeypatch.setattr(views, "checkout_session_create", broken)
 
     response = merchant.post(
         plan_body(merchant), HTTP_IDEMPOTENCY_KEY="k-500", HTTP_X_REQUEST_ID="trace-500"

@@ -8,9 +8,10 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from checkout.enums import EventType
-from checkout.models import CheckoutSession, Event
-from checkout.services import webhooks
-from checkout.services.expiry import checkout_sessions_expire_due
+from checkout.models import CheckoutSession, Event, WebhookDelivery
+from checkout.sessions.expiry import checkout_sessions_expire_due
+from checkout.webhooks import delivery as sending
+from checkout.webhooks import outbox
 
 from .conftest import URL, plan_body
 
@@ -19,8 +20,8 @@ HOOKS = "/api/v1/webhook-endpoints"
 
 def _event(session_id, type_) -> dict:
     """The body a receiver gets for the session's ``type_`` event, dispatched now."""
-    webhooks.events_dispatch_pending(min_age_seconds=0)
-    return webhooks.event_envelope(Event.objects.get(checkout_session_id=session_id, type=type_))
+    outbox.events_dispatch_pending(min_age_seconds=0)
+    return sending.event_envelope(Event.objects.get(checkout_session_id=session_id, type=type_))
 
 
 def _shown(merchant, session_id) -> dict:
@@ -85,9 +86,9 @@ def test_a_standard_webhooks_receiver_gets_the_session_object(merchant, receiver
     created = merchant.post(plan_body(merchant)).json()
     cancelled = merchant.post({}, path=f"{URL}/{created['id']}/cancel").json()
 
-    webhooks.events_dispatch_pending(min_age_seconds=0)
-    [delivery] = webhooks.WebhookDelivery.objects.filter(endpoint_id=endpoint["id"])
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == "succeeded"
+    outbox.events_dispatch_pending(min_age_seconds=0)
+    [delivery] = WebhookDelivery.objects.filter(endpoint_id=endpoint["id"])
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == "succeeded"
 
     [request] = receiver.requests
     headers = {name.lower(): value for name, value in request["headers"].items()}

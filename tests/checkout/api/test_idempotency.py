@@ -165,14 +165,14 @@ def test_create_duplicate_while_first_runs_is_409_then_replays(merchant, monkeyp
     from checkout.api import views
 
     entered, release = threading.Event(), threading.Event()
-    real_create = views.checkout_session_build
+    real_create = views.checkout_session_create
 
     def slow_create(**kwargs):
         entered.set()
         assert release.wait(10)
         return real_create(**kwargs)
 
-    monkeypatch.setattr(views, "checkout_session_build", slow_create)
+    monkeypatch.setattr(views, "checkout_session_create", slow_create)
     body = plan_body(merchant)
     results = {}
 

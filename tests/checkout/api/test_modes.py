@@ -7,8 +7,9 @@ from billing.models import Contract
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event, IdempotencyRecord, WebhookDelivery, WebhookEndpoint
 from checkout.services.confirm import checkout_session_confirm
-from checkout.services.expiry import checkout_sessions_expire_due
-from checkout.services.webhooks import event_body, event_dispatch, event_envelope, events_dispatch_pending
+from checkout.sessions.expiry import checkout_sessions_expire_due
+from checkout.webhooks.delivery import event_body, event_envelope
+from checkout.webhooks.outbox import event_dispatch, events_dispatch_pending
 from core.models import BusinessEntity
 from core.services import api_key_create
 from tests.helpers import api_client_with_key

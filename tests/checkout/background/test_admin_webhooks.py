@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from checkout.enums import DeliveryStatus, EventType
 from checkout.models import WebhookDelivery, WebhookEndpoint
-from checkout.services import webhooks
+from checkout.webhooks import delivery as sending
 from tests.checkout.factories import (
     WebhookAttemptFactory,
     WebhookDeliveryFactory,
@@ -84,7 +84,7 @@ def test_admin_delivery_page_shows_attempts(ops_client):
 @pytest.mark.django_db
 def test_admin_resend_action_requeues_deliveries(ops_client, monkeypatch):
     sent = []
-    monkeypatch.setattr(webhooks, "_deliveries_queue", lambda ids, countdown=None: sent.extend(ids))
+    monkeypatch.setattr(sending, "deliveries_queue", lambda ids, countdown=None: sent.extend(ids))
     failed = WebhookDeliveryFactory(status=DeliveryStatus.FAILED, next_attempt_at=None)
     succeeded = WebhookDeliveryFactory(status=DeliveryStatus.SUCCEEDED, next_attempt_at=None)
     untouched = WebhookDeliveryFactory(status=DeliveryStatus.FAILED, next_attempt_at=None)
@@ -102,7 +102,7 @@ def test_admin_resend_action_requeues_deliveries(ops_client, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_admin_resend_queues_after_commit(ops_client, monkeypatch):
     sent = []
-    monkeypatch.setattr(webhooks, "_deliveries_queue", lambda ids, countdown=None: sent.extend(ids))
+    monkeypatch.setattr(sending, "deliveries_queue", lambda ids, countdown=None: sent.extend(ids))
     delivery = WebhookDeliveryFactory(status=DeliveryStatus.FAILED, next_attempt_at=None)
     ops_client.post(reverse("admin:checkout_webhookdelivery_changelist"),
                     {"action": "resend", "_selected_action": [delivery.pk]})

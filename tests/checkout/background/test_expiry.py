@@ -14,9 +14,9 @@ from django.utils import timezone
 from checkout import fastsql
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
-from checkout.services.events import event_record, session_event_data
-from checkout.services.expiry import checkout_sessions_expire_due
-from checkout.services.webhooks import events_dispatch_pending
+from checkout.sessions.events import event_record, session_event_data
+from checkout.sessions.expiry import checkout_sessions_expire_due
+from checkout.webhooks.outbox import events_dispatch_pending
 from tests.checkout.factories import CheckoutSessionFactory
 from tests.helpers import threads_run
 
@@ -36,7 +36,7 @@ def _events_by_session(type_=EventType.EXPIRED) -> Counter:
 def no_dispatch(monkeypatch):
     """Record the sweep's request for an outbox pass instead of queueing it."""
     calls = []
-    monkeypatch.setattr("checkout.services.webhooks.events_dispatch_pending_queue", lambda: calls.append(1))
+    monkeypatch.setattr("checkout.sessions.expiry.outbox_pass_request", lambda: calls.append(1))
     return calls
 
 

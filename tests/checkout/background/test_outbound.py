@@ -6,7 +6,7 @@ import pytest
 
 from checkout.enums import DeliveryStatus
 from checkout.models import WebhookAttempt, WebhookEndpoint
-from checkout.services import webhooks
+from checkout.webhooks import delivery as sending
 from core import outbound
 from tests.checkout.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 
@@ -90,7 +90,7 @@ def test_delivery_to_a_private_address_is_blocked_not_sent(guarded, receiver, ho
     # Saved before the guard existed (or by a name that resolves privately): caught on connect.
     delivery = WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(url=f"http://{host}:{receiver.port}/hooks"))
 
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
 
     assert receiver.requests == []
     attempt = WebhookAttempt.objects.get(delivery=delivery)
@@ -114,7 +114,7 @@ def test_guarded_connection_delivers_to_the_address_it_checked(guarded, receiver
     monkeypatch.setenv("http_proxy", "http://192.0.2.1:3128")  # would be used by a default opener
     delivery = WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(url=f"http://127.0.0.1:{receiver.port}/hooks"))
 
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
 
     assert checked == ["127.0.0.1"]
     assert len(receiver.requests) == 1

@@ -15,7 +15,7 @@ from billing.models import Contract
 from checkout.enums import EventType, SessionStatus
 from checkout.errors import SessionNotOpen
 from checkout.services.confirm import checkout_session_confirm
-from checkout.services.expiry import checkout_sessions_expire_due
+from checkout.sessions.expiry import checkout_sessions_expire_due
 from tests.checkout.pages.helpers import card, priced_session
 from tests.checkout.pages.helpers import event_types as _types
 from tests.helpers import threads_run
@@ -26,7 +26,7 @@ pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def no_dispatch():
-    with mock.patch("checkout.services.webhooks.events_dispatch_pending_queue"), \
+    with mock.patch("checkout.sessions.expiry.outbox_pass_request"), \
             mock.patch("checkout.tasks.events_dispatch.apply_async"):
         yield
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 from checkout.enums import DeliveryStatus
 from checkout.errors import InvalidSecretGracePeriod, WebhookEndpointNotFound
 from checkout.models import WebhookEndpoint
-from checkout.services import webhooks
+from checkout.webhooks import delivery as sending
+from checkout.webhooks import endpoints
 from tests.checkout.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.helpers import api_client_for
 
@@ -28,7 +29,7 @@ def test_roll_keeps_the_old_secret_signing_for_the_grace_period():
     old = endpoint.secret
     before = timezone.now()
 
-    rolled, secret = webhooks.webhook_endpoint_secret_roll(
+    rolled, secret = endpoints.webhook_endpoint_secret_roll(
         organization_id=endpoint.organization_id, endpoint_id=endpoint.id, previous_secret_valid_hours=6
     )
 
@@ -40,7 +41,7 @@ def test_roll_keeps_the_old_secret_signing_for_the_grace_period():
 
 def test_roll_with_zero_hours_drops_the_old_secret_at_once():
     endpoint = WebhookEndpointFactory(previous_secret="whsec_older", previous_secret_expires_at=timezone.now())
-    webhooks.webhook_endpoint_secret_roll(
+    endpoints.webhook_endpoint_secret_roll(
         organization_id=endpoint.organization_id, endpoint_id=endpoint.id, previous_secret_valid_hours=0
     )
     endpoint.refresh_from_db()
@@ -51,7 +52,7 @@ def test_roll_with_zero_hours_drops_the_old_secret_at_once():
 def test_roll_refuses_a_grace_period_outside_0_to_168_whole_hours(hours):
     endpoint = WebhookEndpointFactory()
     with pytest.raises(InvalidSecretGracePeriod):
-        webhooks.webhook_endpoint_secret_roll(
+        endpoints.webhook_endpoint_secret_roll(
             organization_id=endpoint.organization_id, endpoint_id=endpoint.id, previous_secret_valid_hours=hours
         )
     assert WebhookEndpoint.objects.get().secret == endpoint.secret
@@ -60,17 +61,17 @@ def test_roll_refuses_a_grace_period_outside_0_to_168_whole_hours(hours):
 def test_roll_of_another_tenants_endpoint_is_not_found(other_organization):
     endpoint = WebhookEndpointFactory()
     with pytest.raises(WebhookEndpointNotFound):
-        webhooks.webhook_endpoint_secret_roll(organization_id=other_organization.id, endpoint_id=endpoint.id)
+        endpoints.webhook_endpoint_secret_roll(organization_id=other_organization.id, endpoint_id=endpoint.id)
     assert WebhookEndpoint.objects.get().secret == endpoint.secret
 
 
 def test_deliveries_during_the_grace_period_verify_with_either_secret(receiver):
     endpoint = WebhookEndpointFactory(url=receiver.url)
     old = endpoint.secret
-    _, new = webhooks.webhook_endpoint_secret_roll(organization_id=endpoint.organization_id, endpoint_id=endpoint.id)
+    _, new = endpoints.webhook_endpoint_secret_roll(organization_id=endpoint.organization_id, endpoint_id=endpoint.id)
     delivery = WebhookDeliveryFactory(endpoint=endpoint)
 
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
 
     request = receiver.requests[0]
     header = request["headers"]["Checkout-Signature"]
@@ -82,7 +83,7 @@ def test_after_the_grace_period_only_the_new_secret_signs(receiver):
     endpoint = WebhookEndpointFactory(url=receiver.url, previous_secret="whsec_old",
                                       previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
     delivery = WebhookDeliveryFactory(endpoint=endpoint)
-    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    sending.webhook_delivery_attempt(delivery_id=delivery.id)
     request = receiver.requests[0]
     header = request["headers"]["Checkout-Signature"]
     assert header.count("v1=") == 1

@@ -14,11 +14,13 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from checkout import effects
 from checkout.enums import DeliveryStatus, EventType, SessionStatus
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from checkout.services import webhooks
-from checkout.services.events import event_record
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.sessions.events import event_record
+from checkout.webhooks import delivery as sending
+from checkout.webhooks import endpoints, outbox
 from core.errors import DomainError
 from tests.checkout.factories import (
     CheckoutSessionFactory,
@@ -36,9 +38,9 @@ from .conftest import signature_valid
 def queued(monkeypatch):
     """Delivery ids the service asked to send (instead of talking to a broker)."""
     calls = []
-    monkeypatch.setattr(webhooks, "tasks_run_inline", lambda: False)
+    monkeypatch.setattr(sending, "tasks_run_inline", lambda: False)
     monkeypatch.setattr(
-        webhooks, "task_enqueue",
+        effects, "task_enqueue",
         lambda task, *, kwargs, countdown=None: calls.append((task.name, kwargs, countdown)) or True,
     )
     return calls
@@ -48,7 +50,7 @@ def queued(monkeypatch):
 
 @pytest.mark.django_db
 def test_endpoint_create_returns_secret_once_and_stores_it_for_signing(organization):
-    endpoint, secret = webhooks.webhook_endpoint_create(
+    endpoint, secret = endpoints.webhook_endpoint_create(
         organization_id=organization.id, url="https://merchant.example/hooks",
         enabled_events=[EventType.COMPLETED, EventType.COMPLETED, EventType.EXPIRED],
     )
@@ -74,7 +76,7 @@ def test_endpoint_create_returns_secret_once_and_stores_it_for_signing(organizat
 @pytest.mark.django_db
 def test_endpoint_url_validated_like_redirect_urls(organization, url, code):
     with pytest.raises(DomainError) as exc:
-        webhooks.webhook_endpoint_create(organization_id=organization.id, url=url)
+        endpoints.webhook_endpoint_create(organization_id=organization.id, url=url)
     assert exc.value.code == code and "url" in exc.value.fields
     assert not WebhookEndpoint.objects.exists()
 
@@ -82,43 +84,43 @@ def test_endpoint_url_validated_like_redirect_urls(organization, url, code):
 @pytest.mark.django_db
 def test_endpoint_live_mode_requires_https(organization):
     with pytest.raises(DomainError) as exc:
-        webhooks.webhook_endpoint_create(organization_id=organization.id, url="http://merchant.example/h",
+        endpoints.webhook_endpoint_create(organization_id=organization.id, url="http://merchant.example/h",
                                          livemode=True)
     assert exc.value.code == "url_https_required"
-    webhooks.webhook_endpoint_create(organization_id=organization.id, url="https://merchant.example/h",
+    endpoints.webhook_endpoint_create(organization_id=organization.id, url="https://merchant.example/h",
                                      livemode=True)
 
 
 @pytest.mark.django_db
 def test_endpoint_unknown_event_type_rejected(organization):
     with pytest.raises(DomainError) as exc:
-        webhooks.webhook_endpoint_create(organization_id=organization.id, url="https://m.example/h",
+        endpoints.webhook_endpoint_create(organization_id=organization.id, url="https://m.example/h",
                                          enabled_events=["checkout_session.exploded"])
     assert exc.value.code == "invalid_event_type"
 
 
 @pytest.mark.django_db
 def test_endpoint_limit_per_organization(organization):
-    for i in range(webhooks.MAX_ENDPOINTS_PER_ORGANIZATION):
-        webhooks.webhook_endpoint_create(organization_id=organization.id, url=f"https://m.example/{i}")
+    for i in range(endpoints.MAX_ENDPOINTS_PER_ORGANIZATION):
+        endpoints.webhook_endpoint_create(organization_id=organization.id, url=f"https://m.example/{i}")
     with pytest.raises(DomainError) as exc:
-        webhooks.webhook_endpoint_create(organization_id=organization.id, url="https://m.example/x")
+        endpoints.webhook_endpoint_create(organization_id=organization.id, url="https://m.example/x")
     assert exc.value.code == "webhook_endpoint_limit"
 
 
 @pytest.mark.django_db
 def test_endpoint_update_and_delete_stay_in_organization(organization, other_organization):
-    endpoint, secret = webhooks.webhook_endpoint_create(organization_id=organization.id, url="https://m.example/h")
+    endpoint, secret = endpoints.webhook_endpoint_create(organization_id=organization.id, url="https://m.example/h")
     with pytest.raises(DomainError) as exc:
-        webhooks.webhook_endpoint_update(organization_id=other_organization.id, endpoint_id=endpoint.id,
+        endpoints.webhook_endpoint_update(organization_id=other_organization.id, endpoint_id=endpoint.id,
                                          is_active=False)
     assert exc.value.status == 404
-    updated = webhooks.webhook_endpoint_update(organization_id=organization.id, endpoint_id=endpoint.id,
+    updated = endpoints.webhook_endpoint_update(organization_id=organization.id, endpoint_id=endpoint.id,
                                                url="https://m.example/new", is_active=False)
     assert (updated.url, updated.is_active, updated.secret) == ("https://m.example/new", False, secret)
     with pytest.raises(DomainError):
-        webhooks.webhook_endpoint_delete(organization_id=other_organization.id, endpoint_id=endpoint.id)
-    webhooks.webhook_endpoint_delete(organization_id=organization.id, endpoint_id=endpoint.id)
+        endpoints.webhook_endpoint_delete(organization_id=other_organization.id, endpoint_id=endpoint.id)
+    endpoints.webhook_endpoint_delete(organization_id=organization.id, endpoint_id=endpoint.id)
     assert not WebhookEndpoint.objects.exists()
 
 
@@ -135,7 +137,7 @@ def test_event_dispatch_creates_deliveries_for_subscribed_active_endpoints(queue
     WebhookEndpointFactory(organization=OrganizationFactory())  # another merchant
     event = EventFactory(checkout_session=session, type=EventType.CANCELLED, sequence=1)
 
-    created = webhooks.event_dispatch(event_id=event.id)
+    created = outbox.event_dispatch(event_id=event.id)
 
     deliveries = WebhookDelivery.objects.filter(event=event)
     assert {d.endpoint_id for d in deliveries} == {all_events.id, only_cancelled.id}
@@ -144,7 +146,7 @@ def test_event_dispatch_creates_deliveries_for_subscribed_active_endpoints(queue
     event.refresh_from_db()
     assert event.dispatched_at is not None
     # Dispatching again does nothing.
-    assert webhooks.event_dispatch(event_id=event.id) == []
+    assert outbox.event_dispatch(event_id=event.id) == []
     assert deliveries.count() == 2
 
 
@@ -153,7 +155,7 @@ def test_event_dispatch_queues_sends_after_commit(queued, django_capture_on_comm
     endpoint = WebhookEndpointFactory()
     event = EventFactory(checkout_session__organization=endpoint.organization, organization=endpoint.organization)
     with django_capture_on_commit_callbacks(execute=True):
-        [delivery_id] = webhooks.event_dispatch(event_id=event.id)
+        [delivery_id] = outbox.event_dispatch(event_id=event.id)
         assert queued == []  # nothing leaves before the transaction commits
     assert queued == [("checkout.webhook_delivery_attempt", {"delivery_id": str(delivery_id)}, None)]
 
@@ -163,11 +165,11 @@ def test_event_dispatch_in_eager_mode_sends_nothing_inline(monkeypatch, receiver
                                                             django_capture_on_commit_callbacks):
     """The embedded default runs tasks inside the request: a send there would hold the
     customer's page for the endpoint's whole timeout."""
-    monkeypatch.setattr(webhooks, "tasks_run_inline", lambda: True)
+    monkeypatch.setattr(sending, "tasks_run_inline", lambda: True)
     endpoint = WebhookEndpointFactory(url=receiver.url)
     session = CheckoutSessionFactory(organization=endpoint.organization)
     with django_capture_on_commit_callbacks(execute=True):
-        [delivery_id] = webhooks.event_dispatch(
+        [delivery_id] = outbox.event_dispatch(
             event_id=EventFactory(checkout_session=session, organization=session.organization).id
         )
     assert receiver.requests == []
@@ -203,19 +205,19 @@ def test_events_dispatch_pending_picks_up_lost_events(queued):
     fresh = EventFactory(organization=org, checkout_session__organization=org)  # its own task is on the way
     done = EventFactory(organization=org, checkout_session__organization=org, dispatched_at=old)
 
-    assert webhooks.events_dispatch_pending(batch_size=2) == 3
+    assert outbox.events_dispatch_pending(batch_size=2) == 3
 
     assert set(WebhookDelivery.objects.values_list("event_id", flat=True)) == {e.id for e in lost}
     assert Event.objects.get(pk=fresh.id).dispatched_at is None
     assert Event.objects.get(pk=done.id).dispatched_at == old
-    assert webhooks.events_dispatch_pending(min_age_seconds=0) == 1
+    assert outbox.events_dispatch_pending(min_age_seconds=0) == 1
 
 
 # --- signature ----------------------------------------------------------------------
 
 def test_signature_is_hmac_sha256_over_timestamp_and_body():
     body = b'{"id":"evt"}'
-    header = webhooks.webhook_signature(secret="whsec_abc", timestamp=1700000000, body=body)
+    header = sending.webhook_signature(secret="whsec_abc", timestamp=1700000000, body=body)
     import hashlib
     import hmac
 
@@ -251,7 +253,7 @@ def _delivery_to(url, **endpoint_fields):
 def test_attempt_success_is_signed_and_recorded(receiver, queued):
     delivery = _delivery_to(receiver.url)
 
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
 
     [request] = receiver.requests
     header = request["headers"]["Checkout-Signature"]
@@ -272,7 +274,7 @@ def test_attempt_success_is_signed_and_recorded(receiver, queued):
     assert attempt.response_status == 200 and attempt.latency_ms is not None
     assert json.loads(attempt.response_excerpt) == {"received": True}
     # Delivered: a duplicate task finds nothing to do.
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) is None
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) is None
     assert len(receiver.requests) == 1
 
 
@@ -284,7 +286,7 @@ def test_attempt_failure_schedules_retry_with_backoff(receiver, queued, settings
     delivery = _delivery_to(receiver.url)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
+        assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
 
     delivery.refresh_from_db()
     wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
@@ -295,25 +297,25 @@ def test_attempt_failure_schedules_retry_with_backoff(receiver, queued, settings
     attempt = WebhookAttempt.objects.get(delivery=delivery)
     assert attempt.response_status == 503 and attempt.error == ""
     # Not due yet: an early duplicate task does nothing.
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) is None
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) is None
     assert len(receiver.requests) == 1
 
 
 def test_retry_delays_grow_and_last_at_least_a_day(settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 30
     rng = random.Random(7)
-    delays = [webhooks.webhook_retry_delay(n, rng=rng) for n in range(1, 12)]
+    delays = [sending.webhook_retry_delay(n, rng=rng) for n in range(1, 12)]
     assert all(later > earlier for earlier, later in itertools.pairwise(delays))
     # Jitter: two endpoints failing together do not retry in lockstep.
-    assert webhooks.webhook_retry_delay(3, rng=random.Random(1)) != webhooks.webhook_retry_delay(
+    assert sending.webhook_retry_delay(3, rng=random.Random(1)) != sending.webhook_retry_delay(
         3, rng=random.Random(2))
     # Capped, and the whole series spans at least 24 hours before giving up.
-    assert max(webhooks.webhook_retry_delay(n) for n in range(1, 60)) <= 6 * 3600 * 1.2
+    assert max(sending.webhook_retry_delay(n) for n in range(1, 60)) <= 6 * 3600 * 1.2
     elapsed, attempts = 0.0, 0
-    window = webhooks._retry_window().total_seconds()
+    window = sending._retry_window().total_seconds()
     while True:
         attempts += 1
-        delay = webhooks.webhook_retry_delay(attempts, rng=rng)
+        delay = sending.webhook_retry_delay(attempts, rng=rng)
         if elapsed + delay > window:
             break
         elapsed += delay
@@ -327,7 +329,7 @@ def test_attempt_gives_up_after_retry_window(receiver, queued):
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         created_at=timezone.now() - datetime.timedelta(days=3), attempt_count=17
     )
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
     delivery.refresh_from_db()
     assert (delivery.status, delivery.next_attempt_at, delivery.attempt_count) == ("failed", None, 18)
 
@@ -340,18 +342,18 @@ def test_attempt_connection_refused_is_recorded_and_retried(queued):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     delivery = _delivery_to(f"http://127.0.0.1:{port}/hooks")
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
     attempt = WebhookAttempt.objects.get(delivery=delivery)
     assert attempt.response_status is None and attempt.error.startswith("connection failed")
 
 
 @pytest.mark.django_db
 def test_attempt_timeout_is_bounded(receiver, queued, monkeypatch):
-    monkeypatch.setattr(webhooks, "REQUEST_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(sending, "REQUEST_TIMEOUT_SECONDS", 0.3)
     receiver.delay_seconds = 1.5
     delivery = _delivery_to(receiver.url)
     started = time.monotonic()
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
     assert time.monotonic() - started < 1.2
     assert "timed out" in WebhookAttempt.objects.get(delivery=delivery).error
 
@@ -360,7 +362,7 @@ def test_attempt_timeout_is_bounded(receiver, queued, monkeypatch):
 def test_attempt_does_not_follow_redirects(receiver, queued):
     receiver.redirect_to = "http://127.0.0.1:9/elsewhere"
     delivery = _delivery_to(receiver.url)
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
     assert WebhookAttempt.objects.get(delivery=delivery).response_status == 302
     assert len(receiver.requests) == 1
 
@@ -370,14 +372,14 @@ def test_attempt_blocks_non_http_urls(queued):
     delivery = _delivery_to("https://merchant.example/hooks")
     # A row edited behind the service's back (validation would never allow it).
     WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(url="file:///etc/passwd")
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
     assert WebhookAttempt.objects.get(delivery=delivery).error.startswith("blocked")
 
 
 @pytest.mark.django_db
 def test_attempt_to_paused_endpoint_fails_without_request(receiver, queued):
     delivery = _delivery_to(receiver.url, is_active=False)
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
     assert receiver.requests == []
 
 
@@ -387,7 +389,7 @@ def test_retry_due_queues_only_due_pending_deliveries(queued):
     WebhookDeliveryFactory(next_attempt_at=timezone.now() + datetime.timedelta(hours=1))
     WebhookDeliveryFactory(status=DeliveryStatus.SUCCEEDED, next_attempt_at=None)
     WebhookDeliveryFactory(status=DeliveryStatus.FAILED, next_attempt_at=None)
-    assert webhooks.webhook_deliveries_retry_due() == 1
+    assert sending.webhook_deliveries_retry_due() == 1
     assert queued == [("checkout.webhook_delivery_attempt", {"delivery_id": str(due.id)}, None)]
 
 
@@ -396,10 +398,10 @@ def test_resend_sends_a_failed_delivery_again(receiver, queued):
     receiver.statuses = [500]
     delivery = _delivery_to(receiver.url)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - datetime.timedelta(days=4))
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
 
-    webhooks.webhook_delivery_resend(delivery_id=delivery.id)
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    sending.webhook_delivery_resend(delivery_id=delivery.id)
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
     delivery.refresh_from_db()
     assert delivery.attempt_count == 2
     assert [a.response_status for a in delivery.attempts.order_by("attempted_at")] == [500, 200]
@@ -413,7 +415,7 @@ def test_queue_swallows_broker_errors(monkeypatch):
         raise ConnectionError("redis down")
 
     monkeypatch.setattr(webhook_delivery_attempt, "apply_async", boom)
-    assert webhooks.task_enqueue(webhook_delivery_attempt, kwargs={"delivery_id": "x"}) is False
+    assert effects.effect_enqueue(effects.WEBHOOK_DELIVERY_ATTEMPT, delivery_id="x") is False
 
 
 @pytest.mark.django_db
@@ -422,12 +424,12 @@ def test_sweep_events_reach_endpoints_through_outbox(sessions_bulk, receiver, qu
     session = CheckoutSessionFactory(expires_at=timezone.now() - datetime.timedelta(minutes=1))
     WebhookEndpointFactory(organization=session.organization, url=receiver.url,
                            enabled_events=[EventType.EXPIRED])
-    from checkout.services.expiry import checkout_sessions_expire_due
+    from checkout.sessions.expiry import checkout_sessions_expire_due
 
     assert checkout_sessions_expire_due() == 1
-    assert webhooks.events_dispatch_pending(min_age_seconds=0) == 1
+    assert outbox.events_dispatch_pending(min_age_seconds=0) == 1
     delivery = WebhookDelivery.objects.get()
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
     body = json.loads(receiver.requests[0]["body"])
     assert body["type"] == EventType.EXPIRED and body["data"]["object"]["status"] == SessionStatus.EXPIRED
 
@@ -451,7 +453,7 @@ def test_attempt_garbage_response_is_recorded_not_raised(queued):
     thread.start()
     delivery = _delivery_to(f"http://127.0.0.1:{server.getsockname()[1]}/hooks")
     try:
-        assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
+        assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.PENDING
     finally:
         server.close()
     attempt = WebhookAttempt.objects.get(delivery=delivery)
@@ -466,7 +468,7 @@ def test_a_receiver_using_only_the_standardwebhooks_package_verifies_our_deliver
     from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
     delivery = _delivery_to(receiver.url)
-    assert webhooks.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.SUCCEEDED
     [request] = receiver.requests
     headers = {name.lower(): value for name, value in request["headers"].items()}
 
@@ -487,9 +489,9 @@ def test_after_a_roll_the_old_and_new_standard_secrets_both_verify(receiver, que
 
     delivery = _delivery_to(receiver.url)
     old_secret = delivery.endpoint.secret
-    webhooks.webhook_endpoint_secret_roll(organization_id=delivery.endpoint.organization_id,
+    endpoints.webhook_endpoint_secret_roll(organization_id=delivery.endpoint.organization_id,
                                           endpoint_id=delivery.endpoint_id)
-    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    sending.webhook_delivery_attempt(delivery_id=delivery.id)
     [request] = receiver.requests
     headers = {name.lower(): value for name, value in request["headers"].items()}
     delivery.endpoint.refresh_from_db()
@@ -502,7 +504,7 @@ def test_secrets_made_before_standard_webhooks_get_no_standard_headers():
     from checkout.models import WebhookEndpoint
 
     legacy = WebhookEndpoint(secret="whsec_" + "x" * 43)  # URL-safe text, not base64
-    assert webhooks.standard_webhook_headers(endpoint=legacy, message_id="evt_1", timestamp=1, body=b"{}",
+    assert sending.standard_webhook_headers(endpoint=legacy, message_id="evt_1", timestamp=1, body=b"{}",
                                              now=timezone.now()) == {}
 
 
@@ -519,17 +521,17 @@ def test_a_later_event_waits_while_an_earlier_one_is_still_being_retried(receive
         later_event = event_record(session=session, type=EventType.EXPIRED)
     later = WebhookDeliveryFactory(endpoint=first.endpoint, event=later_event)
     receiver.statuses = [503]
-    assert webhooks.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.PENDING
+    assert sending.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.PENDING
 
-    assert webhooks.webhook_delivery_attempt(delivery_id=later.id) == webhooks.HELD
+    assert sending.webhook_delivery_attempt(delivery_id=later.id) == sending.HELD
     later.refresh_from_db()
     assert later.attempt_count == 0 and later.next_attempt_at > timezone.now()
     assert len(receiver.requests) == 1  # only the first was sent
 
     WebhookDelivery.objects.filter(pk=first.pk).update(next_attempt_at=timezone.now())
-    assert webhooks.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.SUCCEEDED
     WebhookDelivery.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now())
-    assert webhooks.webhook_delivery_attempt(delivery_id=later.id) == DeliveryStatus.SUCCEEDED
+    assert sending.webhook_delivery_attempt(delivery_id=later.id) == DeliveryStatus.SUCCEEDED
     assert [json.loads(r["body"])["sequence"] for r in receiver.requests] == [1, 1, 2]
 
 
@@ -539,19 +541,19 @@ def test_an_endpoint_failing_for_three_days_is_paused_and_says_why(receiver, que
 
     delivery = _delivery_to(receiver.url)
     receiver.statuses = [500, 500]
-    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    sending.webhook_delivery_attempt(delivery_id=delivery.id)
     endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
     assert endpoint.is_active and endpoint.failing_since is not None
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         failing_since=timezone.now() - datetime.timedelta(days=3, minutes=1))
     type(delivery).objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
 
-    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    sending.webhook_delivery_attempt(delivery_id=delivery.id)
 
     endpoint.refresh_from_db()
     assert not endpoint.is_active
     assert "every delivery failed for 3 days" in endpoint.disabled_reason
-    webhooks.webhook_endpoint_update(organization_id=endpoint.organization_id, endpoint_id=endpoint.pk,
+    endpoints.webhook_endpoint_update(organization_id=endpoint.organization_id, endpoint_id=endpoint.pk,
                                      is_active=True)
     endpoint.refresh_from_db()
     assert endpoint.is_active and endpoint.disabled_reason == "" and endpoint.failing_since is None
@@ -563,8 +565,8 @@ def test_a_success_clears_the_failing_streak(receiver, queued):
 
     delivery = _delivery_to(receiver.url)
     receiver.statuses = [500]
-    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    sending.webhook_delivery_attempt(delivery_id=delivery.id)
     type(delivery).objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    webhooks.webhook_delivery_attempt(delivery_id=delivery.id)
+    sending.webhook_delivery_attempt(delivery_id=delivery.id)
     endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
     assert endpoint.failing_since is None and endpoint.last_success_at is not None

@@ -95,7 +95,7 @@ def test_worker_runs_beat_tasks_sweep_then_outbox(start_celery_worker, receiver,
 def test_events_survive_stopped_redis(start_celery_worker, throwaway_redis, receiver, settings, monkeypatch):
     from billing.gateway import CARD_SETTLES_LATER, CardDetails
     from checkout.services.confirm import checkout_session_confirm
-    from checkout.services.expiry import checkout_sessions_expire_due
+    from checkout.sessions.expiry import checkout_sessions_expire_due
     from tests.billing.factories import PlanItemFactory
     from tests.checkout.pages.helpers import priced_session
     from tests.helpers import api_client_for

@@ -12,15 +12,19 @@ from billing.errors import PaymentProviderUnavailable
 from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER, CARD_SUCCEEDS
 from billing.models import Contract, Invoice, Payment, Phase, PhaseItem
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
-from checkout.errors import SessionNotFound, SessionNotOpen, SessionNotProcessing
-from checkout.models import Event
-from checkout.services.confirm import (
+from checkout.errors import (
     CardRequired,
     CustomerDetailsRequired,
-    Outcome,
     PaymentMethodNotAllowed,
     SessionExpired,
+    SessionNotFound,
+    SessionNotOpen,
     SessionNotPriced,
+    SessionNotProcessing,
+)
+from checkout.models import Event
+from checkout.services.confirm import (
+    Outcome,
     checkout_session_confirm,
     checkout_session_payment_resolve,
     payment_settle,

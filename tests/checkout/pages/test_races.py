@@ -16,8 +16,8 @@ from checkout.services.confirm import (
     checkout_session_payment_resolve,
     payment_settle,
 )
-from checkout.services.expiry import checkout_sessions_expire_due
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire
+from checkout.sessions.expiry import checkout_sessions_expire_due
 from tests.helpers import run_together
 
 from .helpers import card, event_types, priced_session
@@ -60,7 +60,7 @@ def test_confirm_racing_the_expiry_sweep_ends_in_exactly_one_outcome(round_):
     confirms = [lambda: checkout_session_confirm(session_id=session.pk, card=card(), now=clicked)] * 4
     sweeps = [lambda: checkout_sessions_expire_due(now=swept)] * 2
     ordered = confirms + sweeps if round_ % 2 else sweeps + confirms
-    with mock.patch("checkout.services.webhooks.events_dispatch_pending_queue", create=True):
+    with mock.patch("checkout.sessions.expiry.outbox_pass_request"):
         _results, errors = run_together(*ordered)
 
     assert all(isinstance(e, SessionNotOpen) for e in errors), errors

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
-from checkout.services.events import session_event_data
-from checkout.services.expiry import checkout_sessions_expire_due
 from checkout.services.lifecycle import checkout_session_expire_now
-from checkout.services.webhooks import events_dispatch_pending
+from checkout.sessions.events import session_event_data
+from checkout.sessions.expiry import checkout_sessions_expire_due
+from checkout.webhooks.outbox import events_dispatch_pending
 
 from .helpers import priced_session
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkout', '0017_move_payments_to_billing'),
+        ('checkout', '0018_session_client_reference_id'),
     ]
 
     operations = [

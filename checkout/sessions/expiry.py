@@ -1,4 +1,10 @@
-"""Expiring many sessions at once: the sweep, and read-time expiry of a page of the list.
+"""Expiring sessions: the sweep, one session acted on past its time, and read-time expiry.
+
+"Due" is defined once (``session_due``): open and past ``expires_at``. Selectors only read
+(a due session is still ``open`` in the row they return); a view that shows sessions asks
+``checkout_sessions_expire_if_due`` to expire the due ones first, so a session past
+``expires_at`` is expired the moment anyone reads it, with its event, whether or not the
+sweep has run.
 
 The sweep: open sessions past ``expires_at`` become ``expired``, in batches.
 
@@ -41,7 +47,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from checkout import fastsql
+from checkout import effects, fastsql
+from checkout.enums import SessionStatus
+from checkout.models import CheckoutSession
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +61,22 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 1000
 
 
-def _events_announced(expired: int) -> int:
-    """After expiring ``expired`` sessions: when there are any, one outbox pass on commit
-    (it completes their events' payloads and fans them out). Returns ``expired``."""
-    if expired:
-        from .webhooks import events_dispatch_pending_queue
+def session_due(session: CheckoutSession, now: datetime) -> bool:
+    """Open and past ``expires_at``: expired as soon as anyone acts on it or reads it."""
+    return session.status == SessionStatus.OPEN and session.expires_at <= now
 
-        transaction.on_commit(events_dispatch_pending_queue)
+
+def outbox_pass_request() -> None:
+    """Ask the worker for one outbox pass now: it completes the payloads of events written in
+    bulk and fans them out."""
+    effects.effect_enqueue(effects.EVENTS_DISPATCH_PENDING, min_age_seconds=0)
+
+
+def _events_announced(expired: int) -> int:
+    """After expiring ``expired`` sessions: when there are any, one outbox pass on commit.
+    Returns ``expired``."""
+    if expired:
+        transaction.on_commit(outbox_pass_request)
     return expired
 
 
@@ -69,6 +86,39 @@ def checkout_sessions_expire_selected(due: QuerySet, *, now: datetime) -> int:
     (``fastsql.sessions_expire_selected``). Their events' payloads are completed by the outbox
     pass, asked for on commit."""
     return _events_announced(fastsql.sessions_expire_selected(due, now=now))
+
+
+def session_expire_locked(session: CheckoutSession, *, now: datetime) -> bool:
+    """Expire ``session`` (open and due, its row locked by the caller) and read back what the
+    expiry wrote. True if this call expired it."""
+    expired = checkout_sessions_expire_selected(
+        CheckoutSession.objects.filter(pk=session.pk, status=SessionStatus.OPEN), now=now) == 1
+    if expired:
+        session.refresh_from_db()
+    return expired
+
+
+def checkout_session_expire_if_due(session: CheckoutSession, *, now: datetime | None = None) -> CheckoutSession:
+    """Read-time expiry of one session just read: due, it is expired now (its own
+    transaction) and read again; otherwise it is returned as it is."""
+    now = now or timezone.now()
+    if session_due(session, now):
+        checkout_sessions_expire_among(session_ids=[session.pk], now=now)
+        session.refresh_from_db()
+    return session
+
+
+def checkout_sessions_expire_if_due(sessions: list[CheckoutSession], *,
+                                    now: datetime | None = None) -> list[CheckoutSession]:
+    """Read-time expiry of a page of sessions just read: the due ones are expired at once,
+    in one transaction, then read again (a confirm may have won one of them meanwhile)."""
+    now = now or timezone.now()
+    due = [session.pk for session in sessions if session_due(session, now)]
+    if not due:
+        return sessions
+    checkout_sessions_expire_among(session_ids=due, now=now)
+    fresh = CheckoutSession.objects.in_bulk(due)
+    return [fresh.get(session.pk, session) for session in sessions]
 
 
 def checkout_sessions_expire_among(*, session_ids, now: datetime | None = None) -> int:

@@ -1,18 +1,15 @@
-"""Webhook endpoints and deliveries: the consumer of the events outbox.
+"""Webhook deliveries: each one POSTed, signed, and retried with exponential backoff and
+jitter until it succeeds or the retry window (3 days by default) has passed. Every attempt
+is recorded, and an endpoint that only fails for ``ENDPOINT_DISABLE_AFTER`` is paused.
 
-An event row is written in the transaction of the change it reports
-(``checkout.services.events``). Dispatching it creates one ``WebhookDelivery`` per
-subscribed active endpoint of the organization and marks the event dispatched, in one
-transaction; each delivery is then POSTed by ``webhook_delivery_attempt``, signed, and
-retried with exponential backoff and jitter until it succeeds or the retry window
-(3 days by default) has passed. Every attempt is recorded.
+A delivery's next attempt time lives in the database: the periodic
+``webhook_deliveries_retry_due`` picks up whatever a lost or unsent task left behind.
+Attempts claim their delivery under a row lock first, so a duplicate task is a no-op; the
+claim commits before the HTTP request, so no transaction stays open across the network.
+Deliveries go to public addresses only (``core.outbound``).
 
-Nothing depends on the broker being up: a delivery's next attempt time lives in the
-database, and two periodic tasks (``events_dispatch_pending``,
-``webhook_deliveries_retry_due``) pick up whatever a lost or unsent task left behind.
-Attempts claim their delivery under a row lock first, so a duplicate task is a no-op.
-
-Signature header (see the README for the merchant-side check)::
+Signature headers (see the README for the merchant-side check): Standard Webhooks'
+``webhook-id``/``webhook-timestamp``/``webhook-signature``, and for one release::
 
     Checkout-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>
 """
@@ -39,24 +36,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from checkout.enums import ALL_EVENTS, DeliveryStatus, EventType
-from checkout.errors import (
-    InvalidEventType,
-    InvalidSecretGracePeriod,
-    InvalidWebhookUrl,
-    UrlHttpsRequired,
-    WebhookDeliveryNotFound,
-    WebhookEndpointLimit,
-    WebhookEndpointNotFound,
-    WebhookUrlNotPublic,
-)
+from checkout import effects
+from checkout.effects import tasks_run_inline
+from checkout.enums import DeliveryStatus
+from checkout.errors import WebhookDeliveryNotFound
 from checkout.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from checkout.tokens import webhook_secret_new
-from checkout.urlrules import is_https, url_problem
-from core.outbound import BlockedDestination, host_is_private_literal, public_opener
-from core.queue import task_enqueue
-
-from .events import event_payloads_complete
+from core.outbound import BlockedDestination, public_opener
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +50,12 @@ SIGNATURE_VERSION = "v1"
 USER_AGENT = "Checkout-Webhooks/1.0"
 REQUEST_TIMEOUT_SECONDS = 10
 EXCERPT_CHARS = 1000
-MAX_ENDPOINTS_PER_ORGANIZATION = 16
 # A later event of a session waits this long, again and again, while an earlier one is still
 # being delivered to the same endpoint.
 ORDER_HOLD_SECONDS = 30
 HELD = "held"
 # An endpoint that answers nothing but failures this long is paused.
 ENDPOINT_DISABLE_AFTER = timedelta(days=3)
-# After a secret roll, how long deliveries are also signed with the old secret.
-SECRET_GRACE_HOURS_DEFAULT = 24
-SECRET_GRACE_HOURS_MAX = 7 * 24
-# An event younger than this may still have its own dispatch task in flight (queued on
-# commit); the outbox sweep leaves it alone until then.
-OUTBOX_MIN_AGE_SECONDS = 5
 # Retries due within this many seconds are queued with a countdown; later ones wait in
 # the database for ``webhook_deliveries_retry_due`` (a broker holds an unacked ETA task
 # only for its visibility timeout).
@@ -112,280 +90,17 @@ def webhook_retry_delay(attempt_count: int, *, rng: random.Random | None = None)
     delay = min(_retry_base_seconds() * (2 ** min(exponent, 32)), _retry_max_delay_seconds())
     return delay * rng.uniform(0.8, 1.2)
 
-
-# --- endpoints ---------------------------------------------------------------------
-
-def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> str:
-    """The rules (and error codes) of redirect URLs: absolute http(s), a host,
-    1–2083 characters, no userinfo; https for live keys. And, unless
-    ``WEBHOOK_ALLOW_PRIVATE_NETWORKS``, not a host that is plainly private (localhost, a
-    private or loopback IP literal); names that resolve to such addresses are refused when
-    delivering (``core.outbound``)."""
-    if not isinstance(url, str):
-        raise InvalidWebhookUrl("Must be a string.", field=field)
-    problem = url_problem(url)
-    if problem is not None:
-        code, message = problem
-        raise InvalidWebhookUrl(message, field=field, code=code)
-    parts = urlsplit(url)
-    if livemode and not is_https(url):
-        raise UrlHttpsRequired(field=field)
-    if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS and host_is_private_literal(parts.hostname or ""):
-        raise WebhookUrlNotPublic(field=field)
-    return url
-
-
-def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events") -> list[str]:
-    """A list of known event types, deduplicated in order; omitted (None) or ``["*"]`` means
-    all (stored as ``[]``). An empty list is refused: "no events" is pausing the endpoint
-    (``is_active``), and reading ``[]`` as "all" would subscribe to what was meant as nothing."""
-    if enabled_events is None:
-        return []
-    if not isinstance(enabled_events, (list, tuple)):
-        raise InvalidEventType("enabled_events must be a list of event types.", field=field)
-    if not enabled_events:
-        raise InvalidEventType(
-            'enabled_events must name at least one event type, or be ["*"] for all of them; '
-            "to receive nothing, pause the endpoint (is_active: false).", field=field)
-    if list(enabled_events) == [ALL_EVENTS]:
-        return []
-    unknown = [str(t) for t in enabled_events if t not in EventType.values]
-    if unknown:
-        raise InvalidEventType(
-            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(EventType.values)}.",
-            field=field,
-        )
-    return list(dict.fromkeys(enabled_events))
-
-
-def webhook_endpoints_list(*, organization_id, livemode: bool) -> list[WebhookEndpoint]:
-    """The organization's endpoints of one mode, newest first (they are capped, so no paging)."""
-    return list(
-        WebhookEndpoint.objects.filter(organization_id=organization_id, livemode=livemode)
-        .order_by("-created_at", "-id")
-    )
-
-
-def webhook_endpoint_get(*, organization_id, endpoint_id, livemode: bool | None = None,
-                         for_update: bool = False) -> WebhookEndpoint:
-    """The organization's endpoint; with ``livemode`` (a merchant's key) only one of that
-    mode: the other mode's endpoints are not found, like another tenant's."""
-    endpoints = WebhookEndpoint.objects.select_for_update() if for_update else WebhookEndpoint.objects
-    endpoints = endpoints.filter(pk=endpoint_id, organization_id=organization_id)
-    if livemode is not None:
-        endpoints = endpoints.filter(livemode=livemode)
-    endpoint = endpoints.first()
-    if endpoint is None:
-        raise WebhookEndpointNotFound()
-    return endpoint
-
-
-@transaction.atomic
-def webhook_endpoint_create(
-    *, organization_id, url: str, enabled_events=None, description: str = "", is_active: bool = True,
-    livemode: bool = False,
-) -> tuple[WebhookEndpoint, str]:
-    """Create an endpoint of one mode (it receives only that mode's events; ``is_active=False``:
-    created paused). Returns it and its signing secret, which the caller shows once."""
-    url = webhook_url_validate(url, livemode=livemode)
-    events = webhook_event_types_validate(enabled_events)
-    webhook_endpoint_limit_check(organization_id=organization_id)
-    secret = webhook_secret_new()
-    endpoint = WebhookEndpoint.objects.create(
-        organization_id=organization_id,
-        url=url,
-        description=(description or "")[:200],
-        secret=secret,
-        enabled_events=events,
-        is_active=is_active,
-        livemode=livemode,
-    )
-    return endpoint, secret
-
-
-def webhook_endpoint_limit_check(*, organization_id) -> None:
-    """Refuse a new endpoint once the organization has the most it may have."""
-    if WebhookEndpoint.objects.filter(organization_id=organization_id).count() >= MAX_ENDPOINTS_PER_ORGANIZATION:
-        raise WebhookEndpointLimit(
-            f"An organization can have at most {MAX_ENDPOINTS_PER_ORGANIZATION} webhook endpoints."
-        )
-
-
-_UNSET = object()
-
-
-@transaction.atomic
-def webhook_endpoint_update(
-    *,
-    organization_id,
-    endpoint_id,
-    url=_UNSET,
-    enabled_events=_UNSET,
-    description=_UNSET,
-    is_active=_UNSET,
-    livemode: bool | None = None,
-) -> WebhookEndpoint:
-    """Change what is given; the secret and the mode never change here. ``livemode``: the
-    caller's mode (a merchant's key), None for ops."""
-    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, livemode=livemode)
-    if url is not _UNSET:
-        endpoint.url = webhook_url_validate(url, livemode=endpoint.livemode)
-    if enabled_events is not _UNSET:
-        endpoint.enabled_events = webhook_event_types_validate(enabled_events)
-    if description is not _UNSET:
-        endpoint.description = (description or "")[:200]
-    if is_active is not _UNSET:
-        if is_active and not endpoint.is_active:  # re-enabled: a fresh start for its health
-            endpoint.failing_since, endpoint.disabled_reason = None, ""
-        endpoint.is_active = bool(is_active)
-    endpoint.save()
-    return endpoint
-
-
-@transaction.atomic
-def webhook_endpoint_secret_roll(
-    *, organization_id, endpoint_id, previous_secret_valid_hours=SECRET_GRACE_HOURS_DEFAULT,
-    livemode: bool | None = None,
-) -> tuple[WebhookEndpoint, str]:
-    """Give the endpoint a new signing secret; returns it (the caller shows it once).
-
-    For ``previous_secret_valid_hours`` (0–168) every delivery carries a signature with each
-    secret, so the receiver can switch to the new one whenever it likes within that time
-    without rejecting a delivery; 0 drops the old secret at once (it leaked). Rolling again
-    replaces the old secret with the one being replaced."""
-    hours = previous_secret_valid_hours
-    if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= SECRET_GRACE_HOURS_MAX:
-        raise InvalidSecretGracePeriod(field="previous_secret_valid_hours")
-    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, livemode=livemode,
-                                    for_update=True)
-    if hours:
-        endpoint.previous_secret = endpoint.secret
-        endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=hours)
-    else:
-        endpoint.previous_secret, endpoint.previous_secret_expires_at = "", None
-    endpoint.secret = webhook_secret_new()
-    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
-    return endpoint, endpoint.secret
-
-
-@transaction.atomic
-def webhook_endpoint_delete(*, organization_id, endpoint_id, livemode: bool | None = None) -> None:
-    """Delete an endpoint with its deliveries; attempts already queued find nothing to do."""
-    endpoint = webhook_endpoint_get(organization_id=organization_id, endpoint_id=endpoint_id, livemode=livemode)
-    endpoint.delete()
-
-
-def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
-    return not endpoint.enabled_events or event_type in endpoint.enabled_events
-
-
 # --- queueing -----------------------------------------------------------------------
 
-def tasks_run_inline() -> bool:
-    """True in the embedded default (no broker): tasks run eagerly, in the caller."""
-    from config.celery import app
-
-    return bool(app.conf.task_always_eager)
-
-
-def _deliveries_queue(delivery_ids, countdown: float | None = None) -> None:
+def deliveries_queue(delivery_ids, countdown: float | None = None) -> None:
+    """Queue an attempt for each of ``delivery_ids`` (after ``countdown`` seconds)."""
     # In eager mode a send would run inside the web request that caused it, and an
     # unreachable endpoint would hold that request for the whole timeout: deliveries wait
     # in the database for `manage.py send_webhooks` instead.
     if not delivery_ids or tasks_run_inline():
         return
-    from checkout.tasks import webhook_delivery_attempt
-
     for delivery_id in delivery_ids:
-        task_enqueue(webhook_delivery_attempt, kwargs={"delivery_id": str(delivery_id)}, countdown=countdown)
-
-
-def events_dispatch_pending_queue() -> None:
-    """Ask the worker to dispatch undispatched events now (after a bulk write)."""
-    from checkout.tasks import events_dispatch_pending as task
-
-    task_enqueue(task, kwargs={"min_age_seconds": 0})
-
-
-# --- dispatch (outbox → deliveries) ---------------------------------------------------
-
-def _events_fan_out(events: list[Event], now: datetime) -> list:
-    """Deliveries for ``events`` (locked by the caller), events marked dispatched. An event
-    goes only to its organization's endpoints of its own mode (test or live). Payloads a
-    sweep left pending are completed first, so every delivery sends the whole object."""
-    event_payloads_complete([event.id for event in events])
-    org_ids = {event.organization_id for event in events}
-    endpoints_by_org = defaultdict(list)
-    for endpoint in WebhookEndpoint.objects.filter(organization_id__in=org_ids, is_active=True).only(
-        "id", "organization_id", "enabled_events", "livemode"
-    ):
-        endpoints_by_org[endpoint.organization_id, endpoint.livemode].append(endpoint)
-    deliveries = [
-        WebhookDelivery(
-            endpoint_id=endpoint.id,
-            event_id=event.id,
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        for event in events
-        for endpoint in endpoints_by_org[event.organization_id, event.livemode]
-        if _subscribed(endpoint, event.type)
-    ]
-    # The unique (endpoint, event) constraint makes a second fan-out harmless.
-    WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000, ignore_conflicts=True)
-    Event.objects.filter(pk__in=[event.id for event in events]).update(dispatched_at=now, updated_at=now)
-    return [delivery.id for delivery in deliveries]
-
-
-def event_dispatch(*, event_id) -> list:
-    """Create the deliveries of one committed event and queue their sends.
-
-    Returns the ids of the deliveries created (empty if the event was already
-    dispatched, or is being dispatched by someone else right now).
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        events = list(
-            Event.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, dispatched_at__isnull=True)
-            .only("id", "organization_id", "type", "livemode")
-        )
-        if not events:
-            return []
-        delivery_ids = _events_fan_out(events, now)
-        transaction.on_commit(lambda: _deliveries_queue(delivery_ids))
-    return delivery_ids
-
-
-def events_dispatch_pending(
-    *, min_age_seconds: float = OUTBOX_MIN_AGE_SECONDS, batch_size: int = 500, time_budget_seconds: float = 60
-) -> int:
-    """The outbox sweep: dispatch every event nobody dispatched (a broker outage, a lost
-    task, events written in bulk). Returns the number of events dispatched."""
-    started = time.monotonic()
-    cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
-    total = 0
-    while time.monotonic() - started < time_budget_seconds:
-        now = timezone.now()
-        with transaction.atomic():
-            events = list(
-                Event.objects.select_for_update(skip_locked=True)
-                .filter(dispatched_at__isnull=True, created_at__lte=cutoff)
-                .order_by("created_at")
-                .only("id", "organization_id", "type", "livemode")[:batch_size]
-            )
-            if not events:
-                break
-            delivery_ids = _events_fan_out(events, now)
-            transaction.on_commit(lambda ids=delivery_ids: _deliveries_queue(ids))
-        total += len(events)
-        if len(events) < batch_size:
-            break
-    if total:
-        logger.info("dispatched %d pending events", total)
-    return total
+        effects.effect_enqueue(effects.WEBHOOK_DELIVERY_ATTEMPT, delivery_id=str(delivery_id), countdown=countdown)
 
 
 # --- delivery attempts ------------------------------------------------------------------
@@ -547,7 +262,7 @@ def webhook_delivery_attempt(*, delivery_id) -> str | None:
         if _earlier_delivery_pending(delivery):
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 next_attempt_at=now + timedelta(seconds=ORDER_HOLD_SECONDS), updated_at=now)
-            transaction.on_commit(lambda: _deliveries_queue([delivery.id], countdown=ORDER_HOLD_SECONDS))
+            transaction.on_commit(lambda: deliveries_queue([delivery.id], countdown=ORDER_HOLD_SECONDS))
             return HELD
         delivery.attempt_count += 1
         delivery.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
@@ -601,7 +316,7 @@ def _attempt_record(delivery: WebhookDelivery, response: _Response) -> str:
         return DeliveryStatus.FAILED
     pending.update(next_attempt_at=next_at, updated_at=done)
     if delay <= COUNTDOWN_MAX_SECONDS:
-        transaction.on_commit(lambda: _deliveries_queue([delivery.id], countdown=delay))
+        transaction.on_commit(lambda: deliveries_queue([delivery.id], countdown=delay))
     return DeliveryStatus.PENDING
 
 
@@ -631,7 +346,7 @@ def webhook_deliveries_retry_due(*, limit: int = 1000) -> int:
     """Queue an attempt for every pending delivery whose time has come (retries beyond
     the countdown horizon, sends lost to a broker outage). Returns how many."""
     ids = _deliveries_due_ids(now=timezone.now(), limit=limit)
-    _deliveries_queue(ids)
+    deliveries_queue(ids)
     return len(ids)
 
 
@@ -655,5 +370,5 @@ def webhook_delivery_resend(*, delivery_id) -> WebhookDelivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
     delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
-    transaction.on_commit(lambda: _deliveries_queue([delivery.id]))
+    transaction.on_commit(lambda: deliveries_queue([delivery.id]))
     return delivery

@@ -3,14 +3,14 @@
 An event's ``payload`` is the ``data`` of the body merchants receive: ``{"object": <the
 session exactly as the API shows it>}`` plus what this event alone knows (the invoice a
 completion made, the failed payment's message, …). A sweep writes its events in bulk with
-an empty payload (``EVENT_PAYLOAD_PENDING``, see ``checkout.services.expiry``); the outbox pass fills it from
+an empty payload (``EVENT_PAYLOAD_PENDING``, see ``checkout.sessions.expiry``); the outbox pass fills it from
 the session row before the event is fanned out (``event_payloads_complete``), so every
 delivery of an event carries the same complete ``data``.
 """
 
 from django.db.models import Max
 
-from checkout import fastsql
+from checkout import effects, fastsql
 from checkout.enums import EventType
 from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event
 from checkout.representation import checkout_session_json
@@ -37,10 +37,14 @@ def event_record(*, session: CheckoutSession, type: EventType, data: dict | None
         sequence=last + 1,
         payload=session_event_data(session, data),
     )
-    from checkout.services.dispatch import events_dispatch_on_commit
-
-    events_dispatch_on_commit(event)
+    event_dispatch_on_commit(event)
     return event
+
+
+def event_dispatch_on_commit(event: Event) -> None:
+    """Hand the event to the worker once it is committed. A broker that is down leaves it
+    undispatched: the periodic outbox task (``events_dispatch_pending``) picks it up."""
+    effects.effect_enqueue_on_commit(effects.EVENTS_DISPATCH, event_id=str(event.id))
 
 
 def event_payloads_complete(event_ids) -> int:
