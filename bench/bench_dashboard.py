@@ -207,7 +207,8 @@ def main() -> int:
     # of running inside the timed sweep.
     env = bench_env(bench_url, REDIS_URL=None, CELERY_BROKER_URL=None, CELERY_TASK_ALWAYS_EAGER="false",
                     CHECKOUT_CREATE_RATE_LIMIT="0",
-                    METRICS_TOKEN="bench-metrics-token", LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
+                    METRICS_TOKEN="bench-metrics-token", LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
+                    ADMIN_2FA_REQUIRED="false")  # the page is requested with force_login (no TOTP code)
     os.environ.clear()
     os.environ.update(env)
 

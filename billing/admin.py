@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from core.admin import CurrencyValidatedAdminMixin, ReadOnlyAdminMixin
+from core.errors import DomainError
 from core.money import format_money
 
 from .models import (
@@ -17,7 +18,7 @@ from .models import (
     Product,
     PromotionCode,
 )
-from .services import contract_version_bump
+from .services import contract_cancel_at_period_end
 
 
 class PricingInline(admin.TabularInline):
@@ -65,46 +66,72 @@ class PhaseInline(admin.TabularInline):
     model = Phase
     extra = 0
     fields = ["position", "name", "plan", "start_date", "end_date"]
-    raw_id_fields = ["plan"]
+    readonly_fields = fields
+    can_delete = False
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Contract)
-class ContractAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "customer", "plan", "currency", "start_date", "end_date", "status", "organization"]
-    list_filter = ["status", "currency", "organization"]
+class ContractAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Contracts change only as the API changes them: amendments through checkout sessions
+    (plan switch, quantity update), and "cancel at period end" here, through the same service.
+    Their 20-odd fields are never hand-edited and contracts are never deleted."""
+
+    list_display = ["short_id", "customer", "plan", "currency", "start_date", "end_date", "status", "livemode",
+                    "organization"]
+    list_filter = ["status", "livemode", "currency", "organization"]
     search_fields = ["=id", "customer__customer_name", "customer__email"]
     list_select_related = ["customer", "plan", "organization"]
-    raw_id_fields = ["customer", "business_entity", "plan"]
     inlines = [PhaseInline]
+    actions = ["cancel_at_period_end"]
+    fields = ["id", "organization", "customer", "business_entity", "plan", "currency", "start_date", "end_date",
+              "status", "livemode", "trial_end", "version", "discount", "terms_url", "terms_accepted_at",
+              "created_at", "updated_at"]
+    readonly_fields = fields
 
-    def get_readonly_fields(self, request, obj=None):
-        # The mode is fixed at creation: moving a contract between test and live would let a
-        # key of the other mode amend it.
-        return ["version", "livemode"] if obj else ["version"]
+    @admin.display(description="Contract", ordering="id")
+    def short_id(self, obj):
+        return str(obj.pk)[:8]
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if change:  # hand edits change terms too: sessions priced before them go stale
-            contract_version_bump(contract_id=form.instance.pk)
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("billing.cancel_contract")
+
+    @admin.action(description="Cancel at period end (the contract ends when its current period does)",
+                  permissions=["cancel"])
+    def cancel_at_period_end(self, request, queryset):
+        for contract in queryset.select_related(None).only("id", "organization_id"):
+            try:
+                contract = contract_cancel_at_period_end(organization_id=contract.organization_id,
+                                                         contract_id=contract.pk)
+            except DomainError as error:
+                self.message_user(request, f"Contract {str(contract.pk)[:8]}: {error.message}", messages.ERROR)
+                continue
+            self.log_change(request, contract, f"Cancelled at period end: ends on {contract.end_date} (via admin)")
+            self.message_user(request, f"Contract {str(contract.pk)[:8]} ends on {contract.end_date}.",
+                              messages.SUCCESS)
 
 
 class PhaseItemInline(admin.TabularInline):
     model = PhaseItem
     extra = 0
-    raw_id_fields = ["product", "pricing"]
+    fields = ["position", "product", "pricing", "quantity"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Phase)
-class PhaseAdmin(admin.ModelAdmin):
+class PhaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "contract", "start_date", "end_date"]
     search_fields = ["=contract__id"]
-    raw_id_fields = ["contract", "plan"]
     inlines = [PhaseItemInline]
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        contract_version_bump(contract_id=form.instance.contract_id)
+    fields = ["contract", "position", "name", "plan", "start_date", "end_date"]
+    readonly_fields = fields
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -175,7 +202,7 @@ class CouponAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CouponRedemption)
-class CouponRedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CouponRedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # history: never edited or deleted
     list_display = ["redeemed_at", "coupon", "promotion_code", "customer", "checkout_session"]
     search_fields = ["=checkout_session__id", "coupon__name", "promotion_code__code"]
     list_select_related = ["coupon", "promotion_code", "customer"]

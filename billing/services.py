@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.errors import AmendmentNotApplicable, ContractChanged, EstimateInconsistent, PromotionCodeUsedUp
+from core.errors import Conflict
 
 from .enums import CollectionMethod, ContractStatus, InvoiceBillingReason, InvoiceStatus
 from .estimates import BillingSchedule, Quote, contract_billing_date_next, phase_in_force
@@ -28,6 +29,7 @@ from .models import (
     PromotionCode,
     TestClock,
 )
+from .pricing import period_containing
 
 
 # The writes below are atomic on their own; inside a caller's transaction (a checkout's
@@ -329,3 +331,36 @@ def coupon_redeem(*, coupon_id, promotion_code_id=None, checkout_session_id, con
     return CouponRedemption.objects.create(
         coupon_id=coupon_id, promotion_code_id=promotion_code_id, checkout_session_id=checkout_session_id,
         contract_id=contract_id, customer_id=customer_id)
+
+
+# --- ops: cancel at period end ----------------------------------------------------------------
+
+
+@transaction.atomic
+def contract_cancel_at_period_end(*, organization_id, contract_id, today: date | None = None) -> Contract:
+    """End the contract when its current billing period ends (the longest cadence of the phase
+    in force, so no prepaid period is cut short): ``end_date`` becomes that period's end (the
+    first day not covered), and the version moves on so sessions priced before are refused.
+    Refused (409 ``contract_not_cancellable``) for an ended contract, one with nothing
+    recurring, or one that already ends by then."""
+    from billing.selectors import contract_snapshot_get  # selectors import this module
+
+    today = today or timezone.localdate()
+    contract = Contract.objects.select_for_update().filter(pk=contract_id, organization_id=organization_id).first()
+    if contract is None or contract.status != ContractStatus.ACTIVE:
+        raise Conflict("The contract has ended already.", code="contract_not_cancellable")
+    on = max(today, contract.start_date)
+    snapshot = contract_snapshot_get(organization_id=organization_id, contract_id=contract_id, on=on,
+                                     with_plan_items=False)
+    months = max((item.terms.months or 0 for item in (snapshot.phase.items if snapshot.phase else ())), default=0)
+    if not months:
+        raise Conflict("The contract bills nothing recurring, so it has no period to end with.",
+                       code="contract_not_cancellable")
+    _start, period_end = period_containing(snapshot.billing_anchor, months, on)
+    if contract.end_date is not None and contract.end_date <= period_end:
+        raise Conflict(f"The contract already ends on {contract.end_date}.", code="contract_not_cancellable")
+    contract.end_date = period_end
+    contract.version = F("version") + 1
+    contract.save(update_fields=["end_date", "version", "updated_at"])
+    contract.refresh_from_db(fields=["version"])
+    return contract

@@ -51,6 +51,12 @@ def _svg(chart_id: str, title: str, description: str, body: list[str], height: i
     )
 
 
+def _empty(chart_id: str, title: str, description: str) -> SafeString:
+    return _svg(chart_id, title, description, [
+        f'<text class="tick empty" x="{WIDTH // 2}" y="{TOP + 30}" text-anchor="middle">'
+        "No sessions in this period.</text>"], height=TOP + 48)
+
+
 def _y_axis(top_value: float, tick_label: Callable[[float], str]) -> list[str]:
     parts = []
     for i in range(TICKS + 1):
@@ -73,11 +79,18 @@ def _x_labels(labels: Sequence[str], every: int) -> list[str]:
 
 def stacked_columns(chart_id: str, *, title: str, description: str, labels: Sequence[str],
                     series: Sequence[Series], tick_label: Callable[[float], str],
-                    value_label: Callable[[float], str] | None = None, label_every: int = 5) -> SafeString:
-    """One column per label, its series stacked bottom-up (a single series: plain columns)."""
+                    value_label: Callable[[float], str] | None = None, label_every: int = 5,
+                    whole: bool = False) -> SafeString:
+    """One column per label, its series stacked bottom-up (a single series: plain columns).
+    ``whole``: the values are counts (the axis never shows fractions)."""
     value_label = value_label or tick_label
     totals = [sum(float(s.values[i]) for s in series) for i in range(len(labels))]
+    if not any(totals):
+        # Nothing to draw: say so, rather than an axis of rounded fractions ("1, 1, 0, 0, 0").
+        return _empty(chart_id, title, description)
     top_value = nice_ceiling(max(totals, default=0))
+    if whole:  # counts: at least one unit per tick, so every tick label is a distinct whole number
+        top_value = max(top_value, TICKS)
     step = PLOT_W / max(len(labels), 1)
     width = max(step * 0.72, 1)
     body = _y_axis(top_value, tick_label)
@@ -149,3 +162,29 @@ def overlaid_bars(chart_id: str, *, title: str, description: str, rows: Sequence
     if not rows:
         body.append(f'<text class="tick" x="{BAR_LABEL_W}" y="{TOP + 15}">No sessions.</text>')
     return _svg(chart_id, title, description, body, height=height)
+
+
+FUNNEL_ROW = 34
+
+
+def funnel(chart_id: str, *, title: str, description: str, steps: Sequence[tuple[str, int]],
+           css: str = "s-funnel") -> SafeString:
+    """The funnel: one horizontal bar per step, as long as its share of the first step, with the
+    count, the share of the first step and (from the second step) of the step before."""
+    first = steps[0][1] if steps else 0
+    if not first:
+        return _empty(chart_id, title, description)
+    plot_w = WIDTH - BAR_LABEL_W - 150
+    body = []
+    for i, (label, value) in enumerate(steps):
+        y = TOP + FUNNEL_ROW * i
+        width = plot_w * value / first
+        previous = steps[i - 1][1] if i else None
+        of_previous = f", {value / previous:.0%} of the step before" if previous else ""
+        body.append(f'<text class="label" x="{BAR_LABEL_W - 8}" y="{y + 19}" text-anchor="end">{escape(label)}</text>')
+        body.append(f'<rect class="{css}" x="{BAR_LABEL_W}" y="{y + 4}" width="{_n(max(width, 0.5))}" '
+                    f'height="{FUNNEL_ROW - 10}"><title>{escape(label)}: {value:,} ({value / first:.0%} of '
+                    f"{escape(steps[0][0].lower())}{of_previous})</title></rect>")
+        body.append(f'<text class="tick" x="{_n(BAR_LABEL_W + width + 6)}" y="{y + 19}">{value:,} '
+                    f"({value / first:.0%})</text>")
+    return _svg(chart_id, title, description, body, height=TOP + FUNNEL_ROW * len(steps) + 4)

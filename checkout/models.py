@@ -266,7 +266,7 @@ class Event(BaseModel):
         ]
 
     def __str__(self):
-        return f"{self.type} #{self.sequence}"
+        return f"{self.type} #{self.sequence} of session {str(self.checkout_session_id)[:8]}…"
 
 
 class WebhookEndpoint(BaseModel):
@@ -324,6 +324,10 @@ class WebhookDelivery(BaseModel):
             ),
         ]
 
+    def __str__(self):  # admin titles: what it is, not "WebhookDelivery object (…)"
+        attempts = f"{self.attempt_count} attempt{'' if self.attempt_count == 1 else 's'}"
+        return f"Delivery of {self.event.type} to {self.endpoint.url} ({attempts})"
+
 
 class WebhookAttempt(models.Model):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
@@ -335,3 +339,21 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["-attempted_at"]
+
+    def __str__(self):
+        outcome = self.response_status or self.error or "no answer"
+        return f"Attempt at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {outcome}"
+
+
+class PageView(models.Model):
+    """The first time a session's hosted page was opened (issue #29: the funnel's "page opened"
+    and "expired without a page view"). One row per session, written once per worker process
+    at most (checkout.activity.page_view_record); never updates the session row, so the page
+    cache (keyed by ``updated_at``) and the session's indexes are untouched."""
+
+    checkout_session = models.OneToOneField(CheckoutSession, on_delete=models.CASCADE, primary_key=True,
+                                            related_name="page_view")
+    opened_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"page of {self.checkout_session_id} opened {self.opened_at:%Y-%m-%d %H:%M:%S}"

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError
 
 from billing.enums import PaymentAttemptStatus
+from checkout.activity import page_view_record
 from checkout.api.serializers import CheckoutSessionCreateSerializer, validated
 from checkout.enums import CancellationReason, PaymentStatus, SessionStatus
 from checkout.errors import (
@@ -324,6 +325,7 @@ def checkout_page(request, token: str):
         probe = page_probe(token)
         if probe is None:
             return _not_found(request)
+        page_view_record(probe.id)  # the dashboard's "page opened" (once per session and process)
         _use_language(request, probe)
         html = open_page_cached(probe)
         if html is not None:

@@ -31,7 +31,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Checkout <checkout@l
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on our site class (2FA for staff, the audit log; core/admin_site.py).
+    "core.admin_apps.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +46,11 @@ INSTALLED_APPS = [
     "customers",
     "billing",
     "checkout",
+    # Ops accountability (core/admin_site.py, README "Ops staff"): TOTP two-factor logins and
+    # admin login throttling.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -58,9 +64,32 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): logged in with a TOTP code
     "core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a login lockout into the lockout page
 ]
+
+# --- Ops staff: two-factor logins and login throttling ------------------------------------------
+# Staff must log in with a TOTP code (django-otp) when this is on; off (the demo), a user who has
+# set up an authenticator still needs it, others log in with their password alone.
+ADMIN_2FA_REQUIRED = env.bool("ADMIN_2FA_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Checkout ops")
+# django-axes: ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address lock
+# that pair out for ADMIN_LOGIN_LOCKOUT_MINUTES (other users and addresses are unaffected, so a
+# typo-prone demo user never locks anyone else out; `manage.py axes_reset` lifts a lockout now).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("ADMIN_LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.admin_site.login_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

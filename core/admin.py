@@ -4,10 +4,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from .models import ApiKey, BusinessEntity, Organization
+from .models import ApiKey, AuditEntry, BusinessEntity, Organization
 from .money import currency_validator
 from .services import api_key_create, api_key_revoke
 
@@ -20,6 +20,14 @@ class ReadOnlyAdminMixin:
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class KeepsHistoryAdminMixin:
+    """Records others point at (contracts, invoices, deliveries…): never deleted in admin, by
+    anyone; each model's own actions end or anonymise them instead."""
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -51,7 +59,8 @@ class BusinessEntityInline(CurrencyValidatedAdminMixin, admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(KeepsHistoryAdminMixin, admin.ModelAdmin):
+    # Deleting a merchant would cascade through its sessions, events and deliveries.
     list_display = ["name", "id", "created_at"]
     search_fields = ["name", "id"]
     inlines = [BusinessEntityInline]
@@ -159,3 +168,42 @@ class BusinessEntityAdmin(CurrencyValidatedAdminMixin, admin.ModelAdmin):
     list_filter = ["default_currency", "is_default", "allow_invoice_payment"]
     search_fields = ["name", "email", "organization__name"]
     list_select_related = ["organization"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What people did in admin (core.audit): search by user, object, id or message."""
+
+    list_display = ["at", "username", "action", "object_link", "summary", "address"]
+    list_filter = ["action", ("content_type", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["username", "object_repr", "=object_id", "message"]
+    date_hierarchy = "at"
+    fields = ["at", "username", "action", "content_type", "object_id", "object_repr", "message", "changes_table",
+              "address"]
+    readonly_fields = fields
+    list_select_related = ["content_type"]
+
+    @admin.display(description="Object", ordering="object_repr")
+    def object_link(self, obj):
+        if not obj.content_type_id or not obj.object_id:
+            return obj.object_repr or "—"
+        try:
+            url = reverse(f"admin:{obj.content_type.app_label}_{obj.content_type.model}_change", args=[obj.object_id])
+        except Exception:  # noqa: BLE001 - no admin page for that model (or it is gone): just the name
+            return obj.object_repr
+        return format_html('<a href="{}">{}</a>', url, obj.object_repr)
+
+    @admin.display(description="What changed")
+    def summary(self, obj):
+        if obj.changes:
+            return "; ".join(f"{name}: {before} → {after}" for name, (before, after) in obj.changes.items())[:300]
+        return obj.message[:300]
+
+    @admin.display(description="Changes")
+    def changes_table(self, obj):
+        if not obj.changes:
+            return "—"
+        return format_html(
+            "<table><tr><th>Field</th><th>Before</th><th>After</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                             ((name, before, after) for name, (before, after) in obj.changes.items())))

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -95,3 +96,44 @@ class BusinessEntity(BaseModel):
 
     def __str__(self):
         return self.name
+
+
+class AuditEntry(models.Model):
+    """One thing a person did in admin (core.audit): who, when, to which object, what changed.
+    Written beside Django's own LogEntry and kept when the user is deleted (``username`` stays);
+    nobody edits or deletes these rows in admin."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", "Added"
+        CHANGED = "changed", "Changed"
+        DELETED = "deleted", "Deleted"
+        LOGGED_IN = "logged_in", "Logged in"
+        LOGGED_OUT = "logged_out", "Logged out"
+        LOGIN_FAILED = "login_failed", "Login failed"
+
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    # {"field": [before, after]} for edits made through an admin form (secrets masked).
+    changes = models.JSONField(default=dict, blank=True)
+    address = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at"], name="audit_at"),
+            models.Index(fields=["content_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self):
+        who = self.username or "someone"
+        what = f" {self.object_repr}" if self.object_repr else ""
+        return f"{who} {self.get_action_display().lower()}{what} at {self.at:%Y-%m-%d %H:%M:%S} UTC"

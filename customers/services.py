@@ -68,3 +68,36 @@ def customer_get_or_create_for_guest(*, organization_id, business_entity_id, det
         if winner is None:
             raise
         return winner, False
+
+
+# --- ops: erasure ---------------------------------------------------------------------------
+
+ANONYMISED_NAME = "Anonymised customer"
+
+
+@transaction.atomic
+def customer_anonymise(*, organization_id, customer_id) -> Customer:
+    """GDPR erasure without losing history: the customer's personal fields are replaced (name
+    by ``ANONYMISED_NAME``, email, phone, ids, addresses, tax ids and custom data emptied), and
+    so are the details typed into its checkout sessions; the customer row, its contracts,
+    invoices and sessions stay, so the books still add up. Refused (409
+    ``customer_in_checkout``) while one of its sessions is open or processing a payment: cancel
+    or let it finish first. Idempotent."""
+    from checkout.enums import SessionStatus
+    from checkout.models import CheckoutSession
+    from core.errors import Conflict
+
+    customer = Customer.objects.select_for_update().get(pk=customer_id, organization_id=organization_id)
+    sessions = CheckoutSession.objects.filter(organization_id=organization_id, customer_id=customer.pk)
+    if sessions.filter(status__in=[SessionStatus.OPEN, SessionStatus.PROCESSING]).exists():
+        raise Conflict("The customer has a checkout session in progress: cancel it or let it finish first.",
+                       code="customer_in_checkout")
+    customer.customer_name = ANONYMISED_NAME
+    customer.email = None
+    customer.phone_number = ""
+    customer.external_id = None
+    customer.address, customer.ship_to_address = {}, {}
+    customer.tax_info, customer.custom_data = [], {}
+    customer.save()
+    sessions.exclude(customer_details=None).update(customer_details={"anonymised": True})
+    return customer

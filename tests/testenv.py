@@ -11,3 +11,6 @@ os.environ.setdefault("STATIC_MANIFEST", "false")
 # The webhook tests' receivers listen on loopback; tests/checkout/background/test_outbound.py
 # turns the public-addresses-only guard back on to test it.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+# Admin tests log in with force_login (no TOTP code); tests/test_admin_access.py turns the
+# production rule (a code required for staff) back on to test it.
+os.environ.setdefault("ADMIN_2FA_REQUIRED", "false")

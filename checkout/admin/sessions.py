@@ -2,6 +2,7 @@ import csv
 import uuid
 from functools import partial
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, StreamingHttpResponse
@@ -11,42 +12,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Payment
+from billing.enums import RefundReason
 from checkout.admin.dashboard import conversion_dashboard_view
+from checkout.admin.refunds import session_payment_refund, session_refundable
+from checkout.admin.timeline import session_timeline
 from checkout.enums import CancellationReason, SessionStatus
-from checkout.models import CheckoutSession, Event, IdempotencyRecord, WebhookDelivery
+from checkout.models import CheckoutSession, Event, IdempotencyRecord
 from checkout.pages import money, present_invoice
 from checkout.services.confirm import checkout_session_payment_resolve
 from checkout.services.lifecycle import checkout_session_cancel, checkout_session_expire_now
+from checkout.services.receipts import checkout_session_receipt_resend
 from core.admin import ReadOnlyAdminMixin
 from core.errors import DomainError
-
-
-class EventInline(admin.TabularInline):
-    model = Event
-    extra = 0
-    fields = ["sequence", "type", "created_at", "dispatched_at"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class PaymentInline(admin.TabularInline):
-    model = Payment
-    extra = 0
-    fields = ["created_at", "method", "status", "amount_display", "card_last4", "failure_code"]
-    readonly_fields = fields
-    can_delete = False
-
-    @admin.display(description=_("Amount"))
-    def amount_display(self, obj):
-        return money(obj.amount, obj.currency)
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CheckoutSession)
@@ -55,8 +32,9 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     field is read-only here, and the transitions are actions (on the list, or buttons on a
     session's page) that call the same services the page and the API use."""
 
-    list_display = ["id", "organization", "checkout_type", "status", "payment_status", "customer",
-                    "amount_due", "expires_at", "created_at"]
+    # Fits 1,400 px: short ids (the full one is on the session's page and found by search),
+    # short dates, the amount formatted for its currency.
+    list_display = ["short_id", "state", "amount_due", "customer_display", "created", "expires"]
     list_filter = ["status", "payment_status", "checkout_type", "guest_checkout", "livemode", "organization"]
     # Partial ids, contract ids and metadata values too: admin search is a scan, fine for ops.
     search_fields = ["id", "customer__customer_name", "customer__email", "customer_details__email", "trace_id",
@@ -64,16 +42,15 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     list_select_related = ["organization", "customer"]
     date_hierarchy = "created_at"
     raw_id_fields = ["plan", "contract", "customer", "business_entity"]
-    inlines = [PaymentInline, EventInline]
-    actions = ["action_cancel", "action_expire", "action_payment_received", "action_payment_failed"]
+    actions = ["action_cancel", "action_expire", "action_payment_received", "action_payment_failed",
+               "action_resend_receipt"]
     change_form_template = "admin/checkout/checkoutsession/change_form.html"
     change_list_template = "admin/checkout/checkoutsession/change_list.html"
     fieldsets = [
         (None, {"fields": ["id", "organization", "checkout_type", "status", "payment_status", "payment_method",
-                           "livemode", "hosted_page", "expires_at"]}),
+                           "livemode", "payment_link", "expires_at"]}),
+        (_("Timeline"), {"fields": ["timeline"]}),
         (_("Estimate (locked)"), {"fields": ["estimate_table"]}),
-        (_("History"), {"fields": ["history_table"]}),
-        (_("Webhook deliveries"), {"fields": ["deliveries_table"]}),
         (_("Parties"), {"fields": ["business_entity", "customer", "guest_checkout", "customer_details", "plan",
                                   "contract", "currency", "start_date", "end_date"]}),
         (_("Redirects"), {"fields": ["success_url", "pending_url", "cancel_url"]}),
@@ -91,9 +68,41 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Every field is read-only: the page is "View checkout session", without Save buttons.
+        # What may change is done by the transitions, each behind its own permission.
+        return False
+
     def has_delete_permission(self, request, obj=None):
         # History is never rewritten: cancel or expire instead.
         return False
+
+    # The ops roles' action permissions (core.roles): Support cancels and resends receipts,
+    # Finance exports, Admin also resolves payments.
+    def has_cancel_permission(self, request, obj=None):
+        return request.user.has_perm("checkout.cancel_checkoutsession")
+
+    def has_resolve_permission(self, request, obj=None):
+        return request.user.has_perm("checkout.resolve_checkoutsession")
+
+    def has_resend_receipt_permission(self, request, obj=None):
+        return request.user.has_perm("checkout.resend_receipt_checkoutsession")
+
+    def has_export_permission(self, request, obj=None):
+        return request.user.has_perm("checkout.export_checkoutsession")
+
+    def has_refund_permission(self, request, obj=None):
+        return request.user.has_perm("billing.refund_invoice")
+
+    TRANSITION_PERMISSIONS = {"cancel": "cancel", "expire": "cancel", "payment_received": "resolve",
+                              "payment_failed": "resolve", "resend_receipt": "resend_receipt", "refund": "refund"}
+
+    def may(self, request, action: str) -> bool:
+        return getattr(self, f"has_{self.TRANSITION_PERMISSIONS[action]}_permission")(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_export": self.has_export_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         # An id pasted into the search box finds the session directly.
@@ -105,11 +114,41 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
 
     # -- read-only displays --
 
+    @admin.display(description=_("Session"), ordering="id")
+    def short_id(self, obj):
+        return format_html('<span title="{}">{}…</span>', obj.pk, str(obj.pk)[:8])
+
+    @admin.display(description=_("Status"), ordering="status")
+    def state(self, obj):
+        """"Open · payment failed", "Completed · paid (live)": status, payment and mode at once."""
+        text = obj.get_status_display()
+        if obj.payment_status != "not_started":
+            text += f" · {obj.get_payment_status_display().lower()}"
+        return text + (" (live)" if obj.livemode else "")
+
+    @admin.display(description=_("Customer"), ordering="customer__customer_name")
+    def customer_display(self, obj):
+        if obj.customer_id:
+            name = obj.customer.email or obj.customer.customer_name
+        else:
+            details = obj.customer_details or {}
+            name = f"{details.get('email') or details.get('customer_name') or '—'} (guest)"
+        return name if len(name) <= 32 else name[:31] + "…"
+
+    @admin.display(description=_("Created"), ordering="created_at")
+    def created(self, obj):
+        return f"{obj.created_at:%b %d %H:%M}"
+
+    @admin.display(description=_("Expires"), ordering="expires_at")
+    def expires(self, obj):
+        return f"{obj.expires_at:%b %d %H:%M}"
+
     @admin.display(description=_("Amount due"))
     def amount_due(self, obj):
         invoice = (obj.estimates or {}).get("current_invoice") or {}
         if invoice.get("amount_due") is None:
-            return "-"
+            # No stored estimate: the reporting column (the current invoice's total) if set.
+            return "-" if obj.amount_total is None else money(obj.amount_total, obj.currency)
         return money(invoice["amount_due"], invoice.get("currency") or obj.currency)
 
     # -- CSV export of the list as filtered --
@@ -119,7 +158,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                    "created_at", "expires_at", "completed_at", "cancelled_at", "expired_at", "trace_id"]
 
     def export_csv_view(self, request):
-        if not self.has_view_or_change_permission(request):
+        if not self.has_export_permission(request):
             raise PermissionDenied
         # The changelist's own queryset: the filters, search and date drill-down on screen.
         queryset = self.get_changelist_instance(request).get_queryset(request)
@@ -155,12 +194,18 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             change_message="Exported the session list as CSV (via admin)",
         )
 
-    @admin.display(description=_("Hosted page"))
-    def hosted_page(self, obj):
+    @admin.display(description=_("Payment link"))
+    def payment_link(self, obj):
+        """The hosted page's address, to copy and send the customer (open sessions), or to look
+        at (a closed session's page shows its final state)."""
         if not obj.token:
             return "-"
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>',
-                           reverse("checkout:page", args=[obj.token]), _("Open the hosted page"))
+        url = settings.PUBLIC_BASE_URL + reverse("checkout:page", args=[obj.token])
+        return format_html(
+            '<input type="text" readonly value="{}" id="payment-link" size="60" aria-label="{}"> '
+            '<button type="button" class="button" data-copy="payment-link">{}</button> '
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            url, _("Payment link"), _("Copy payment link"), url, _("Open the hosted page"))
 
     @admin.display(description=_("Estimate"))
     def estimate_table(self, obj):
@@ -174,54 +219,11 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             ],
         })
 
-    @admin.display(description=_("History"))
-    def history_table(self, obj):
+    @admin.display(description=_("Timeline"))
+    def timeline(self, obj):
         if obj.pk is None:
             return "-"
-        rows = [(obj.created_at, _("Created"), f"{obj.get_checkout_type_display()}, expires {obj.expires_at:%Y-%m-%d %H:%M} UTC")]
-        for event in obj.events.order_by("sequence"):
-            payload = event.payload or {}
-            session = payload.get("object") or {}
-            detail = f"status {session.get('status')}, payment {session.get('payment_status')}"
-            if payload.get("failure_message"):
-                detail += f" — {payload['failure_message']}"
-            if payload.get("cancellation_reason"):
-                detail += f" — {payload['cancellation_reason']}"
-            rows.append((event.created_at, event.type, detail))
-        for payment in obj.payments.order_by("created_at"):
-            card = f" •••• {payment.card_last4}" if payment.card_last4 else ""
-            detail = f"{money(payment.amount, payment.currency)}, {payment.method}{card}, now {payment.status}"
-            if payment.failure_code:
-                detail += f" ({payment.failure_code})"
-            rows.append((payment.created_at, _("Payment attempt"), detail))
-        rows.sort(key=lambda row: row[0])
-        return render_to_string("admin/checkout/checkoutsession/history.html", {"rows": rows})
-
-    @admin.display(description=_("Webhook deliveries"))
-    def deliveries_table(self, obj):
-        """Every delivery of this session's events: where, how it went, and a link to the
-        delivery's page (its attempts, and "send again")."""
-        if obj.pk is None:
-            return "-"
-        deliveries = (
-            WebhookDelivery.objects.filter(event__checkout_session=obj)
-            .select_related("endpoint", "event")
-            .order_by("event__sequence", "created_at")
-        )
-        rows = [
-            (
-                reverse("admin:checkout_webhookdelivery_change", args=[delivery.pk]),
-                delivery.event.type,
-                delivery.endpoint.url,
-                delivery.get_status_display(),
-                delivery.attempt_count,
-                delivery.delivered_at or delivery.next_attempt_at,
-            )
-            for delivery in deliveries
-        ]
-        if not rows:
-            return _("No webhook deliveries (no endpoint subscribed, or no event dispatched yet).")
-        return render_to_string("admin/checkout/checkoutsession/deliveries.html", {"rows": rows})
+        return render_to_string("admin/checkout/checkoutsession/timeline.html", {"entries": session_timeline(obj)})
 
     # -- transitions (shared by list actions and the buttons on a session's page) --
 
@@ -230,6 +232,8 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         "expire": _("Expire now"),
         "payment_received": _("Mark payment received"),
         "payment_failed": _("Mark payment failed"),
+        "resend_receipt": _("Resend receipt"),
+        "refund": _("Refund the payment"),
     }
 
     def _transition(self, request, session: CheckoutSession, action: str, reason: str = "",
@@ -246,6 +250,20 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                 checkout_session_expire_now(session_id=session.pk)
             elif action in ("payment_received", "payment_failed"):
                 checkout_session_payment_resolve(session_id=session.pk, succeeded=action == "payment_received")
+            elif action == "refund":
+                refund = session_payment_refund(session, reason=reason, requested_by=request.user.get_username())
+                if refund.status == "failed":
+                    self.message_user(request, f"Session {session.pk}: the refund failed: {refund.failure_reason}",
+                                      messages.ERROR)
+                    return False
+                note = f"Refunded {money(refund.amount, refund.currency)} ({refund.get_status_display().lower()})"
+                self.log_change(request, session, f"{note} (via admin) — reason: {reason}")
+                return True
+            elif action == "resend_receipt":
+                if not checkout_session_receipt_resend(session_id=session.pk):
+                    self.message_user(request, f"Session {session.pk}: no receipt sent (the customer has no email "
+                                               "address).", messages.WARNING)
+                    return False
             else:
                 raise ValueError(action)
         except DomainError as error:
@@ -262,7 +280,7 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             self.message_user(request, _("%(action)s: %(count)d session(s).") % {
                 "action": self.TRANSITIONS[action], "count": done}, messages.SUCCESS)
 
-    @admin.action(description=_("Cancel selected open sessions"))
+    @admin.action(description=_("Cancel selected open sessions"), permissions=["cancel"])
     def action_cancel(self, request, queryset):
         reason, detail = self._cancel_reason(request)
         if reason is None:
@@ -290,17 +308,21 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         })
 
-    @admin.action(description=_("Expire selected open sessions now"))
+    @admin.action(description=_("Expire selected open sessions now"), permissions=["cancel"])
     def action_expire(self, request, queryset):
         self._bulk(request, queryset, "expire")
 
-    @admin.action(description=_("Mark payment received (processing sessions)"))
+    @admin.action(description=_("Mark payment received (processing sessions)"), permissions=["resolve"])
     def action_payment_received(self, request, queryset):
         self._bulk(request, queryset, "payment_received")
 
-    @admin.action(description=_("Mark payment failed (processing sessions)"))
+    @admin.action(description=_("Mark payment failed (processing sessions)"), permissions=["resolve"])
     def action_payment_failed(self, request, queryset):
         self._bulk(request, queryset, "payment_failed")
+
+    @admin.action(description=_("Resend receipt (completed sessions)"), permissions=["resend_receipt"])
+    def action_resend_receipt(self, request, queryset):
+        self._bulk(request, queryset, "resend_receipt")
 
     def get_urls(self):
         urls = [
@@ -314,12 +336,12 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def transition_view(self, request, object_id, action):
-        if request.method != "POST" and action != "cancel":
+        if request.method != "POST" and action not in ("cancel", "refund"):
             return HttpResponseNotAllowed(["POST"])
         session = self.get_object(request, object_id)
         if session is None or action not in self.TRANSITIONS:
             raise Http404
-        if not self.has_change_permission(request, session):
+        if not self.may(request, action):
             raise PermissionDenied
         kwargs = {}
         if action == "cancel":
@@ -327,6 +349,14 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
             if reason is None:
                 return self._cancel_confirmation(request, [session], form_action=request.path)
             kwargs = {"reason": reason, "detail": detail}
+        elif action == "refund":
+            reason = request.POST.get("reason", "")
+            if request.POST.get("confirm") != "yes" or reason not in RefundReason.values:
+                return TemplateResponse(request, "admin/checkout/checkoutsession/refund_confirmation.html", {
+                    **self.admin_site.each_context(request), "opts": self.model._meta, "session": session,
+                    "title": _("Refund this payment?"), "reasons": RefundReason.choices,
+                    "left": session_refundable(session)})
+            kwargs = {"reason": reason}
         if self._transition(request, session, action, **kwargs):
             self.message_user(request, _("%(action)s: done.") % {"action": self.TRANSITIONS[action]},
                               messages.SUCCESS)
@@ -339,9 +369,11 @@ class CheckoutSessionAdmin(admin.ModelAdmin):
                 available = ["cancel", "expire"]
             elif obj.status == SessionStatus.PROCESSING:
                 available = ["payment_received", "payment_failed"]
+            elif obj.status == SessionStatus.COMPLETED:
+                available = ["resend_receipt"] + (["refund"] if obj.payment_status == "paid" else [])
             context["transitions"] = [
                 (reverse("admin:checkout_checkoutsession_transition", args=[obj.pk, name]), self.TRANSITIONS[name])
-                for name in available
+                for name in available if self.may(request, name)
             ]
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
@@ -372,7 +404,9 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What the API answered each key: read-only history (purged by age, never by hand)."""
+
     list_display = ["key", "organization", "livemode", "status", "response_status", "checkout_session", "created_at"]
     list_filter = ["livemode", "status", "organization"]
     search_fields = ["key"]

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from checkout.admin.timeline import delivery_state
 from checkout.effects import tasks_run_inline
 from checkout.enums import EventType
 from checkout.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -69,6 +70,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ["url", "description", "=id"]
     list_select_related = ["organization"]
     actions = ["roll_secret"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an endpoint would delete its deliveries (history): pause it (untick Active).
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         return ["organization", "livemode", "previous_secret_expires_at", "last_success_at", "failing_since",
@@ -150,13 +155,12 @@ class WebhookAttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["event_type", "session", "endpoint", "status", "attempt_count", "next_attempt_at",
-                    "delivered_at", "created_at"]
+    list_display = ["event_type", "session", "endpoint", "state", "attempt_count", "delivered_at", "created_at"]
     list_filter = ["status", "event__type", "endpoint__organization"]
     search_fields = ["=event__checkout_session__id", "=event__id", "=id", "endpoint__url"]
     list_select_related = ["event", "endpoint"]
     date_hierarchy = "created_at"
-    fields = ["endpoint", "event", "status", "attempt_count", "next_attempt_at", "delivered_at", "created_at",
+    fields = ["endpoint", "event", "state", "attempt_count", "next_attempt_at", "delivered_at", "created_at",
               "body"]
     readonly_fields = fields
     inlines = [WebhookAttemptInline]
@@ -169,19 +173,29 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         # Viewable, not editable: only the Re-send action changes a delivery.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # history
+
+    @admin.display(description="Status", ordering="status")
+    def state(self, obj):
+        return delivery_state(obj)
+
     @admin.display(description="Event", ordering="event__type")
     def event_type(self, obj):
         return obj.event.type
 
     @admin.display(description="Checkout session")
     def session(self, obj):
-        return obj.event.checkout_session_id
+        return f"{str(obj.event.checkout_session_id)[:8]}…"
 
     @admin.display(description="Body (signed when sent)")
     def body(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(event_envelope(obj.event), indent=2, sort_keys=True))
 
-    @admin.action(description="Re-send selected deliveries now")
+    def has_resend_permission(self, request):
+        return request.user.has_perm("checkout.change_webhookdelivery")
+
+    @admin.action(description="Re-send selected deliveries now", permissions=["resend"])
     def resend(self, request, queryset):
         count = 0
         for delivery_id in queryset.values_list("id", flat=True):

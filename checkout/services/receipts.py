@@ -120,3 +120,16 @@ def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMessa
         lines.append(merchant.email)
     return EmailMessage(subject=subject, body="\n".join(lines) + "\n", from_email=settings.DEFAULT_FROM_EMAIL,
                         to=[email], reply_to=[merchant.email] if merchant.email else None)
+
+
+def checkout_session_receipt_resend(*, session_id) -> bool:
+    """Ops (admin "Resend receipt"): send a completed session's receipt again, now. False when
+    the customer has no email address (or the session no invoice); 409
+    ``checkout_session_not_completed`` for a session that is not completed. If sending fails the
+    receipt stays pending and the periodic sweep retries it."""
+    from core.errors import Conflict
+
+    marked = CheckoutSession.objects.filter(pk=session_id, status=SessionStatus.COMPLETED).update(receipt_pending=True)
+    if not marked:
+        raise Conflict("Only a completed checkout session has a receipt.", code="checkout_session_not_completed")
+    return checkout_session_receipt_send(session_id=session_id)

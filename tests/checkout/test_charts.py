@@ -55,3 +55,31 @@ def test_line_leaves_a_gap_where_there_is_nothing_to_measure():
                       values=[Decimal("0.5"), None, Decimal("1"), Decimal("0")])
     assert svg.count("<polyline") == 2 and svg.count("<circle") == 3
     assert "<title>a: 50.0%</title>" in svg and "<title>d: 0.0%</title>" in svg
+
+
+def test_stacked_columns_with_nothing_to_draw_says_so_instead_of_an_axis():
+    from checkout import charts
+
+    svg = charts.stacked_columns("c", title="t", description="d", labels=["a", "b"],
+                                 series=[charts.Series("n", "s", [0, 0])], tick_label=lambda v: f"{v:,.0f}",
+                                 whole=True)
+    assert "No sessions in this period." in svg and 'class="tick" x="58"' not in svg and "<rect" not in svg
+
+
+def test_stacked_columns_of_small_counts_label_each_tick_with_a_distinct_whole_number():
+    import re
+
+    from checkout import charts
+
+    svg = charts.stacked_columns("c", title="t", description="d", labels=["a"],
+                                 series=[charts.Series("n", "s", [1])], tick_label=lambda v: f"{v:,.0f}", whole=True)
+    ticks = re.findall(r'text-anchor="end">([^<]*)</text>', svg)
+    assert ticks == ["0", "1", "2", "3", "4"]
+
+
+def test_funnel_bars_are_shares_of_the_first_step():
+    from checkout import charts
+
+    svg = charts.funnel("f", title="t", description="d", steps=[("Created", 10), ("Opened", 5), ("Paid", 0)])
+    assert "10 (100%)" in svg and "5 (50%)" in svg and "0 (0%)" in svg and "50% of the step before" in svg
+    assert "No sessions in this period." in charts.funnel("f", title="t", description="d", steps=[("Created", 0)])

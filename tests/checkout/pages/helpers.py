@@ -13,7 +13,7 @@ from billing.estimates import (
     estimate_amendment,
     estimate_new_contract,
 )
-from billing.gateway import CARD_SUCCEEDS, CardDetails
+from billing.gateway import CARD_SETTLES_LATER, CARD_SUCCEEDS, CardDetails
 from billing.pricing import PriceTerms
 from checkout.enums import CheckoutType
 from checkout.models import Event
@@ -144,3 +144,16 @@ def event_types(session) -> list[str]:
 def text(response) -> str:
     """The response's HTML with runs of whitespace made one space."""
     return re.sub(r"\s+", " ", response.content.decode())
+
+
+def processing_session():
+    """A priced session whose card settles later: ``processing``, its settle task not queued."""
+    from unittest import mock
+
+    from checkout.services.confirm import checkout_session_confirm
+
+    session = priced_session()
+    with mock.patch("checkout.tasks.payment_settle.apply_async"):
+        checkout_session_confirm(session_id=session.pk, card=card(CARD_SETTLES_LATER))
+    session.refresh_from_db()
+    return session
