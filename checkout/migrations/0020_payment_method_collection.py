@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkout', '0018_session_client_reference_id'),
+        ('checkout', '0019_page_views'),
     ]
 
     operations = [
