@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0010_refunds_disputes'),
-        ('checkout', '0019_payment_method_collection'),
+        ('checkout', '0020_payment_method_collection'),
         ('core', '0002_consent'),
         ('customers', '0001_initial'),
     ]
