@@ -1,5 +1,7 @@
 from django.db import models
 
+from billing.enums import BillingEventType
+
 
 class CheckoutType(models.TextChoices):
     NEW_CONTRACT = "new_contract", "New contract"
@@ -61,6 +63,11 @@ class EventType(models.TextChoices):
     CANCELLED = "checkout_session.cancelled", "Cancelled"
     EXPIRED = "checkout_session.expired", "Expired"
 
+
+# Every event a webhook endpoint can receive: the sessions' and billing's (invoices, contracts,
+# payments and saved methods, announced through ``billing.signals``).
+WEBHOOK_EVENT_CHOICES = [*EventType.choices, *BillingEventType.choices]
+WEBHOOK_EVENT_TYPES = tuple(value for value, _label in WEBHOOK_EVENT_CHOICES)
 
 # A webhook endpoint's ``enabled_events`` entry for every event type (stored as ``[]``).
 ALL_EVENTS = "*"

@@ -493,3 +493,61 @@ def _fetchone(sql: str, params: list):
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+# --- billing's events ------------------------------------------------------------------------------
+
+
+def object_events_insert(events: list[Event]) -> None:
+    """Insert billing's ``events`` (``object_id`` set, no session), each numbered after its object's
+    last event (in list order within an object): one statement, the sequences read in it. The
+    objects' rows are locked by the transaction that announced them, so nobody numbers an
+    object's events meanwhile."""
+    if events:
+        sql_or_orm(object_events_insert_sql, object_events_insert_orm)(events)
+
+
+def object_events_insert_sql(events: list[Event]) -> None:
+    db = connections[DEFAULT_DB_ALIAS]
+    q = db.ops.quote_name
+    fields = [Event._meta.get_field(name) for name in _OBJECT_EVENT_INSERTED]
+    columns = ", ".join(q(f.column) for f in fields)
+    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(db)})" for f in fields) + ", %s::integer)"
+    params = []
+    for rank, event in _ranked(events):
+        params += [f.get_db_prep_save(getattr(event, f.attname), connection=db) for f in fields] + [rank]
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(_EVENT)} ({columns}, sequence) SELECT {columns}, COALESCE("
+            f"(SELECT max(e.sequence) FROM {q(_EVENT)} e WHERE e.object_id = v.object_id "
+            f"AND e.checkout_session_id IS NULL), 0) + v.rank "
+            f"FROM (VALUES {', '.join([row] * len(events))}) AS v({columns}, rank) RETURNING id, sequence",
+            params)
+        sequences = dict(cursor.fetchall())
+    for event in events:
+        event.sequence = sequences[event.id]
+        event._state.adding, event._state.db = False, db.alias
+
+
+def object_events_insert_orm(events: list[Event]) -> None:
+    last: dict = {}
+    for event in events:
+        if event.object_id not in last:
+            last[event.object_id] = Event.objects.filter(
+                object_id=event.object_id, checkout_session__isnull=True).aggregate(m=Max("sequence"))["m"] or 0
+        last[event.object_id] += 1
+        event.sequence = last[event.object_id]
+    Event.objects.bulk_create(events)
+
+
+def _ranked(events: list[Event]):
+    """Each event with its place among the events of its object in this list (1, 2, …)."""
+    seen: dict = {}
+    for event in events:
+        seen[event.object_id] = seen.get(event.object_id, 0) + 1
+        yield seen[event.object_id], event
+
+
+# The columns an object event is inserted with (the sequence comes from the statement).
+_OBJECT_EVENT_INSERTED = ("id", "created_at", "updated_at", "organization", "object_type", "object_id", "type",
+                          "livemode", "payload", "dispatched_at")

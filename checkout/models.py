@@ -7,10 +7,10 @@ from core.models import BaseModel, BusinessEntity, Organization
 from customers.models import Customer
 
 from .enums import (
+    WEBHOOK_EVENT_CHOICES,
     CancellationReason,
     CheckoutType,
     DeliveryStatus,
-    EventType,
     IdempotencyStatus,
     PageLocale,
     PaymentMethodCollection,
@@ -242,11 +242,19 @@ class Event(BaseModel):
     # BaseModel indexes created_at; the outbox reads undispatched events through the
     # partial event_undispatched, and nothing else reads events by creation time.
     created_at = models.DateTimeField(auto_now_add=True)
-    # Indexed through event_sequence_unique (it leads with the session).
+    # Indexed through event_sequence_unique (it leads with the session). None: an event about
+    # a billing object (an invoice, a contract, a payment, a saved method).
     checkout_session = models.ForeignKey(
-        CheckoutSession, on_delete=models.CASCADE, related_name="events", db_index=False
+        CheckoutSession, on_delete=models.CASCADE, related_name="events", db_index=False, null=True, blank=True
     )
-    type = models.CharField(max_length=64, choices=EventType.choices)
+    # What a billing event is about: its ``data.object``'s type and id (a session's events say
+    # ``checkout_session`` and leave the id to ``checkout_session``). A session's events are
+    # numbered per session, any other object's per object, and each is delivered to an endpoint
+    # only after the earlier ones of the same session or object.
+    # A database default too: the session writers that insert events in SQL leave it out.
+    object_type = models.CharField(max_length=32, default="checkout_session", db_default="checkout_session")
+    object_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=64, choices=WEBHOOK_EVENT_CHOICES)
     # The session's mode: the event goes only to endpoints of the same mode.
     livemode = models.BooleanField(default=False)
     sequence = models.PositiveIntegerField()
@@ -258,6 +266,8 @@ class Event(BaseModel):
         ordering = ["created_at", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["checkout_session", "sequence"], name="event_sequence_unique"),
+            models.UniqueConstraint(fields=["object_id", "sequence"], condition=Q(checkout_session__isnull=True),
+                                    name="event_object_sequence_unique"),
         ]
         indexes = [
             models.Index(
@@ -266,7 +276,8 @@ class Event(BaseModel):
         ]
 
     def __str__(self):
-        return f"{self.type} #{self.sequence} of session {str(self.checkout_session_id)[:8]}…"
+        about = "session" if self.checkout_session_id else self.object_type.replace("_", " ")
+        return f"{self.type} #{self.sequence} of {about} {str(self.checkout_session_id or self.object_id)[:8]}…"
 
 
 class WebhookEndpoint(BaseModel):

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from checkout.admin.timeline import delivery_state
 from checkout.effects import tasks_run_inline
-from checkout.enums import EventType
+from checkout.enums import WEBHOOK_EVENT_CHOICES
 from checkout.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from checkout.webhooks.delivery import event_envelope, webhook_delivery_resend
 from checkout.webhooks.endpoints import (
@@ -23,7 +23,7 @@ from core.errors import DomainError
 
 class WebhookEndpointForm(forms.ModelForm):
     enabled_events = forms.MultipleChoiceField(
-        choices=EventType.choices,
+        choices=WEBHOOK_EVENT_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unticked to receive every event type.",

@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from checkout.enums import ALL_EVENTS, EventType
+from checkout.enums import ALL_EVENTS, WEBHOOK_EVENT_TYPES
 from checkout.representation import datetime_text, webhook_endpoint_json
 from checkout.webhooks import endpoints as service
 
@@ -26,7 +26,7 @@ from .serializers import (
 )
 from .views import MerchantApi
 
-EVENT_CHOICES = [ALL_EVENTS, *EventType.values]
+EVENT_CHOICES = [ALL_EVENTS, *WEBHOOK_EVENT_TYPES]
 
 
 class EventTypeListField(serializers.ListField):

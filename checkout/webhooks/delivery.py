@@ -231,11 +231,15 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> _Response:
 
 
 def _earlier_delivery_pending(delivery: WebhookDelivery) -> bool:
-    """Whether an earlier event of the same session still waits to reach this endpoint: a later
-    one is held back meanwhile, so a receiver never sees `completed` before `processing`.
-    Reads the session's few events (event_sequence_unique), then the (endpoint, event) index."""
-    earlier = Event.objects.filter(checkout_session_id=delivery.event.checkout_session_id,
-                                   sequence__lt=delivery.event.sequence).values("id")
+    """Whether an earlier event of the same session (or, for billing's events, the same object)
+    still waits to reach this endpoint: a later one is held back meanwhile, so a receiver never
+    sees `completed` before `processing`, or `invoice.paid` before `invoice.created`. Reads the
+    session's (object's) few events (event_sequence_unique, event_object_sequence_unique), then the
+    (endpoint, event) index."""
+    event = delivery.event
+    stream = ({"checkout_session_id": event.checkout_session_id} if event.checkout_session_id is not None
+              else {"checkout_session__isnull": True, "object_id": event.object_id})
+    earlier = Event.objects.filter(**stream, sequence__lt=event.sequence).values("id")
     return WebhookDelivery.objects.filter(endpoint_id=delivery.endpoint_id, status=DeliveryStatus.PENDING,
                                           event_id__in=earlier).exists()
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from checkout.enums import ALL_EVENTS, EventType
+from checkout.enums import ALL_EVENTS, WEBHOOK_EVENT_TYPES
 from checkout.errors import (
     InvalidEventType,
     InvalidSecretGracePeriod,
@@ -66,10 +66,10 @@ def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events
             "to receive nothing, pause the endpoint (is_active: false).", field=field)
     if list(enabled_events) == [ALL_EVENTS]:
         return []
-    unknown = [str(t) for t in enabled_events if t not in EventType.values]
+    unknown = [str(t) for t in enabled_events if t not in WEBHOOK_EVENT_TYPES]
     if unknown:
         raise InvalidEventType(
-            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(EventType.values)}.",
+            f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(WEBHOOK_EVENT_TYPES)}.",
             field=field,
         )
     return list(dict.fromkeys(enabled_events))
