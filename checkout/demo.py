@@ -16,9 +16,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.enums import BillingType, PlanStatus, PricingModel, Timing
-from billing.models import Contract, Phase, PhaseItem, Plan, PlanItem, Pricing, Product
-from billing.selectors import terms_from_pricing
+from billing.enums import BillingType, InvoiceStatus, PaymentProviderName, PlanStatus, PricingModel, Timing
+from billing.estimates import estimate_new_contract, quote_from_plan
+from billing.gateway import SavedMethod
+from billing.models import Contract, Plan, PlanItem, Pricing, Product, TestClock
+from billing.payment_methods import saved_payment_method_attach
+from billing.selectors import plan_snapshot_get
+from billing.services import contract_create_from_quote, invoice_create_from_estimate
+from billing.test_clocks import test_clock_create
 from core.models import ApiKey, BusinessEntity, Organization
 from core.services import api_key_hash, api_key_split, organization_get_or_create
 from customers.models import Customer
@@ -179,19 +184,26 @@ def demo_merchant_seed(*, org_name: str = DEMO_ORG, today: datetime.date | None 
 
 
 def _demo_contract(org, entity, customer, plan, today) -> Contract:
-    """An active Starter contract for the first customer, for plan-switch and quantity-update sessions."""
+    """An active Starter contract for the first customer, sold as a card checkout sells it (the
+    first invoice paid, a test card saved for the renewals), on a test clock set to now: for
+    plan-switch and quantity-update sessions, and to watch renewals (``manage.py
+    test_clock_advance``)."""
     existing = Contract.objects.filter(organization=org, customer=customer, plan=plan).first()
     if existing:
         return existing
     start = today.replace(day=1)
-    contract = Contract.objects.create(
-        organization=org, customer=customer, business_entity=entity, plan=plan,
-        currency=plan.currency, start_date=start,
-    )
-    phase = Phase.objects.create(contract=contract, name="Starter", plan=plan, start_date=start, position=0)
-    for item in plan.items.select_related("pricing", "product").filter(is_optional=False):
-        PhaseItem.objects.create(
-            phase=phase, product=item.product, pricing=item.pricing, quantity=item.default_quantity,
-            terms=terms_from_pricing(item.pricing).to_json(), position=item.position,
-        )
+    quote = quote_from_plan(plan=plan_snapshot_get(organization_id=org.pk, plan_id=plan.pk), start_date=start)
+    first = estimate_new_contract(quote=quote, tax_rate=entity.tax_rate).current_invoice.to_json()
+    if not TestClock.objects.filter(customer=customer).exists():
+        test_clock_create(organization_id=org.pk, customer_id=customer.pk, name="Demo clock")
+    contract = contract_create_from_quote(organization_id=org.pk, customer_id=customer.pk,
+                                          business_entity_id=entity.pk, quote=quote, first_invoice=first)
+    invoice_create_from_estimate(organization_id=org.pk, contract_id=contract.pk, customer_id=customer.pk,
+                                 estimate=first, status=InvoiceStatus.PAID)
+    saved_payment_method_attach(
+        organization_id=org.pk, customer_id=customer.pk, livemode=False, provider=PaymentProviderName.TEST,
+        saved=SavedMethod(reference=f"pm_test_succeeds_demo{str(customer.pk)[:8]}", brand="visa", last4="4242",
+                          exp_month=12, exp_year=today.year + 3),
+        mandate_text="Demo: the customer authorised renewals on this card.", contract_id=contract.pk)
+    contract.refresh_from_db()
     return contract

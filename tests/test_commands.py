@@ -73,3 +73,37 @@ def test_create_api_key_prints_a_usable_key_once(organization):
 def test_create_api_key_unknown_organization_fails():
     with pytest.raises(CommandError):
         call_command("create_api_key", "--organization", "00000000-0000-0000-0000-000000000000")
+
+
+@pytest.mark.django_db
+def test_the_demo_contract_renews_on_its_test_clock_charged_to_the_saved_card():
+    from billing.estimates import contract_invoice
+    from billing.models import Invoice, Payment
+    from billing.selectors import billing_schedules_get
+
+    data = _seed()
+    contract = Contract.objects.get(pk=data["contracts"][0])
+    assert contract.test_clock_id is not None and contract.default_payment_method is not None
+    first = Invoice.objects.get(contract=contract)
+    assert contract.next_billing_date is not None and first.status == "paid"
+    upcoming = contract_invoice(billing_schedules_get([contract])[contract.pk], day=contract.next_billing_date,
+                                discount_invoices=contract.discount_invoices, credit=contract.credit_balance)
+
+    out = StringIO()
+    call_command("test_clock_advance", "--months", "1", stdout=out)
+
+    renewal = Invoice.objects.get(contract=contract, billing_reason="renewal")
+    assert renewal.invoice_date == contract.next_billing_date and renewal.status == "paid"
+    assert renewal.total == upcoming.total < first.total  # a month of the plan, no one-time fee again
+    payment = Payment.objects.get(invoice=renewal)
+    assert (payment.status, payment.off_session, payment.saved_payment_method_id) == (
+        "succeeded", True, contract.default_payment_method_id)
+    assert f"invoice {renewal.pk} of {renewal.invoice_date}: {renewal.total:.2f} USD, paid" in out.getvalue()
+    assert "succeeded (•••• 4242)" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_test_clock_advance_refuses_going_back():
+    _seed()
+    with pytest.raises(CommandError, match="only moves forward"):
+        call_command("test_clock_advance", "--days", "-1", stdout=StringIO())

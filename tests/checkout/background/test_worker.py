@@ -9,6 +9,7 @@ import time
 import pytest
 from django.utils import timezone
 
+from billing.enums import BillingEventType
 from checkout.enums import DeliveryStatus, EventType, SessionStatus
 from checkout.models import CheckoutSession, Event, WebhookAttempt, WebhookDelivery
 from checkout.services.lifecycle import checkout_session_cancel
@@ -144,11 +145,13 @@ def test_events_survive_stopped_redis(start_celery_worker, throwaway_redis, rece
 
         events_dispatch_pending.delay(min_age_seconds=0)
         payments_settle_pending.delay()
-        requests = receiver.wait_for(4)
+        # The settled card is also saved for renewals: payment_method.attached goes out too.
+        requests = receiver.wait_for(5)
         assert _wait_until(lambda: not Event.objects.filter(dispatched_at__isnull=True).exists())
 
     types = sorted(json.loads(r["body"])["type"] for r in requests)
-    assert types == sorted([EventType.CANCELLED, EventType.EXPIRED, EventType.PROCESSING, EventType.COMPLETED])
+    assert types == sorted([EventType.CANCELLED, EventType.EXPIRED, EventType.PROCESSING, EventType.COMPLETED,
+                            BillingEventType.PAYMENT_METHOD_ATTACHED])
     assert all(signature_valid(r["headers"]["Checkout-Signature"], r["body"], endpoint.secret) for r in requests)
     assert CheckoutSession.objects.get(pk=session.pk).status == SessionStatus.CANCELLED
     assert CheckoutSession.objects.get(pk=paying.pk).status == SessionStatus.COMPLETED

@@ -86,7 +86,7 @@ def test_confirm_success_card_creates_contract_invoice_and_completes():
         PaymentAttemptStatus.SUCCEEDED, Decimal("184.00"), "4242", PaymentMethod.CARD)
     assert payment.provider_reference.startswith("test_ch_")
     assert events(session) == [EventType.COMPLETED]
-    event = Event.objects.get()
+    event = Event.objects.get(type=EventType.COMPLETED)
     assert event.payload["object"]["status"] == "completed"
     assert event.payload["object"]["contract_id"] == str(contract.pk)
     assert event.payload["invoice_id"] == str(invoice.pk)
@@ -124,7 +124,7 @@ def test_confirm_guest_creates_the_customer_from_the_typed_details():
     session.refresh_from_db()
     assert session.customer_id == customer.pk
     assert Contract.objects.get().customer_id == customer.pk
-    assert Event.objects.get().payload["customer_created"] is True
+    assert Event.objects.get(type=EventType.COMPLETED).payload["customer_created"] is True
 
 
 def test_confirm_guest_with_existing_email_reuses_customer_unchanged():
@@ -139,7 +139,7 @@ def test_confirm_guest_with_existing_email_reuses_customer_unchanged():
     existing.refresh_from_db()
     assert existing.customer_name == "Grace Original"
     assert Contract.objects.get().customer_id == existing.pk != other_org_customer.pk
-    payload = Event.objects.get().payload
+    payload = Event.objects.get(type=EventType.COMPLETED).payload
     assert payload["customer_matched_existing"] is True and payload["customer_created"] is False
 
 
@@ -171,7 +171,7 @@ def test_confirm_declined_stays_open_failed_and_creates_nothing():
     assert (payment.status, payment.failure_code, payment.card_last4) == (
         PaymentAttemptStatus.FAILED, "card_declined", "0002")
     assert events(session) == [EventType.PAYMENT_FAILED]
-    assert Event.objects.get().payload["object"]["payment_status"] == "failed"
+    assert Event.objects.get(type=EventType.PAYMENT_FAILED).payload["object"]["payment_status"] == "failed"
 
 
 def test_confirm_retry_after_decline_succeeds_once():

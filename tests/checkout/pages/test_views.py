@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from billing.enums import BillingEventType
 from billing.gateway import CARD_DECLINED, CARD_SETTLES_LATER
 from billing.models import Contract, Invoice, Payment, SavedPaymentMethod
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
@@ -178,7 +179,9 @@ def test_pay_with_success_card_redirects_to_success_url_with_session_id(client):
     assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.PAID)
     assert Invoice.objects.get().total == Decimal("184.00")
     assert Contract.objects.get().pk == session.contract_id
-    assert list(Event.objects.values_list("type", flat=True)) == [EventType.COMPLETED]
+    # The session's completion, and the card saved for the renewals (billing's own event).
+    assert sorted(Event.objects.values_list("type", flat=True)) == sorted(
+        [EventType.COMPLETED, BillingEventType.PAYMENT_METHOD_ATTACHED])
 
 
 def test_declined_card_redirects_back_with_the_message_and_nothing_created(client):
