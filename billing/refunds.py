@@ -103,6 +103,10 @@ def _provider(payment: Payment):
 
 @transaction.atomic
 def _apply(refund_id, result: RefundResult) -> Refund:
+    # The payment first, as _reserve and payment_refunds_sync take it: its events are numbered
+    # under its lock, so two refunds of one payment completing at once announce one after the other.
+    payment_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", flat=True).get()
+    Payment.objects.select_for_update().filter(pk=payment_id).values_list("pk").get()
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
@@ -171,7 +175,7 @@ def payment_dispute_record(*, payment_id, reference: str, amount: Decimal, reaso
                            closed_at=None) -> Dispute:
     """Record (or update) a dispute the provider reports, and announce it (``payment.disputed``,
     its status in ``data``)."""
-    payment = Payment.objects.get(pk=payment_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)  # its events are numbered under it
     dispute, _created = Dispute.objects.update_or_create(
         payment=payment, provider_reference=reference,
         defaults={"organization_id": payment.organization_id, "livemode": payment.livemode, "amount": amount,

@@ -508,25 +508,38 @@ def object_events_insert(events: list[Event]) -> None:
 
 
 def object_events_insert_sql(events: list[Event]) -> None:
+    # One array per column (unnest), not a VALUES row per event: a renewal batch announces
+    # hundreds of events, and tens of thousands of parameters cost more to bind than to insert.
     db = connections[DEFAULT_DB_ALIAS]
     q = db.ops.quote_name
     fields = [Event._meta.get_field(name) for name in _OBJECT_EVENT_INSERTED]
     columns = ", ".join(q(f.column) for f in fields)
-    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(db)})" for f in fields) + ", %s::integer)"
-    params = []
-    for rank, event in _ranked(events):
-        params += [f.get_db_prep_save(getattr(event, f.attname), connection=db) for f in fields] + [rank]
+    ranked = list(_ranked(events))
+    arrays = [[_column_value(f, event, db) for _, event in ranked] for f in fields]
+    arrays.append([rank for rank, _ in ranked])
+    types = [f"%s::text[]::{f.db_type(db)}[]" if _is_json(f) else f"%s::{f.db_type(db)}[]" for f in fields]
     with db.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {q(_EVENT)} ({columns}, sequence) SELECT {columns}, COALESCE("
             f"(SELECT max(e.sequence) FROM {q(_EVENT)} e WHERE e.object_id = v.object_id "
             f"AND e.checkout_session_id IS NULL), 0) + v.rank "
-            f"FROM (VALUES {', '.join([row] * len(events))}) AS v({columns}, rank) RETURNING id, sequence",
-            params)
+            f"FROM unnest({', '.join(types)}, %s::integer[]) AS v({columns}, rank) RETURNING id, sequence",
+            arrays)
         sequences = dict(cursor.fetchall())
     for event in events:
         event.sequence = sequences[event.id]
         event._state.adding, event._state.db = False, db.alias
+
+
+def _is_json(field) -> bool:
+    return field.get_internal_type() == "JSONField"
+
+
+def _column_value(field, event: Event, db):
+    value = getattr(event, field.attname)
+    if _is_json(field):
+        return None if value is None else json.dumps(value, cls=field.encoder)
+    return field.get_db_prep_save(value, connection=db)
 
 
 def object_events_insert_orm(events: list[Event]) -> None:

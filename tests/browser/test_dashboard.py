@@ -211,4 +211,5 @@ def test_session_timeline_tells_one_story_and_copies_the_payment_link(page, ops_
     link = page.get_by_label("Payment link")
     assert link.input_value() == f"{live_server.url}/pay/{open_session.token}"
     page.get_by_role("button", name="Copy payment link").click()
-    assert page.get_by_role("button", name="Copied").is_visible()
+    # The label changes after the clipboard promise resolves: wait for it (a loaded machine is slow).
+    page.get_by_role("button", name="Copied").wait_for(state="visible", timeout=10_000)
