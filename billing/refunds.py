@@ -109,6 +109,11 @@ def _provider(payment: Payment):
 
 @transaction.atomic
 def _apply(refund_id, result: RefundResult) -> Refund:
+    # The payment's row first, as every refund write path takes it (reservation, provider sync):
+    # its payment.refunded event is numbered under that lock (checkout.fastsql.object_events_insert),
+    # so two refunds of one payment completing at once never take the same sequence.
+    payment_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", flat=True).get()
+    Payment.objects.select_for_update().filter(pk=payment_id).values_list("pk", flat=True).get()
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund

@@ -209,6 +209,37 @@ def test_the_keys_answer_is_recorded_with_the_reservation_when_the_provider_neve
     assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("7.0000")
 
 
+def test_a_request_killed_after_reserving_is_finished_by_the_retry_never_refunded_twice(api, renewal, monkeypatch):
+    from datetime import timedelta
+
+    from billing import gateway
+
+    _invoice, payment = renewal
+    provider = type(gateway.TEST_PROVIDER)
+    real_refund = provider.refund
+
+    def killed(self, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(provider, "refund", killed)
+    api.client.raise_request_exception = False
+    crashed = _refund(api, payment, {"amount": "7.00"}, HTTP_IDEMPOTENCY_KEY="rf-crash")
+    assert crashed.status_code == 500
+    reserved = Refund.objects.get()
+    assert reserved.status == "pending"
+    busy = _refund(api, payment, {"amount": "7.00"}, HTTP_IDEMPOTENCY_KEY="rf-crash")
+    assert busy.status_code == 409 and error_of(busy)["code"] == "idempotency_key_in_use"
+
+    monkeypatch.setattr(provider, "refund", real_refund)
+    record = IdempotencyRecord.objects.get(key="rf-crash")
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=record.created_at - timedelta(minutes=3))
+    retried = _refund(api, payment, {"amount": "7.00"}, HTTP_IDEMPOTENCY_KEY="rf-crash")
+    assert retried.status_code == 201, retried.content
+    assert (retried.json()["id"], retried.json()["status"]) == (str(reserved.pk), "succeeded")
+    assert Refund.objects.count() == 1 and Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("7.0000")
+    assert _refund(api, payment, {"amount": "7.00"}, HTTP_IDEMPOTENCY_KEY="rf-crash").content == retried.content
+
+
 # --- races ---------------------------------------------------------------------------------------
 
 
@@ -246,6 +277,7 @@ def test_concurrent_requests_with_one_key_refund_once(organization, customer):
     busy = [r for r in results if r.status_code == 409]
     assert created and len(created) + len(busy) == 4
     assert {error_of(r)["code"] for r in busy} <= {"idempotency_key_in_use"}
-    assert len({r.content for r in created}) == 1
+    # a request that came after the first completed replays it, byte for byte
+    assert len({r.content for r in created}) == 1 and created[0].json()["status"] == "succeeded"
     assert Refund.objects.count() == 1
     assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("10.0000")
