@@ -260,3 +260,29 @@ class RefundAmountInvalid(DomainError):
 class SavedPaymentMethodNotFound(NotFound):
     code = "payment_method_not_found"
     message = "No such payment method."
+
+
+# --- the merchant API's reads and test-mode rules -----------------------------------------------
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    message = "No such invoice."
+
+
+class TestModeOnly(DomainError):
+    """Test clocks exist in test mode only: a live key asking for one is refused (live mode
+    always bills on the real date)."""
+
+    __test__ = False
+
+    code = "test_mode_only"
+    status = 403
+    message = "Test clocks exist in test mode only; use a test key (sk_test_…)."
+
+
+class TestClockCustomerLive(DomainError):
+    __test__ = False
+
+    code = "test_clock_customer_live"
+    message = "The customer has live-mode contracts; a test clock is for test customers only."

@@ -86,19 +86,24 @@ def customer_default_payment_method(*, customer_id, livemode: bool) -> SavedPaym
             .order_by("-default_since").first())
 
 
-def _get(organization_id, method_id, livemode: bool) -> SavedPaymentMethod:
-    method = (SavedPaymentMethod.objects.select_for_update()
-              .filter(pk=method_id, organization_id=organization_id, livemode=livemode).first())
+def _get(organization_id, method_id, livemode: bool, customer_id=None) -> SavedPaymentMethod:
+    methods = SavedPaymentMethod.objects.select_for_update().filter(pk=method_id, organization_id=organization_id,
+                                                                    livemode=livemode)
+    if customer_id is not None:
+        methods = methods.filter(customer_id=customer_id)
+    method = methods.first()
     if method is None:
         raise SavedPaymentMethodNotFound()
     return method
 
 
 @transaction.atomic
-def saved_payment_method_set_default(*, organization_id, livemode: bool, method_id) -> SavedPaymentMethod:
+def saved_payment_method_set_default(*, organization_id, livemode: bool, method_id,
+                                     customer_id=None) -> SavedPaymentMethod:
     """Make a saved method its customer's default: renewals of contracts without their own
-    method are charged to it."""
-    method = _get(organization_id, method_id, livemode)
+    method are charged to it. ``customer_id``: the method must be that customer's (else not
+    found)."""
+    method = _get(organization_id, method_id, livemode, customer_id)
     if method.status != SavedPaymentMethodStatus.ACTIVE:
         raise SavedPaymentMethodNotFound("The payment method is detached.")
     method.default_since = timezone.now()
@@ -107,10 +112,11 @@ def saved_payment_method_set_default(*, organization_id, livemode: bool, method_
 
 
 @transaction.atomic
-def saved_payment_method_detach(*, organization_id, livemode: bool, method_id) -> SavedPaymentMethod:
+def saved_payment_method_detach(*, organization_id, livemode: bool, method_id,
+                                customer_id=None) -> SavedPaymentMethod:
     """Stop using a saved method: it is never charged again, and contracts that named it fall
-    back to the customer's default."""
-    method = _get(organization_id, method_id, livemode)
+    back to the customer's default. ``customer_id``: the method must be that customer's."""
+    method = _get(organization_id, method_id, livemode, customer_id)
     if method.status == SavedPaymentMethodStatus.DETACHED:
         return method
     method.status = SavedPaymentMethodStatus.DETACHED

@@ -11,6 +11,7 @@ and a ``payment.refunded`` event.
 """
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -36,17 +37,20 @@ logger = logging.getLogger(__name__)
 
 def payment_refund(*, organization_id, livemode: bool, payment_id, amount: Decimal | None = None,
                    reason: str = RefundReason.REQUESTED_BY_CUSTOMER, source: str = "api",
-                   requested_by: str = "") -> Refund:
+                   requested_by: str = "", on_reserved: Callable[[Refund], None] | None = None) -> Refund:
     """Refund ``amount`` (default: all that is left) of a payment through its provider. Returns
     the refund: ``succeeded``, ``pending`` (the provider completes it later, or did not answer:
-    sent again by ``refunds_reconcile_pending``) or ``failed`` (the reservation given back)."""
+    sent again by ``refunds_reconcile_pending``) or ``failed`` (the reservation given back).
+    ``on_reserved(refund)`` runs inside the reservation's transaction (an API request records
+    its idempotency key's answer with it: a crash after the reservation never refunds twice)."""
     refund = _reserve(organization_id=organization_id, livemode=livemode, payment_id=payment_id, amount=amount,
-                      reason=reason, source=source, requested_by=requested_by)
+                      reason=reason, source=source, requested_by=requested_by, on_reserved=on_reserved)
     return refund_send(refund_id=refund.pk)
 
 
 @transaction.atomic
-def _reserve(*, organization_id, livemode, payment_id, amount, reason, source, requested_by) -> Refund:
+def _reserve(*, organization_id, livemode, payment_id, amount, reason, source, requested_by,
+             on_reserved=None) -> Refund:
     payment = (Payment.objects.select_for_update()
                .filter(pk=payment_id, organization_id=organization_id, livemode=livemode).first())
     if payment is None:
@@ -66,6 +70,8 @@ def _reserve(*, organization_id, livemode, payment_id, amount, reason, source, r
                     requested_by=requested_by[:150])
     refund.idempotency_key = f"refund-{refund.pk}"
     refund.save(force_insert=True)
+    if on_reserved is not None:
+        on_reserved(refund)
     return refund
 
 
@@ -103,10 +109,11 @@ def _provider(payment: Payment):
 
 @transaction.atomic
 def _apply(refund_id, result: RefundResult) -> Refund:
-    # The payment first, as _reserve and payment_refunds_sync take it: its events are numbered
-    # under its lock, so two refunds of one payment completing at once announce one after the other.
+    # The payment's row first, as every refund write path takes it (reservation, provider sync):
+    # its payment.refunded event is numbered under that lock (checkout.fastsql.object_events_insert),
+    # so two refunds of one payment completing at once never take the same sequence.
     payment_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", flat=True).get()
-    Payment.objects.select_for_update().filter(pk=payment_id).values_list("pk").get()
+    Payment.objects.select_for_update().filter(pk=payment_id).values_list("pk", flat=True).get()
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund

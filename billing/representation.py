@@ -120,6 +120,19 @@ def refund_json(refund) -> dict:
     }
 
 
+def credit_note_json(note) -> dict:
+    return {
+        "id": str(note.id),
+        "object": "credit_note",
+        "invoice_id": str(note.invoice_id),
+        "refund_id": str(note.refund_id),
+        "amount": to_str(note.amount, note.currency),
+        "currency": note.currency,
+        "reason": note.reason,
+        "created_at": datetime_text(note.created_at),
+    }
+
+
 def saved_payment_method_json(method, *, is_default: bool | None = None) -> dict:
     """``is_default``: whether it is its customer's default (the caller knows; when not given,
     a method saved as the default that is still active is said to be one)."""
@@ -146,6 +159,7 @@ def test_clock_json(clock) -> dict:
         "id": str(clock.id),
         "object": "test_clock",
         "livemode": False,
+        "customer_id": str(clock.customer_id),
         "name": clock.name or None,
         "frozen_time": datetime_text(clock.frozen_time),
         "status": clock.status,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .collection import invoices_collect_due
 from .enums import RENEWING_STATUSES, InvoiceStatus, TestClockStatus
-from .errors import TestClockBusy, TestClockExists, TestClockInvalid, TestClockNotFound
+from .errors import TestClockBusy, TestClockCustomerLive, TestClockExists, TestClockInvalid, TestClockNotFound
 from .models import Contract, Invoice, TestClock
 from .renewals import contracts_renew
 
@@ -29,6 +29,8 @@ def test_clock_create(*, organization_id, customer_id, frozen_time: datetime | N
     ``frozen_time`` (default: now)."""
     if TestClock.objects.filter(customer_id=customer_id).exists():
         raise TestClockExists(field="customer_id")
+    if Contract.objects.filter(customer_id=customer_id, livemode=True).exists():
+        raise TestClockCustomerLive(field="customer_id")
     clock = TestClock.objects.create(organization_id=organization_id, customer_id=customer_id, name=name,
                                      frozen_time=frozen_time or timezone.now())
     contracts = Contract.objects.filter(customer_id=customer_id, livemode=False, test_clock__isnull=True)

@@ -234,6 +234,13 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "checkout.enums.PaymentStatus",
         "CheckoutTypeEnum": "checkout.enums.CheckoutType",
         "CancellationReasonEnum": "checkout.enums.CancellationReason",
+        "ContractStatusEnum": "billing.enums.ContractStatus",
+        "InvoiceStatusEnum": "billing.enums.InvoiceStatus",
+        "PaymentAttemptStatusEnum": "billing.enums.PaymentAttemptStatus",
+        "RefundReasonEnum": "billing.enums.RefundReason",
+        "RefundRequestReasonEnum": "billing.api.serializers.API_REFUND_REASONS",
+        "PaymentMethodStatusEnum": "billing.enums.SavedPaymentMethodStatus",
+        "TestClockStatusEnum": "billing.enums.TestClockStatus",
     },
 }
 # The largest merchant API request body accepted (bytes); larger ones answer 413 unread.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("metrics", core_views.metrics, name="metrics"),
     path("api/v1/", core_views.api_root, name="api-root"),
     path("api/v1/", include("checkout.api.urls")),
+    path("api/v1/", include("billing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # CSRF-exempt so an unknown POST under /api/ is a JSON 404, not Django's HTML 403.

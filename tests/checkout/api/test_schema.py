@@ -225,7 +225,7 @@ def test_request_bodies_refuse_unknown_fields_in_the_schema_too(openapi):
     # Exactly the operations that refuse a missing body (cancel, expire, update and roll-secret
     # work without one).
     assert required == {"checkout_sessions_create", "checkout_sessions_preview", "checkout_sessions_confirm",
-                        "webhook_endpoints_create"}
+                        "webhook_endpoints_create", "test_clocks_create", "test_clocks_advance"}
 
 
 def test_idempotency_key_urls_and_codes_carry_their_rules(openapi, client):
