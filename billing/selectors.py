@@ -326,7 +326,9 @@ def discount_offer_get(*, organization_id, livemode: bool, currency: str, plan_i
         if promotion is None:
             raise PromotionCodeUnknown(field=field)
         coupon = promotion.coupon
-        if not promotion.is_active or (promotion.valid_until is not None and promotion.valid_until <= now):
+        if not promotion.is_active:  # switched off by the merchant: not "expired" to the buyer
+            raise PromotionCodeExpired("This code is not valid.", field=field)
+        if promotion.valid_until is not None and promotion.valid_until <= now:
             raise PromotionCodeExpired(field=field)
         if promotion.max_redemptions is not None and promotion.times_redeemed >= promotion.max_redemptions:
             raise PromotionCodeUsedUp(field=field)

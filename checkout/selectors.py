@@ -68,6 +68,28 @@ def phase_plan_name(*, phase_id) -> str:
     return Phase.objects.filter(pk=phase_id).values_list("plan__name", flat=True).first() or ""
 
 
+# How far a recovery chain is followed (a recovered session that expired and was recovered in
+# turn): far beyond what a customer does, small enough to stay a few indexed lookups.
+RECOVERY_CHAIN_LIMIT = 10
+
+
+def checkout_session_recovery_bought(*, session_id) -> CheckoutSession | None:
+    """The session that already bought what expired session ``session_id`` offered: the newest
+    session recovered from it (or from one recovered from it, and so on) that completed or is
+    settling its payment. A recovery link must not sell the same thing twice."""
+    level = [session_id]
+    for _depth in range(RECOVERY_CHAIN_LIMIT):
+        children = list(CheckoutSession.objects.filter(recovered_from_id__in=level)
+                        .only("id", "status", "created_at").order_by("-created_at"))
+        bought = [child for child in children if child.status in (SessionStatus.COMPLETED, SessionStatus.PROCESSING)]
+        if bought:
+            return CheckoutSession.objects.get(pk=bought[0].pk)
+        level = [child.pk for child in children]
+        if not level:
+            return None
+    return None
+
+
 def payment_settings_get(*, organization_id, livemode: bool):
     """The organization's payment settings for a mode, or None (defaults apply)."""
     return PaymentSettings.objects.filter(organization_id=organization_id, livemode=livemode).first()

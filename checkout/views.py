@@ -46,7 +46,11 @@ from checkout.pages import (
     present_promotion,
     present_purchase,
 )
-from checkout.selectors import checkout_session_get_by_token, checkout_session_payment_latest
+from checkout.selectors import (
+    checkout_session_get_by_token,
+    checkout_session_payment_latest,
+    checkout_session_recovery_bought,
+)
 from checkout.services.confirm import (
     Mandate,
     Outcome,
@@ -279,22 +283,30 @@ def _render_state(request, session: CheckoutSession):
                            return_url=reverse("checkout:return", args=[session.token]))
         return render(request, "checkout/processing.html", context)
     if session.status == SessionStatus.COMPLETED:
-        invoice = getattr(session, "invoice", None)
-        payment = checkout_session_payment_latest(session, PaymentAttemptStatus.SUCCEEDED)
-        # A receipt only for money received; an invoice still to pay is the invoice.
-        title = _("Receipt") if session.payment_status == PaymentStatus.PAID else _("Invoice")
-        context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
-                       amount_paid=present_invoice(session.estimates.get("current_invoice"), title=title)
-                       if session.estimates else None,
-                       email_note=_("A copy has been sent to %(email)s.") % {"email": session.customer.email}
-                       if session.receipt_pending or session.receipt_sent_at else "")
-        return render(request, "checkout/completed.html", context)
+        return _render_completed(request, session)
     template = "checkout/expired.html" if session.status == SessionStatus.EXPIRED else "checkout/cancelled.html"
     context.update(back_url=merchant_url(session, "cancel_url"))
     if session.status == SessionStatus.EXPIRED and session.recovery_url:
         context.update(recovery_url=reverse("checkout:recover", args=[session.token]),
                        recovery_label=_("Start again with the same offer"))
     return render(request, template, context)
+
+
+def _render_completed(request, session: CheckoutSession, *, already_bought: bool = False):
+    """The thank-you page with the receipt; ``already_bought``: reached again through a recovery
+    link whose purchase is done, so it says so instead of thanking again."""
+    context = _base_context(session)
+    invoice = getattr(session, "invoice", None)
+    payment = checkout_session_payment_latest(session, PaymentAttemptStatus.SUCCEEDED)
+    # A receipt only for money received; an invoice still to pay is the invoice.
+    title = _("Receipt") if session.payment_status == PaymentStatus.PAID else _("Invoice")
+    context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
+                   amount_paid=present_invoice(session.estimates.get("current_invoice"), title=title)
+                   if session.estimates else None,
+                   email_note=_("A copy has been sent to %(email)s.") % {"email": session.customer.email}
+                   if session.receipt_pending or session.receipt_sent_at else "",
+                   already_bought=already_bought)
+    return render(request, "checkout/completed.html", context)
 
 
 def _redirect_for(session: CheckoutSession, which: str):
@@ -437,7 +449,7 @@ def _recovery_body(session: CheckoutSession) -> dict:
 @require_http_methods(["GET", "HEAD"])
 def checkout_recover(request, token: str):
     """An expired session's recovery URL: a new session with the same terms, priced today (or
-    the one already made from it), then its page. Terms that can no longer be sold (an archived
+    the one already made from it), then its page; once a recovery has bought, its receipt. Terms that can no longer be sold (an archived
     plan, a contract that changed) show the expired page, with the merchant's address."""
     try:
         session = _load(request, token)
@@ -445,15 +457,27 @@ def checkout_recover(request, token: str):
         return _not_found(request)
     if session.status != SessionStatus.EXPIRED:
         return HttpResponseRedirect(_page_url(session))
-    try:
-        data = validated(CheckoutSessionCreateSerializer, _recovery_body(session))
-        recovered = checkout_session_recover(session_id=session.pk, terms=SessionTerms.from_request(data))
-    except SessionNotFound:
-        return _not_found(request)
-    except (DomainError, ValidationError):
-        context = _base_context(session)
-        context.update(back_url=merchant_url(session, "cancel_url"))
-        return render(request, "checkout/expired.html", context, status=409)
+    recovered = checkout_session_recovery_bought(session_id=session.pk)
+    if recovered is None:  # else the same offer is not priced again: it was bought
+        try:
+            data = validated(CheckoutSessionCreateSerializer, _recovery_body(session))
+            recovered = checkout_session_recover(session_id=session.pk, terms=SessionTerms.from_request(data))
+        except SessionNotFound:
+            return _not_found(request)
+        except (DomainError, ValidationError):
+            context = _base_context(session)
+            context.update(back_url=merchant_url(session, "cancel_url"))
+            return render(request, "checkout/expired.html", context, status=409)
+    return _recovered_page(request, recovered)
+
+
+def _recovered_page(request, recovered: CheckoutSession):
+    """Where a recovery link leads: the open session to pay, or, once the recovery bought,
+    "you already completed this purchase" with its receipt (a payment still settling: its
+    processing page)."""
+    if recovered.status == SessionStatus.COMPLETED:
+        _use_language(request, recovered)
+        return _render_completed(request, recovered, already_bought=True)
     return HttpResponseRedirect(_page_url(recovered))
 
 

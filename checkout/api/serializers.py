@@ -432,7 +432,9 @@ class TaxIdSerializer(StrictSerializer):
 
 
 class GuestCustomerSerializer(StrictSerializer):
-    customer_name = StringField(max_length=200)
+    # Optional: a guest the merchant knows nothing about types their name on the page.
+    customer_name = StringField(max_length=200, required=False,
+                                help_text="Optional for a guest checkout: the page asks for it when absent.")
     email = EmailField(max_length=254, required=False, allow_null=True)
     phone_number = PhoneNumberField(max_length=32, required=False, allow_blank=True)
     external_id = StringField(max_length=200, required=False, allow_null=True)
@@ -670,6 +672,10 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     customer_id = IdField(required=False, allow_null=True)
     guest_checkout = BooleanField(required=False, default=False)
     customer = GuestCustomerSerializer(required=False, allow_null=True)
+    customer_email = EmailField(
+        max_length=254, required=False, allow_null=True,
+        help_text="Guest checkouts: the email the page is prefilled with (the customer may change it); "
+                  "stored as customer.email.")
     business_entity_id = IdField(required=False, allow_null=True)
     start_date = DateField(required=False, allow_null=True, help_text="Defaults to today (UTC).")
     end_date = DateField(required=False, allow_null=True, help_text="None: evergreen.")
@@ -787,12 +793,18 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
                     "Amending a contract needs its existing customer.",
                     "guest_checkout_not_allowed",
                 )
-            if attrs.get("customer") is None:
-                raise _pair_error("customer", "Required for a guest checkout.", "field_required")
+            email = attrs.get("customer_email")
+            given = (attrs.get("customer") or {}).get("email")
+            if email and given and email.lower() != given.lower():
+                raise _pair_error("customer_email", "Differs from customer.email; give it once.",
+                                  "conflicting_fields")
             if attrs.get("business_entity_id") is None:
                 raise _pair_error(
                     "business_entity_id", "Required for a guest checkout.", "field_required"
                 )
+        elif attrs.get("customer_email"):
+            raise _pair_error("customer_email", "Only for a guest checkout: a customer has their own email.",
+                              "field_not_allowed")
         elif (
             attrs["checkout_type"] == CheckoutType.NEW_CONTRACT and attrs.get("customer_id") is None
         ):

@@ -228,6 +228,28 @@ def test_create_guest_checkout_stores_customer_details_without_a_customer(mercha
     assert body["business_entity_id"] == str(merchant.entity.id)
 
 
+@pytest.mark.parametrize(("extra", "stored"), [
+    # Nothing known: the page asks for everything.
+    ({}, None),
+    # An email only (Stripe's customer_email): stored as the guest's email, the page prefills it.
+    ({"customer_email": "ada@example.com"}, {"email": "ada@example.com"}),
+    # A customer without a name: the page asks for the name.
+    ({"customer": {"email": "ada@example.com", "address": {"country": "DE"}}},
+     {"email": "ada@example.com", "address": {"country": "DE"}}),
+    ({"customer": {"address": {"country": "DE"}}, "customer_email": "ada@example.com"},
+     {"email": "ada@example.com", "address": {"country": "DE"}}),
+    # The same email twice (any case) is not a conflict.
+    ({"customer": {"email": "Ada@example.com"}, "customer_email": "ada@example.com"}, {"email": "Ada@example.com"}),
+])
+def test_create_guest_checkout_for_a_guest_the_merchant_knows_little_about(merchant, extra, stored):
+    body, session = _created(merchant.post({
+        "plan_id": str(merchant.plan.id), "guest_checkout": True, "business_entity_id": str(merchant.entity.id),
+        **extra, **URLS}))
+    assert session.customer_details == stored
+    assert body["customer"] == stored
+    assert (body["guest_checkout"], body["customer_id"]) == (True, None)
+
+
 def test_create_plan_switch(merchant):
     body, session = _created(
         merchant.post(

@@ -702,11 +702,25 @@ CASES = [
     ),
     # customer modes
     (
-        "guest_without_customer",
-        lambda m: _guest(m, customer=None),
+        "guest_email_conflicts_with_customer_email",
+        lambda m: _guest(m, customer_email="other@example.com"),
         422,
-        "field_required",
-        "customer",
+        "conflicting_fields",
+        "customer_email",
+    ),
+    (
+        "customer_email_with_a_customer",
+        lambda m: {**plan_body(m), "customer_email": "a@example.com"},
+        422,
+        "field_not_allowed",
+        "customer_email",
+    ),
+    (
+        "customer_email_invalid",
+        lambda m: _guest(m, customer=None, customer_email="not-an-email"),
+        422,
+        "invalid_email",
+        "customer_email",
     ),
     (
         "guest_without_business_entity",
@@ -740,13 +754,6 @@ CASES = [
         422,
         "field_required",
         "customer_id",
-    ),
-    (
-        "guest_name_missing",
-        lambda m: _guest(m, customer={"email": "a@example.com"}),
-        422,
-        "field_required",
-        "customer.customer_name",
     ),
     (
         "guest_email_invalid",

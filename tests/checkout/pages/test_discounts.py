@@ -190,6 +190,8 @@ def test_page_applies_a_code_and_shows_the_discounted_total(client):
 @pytest.mark.parametrize(("make", "message"), [
     (lambda s: None, "This code is not valid."),
     (lambda s: promo(s, valid_until=timezone.now() - datetime.timedelta(days=1)), "This code has expired."),
+    # Switched off by the merchant: the buyer is told it is not valid, not that it expired.
+    (lambda s: promo(s, is_active=False), "This code is not valid."),
     (lambda s: promo(s, max_redemptions=1, times_redeemed=1),
      "This code has been used the maximum number of times."),
     (lambda s: promo(s, coupon__plans=[s.plan.__class__.objects.create(

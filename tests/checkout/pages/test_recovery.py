@@ -7,14 +7,17 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from billing.gateway import CARD_SETTLES_LATER
+from billing.models import Contract
 from checkout.enums import EventType, SessionStatus
 from checkout.models import CheckoutSession, Event
+from checkout.services.confirm import Outcome, checkout_session_confirm
 from checkout.services.lifecycle import checkout_session_expire_now
 from checkout.sessions.events import session_event_data
 from checkout.sessions.expiry import checkout_sessions_expire_due
 from checkout.webhooks.outbox import events_dispatch_pending
 
-from .helpers import priced_session
+from .helpers import card, priced_session, text
 
 pytestmark = pytest.mark.django_db
 PAST = -datetime.timedelta(minutes=1)
@@ -96,3 +99,53 @@ def test_the_expired_page_offers_to_start_again(client):
     assert f'href="/pay/{session.token}/recover" data-testid="recover">Start again with the same offer' in body
     plain = expired_session(recovery=False)
     assert "/recover" not in client.get(f"/pay/{plain.token}").content.decode()
+
+
+def _recover(client, session) -> CheckoutSession:
+    response = client.get(f"/pay/{session.token}/recover")
+    assert response.status_code == 302
+    return CheckoutSession.objects.get(token=response["Location"].rsplit("/", 1)[1])
+
+
+def test_a_recovery_link_cannot_buy_twice(client):
+    session = expired_session()
+    recovered = _recover(client, session)
+    assert checkout_session_confirm(session_id=recovered.pk, card=card()).outcome == Outcome.COMPLETED
+    assert Contract.objects.count() == 1
+
+    response = client.get(f"/pay/{session.token}/recover")
+
+    # The receipt of the purchase made through the link, not a new payable session.
+    assert response.status_code == 200
+    body = text(response)
+    assert "You already completed this purchase" in body and "cannot be bought twice" in body
+    recovered.refresh_from_db()
+    assert str(recovered.contract_id) in body and "$184.00" in body
+    assert 'class="confirm-form"' not in body
+    assert CheckoutSession.objects.filter(recovered_from=session).count() == 1
+    assert Contract.objects.count() == 1
+
+
+def test_a_recovery_of_a_recovery_that_bought_is_not_sold_again(client):
+    session = expired_session()
+    first = _recover(client, session)
+    CheckoutSession.objects.filter(pk=first.pk).update(expires_at=timezone.now() + PAST)
+    client.get(f"/pay/{first.token}")  # read-time expiry
+    second = _recover(client, first)
+    checkout_session_confirm(session_id=second.pk, card=card())
+
+    response = client.get(f"/pay/{session.token}/recover")  # the first link, of the first session
+
+    assert response.status_code == 200 and "You already completed this purchase" in text(response)
+    assert CheckoutSession.objects.filter(recovered_from=session).count() == 1
+
+
+def test_a_recovery_whose_payment_is_settling_shows_its_page_not_a_new_session(client):
+    session = expired_session()
+    recovered = _recover(client, session)
+    checkout_session_confirm(session_id=recovered.pk, card=card(CARD_SETTLES_LATER))
+
+    response = client.get(f"/pay/{session.token}/recover")
+
+    assert response.status_code == 302 and response["Location"] == f"/pay/{recovered.token}"
+    assert CheckoutSession.objects.filter(recovered_from=session).count() == 1
