@@ -1,0 +1,139 @@
+"""Which tax an invoice charges: EU VAT for sellers established in the EU, the business entity's
+flat rate for everyone else. Pure: values in, a ``TaxDecision`` out; no ORM, no network.
+
+The rule (EU VAT Directive 2006/112/EC, for electronically supplied services sold by a seller
+registered for the One-Stop Shop):
+
+- seller outside the EU (or with no country): the entity's flat ``tax_rate`` (None = no tax);
+- buyer in the seller's own member state: the seller's domestic standard rate, business or not;
+- business buyer with a valid VAT number of another member state: reverse charge, 0 %, and the
+  invoice says so (Articles 44, 196 and 226(11a));
+- consumer (or a VAT number that fails its check digits) in another member state: that state's
+  standard rate (Article 58, place of supply = where the consumer lives);
+- buyer outside the EU: no EU VAT (the place of supply is outside the EU), 0 %;
+- buyer's country not known yet (a guest who has not typed an address): the domestic rate, which
+  the page re-prices as soon as the country is known.
+
+"Valid" means the number's format and check digits (python-stdnum, ``customers.tax_ids``),
+offline. VIES (whether the number is registered today) is a network call and is not made here.
+Not handled: US sales tax, reduced rates, the EUR 10,000 micro-business threshold below which a
+seller may charge its home rate to consumers elsewhere in the EU.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from customers.tax_ids import tax_id_check
+
+# Standard VAT rates of the 27 member states, percent.
+# Source: European Commission, DG TAXUD, "VAT rates applied in the Member States of the European
+# Union" (Taxes in Europe Database), situation at 1 July 2025, plus Romania's rise from 19 % to
+# 21 % on 1 August 2025 (Law 141/2025). Estonia 24 % since 1 July 2025, Finland 25.5 % since
+# 1 September 2024, Slovakia 23 % since 1 January 2025. Greece is keyed by its ISO code GR (its
+# VAT numbers start with EL).
+EU_VAT_RATES_AS_OF = date(2025, 8, 1)
+EU_VAT_RATES_SOURCE = (
+    "European Commission, DG TAXUD: VAT rates applied in the Member States of the European Union"
+)
+EU_VAT_RATES: dict[str, Decimal] = {
+    "AT": Decimal("20"),
+    "BE": Decimal("21"),
+    "BG": Decimal("20"),
+    "CY": Decimal("19"),
+    "CZ": Decimal("21"),
+    "DE": Decimal("19"),
+    "DK": Decimal("25"),
+    "EE": Decimal("24"),
+    "ES": Decimal("21"),
+    "FI": Decimal("25.5"),
+    "FR": Decimal("20"),
+    "GR": Decimal("24"),
+    "HR": Decimal("25"),
+    "HU": Decimal("27"),
+    "IE": Decimal("23"),
+    "IT": Decimal("22"),
+    "LT": Decimal("21"),
+    "LU": Decimal("17"),
+    "LV": Decimal("21"),
+    "MT": Decimal("18"),
+    "NL": Decimal("21"),
+    "PL": Decimal("23"),
+    "PT": Decimal("23"),
+    "RO": Decimal("21"),
+    "SE": Decimal("25"),
+    "SI": Decimal("22"),
+    "SK": Decimal("23"),
+}
+
+# The mention Article 226(11a) requires on an invoice whose VAT the customer accounts for.
+REVERSE_CHARGE_NOTE = (
+    "Reverse charge: VAT to be accounted for by the recipient "
+    "(Article 196, Council Directive 2006/112/EC)."
+)
+OUTSIDE_EU_NOTE = "Not subject to EU VAT: the place of supply is outside the European Union."
+
+
+class TaxReason:
+    FLAT = "flat"  # a seller outside the EU: the entity's own rate
+    DOMESTIC = "domestic"
+    DESTINATION = "destination"
+    REVERSE_CHARGE = "reverse_charge"
+    OUTSIDE_EU = "outside_eu"
+
+
+@dataclass(frozen=True, slots=True)
+class TaxDecision:
+    """``rate`` in percent (None: no tax at all); ``note`` is what the invoice must say."""
+
+    rate: Decimal | None
+    reason: str
+    country: str | None = None  # whose rate applies
+    reverse_charge: bool = False
+
+    @property
+    def note(self) -> str:
+        if self.reverse_charge:
+            return REVERSE_CHARGE_NOTE
+        if self.reason == TaxReason.OUTSIDE_EU:
+            return OUTSIDE_EU_NOTE
+        return ""
+
+
+def vat_id_country(vat_id: str | None) -> str | None:
+    """The member state (ISO code) a compact EU VAT number belongs to: ``EL…`` is Greece (GR)."""
+    if not vat_id or len(vat_id) < 3:
+        return None
+    prefix = vat_id[:2].upper()
+    country = "GR" if prefix == "EL" else prefix
+    return country if country in EU_VAT_RATES else None
+
+
+def tax_decide(*, seller_country: str | None, flat_rate: Decimal | None, buyer_country: str | None,
+               buyer_vat_id: str | None = None) -> TaxDecision:
+    """The tax on a sale. ``buyer_vat_id``: the buyer's EU VAT number, already checked
+    (``customers.tax_ids.tax_id_check``) and compacted; pass None when it failed its check or the
+    buyer gave none (a consumer)."""
+    seller = (seller_country or "").upper()
+    if seller not in EU_VAT_RATES:
+        return TaxDecision(flat_rate, TaxReason.FLAT)
+    buyer = (buyer_country or "").upper() or None
+    vat_country = vat_id_country(buyer_vat_id)
+    if vat_country is not None and vat_country != seller:
+        return TaxDecision(Decimal(0), TaxReason.REVERSE_CHARGE, vat_country, reverse_charge=True)
+    if buyer is None or buyer == seller or vat_country == seller:
+        return TaxDecision(EU_VAT_RATES[seller], TaxReason.DOMESTIC, seller)
+    if buyer in EU_VAT_RATES:
+        return TaxDecision(EU_VAT_RATES[buyer], TaxReason.DESTINATION, buyer)
+    return TaxDecision(Decimal(0), TaxReason.OUTSIDE_EU, buyer)
+
+
+def eu_vat_id(tax_info) -> str | None:
+    """The first EU VAT number of a customer's ``tax_info`` that passes its check digits."""
+    for entry in tax_info or ():
+        if not isinstance(entry, dict) or entry.get("type") != "eu_vat" or not entry.get("value"):
+            continue
+        check = tax_id_check("eu_vat", entry["value"])
+        if check.problem is None:
+            return check.value
+    return None
