@@ -908,7 +908,7 @@ _HEADER = {
     "X-Request-Id": {"description": "The request's trace id (yours from `X-Request-Id`, else ours).",
                      "schema": {"type": "string"}},
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}},
-    "Idempotency-Key": {"description": "The idempotency key the create was made with, when one was given.",
+    "Idempotency-Key": {"description": "The idempotency key the write was made with, when one was given.",
                         "schema": IDEMPOTENCY_KEY_SCHEMA},
     "Idempotent-Replayed": {"description": "`true` when this is the stored first response to the key.",
                             "schema": {"type": "string", "enum": ["true"]}},
@@ -997,6 +997,41 @@ _JSON_VALUE = {
 }
 
 
+# The writes answered through checkout/api/idempotent.py (create has its own protocol; preview
+# writes nothing). Another app's views that use it add their operation ids here.
+IDEMPOTENT_WRITES = {
+    "checkout_sessions_confirm", "checkout_sessions_cancel", "checkout_sessions_expire",
+    "webhook_endpoints_create", "webhook_endpoints_update", "webhook_endpoints_roll_secret",
+}
+_IDEMPOTENCY_ERRORS = {"409": ("idempotency_key_in_use",),
+                       "422": ("invalid_idempotency_key", "idempotency_key_reused")}
+
+
+def _idempotent_write(operation: dict) -> None:
+    """The Idempotency-Key header, its refusals and the replay headers on a write other than create."""
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+        parameters.append({
+            "in": "header", "name": "Idempotency-Key", "required": False, "schema": IDEMPOTENCY_KEY_SCHEMA,
+            "description": "Makes the write safe to retry: the same key, operation, object and body within 24 "
+            "hours (at least) answer the first answer again, byte for byte, with `Idempotent-Replayed: true`; "
+            "another body, operation or object is 422 `idempotency_key_reused`; a retry while the first runs is "
+            "409 `idempotency_key_in_use`. Refusals are not stored.",
+        })
+    responses = operation["responses"]
+    for status, codes in _IDEMPOTENCY_ERRORS.items():
+        if status in responses:
+            responses[status]["description"] += "; " + ", ".join(f"`{code}`" for code in codes)
+        else:
+            responses[status] = _error_response(codes)
+            responses[status]["headers"] = {"X-Request-Id": _HEADER["X-Request-Id"]}
+    for status, response in responses.items():
+        if status.startswith("2") or status in _IDEMPOTENCY_ERRORS:
+            response.setdefault("headers", {})["Idempotency-Key"] = _HEADER["Idempotency-Key"]
+        if status.startswith("2") or status == "402":
+            response["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
+
+
 def _error_response(codes) -> dict:
     return {"description": "Codes: " + ", ".join(f"`{code}`" for code in codes),
             "content": {"application/json": {"schema": _ERROR_REF}}}
@@ -1029,6 +1064,8 @@ def schema_complete(result, generator, request, public):
                 for status in ("201", "409", "422"):
                     responses[status]["headers"]["Idempotency-Key"] = _HEADER["Idempotency-Key"]
                 responses["201"]["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
+            elif operation.get("operationId") in IDEMPOTENT_WRITES:
+                _idempotent_write(operation)
     result.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = _JSON_VALUE
     _examples_in_the_future(result, timezone.now().date())
     return result

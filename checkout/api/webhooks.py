@@ -11,9 +11,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from checkout.enums import ALL_EVENTS, WEBHOOK_EVENT_TYPES
-from checkout.representation import datetime_text, webhook_endpoint_json
+from checkout.representation import webhook_endpoint_json
 from checkout.webhooks import endpoints as service
 
+from .idempotent import idempotent_response
 from .routing import MethodRouter
 from .serializers import (
     BooleanField,
@@ -65,6 +66,9 @@ class WebhookEndpointSerializer(serializers.Serializer):
     description = serializers.CharField()
     enabled_events = serializers.ListField(child=serializers.CharField())
     is_active = serializers.BooleanField()
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="While a rolled secret's overlap lasts: until when deliveries also carry a "
+                                   "signature made with the secret before the roll. Null otherwise.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -86,9 +90,7 @@ class WebhookEndpointRollSerializer(StrictSerializer):
 
 
 class WebhookEndpointRolledSerializer(WebhookEndpointCreatedSerializer):
-    previous_secret_expires_at = serializers.DateTimeField(
-        allow_null=True, help_text="Until when deliveries also carry a signature made with the old secret."
-    )
+    pass
 
 
 class WebhookEndpointListSerializer(serializers.Serializer):
@@ -148,15 +150,18 @@ class WebhookEndpointCreateApi(MerchantApi):
         responses={201: WebhookEndpointCreatedSerializer, 401: _ERRORS[401], 422: _ERRORS[422]},
     )
     def post(self, request):
-        data = validated(WebhookEndpointCreateSerializer, request.data)
-        endpoint, secret = service.webhook_endpoint_create(
-            organization_id=request.auth.organization_id,
-            url=data["url"],
-            enabled_events=data.get("enabled_events"),
-            description=data.get("description", ""),
-            livemode=request.auth.livemode,
-        )
-        return Response({**webhook_endpoint_json(endpoint), "secret": secret}, status=201)
+        def create():
+            data = validated(WebhookEndpointCreateSerializer, request.data)
+            endpoint, secret = service.webhook_endpoint_create(
+                organization_id=request.auth.organization_id,
+                url=data["url"],
+                enabled_events=data.get("enabled_events"),
+                description=data.get("description", ""),
+                livemode=request.auth.livemode,
+            )
+            return 201, {**webhook_endpoint_json(endpoint), "secret": secret}
+
+        return idempotent_response(request, operation="webhook_endpoint_create", call=create)
 
 
 class WebhookEndpointRetrieveApi(MerchantApi):
@@ -173,14 +178,17 @@ class WebhookEndpointUpdateApi(MerchantApi):
                    description="Send only the fields to change. The secret never changes.",
                    request=WebhookEndpointUpdateSerializer, responses={200: WebhookEndpointSerializer, **_ERRORS})
     def post(self, request, endpoint_id):
-        data = validated(WebhookEndpointUpdateSerializer, request.data)
-        endpoint = service.webhook_endpoint_update(
-            organization_id=request.auth.organization_id,
-            endpoint_id=endpoint_id,
-            livemode=request.auth.livemode,
-            **data,
-        )
-        return Response(webhook_endpoint_json(endpoint))
+        def update():
+            data = validated(WebhookEndpointUpdateSerializer, request.data)
+            endpoint = service.webhook_endpoint_update(
+                organization_id=request.auth.organization_id,
+                endpoint_id=endpoint_id,
+                livemode=request.auth.livemode,
+                **data,
+            )
+            return 200, webhook_endpoint_json(endpoint)
+
+        return idempotent_response(request, operation="webhook_endpoint_update", target=endpoint_id, call=update)
 
 
 class WebhookEndpointDeleteApi(MerchantApi):
@@ -203,20 +211,17 @@ class WebhookEndpointRollSecretApi(MerchantApi):
         responses={200: WebhookEndpointRolledSerializer, **_ERRORS},
     )
     def post(self, request, endpoint_id):
-        data = validated(WebhookEndpointRollSerializer, request.data)
-        endpoint, secret = service.webhook_endpoint_secret_roll(
-            organization_id=request.auth.organization_id,
-            endpoint_id=endpoint_id,
-            previous_secret_valid_hours=data["previous_secret_valid_hours"],
-            livemode=request.auth.livemode,
-        )
-        return Response(
-            {
-                **webhook_endpoint_json(endpoint),
-                "secret": secret,
-                "previous_secret_expires_at": datetime_text(endpoint.previous_secret_expires_at),
-            }
-        )
+        def roll():
+            data = validated(WebhookEndpointRollSerializer, request.data)
+            endpoint, secret = service.webhook_endpoint_secret_roll(
+                organization_id=request.auth.organization_id,
+                endpoint_id=endpoint_id,
+                previous_secret_valid_hours=data["previous_secret_valid_hours"],
+                livemode=request.auth.livemode,
+            )
+            return 200, {**webhook_endpoint_json(endpoint), "secret": secret}
+
+        return idempotent_response(request, operation="webhook_endpoint_roll_secret", target=endpoint_id, call=roll)
 
 
 webhook_endpoints_collection = MethodRouter(
