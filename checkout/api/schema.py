@@ -231,9 +231,12 @@ LIST_ERRORS_422 = {
     "value_out_of_range": "limit outside 1–100.",
     "invalid_length": SHAPE_ERRORS["invalid_length"],
     "invalid_characters": SHAPE_ERRORS["invalid_characters"],
-    "invalid_cursor": "The cursor is not one this API returned.",
-    "unknown_field": "An unknown query parameter.",
+    "invalid_cursor": "The cursor is not one this API returned, or a starting_after / ending_before id is not a "
+    "session of yours in this mode.",
+    "pagination_conflict": "More than one of cursor, starting_after and ending_before.",
+    "unknown_parameter": "An unknown query parameter (a misspelt filter never answers the unfiltered list).",
 }
+RETRIEVE_ERRORS_422 = {"unknown_parameter": "An unknown query parameter."}
 CANCEL_ERRORS_422 = {
     "invalid_cancellation_reason": "reason is not one of the fixed list.",
     "invalid_length": "detail is longer than 500 characters.",
@@ -729,8 +732,10 @@ _list_responses, _list_error_examples = _responses(
 list_schema = extend_schema(
     operation_id="checkout_sessions_list",
     summary="List checkout sessions",
-    description="Your organization's sessions, newest first, with cursor pagination. An open session past "
-    "`expires_at` is listed as expired.\n\n" + _table(_list_errors),
+    description="Your organization's sessions, newest first. Page on with `next_cursor` (or "
+    "`starting_after=<last id>`) while `has_more`; page back with `ending_before=<first id>` (`has_more` then says "
+    "whether newer sessions remain). An open session past `expires_at` is listed as expired.\n\n"
+    + _table(_list_errors),
     parameters=[CheckoutSessionListQuerySerializer, REQUEST_ID_HEADER],
     responses=_list_responses,
     examples=[
@@ -750,7 +755,7 @@ list_schema = extend_schema(
     tags=["checkout sessions"],
 )
 
-_retrieve_errors = _merge(_common(with_body=False), {404: SESSION_NOT_FOUND})
+_retrieve_errors = _merge(_common(with_body=False), {404: SESSION_NOT_FOUND, 422: RETRIEVE_ERRORS_422})
 _retrieve_responses, _retrieve_error_examples = _responses(
     (200, CheckoutSessionSerializer, "The session (expired on read if past `expires_at`)."),
     _retrieve_errors,

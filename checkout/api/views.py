@@ -33,10 +33,12 @@ from .serializers import (
     CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
+    CheckoutSessionRetrieveQuerySerializer,
     CheckoutSessionUpdateSerializer,
     ConfirmMode,
     EmptyBodySerializer,
     checkout_session_request_patched,
+    query_validated,
     validated,
 )
 from .throttling import CheckoutSessionCreateThrottle
@@ -86,11 +88,11 @@ class CheckoutSessionPreviewApi(MerchantApi):
 class CheckoutSessionListApi(MerchantApi):
     @schema.list_schema
     def get(self, request):
-        filters = validated(CheckoutSessionListQuerySerializer, request.query_params.dict())
+        filters = query_validated(CheckoutSessionListQuerySerializer, request)
         page = checkout_session_list(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters
         )
-        sessions = checkout_sessions_expire_if_due(page.sessions)
+        sessions = checkout_sessions_expire_if_due(page.items)
         return Response(
             {
                 "object": "list",
@@ -120,6 +122,7 @@ class CheckoutSessionUpdateApi(MerchantApi):
 class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
+        query_validated(CheckoutSessionRetrieveQuerySerializer, request)
         session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
         ))

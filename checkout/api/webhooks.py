@@ -20,9 +20,12 @@ from .serializers import (
     BooleanField,
     ErrorEnvelopeSerializer,
     IntegerField,
+    PageQuerySerializer,
+    QuerySerializer,
     RedirectUrlField,
     StrictSerializer,
     StringField,
+    query_validated,
     validated,
 )
 from .views import MerchantApi
@@ -121,22 +124,32 @@ _ERRORS = {
 }
 
 
+_QUERY_422 = OpenApiResponse(
+    ErrorEnvelopeSerializer,
+    description="Invalid query (`error.fields` names the parameter): `unknown_parameter`, `invalid_id`, "
+                "`value_out_of_range`, `invalid_length`, `invalid_characters`, `invalid_cursor`, "
+                "`pagination_conflict`.",
+)
+
 _TAGS = ["webhook endpoints"]
 
 
 class WebhookEndpointListApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_list", tags=_TAGS, summary="List webhook endpoints",
-                   responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401]})
+                   description="Newest first, paged like every list: `limit`, and one of `cursor`, "
+                               "`starting_after`, `ending_before`.",
+                   parameters=[PageQuerySerializer],
+                   responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401], 422: _QUERY_422})
     def get(self, request):
-        endpoints = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
-                                                 livemode=request.auth.livemode)
+        page = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
+                                              livemode=request.auth.livemode,
+                                              **query_validated(PageQuerySerializer, request))
         return Response(
             {
                 "object": "list",
-                "data": [webhook_endpoint_json(endpoint) for endpoint in endpoints],
-                # Endpoints per organization are capped, so one page holds them all.
-                "has_more": False,
-                "next_cursor": None,
+                "data": [webhook_endpoint_json(endpoint) for endpoint in page.items],
+                "has_more": page.has_more,
+                "next_cursor": page.next_cursor,
             }
         )
 
@@ -166,8 +179,10 @@ class WebhookEndpointCreateApi(MerchantApi):
 
 class WebhookEndpointRetrieveApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_retrieve", tags=_TAGS, summary="Retrieve a webhook endpoint",
-                   responses={200: WebhookEndpointSerializer, 401: _ERRORS[401], 404: _ERRORS[404]})
+                   responses={200: WebhookEndpointSerializer, 401: _ERRORS[401], 404: _ERRORS[404],
+                              422: _QUERY_422})
     def get(self, request, endpoint_id):
+        query_validated(QuerySerializer, request)
         endpoint = service.webhook_endpoint_get(organization_id=request.auth.organization_id, endpoint_id=endpoint_id,
                                                 livemode=request.auth.livemode)
         return Response(webhook_endpoint_json(endpoint))
