@@ -70,6 +70,7 @@ class CheckoutErrorCode(StrEnum):
     INVALID_COUNTRY = "invalid_country"
     INVALID_CURRENCY = "invalid_currency"
     INVALID_CURSOR = "invalid_cursor"
+    EVENT_NOT_FOUND = "event_not_found"
     INVALID_EMAIL = "invalid_email"
     INVALID_ID = "invalid_id"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
@@ -92,6 +93,11 @@ class CheckoutErrorCode(StrEnum):
     URL_USERINFO_NOT_ALLOWED = "url_userinfo_not_allowed"
 
 
+
+
+class EventNotFound(NotFound):
+    code = CheckoutErrorCode.EVENT_NOT_FOUND.value
+    message = "No such event."
 
 
 class SessionNotFound(NotFound):

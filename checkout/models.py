@@ -233,14 +233,12 @@ EVENT_PAYLOAD_PENDING: dict = {}
 class Event(BaseModel):
     """Outbox: written in the same transaction as the state change it reports."""
 
-    # Not indexed: events are read by session (event_sequence_unique) or, undispatched, by
-    # event_undispatched. The price: deleting an Organization (rare, ops only) scans the
-    # events table for its CASCADE, and the admin's organization filter scans too.
+    # Indexed through event_list (it leads with the organization).
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    # BaseModel indexes created_at; the outbox reads undispatched events through the
-    # partial event_undispatched, and nothing else reads events by creation time.
+    # Not indexed alone: the outbox reads undispatched events through the partial
+    # event_undispatched, the events API through event_list.
     created_at = models.DateTimeField(auto_now_add=True)
     # Indexed through event_sequence_unique (it leads with the session). None: an event about
     # a billing object (an invoice, a contract, a payment, a saved method).
@@ -273,6 +271,9 @@ class Event(BaseModel):
             models.Index(
                 fields=["created_at"], condition=Q(dispatched_at__isnull=True), name="event_undispatched"
             ),
+            # The events API's list, newest first (checkout.selectors.event_list); it also serves
+            # an Organization's CASCADE.
+            models.Index(fields=["organization", "livemode", "-created_at", "-id"], name="event_list"),
         ]
 
     def __str__(self):

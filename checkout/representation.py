@@ -7,6 +7,7 @@ is exactly what ``GET /api/v1/checkout-sessions/{id}`` answered at that moment.
 """
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from checkout.enums import ALL_EVENTS
@@ -99,6 +100,15 @@ def webhook_endpoint_json(endpoint) -> dict:
         "description": endpoint.description,
         "enabled_events": list(endpoint.enabled_events) or [ALL_EVENTS],
         "is_active": endpoint.is_active,
+        # Set while deliveries are also signed with the secret before the last roll.
+        "previous_secret_expires_at": datetime_text(_overlap_ends(endpoint)),
         "created_at": datetime_text(endpoint.created_at),
         "updated_at": datetime_text(endpoint.updated_at),
     }
+
+
+def _overlap_ends(endpoint):
+    ends = endpoint.previous_secret_expires_at
+    if ends is None or not endpoint.previous_secret or ends <= timezone.now():
+        return None
+    return ends

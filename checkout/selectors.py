@@ -3,15 +3,13 @@
 ``checkout.sessions.expiry.checkout_sessions_expire_if_due`` (read-time expiry), and status
 filters already count it as expired.
 
-The list is keyset-paginated, newest first: the cursor is the last row's ``(created_at, id)``,
-opaque to callers (base64 JSON), so pages stay stable while new sessions are created, and each
-page is one index range scan on ``session_org_created`` / ``session_org_status``.
+The lists (sessions, events) are keyset-paginated, newest first (``core.pagination``): the
+cursor is the last row's ``(created_at, id)``, opaque to callers (base64 JSON), so pages stay
+stable while new rows are created, and each page is one index range scan
+(``session_org_created`` / ``session_org_status``, ``event_list``).
 """
 
-import base64
-import binascii
 import datetime
-import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,10 +20,11 @@ from django.utils import timezone
 
 from billing.models import Payment, PaymentSettings, Phase, Plan
 from checkout.enums import DeliveryStatus, SessionStatus
-from checkout.errors import CheckoutErrorCode, RequestInvalid, SessionNotFound
-from checkout.models import CheckoutSession, WebhookDelivery
+from checkout.errors import EventNotFound, SessionNotFound
+from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, WebhookDelivery
 from checkout.tokens import session_token_well_formed
 from core.db import JoinedRowLoader
+from core.pagination import Page, keyset_page
 
 _BY_ID = JoinedRowLoader(CheckoutSession, by=("id", "organization"))
 
@@ -101,32 +100,6 @@ def checkout_session_payment_latest(session: CheckoutSession, status: str) -> Pa
     return session.payments.filter(status=status).order_by("-created_at").first()
 
 
-@dataclass(frozen=True)
-class Page:
-    sessions: list[CheckoutSession]
-    has_more: bool
-    next_cursor: str | None
-
-
-def cursor_encode(session: CheckoutSession) -> str:
-    raw = json.dumps([session.created_at.isoformat(), str(session.id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, session_id = json.loads(raw)
-        created = datetime.datetime.fromisoformat(created_at)
-        if created.tzinfo is None:
-            raise ValueError("naive")
-        return created, uuid.UUID(session_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise RequestInvalid(
-            "The cursor is not one this API returned.", code=CheckoutErrorCode.INVALID_CURSOR, field="cursor"
-        ) from None
-
-
 def _due(now: datetime.datetime) -> Q:
     """Open sessions past ``expires_at``: expired as soon as anyone reads them."""
     return Q(status=SessionStatus.OPEN, expires_at__lte=now)
@@ -150,11 +123,15 @@ def checkout_session_list(
     created_lt=None,
     limit: int = 20,
     cursor: str | None = None,
+    starting_after=None,
+    ending_before=None,
 ) -> Page:
-    """One page of the organization's sessions of one mode. Status filters see read-time
+    """One page of the organization's sessions of one mode (``core.pagination``: a cursor, or
+    ``starting_after`` / ``ending_before`` a session id). Status filters see read-time
     expiry: an open session past ``expires_at`` is listed under ``expired``, not ``open``."""
     now = timezone.now()
-    qs = CheckoutSession.objects.filter(organization_id=organization_id, livemode=livemode)
+    scope = CheckoutSession.objects.filter(organization_id=organization_id, livemode=livemode)
+    qs = scope
     if status == SessionStatus.OPEN:
         qs = qs.filter(status=SessionStatus.OPEN, expires_at__gt=now)
     elif status == SessionStatus.EXPIRED:
@@ -173,18 +150,51 @@ def checkout_session_list(
     ):
         if value is not None:
             qs = qs.filter(**{f"created_at__{lookup}": value})
-    if cursor:
-        created_at, session_id = cursor_decode(cursor)
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=session_id))
+    return keyset_page(qs, scope=scope, limit=limit, cursor=cursor, starting_after=starting_after,
+                       ending_before=ending_before)
 
-    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
-    has_more = len(rows) > limit
-    sessions = rows[:limit]
-    return Page(
-        sessions=sessions,
-        has_more=has_more,
-        next_cursor=cursor_encode(sessions[-1]) if has_more else None,
-    )
+
+def event_list(
+    *,
+    organization_id,
+    livemode: bool,
+    type: str | None = None,
+    checkout_session_id=None,
+    object_id=None,
+    created_gte=None,
+    created_gt=None,
+    created_lte=None,
+    created_lt=None,
+    limit: int = 20,
+    cursor: str | None = None,
+    starting_after=None,
+    ending_before=None,
+) -> Page:
+    """One page of the organization's events of one mode, newest first (the ``event_list``
+    index). ``object_id`` matches the object an event is about, a session or a billing object.
+    Events the expiry sweep wrote in bulk are listed once their payload is complete (moments
+    later, by the outbox pass), so a listed event is always the object delivered."""
+    scope = Event.objects.filter(organization_id=organization_id, livemode=livemode)
+    qs = scope.exclude(payload=EVENT_PAYLOAD_PENDING)
+    if type:
+        qs = qs.filter(type=type)
+    if checkout_session_id is not None:
+        qs = qs.filter(checkout_session_id=checkout_session_id)
+    if object_id is not None:
+        qs = qs.filter(Q(checkout_session_id=object_id) | Q(checkout_session__isnull=True, object_id=object_id))
+    for lookup, value in (("gte", created_gte), ("gt", created_gt), ("lte", created_lte), ("lt", created_lt)):
+        if value is not None:
+            qs = qs.filter(**{f"created_at__{lookup}": value})
+    return keyset_page(qs, scope=scope, limit=limit, cursor=cursor, starting_after=starting_after,
+                       ending_before=ending_before)
+
+
+def event_get(*, organization_id, livemode: bool, event_id) -> Event:
+    event = (Event.objects.filter(organization_id=organization_id, livemode=livemode, pk=event_id)
+             .exclude(payload=EVENT_PAYLOAD_PENDING).first())
+    if event is None:
+        raise EventNotFound(field="event_id")
+    return event
 
 
 # --- the conversion dashboard (admin) -----------------------------------------------------

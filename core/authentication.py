@@ -33,14 +33,16 @@ class ApiKeyAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header:
             return None  # the permission answers 401 authentication_required
-        address = client_address(request)
-        wait = auth_failures_blocked(address)
-        if wait:
-            # Checked before the key: a blocked address learns nothing, not even from a valid key.
-            raise exceptions.Throttled(wait, "Too many failed authentications from this address.")
         try:
             return self._authenticate(header)
         except exceptions.AuthenticationFailed:
+            # Checked after the key, so a key that verifies is never blocked: a merchant sharing
+            # an egress address with someone guessing keys keeps working. Guessing gains nothing
+            # from that (keys carry 190+ bits), and a blocked address's failures answer 429.
+            address = client_address(request)
+            wait = auth_failures_blocked(address)
+            if wait:
+                raise exceptions.Throttled(wait, "Too many failed authentications from this address.") from None
             auth_failure_record(address)
             raise
 

@@ -50,6 +50,8 @@ class CoreErrorCode(StrEnum):
     INVALID_DATE = "invalid_date"
     INVALID_DATETIME = "invalid_datetime"
     INVALID_CHARACTERS = "invalid_characters"
+    UNKNOWN_PARAMETER = "unknown_parameter"
+    PAGINATION_CONFLICT = "pagination_conflict"
     # Base domain errors (a subclass names its own code)
     INVALID = "invalid"
     DOMAIN_ERROR = "domain_error"

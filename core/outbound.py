@@ -4,7 +4,8 @@ A webhook URL is chosen by the merchant, so without a guard our workers would PO
 it points: the cloud metadata service (169.254.169.254), the database's host, a service on
 loopback. Every connection made through ``public_opener()`` resolves the host itself, refuses
 if *any* address it resolves to is not globally routable (loopback, private, link-local,
-carrier-grade NAT, multicast, reserved, IPv4-mapped forms of those), and then connects to one
+carrier-grade NAT, multicast, reserved, and the IPv6 forms that carry such an IPv4 address:
+mapped, 6to4, Teredo, NAT64, IPv4-compatible), and then connects to one
 of the addresses it checked, so a DNS answer that changes between the check and the
 connection (rebinding) cannot slip through. TLS still verifies the certificate against the
 host name.
@@ -26,14 +27,41 @@ class BlockedDestination(OSError):
     """The URL's host is, or resolves to, an address that is not public."""
 
 
+# IPv6 forms that carry an IPv4 address a gateway or the host's own stack connects to. Python's
+# ``ipaddress`` calls most of them global, so the IPv4 address they carry is checked instead:
+# ``http://[64:ff9b::a9fe:a9fe]/`` is the metadata service behind a NAT64 gateway.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: IPv4 in the last 32 bits
+# RFC 8215's local-use NAT64 prefix: a network-specific translator, never a public destination
+# (and the IPv4 address may sit at any RFC 6052 offset), so refused whole.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (RFC 4291 2.5.5.1)
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT ::ffff:0:a.b.c.d (RFC 2765)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)  # :: and ::1 give 0.0.0.0/0.0.0.1: refused
+    return None
+
+
 def address_is_public(address: str) -> bool:
-    """True for a globally routable unicast address (IPv4 or IPv6, as a string)."""
+    """True for a globally routable unicast address (IPv4 or IPv6, as a string). An IPv6
+    address that embeds an IPv4 one (mapped, 6to4, Teredo, NAT64, IPv4-compatible, SIIT) is
+    judged by the IPv4 address it carries."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        embedded = _embedded_ipv4(ip)
         if embedded is not None:
             ip = embedded
     return ip.is_global and not ip.is_multicast

@@ -231,9 +231,12 @@ LIST_ERRORS_422 = {
     "value_out_of_range": "limit outside 1–100.",
     "invalid_length": SHAPE_ERRORS["invalid_length"],
     "invalid_characters": SHAPE_ERRORS["invalid_characters"],
-    "invalid_cursor": "The cursor is not one this API returned.",
-    "unknown_field": "An unknown query parameter.",
+    "invalid_cursor": "The cursor is not one this API returned, or a starting_after / ending_before id is not a "
+    "session of yours in this mode.",
+    "pagination_conflict": "More than one of cursor, starting_after and ending_before.",
+    "unknown_parameter": "An unknown query parameter (a misspelt filter never answers the unfiltered list).",
 }
+RETRIEVE_ERRORS_422 = {"unknown_parameter": "An unknown query parameter."}
 CANCEL_ERRORS_422 = {
     "invalid_cancellation_reason": "reason is not one of the fixed list.",
     "invalid_length": "detail is longer than 500 characters.",
@@ -725,8 +728,10 @@ _list_responses, _list_error_examples = _responses(
 list_schema = extend_schema(
     operation_id="checkout_sessions_list",
     summary="List checkout sessions",
-    description="Your organization's sessions, newest first, with cursor pagination. An open session past "
-    "`expires_at` is listed as expired.\n\n" + _table(_list_errors),
+    description="Your organization's sessions, newest first. Page on with `next_cursor` (or "
+    "`starting_after=<last id>`) while `has_more`; page back with `ending_before=<first id>` (`has_more` then says "
+    "whether newer sessions remain). An open session past `expires_at` is listed as expired.\n\n"
+    + _table(_list_errors),
     parameters=[CheckoutSessionListQuerySerializer, REQUEST_ID_HEADER],
     responses=_list_responses,
     examples=[
@@ -746,7 +751,7 @@ list_schema = extend_schema(
     tags=["checkout sessions"],
 )
 
-_retrieve_errors = _merge(_common(with_body=False), {404: SESSION_NOT_FOUND})
+_retrieve_errors = _merge(_common(with_body=False), {404: SESSION_NOT_FOUND, 422: RETRIEVE_ERRORS_422})
 _retrieve_responses, _retrieve_error_examples = _responses(
     (200, CheckoutSessionSerializer, "The session (expired on read if past `expires_at`)."),
     _retrieve_errors,
@@ -904,7 +909,7 @@ _HEADER = {
     "X-Request-Id": {"description": "The request's trace id (yours from `X-Request-Id`, else ours).",
                      "schema": {"type": "string"}},
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}},
-    "Idempotency-Key": {"description": "The idempotency key the create was made with, when one was given.",
+    "Idempotency-Key": {"description": "The idempotency key the write was made with, when one was given.",
                         "schema": IDEMPOTENCY_KEY_SCHEMA},
     "Idempotent-Replayed": {"description": "`true` when this is the stored first response to the key.",
                             "schema": {"type": "string", "enum": ["true"]}},
@@ -993,6 +998,41 @@ _JSON_VALUE = {
 }
 
 
+# The writes answered through checkout/api/idempotent.py (create has its own protocol; preview
+# writes nothing). Another app's views that use it add their operation ids here.
+IDEMPOTENT_WRITES = {
+    "checkout_sessions_confirm", "checkout_sessions_cancel", "checkout_sessions_expire",
+    "webhook_endpoints_create", "webhook_endpoints_update", "webhook_endpoints_roll_secret",
+}
+_IDEMPOTENCY_ERRORS = {"409": ("idempotency_key_in_use",),
+                       "422": ("invalid_idempotency_key", "idempotency_key_reused")}
+
+
+def _idempotent_write(operation: dict) -> None:
+    """The Idempotency-Key header, its refusals and the replay headers on a write other than create."""
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+        parameters.append({
+            "in": "header", "name": "Idempotency-Key", "required": False, "schema": IDEMPOTENCY_KEY_SCHEMA,
+            "description": "Makes the write safe to retry: the same key, operation, object and body within 24 "
+            "hours (at least) answer the first answer again, byte for byte, with `Idempotent-Replayed: true`; "
+            "another body, operation or object is 422 `idempotency_key_reused`; a retry while the first runs is "
+            "409 `idempotency_key_in_use`. Refusals are not stored.",
+        })
+    responses = operation["responses"]
+    for status, codes in _IDEMPOTENCY_ERRORS.items():
+        if status in responses:
+            responses[status]["description"] += "; " + ", ".join(f"`{code}`" for code in codes)
+        else:
+            responses[status] = _error_response(codes)
+            responses[status]["headers"] = {"X-Request-Id": _HEADER["X-Request-Id"]}
+    for status, response in responses.items():
+        if status.startswith("2") or status in _IDEMPOTENCY_ERRORS:
+            response.setdefault("headers", {})["Idempotency-Key"] = _HEADER["Idempotency-Key"]
+        if status.startswith("2") or status == "402":
+            response["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
+
+
 def _error_response(codes) -> dict:
     return {"description": "Codes: " + ", ".join(f"`{code}`" for code in codes),
             "content": {"application/json": {"schema": _ERROR_REF}}}
@@ -1025,6 +1065,8 @@ def schema_complete(result, generator, request, public):
                 for status in ("201", "409", "422"):
                     responses[status]["headers"]["Idempotency-Key"] = _HEADER["Idempotency-Key"]
                 responses["201"]["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
+            elif operation.get("operationId") in IDEMPOTENT_WRITES:
+                _idempotent_write(operation)
     result.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = _JSON_VALUE
     _examples_in_the_future(result, timezone.now().date())
     return result

@@ -381,14 +381,31 @@ class StrictSerializer(serializers.Serializer):
             return fields_build(self)
         return shared_fields(type(self))
 
+    unknown = ("Unknown field.", "unknown_field")
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = [key for key in data if key not in self.fields]
             if unknown:
                 raise ValidationError(
-                    {key: [fail("Unknown field.", "unknown_field").detail[0]] for key in unknown}
+                    {key: [fail(*self.unknown).detail[0]] for key in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class QuerySerializer(StrictSerializer):
+    """A GET's query parameters: one it does not know is 422 ``unknown_parameter`` (a misspelt
+    filter must not answer the unfiltered list)."""
+
+    unknown = ("Unknown query parameter.", "unknown_parameter")
+
+
+def query_validated(serializer_class, request) -> dict:
+    """The request's query parameters validated by ``serializer_class``: ``name[]`` parameters
+    as lists (``expand[]=customer&expand[]=invoice``), any other as its last value."""
+    params = request.query_params
+    data = {key: params.getlist(key) if key.endswith("[]") else params.get(key) for key in params}
+    return dict(validated(serializer_class, data))
 
 
 def _pair_error(field: str, message: str, code: str) -> ValidationError:
@@ -918,7 +935,25 @@ class EmptyBodySerializer(StrictSerializer):
     """Operations that take no fields: an empty object (or no body); any field is unknown_field."""
 
 
-class CheckoutSessionListQuerySerializer(StrictSerializer):
+class PageQuerySerializer(QuerySerializer):
+    """Where a list's page starts (``core.pagination``): at most one of these three."""
+
+    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=20)
+    cursor = StringField(
+        max_length=200, required=False, help_text="next_cursor of the previous page."
+    )
+    starting_after = IdField(required=False, help_text="An object's id: the page of objects listed after it "
+                                                       "(older). Page on with the last id of each page.")
+    ending_before = IdField(required=False, help_text="An object's id: the page of objects listed before it "
+                                                      "(newer), for paging back; `has_more` then says whether "
+                                                      "newer ones remain. Page back with the first id of each page.")
+
+
+class CheckoutSessionRetrieveQuerySerializer(QuerySerializer):
+    pass
+
+
+class CheckoutSessionListQuerySerializer(PageQuerySerializer):
     status = ChoiceField(choices=SessionStatus.choices, required=False)
     customer_id = IdField(required=False)
     checkout_type = ChoiceField(choices=CheckoutType.choices, required=False)
@@ -926,10 +961,6 @@ class CheckoutSessionListQuerySerializer(StrictSerializer):
     created_gt = DateTimeField(required=False, help_text="Created after.")
     created_lte = DateTimeField(required=False, help_text="Created at or before.")
     created_lt = DateTimeField(required=False, help_text="Created before.")
-    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=20)
-    cursor = StringField(
-        max_length=200, required=False, help_text="next_cursor of the previous page."
-    )
 
 
 # --- Output ----------------------------------------------------------------------------------

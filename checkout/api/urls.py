@@ -1,5 +1,7 @@
 from django.urls import path
 
+from .events import EventListApi, EventRetrieveApi
+from .routing import MethodRouter
 from .views import (
     CheckoutSessionCancelApi,
     CheckoutSessionConfirmApi,
@@ -31,6 +33,8 @@ urlpatterns = [
         CheckoutSessionExpireApi.as_view(),
         name="checkout-session-expire",
     ),
+    path("events", MethodRouter(get=EventListApi.as_view()), name="event-collection"),
+    path("events/<uuid:event_id>", MethodRouter(get=EventRetrieveApi.as_view()), name="event-detail"),
     path("webhook-endpoints", webhook_endpoints_collection, name="webhook-endpoint-collection"),
     path("webhook-endpoints/<uuid:endpoint_id>", webhook_endpoint_detail, name="webhook-endpoint-detail"),
     path(

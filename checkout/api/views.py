@@ -4,13 +4,12 @@ Errors of every kind leave through ``core.errors.api_exception_handler`` as the 
 """
 
 
-from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.enums import PaymentMethod
-from checkout.errors import CheckoutErrorCode, PaymentFailed, RequestInvalid
+from checkout.errors import PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
 from checkout.selectors import checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
@@ -21,23 +20,25 @@ from checkout.services.update import checkout_session_update
 from checkout.sessions.expiry import checkout_session_expire_if_due, checkout_sessions_expire_if_due
 from checkout.sessions.terms import SessionTerms
 from core.authentication import ApiKeyAuthentication, HasApiKey
-from core.errors import CoreErrorCode
+from core.errors import CoreErrorCode, error_body
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
 from core.parsers import LimitedJSONParser
 
 from . import schema
+from .idempotent import idempotency_key_of, idempotent_http_response, idempotent_response
 from .routing import MethodRouter
 from .serializers import (
-    IDEMPOTENCY_KEY,
     CheckoutSessionCancelSerializer,
     CheckoutSessionConfirmSerializer,
     CheckoutSessionCreateSerializer,
     CheckoutSessionListQuerySerializer,
+    CheckoutSessionRetrieveQuerySerializer,
     CheckoutSessionUpdateSerializer,
     ConfirmMode,
     EmptyBodySerializer,
     checkout_session_request_patched,
+    query_validated,
     validated,
 )
 from .throttling import CheckoutSessionCreateThrottle
@@ -60,7 +61,7 @@ class CheckoutSessionCreateApi(MerchantApi):
     def post(self, request):
         payload = _json_object(request.data)
         _bind_trace_id(request, payload.get("trace_id"))
-        key = _idempotency_key(request, payload)
+        key = idempotency_key_of(request, payload.get("idempotency_key"))
         api_key = request.auth
         with idempotency_key_held(organization_id=api_key.organization_id, livemode=api_key.livemode, key=key,
                                   fingerprint=_create_fingerprint(api_key, payload)) as held:
@@ -68,12 +69,7 @@ class CheckoutSessionCreateApi(MerchantApi):
                 data = validated(CheckoutSessionCreateSerializer, payload)
                 checkout_session_create(organization=api_key.organization, livemode=api_key.livemode, held=held,
                                         terms=SessionTerms.from_request({**data, "trace_id": request._request.trace_id}))
-        response = HttpResponse(held.outcome.body, status=held.outcome.status, content_type="application/json")
-        if key is not None:
-            response["Idempotency-Key"] = key
-        if held.outcome.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return idempotent_http_response(held.outcome, key)
 
 
 class CheckoutSessionPreviewApi(MerchantApi):
@@ -92,11 +88,11 @@ class CheckoutSessionPreviewApi(MerchantApi):
 class CheckoutSessionListApi(MerchantApi):
     @schema.list_schema
     def get(self, request):
-        filters = validated(CheckoutSessionListQuerySerializer, request.query_params.dict())
+        filters = query_validated(CheckoutSessionListQuerySerializer, request)
         page = checkout_session_list(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters
         )
-        sessions = checkout_sessions_expire_if_due(page.sessions)
+        sessions = checkout_sessions_expire_if_due(page.items)
         return Response(
             {
                 "object": "list",
@@ -126,6 +122,7 @@ class CheckoutSessionUpdateApi(MerchantApi):
 class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
+        query_validated(CheckoutSessionRetrieveQuerySerializer, request)
         session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
         ))
@@ -135,15 +132,18 @@ class CheckoutSessionRetrieveApi(MerchantApi):
 class CheckoutSessionCancelApi(MerchantApi):
     @schema.cancel_schema
     def post(self, request, session_id):
-        data = validated(CheckoutSessionCancelSerializer, request.data)
-        session = checkout_session_cancel(
-            organization_id=request.auth.organization_id,
-            session_id=session_id,
-            reason=data["reason"],
-            detail=data.get("detail", ""),
-            livemode=request.auth.livemode,
-        )
-        return Response(checkout_session_json(session))
+        def cancel():
+            data = validated(CheckoutSessionCancelSerializer, request.data)
+            session = checkout_session_cancel(
+                organization_id=request.auth.organization_id,
+                session_id=session_id,
+                reason=data["reason"],
+                detail=data.get("detail", ""),
+                livemode=request.auth.livemode,
+            )
+            return 200, checkout_session_json(session)
+
+        return idempotent_response(request, operation="checkout_session_cancel", target=session_id, call=cancel)
 
 
 _CONFIRM_METHODS = {
@@ -158,25 +158,34 @@ class CheckoutSessionConfirmApi(MerchantApi):
 
     @schema.confirm_schema
     def post(self, request, session_id):
-        data = validated(CheckoutSessionConfirmSerializer, request.data)
-        result = checkout_session_confirm(  # 404 for another tenant's or mode's session
-            session_id=session_id, organization_id=request.auth.organization_id, livemode=request.auth.livemode,
-            payment_method=_CONFIRM_METHODS[data["mode"]], payment_method_id=data.get("payment_method_id", ""),
-            terms_accepted=data.get("terms_accepted", False),
-        )
-        if result.outcome == Outcome.PAYMENT_FAILED:
-            raise PaymentFailed(result.failure_message or None, field="payment_method_id")
-        return Response(checkout_session_json(result.session))
+        def confirm():
+            data = validated(CheckoutSessionConfirmSerializer, request.data)
+            result = checkout_session_confirm(  # 404 for another tenant's or mode's session
+                session_id=session_id, organization_id=request.auth.organization_id, livemode=request.auth.livemode,
+                payment_method=_CONFIRM_METHODS[data["mode"]], payment_method_id=data.get("payment_method_id", ""),
+                terms_accepted=data.get("terms_accepted", False),
+            )
+            if result.outcome == Outcome.PAYMENT_FAILED:
+                # A decline is an outcome, not a refusal: the session recorded it, and a retry
+                # with the same key answers it again rather than charging the card twice.
+                failed = PaymentFailed(result.failure_message or None, field="payment_method_id")
+                return failed.status, error_body(failed.code, failed.message, failed.fields)
+            return 200, checkout_session_json(result.session)
+
+        return idempotent_response(request, operation="checkout_session_confirm", target=session_id, call=confirm)
 
 
 class CheckoutSessionExpireApi(MerchantApi):
     @schema.expire_schema
     def post(self, request, session_id):
-        validated(EmptyBodySerializer, request.data)
-        session = checkout_session_expire_now(
-            organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
-        )
-        return Response(checkout_session_json(session))
+        def expire():
+            validated(EmptyBodySerializer, request.data)
+            session = checkout_session_expire_now(
+                organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
+            )
+            return 200, checkout_session_json(session)
+
+        return idempotent_response(request, operation="checkout_session_expire", target=session_id, call=expire)
 
 
 def _json_object(payload) -> dict:
@@ -201,27 +210,6 @@ def _bind_trace_id(request, candidate) -> None:
     if isinstance(candidate, str) and TRACE_ID_PATTERN.fullmatch(candidate):
         request._request.trace_id = candidate
         trace_id_var.set(candidate)  # TraceIdMiddleware resets it when the request ends
-
-
-def _idempotency_key(request, payload: dict) -> str | None:
-    """The key from the header or the body (checked here, before the body is validated: a
-    replay answers before validation runs)."""
-    header = request.headers.get("Idempotency-Key")
-    body = payload.get("idempotency_key")
-    for value in (header, body):
-        if value is not None and not (isinstance(value, str) and IDEMPOTENCY_KEY.fullmatch(value)):
-            raise RequestInvalid(
-                "1 to 255 printable ASCII characters without spaces.",
-                code=CheckoutErrorCode.INVALID_IDEMPOTENCY_KEY,
-                field="idempotency_key",
-            )
-    if header is not None and body is not None and header != body:
-        raise RequestInvalid(
-            "The Idempotency-Key header and the idempotency_key field differ.",
-            code=CheckoutErrorCode.IDEMPOTENCY_KEY_MISMATCH,
-            field="idempotency_key",
-        )
-    return header if header is not None else body
 
 
 checkout_session_detail = MethodRouter(

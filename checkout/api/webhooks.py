@@ -11,17 +11,21 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from checkout.enums import ALL_EVENTS, WEBHOOK_EVENT_TYPES
-from checkout.representation import datetime_text, webhook_endpoint_json
+from checkout.representation import webhook_endpoint_json
 from checkout.webhooks import endpoints as service
 
+from .idempotent import idempotent_response
 from .routing import MethodRouter
 from .serializers import (
     BooleanField,
     ErrorEnvelopeSerializer,
     IntegerField,
+    PageQuerySerializer,
+    QuerySerializer,
     RedirectUrlField,
     StrictSerializer,
     StringField,
+    query_validated,
     validated,
 )
 from .views import MerchantApi
@@ -65,6 +69,9 @@ class WebhookEndpointSerializer(serializers.Serializer):
     description = serializers.CharField()
     enabled_events = serializers.ListField(child=serializers.CharField())
     is_active = serializers.BooleanField()
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="While a rolled secret's overlap lasts: until when deliveries also carry a "
+                                   "signature made with the secret before the roll. Null otherwise.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -86,9 +93,7 @@ class WebhookEndpointRollSerializer(StrictSerializer):
 
 
 class WebhookEndpointRolledSerializer(WebhookEndpointCreatedSerializer):
-    previous_secret_expires_at = serializers.DateTimeField(
-        allow_null=True, help_text="Until when deliveries also carry a signature made with the old secret."
-    )
+    pass
 
 
 class WebhookEndpointListSerializer(serializers.Serializer):
@@ -119,22 +124,32 @@ _ERRORS = {
 }
 
 
+_QUERY_422 = OpenApiResponse(
+    ErrorEnvelopeSerializer,
+    description="Invalid query (`error.fields` names the parameter): `unknown_parameter`, `invalid_id`, "
+                "`value_out_of_range`, `invalid_length`, `invalid_characters`, `invalid_cursor`, "
+                "`pagination_conflict`.",
+)
+
 _TAGS = ["webhook endpoints"]
 
 
 class WebhookEndpointListApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_list", tags=_TAGS, summary="List webhook endpoints",
-                   responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401]})
+                   description="Newest first, paged like every list: `limit`, and one of `cursor`, "
+                               "`starting_after`, `ending_before`.",
+                   parameters=[PageQuerySerializer],
+                   responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401], 422: _QUERY_422})
     def get(self, request):
-        endpoints = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
-                                                 livemode=request.auth.livemode)
+        page = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
+                                              livemode=request.auth.livemode,
+                                              **query_validated(PageQuerySerializer, request))
         return Response(
             {
                 "object": "list",
-                "data": [webhook_endpoint_json(endpoint) for endpoint in endpoints],
-                # Endpoints per organization are capped, so one page holds them all.
-                "has_more": False,
-                "next_cursor": None,
+                "data": [webhook_endpoint_json(endpoint) for endpoint in page.items],
+                "has_more": page.has_more,
+                "next_cursor": page.next_cursor,
             }
         )
 
@@ -148,21 +163,26 @@ class WebhookEndpointCreateApi(MerchantApi):
         responses={201: WebhookEndpointCreatedSerializer, 401: _ERRORS[401], 422: _ERRORS[422]},
     )
     def post(self, request):
-        data = validated(WebhookEndpointCreateSerializer, request.data)
-        endpoint, secret = service.webhook_endpoint_create(
-            organization_id=request.auth.organization_id,
-            url=data["url"],
-            enabled_events=data.get("enabled_events"),
-            description=data.get("description", ""),
-            livemode=request.auth.livemode,
-        )
-        return Response({**webhook_endpoint_json(endpoint), "secret": secret}, status=201)
+        def create():
+            data = validated(WebhookEndpointCreateSerializer, request.data)
+            endpoint, secret = service.webhook_endpoint_create(
+                organization_id=request.auth.organization_id,
+                url=data["url"],
+                enabled_events=data.get("enabled_events"),
+                description=data.get("description", ""),
+                livemode=request.auth.livemode,
+            )
+            return 201, {**webhook_endpoint_json(endpoint), "secret": secret}
+
+        return idempotent_response(request, operation="webhook_endpoint_create", call=create)
 
 
 class WebhookEndpointRetrieveApi(MerchantApi):
     @extend_schema(operation_id="webhook_endpoints_retrieve", tags=_TAGS, summary="Retrieve a webhook endpoint",
-                   responses={200: WebhookEndpointSerializer, 401: _ERRORS[401], 404: _ERRORS[404]})
+                   responses={200: WebhookEndpointSerializer, 401: _ERRORS[401], 404: _ERRORS[404],
+                              422: _QUERY_422})
     def get(self, request, endpoint_id):
+        query_validated(QuerySerializer, request)
         endpoint = service.webhook_endpoint_get(organization_id=request.auth.organization_id, endpoint_id=endpoint_id,
                                                 livemode=request.auth.livemode)
         return Response(webhook_endpoint_json(endpoint))
@@ -173,14 +193,17 @@ class WebhookEndpointUpdateApi(MerchantApi):
                    description="Send only the fields to change. The secret never changes.",
                    request=WebhookEndpointUpdateSerializer, responses={200: WebhookEndpointSerializer, **_ERRORS})
     def post(self, request, endpoint_id):
-        data = validated(WebhookEndpointUpdateSerializer, request.data)
-        endpoint = service.webhook_endpoint_update(
-            organization_id=request.auth.organization_id,
-            endpoint_id=endpoint_id,
-            livemode=request.auth.livemode,
-            **data,
-        )
-        return Response(webhook_endpoint_json(endpoint))
+        def update():
+            data = validated(WebhookEndpointUpdateSerializer, request.data)
+            endpoint = service.webhook_endpoint_update(
+                organization_id=request.auth.organization_id,
+                endpoint_id=endpoint_id,
+                livemode=request.auth.livemode,
+                **data,
+            )
+            return 200, webhook_endpoint_json(endpoint)
+
+        return idempotent_response(request, operation="webhook_endpoint_update", target=endpoint_id, call=update)
 
 
 class WebhookEndpointDeleteApi(MerchantApi):
@@ -203,20 +226,17 @@ class WebhookEndpointRollSecretApi(MerchantApi):
         responses={200: WebhookEndpointRolledSerializer, **_ERRORS},
     )
     def post(self, request, endpoint_id):
-        data = validated(WebhookEndpointRollSerializer, request.data)
-        endpoint, secret = service.webhook_endpoint_secret_roll(
-            organization_id=request.auth.organization_id,
-            endpoint_id=endpoint_id,
-            previous_secret_valid_hours=data["previous_secret_valid_hours"],
-            livemode=request.auth.livemode,
-        )
-        return Response(
-            {
-                **webhook_endpoint_json(endpoint),
-                "secret": secret,
-                "previous_secret_expires_at": datetime_text(endpoint.previous_secret_expires_at),
-            }
-        )
+        def roll():
+            data = validated(WebhookEndpointRollSerializer, request.data)
+            endpoint, secret = service.webhook_endpoint_secret_roll(
+                organization_id=request.auth.organization_id,
+                endpoint_id=endpoint_id,
+                previous_secret_valid_hours=data["previous_secret_valid_hours"],
+                livemode=request.auth.livemode,
+            )
+            return 200, {**webhook_endpoint_json(endpoint), "secret": secret}
+
+        return idempotent_response(request, operation="webhook_endpoint_roll_secret", target=endpoint_id, call=roll)
 
 
 webhook_endpoints_collection = MethodRouter(

@@ -14,6 +14,10 @@ The protocol:
    failures are not stored and a fixed request may reuse the key.
 
 ``idempotency_key_held`` is the protocol as one ``with`` block around the create's work.
+``idempotency_call`` is the same protocol around any other write (confirm, cancel, expire,
+webhook endpoints, billing's writes): the operation runs, then its outcome completes the claim.
+Its fingerprint (``idempotency_operation_fingerprint``) names the operation and its target, so
+one key sent to two operations, or to one operation on two objects, is ``idempotency_key_reused``.
 
 A claim left behind by a killed worker is taken over after ``STALE_AFTER``; the takeover
 changes ``created_at``, which the original holder's completing statement checks under the
@@ -24,7 +28,7 @@ import datetime
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +147,20 @@ class Held:
         self.outcome = Outcome(status=201, body=body, replayed=False)
         return self.outcome
 
+    def complete(self, *, status: int, body: bytes) -> Outcome:
+        """Store the outcome of a write that is already done (``idempotency_call``). A claim
+        taken over meanwhile (it went stale) stores nothing; the work happened, so its
+        outcome is still this request's answer."""
+        assert self.outcome is None, "a held key completes once"
+        if self.claim is not None:
+            stored = IdempotencyRecord.claim_held(self.claim.record_id, self.claim.claimed_at).update(
+                status=IdempotencyStatus.COMPLETED, response_status=status, response_body=body
+            )
+            if not stored:
+                logger.warning("idempotency claim %s was taken over before it completed", self.claim.record_id)
+        self.outcome = Outcome(status=status, body=body, replayed=False)
+        return self.outcome
+
 
 @contextmanager
 def idempotency_key_held(*, organization_id, livemode: bool, key: str | None, fingerprint: str) -> Iterator[Held]:
@@ -169,6 +187,32 @@ def idempotency_key_held(*, organization_id, livemode: bool, key: str | None, fi
                 idempotency_release(claimed)
             except Exception:  # the claim goes stale and is taken over after STALE_AFTER
                 logger.exception("could not release idempotency claim %s", claimed.record_id)
+
+
+def idempotency_operation_fingerprint(*, operation: str, livemode: bool, target=None, body=None) -> str:
+    """What makes two writes other than create the same request: the operation (e.g.
+    ``checkout_session_confirm``), the object it acts on, the mode and the body."""
+    return idempotency_fingerprint({"operation": operation, "target": target, "livemode": livemode, "body": body})
+
+
+def idempotency_call(*, organization_id, livemode: bool, key: str | None, fingerprint: str,
+                     call: Callable[[], tuple[int, bytes]]) -> Outcome:
+    """Run ``call`` (a write returning its answer's status and JSON bytes) at most once per
+    ``key``: a retry with the same key and fingerprint gets the first answer back
+    (``Outcome.replayed``), another fingerprint 422 ``idempotency_key_reused``, a retry while
+    the first runs 409 ``idempotency_key_in_use``. ``call`` raising stores nothing (the key is
+    released: a fixed request may reuse it); an answer it returns, error or not, is stored.
+
+    The write commits in its own service transaction and the answer is stored just after:
+    a worker killed between the two leaves a claim that goes stale and is taken over, so that
+    one retry runs the operation again (the services' compare-and-set refuses a second state
+    change)."""
+    with idempotency_key_held(organization_id=organization_id, livemode=livemode, key=key,
+                              fingerprint=fingerprint) as held:
+        if held.replay is None:
+            status, body = call()
+            held.complete(status=status, body=body)
+    return held.outcome
 
 
 def idempotency_records_purge(*, now: datetime.datetime | None = None) -> int:

@@ -310,6 +310,7 @@ def _attempt_record(delivery: WebhookDelivery, response: _Response) -> str:
     if response.ok:
         pending.update(status=DeliveryStatus.SUCCEEDED, delivered_at=done, next_attempt_at=None, updated_at=done)
         endpoints.update(failing_since=None, last_success_at=done)
+        _next_in_order_release(delivery, done)
         return DeliveryStatus.SUCCEEDED
     _endpoint_failure_record(delivery.endpoint_id, done)
     delay = webhook_retry_delay(delivery.attempt_count)
@@ -317,11 +318,33 @@ def _attempt_record(delivery: WebhookDelivery, response: _Response) -> str:
     if response.permanent or next_at > delivery.created_at + _retry_window():
         pending.update(status=DeliveryStatus.FAILED, next_attempt_at=None, updated_at=done)
         logger.warning("gave up on webhook delivery %s after %d attempts", delivery.id, delivery.attempt_count)
+        _next_in_order_release(delivery, done)
         return DeliveryStatus.FAILED
     pending.update(next_attempt_at=next_at, updated_at=done)
     if delay <= COUNTDOWN_MAX_SECONDS:
         transaction.on_commit(lambda: deliveries_queue([delivery.id], countdown=delay))
     return DeliveryStatus.PENDING
+
+
+def _next_in_order_release(delivery: WebhookDelivery, now: datetime) -> None:
+    """The delivery is done (delivered, or given up): the next event of its session (object)
+    held back behind it for this endpoint goes now, not at its hold's end (up to
+    ORDER_HOLD_SECONDS later). Only a held one, never attempted: a later delivery already in
+    its retry backoff keeps its schedule."""
+    event = delivery.event
+    stream = ({"event__checkout_session_id": event.checkout_session_id} if event.checkout_session_id is not None
+              else {"event__checkout_session__isnull": True, "event__object_id": event.object_id})
+    following = (WebhookDelivery.objects.filter(endpoint_id=delivery.endpoint_id, status=DeliveryStatus.PENDING,
+                                                event__sequence__gt=event.sequence, **stream)
+                 .order_by("event__sequence").values_list("id", "attempt_count").first())
+    if following is None or following[1]:
+        return  # none, or retrying on its own schedule
+    next_id = following[0]
+    # A hold committed meanwhile is overridden (the row lock orders the two); a duplicate task
+    # for an already-due delivery finds it claimed or not due, and does nothing.
+    if WebhookDelivery.objects.filter(pk=next_id, status=DeliveryStatus.PENDING, attempt_count=0).update(
+            next_attempt_at=now, updated_at=now):
+        transaction.on_commit(lambda: deliveries_queue([next_id]))
 
 
 def _endpoint_failure_record(endpoint_id, now: datetime) -> None:

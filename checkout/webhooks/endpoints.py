@@ -26,6 +26,7 @@ from checkout.models import WebhookEndpoint
 from checkout.tokens import webhook_secret_new
 from checkout.urlrules import is_https, url_problem
 from core.outbound import host_is_private_literal
+from core.pagination import Page, keyset_page
 
 MAX_ENDPOINTS_PER_ORGANIZATION = 16
 # After a secret roll, how long deliveries are also signed with the old secret.
@@ -75,12 +76,12 @@ def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events
     return list(dict.fromkeys(enabled_events))
 
 
-def webhook_endpoints_list(*, organization_id, livemode: bool) -> list[WebhookEndpoint]:
-    """The organization's endpoints of one mode, newest first (they are capped, so no paging)."""
-    return list(
-        WebhookEndpoint.objects.filter(organization_id=organization_id, livemode=livemode)
-        .order_by("-created_at", "-id")
-    )
+def webhook_endpoints_list(*, organization_id, livemode: bool, limit: int = 20, cursor: str | None = None,
+                           starting_after=None, ending_before=None) -> Page:
+    """One page of the organization's endpoints of one mode, newest first (``core.pagination``)."""
+    scope = WebhookEndpoint.objects.filter(organization_id=organization_id, livemode=livemode)
+    return keyset_page(scope, scope=scope, limit=limit, cursor=cursor, starting_after=starting_after,
+                       ending_before=ending_before)
 
 
 def webhook_endpoint_get(*, organization_id, endpoint_id, livemode: bool | None = None,

@@ -194,7 +194,7 @@ def test_list_expires_a_page_of_due_sessions_at_once(merchant, monkeypatch, djan
         ({"limit": "0"}, "value_out_of_range", "limit"),
         ({"limit": "101"}, "value_out_of_range", "limit"),
         ({"cursor": "garbage!"}, "invalid_cursor", "cursor"),
-        ({"custmer_id": "x"}, "unknown_field", "custmer_id"),
+        ({"custmer_id": "x"}, "unknown_parameter", "custmer_id"),
     ],
 )
 def test_list_invalid_query_is_422(merchant, params, code, field):

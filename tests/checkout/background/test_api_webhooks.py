@@ -29,7 +29,7 @@ def test_create_returns_secret_once(api_client, organization, django_assert_max_
         "id": str(endpoint.id), "object": "webhook_endpoint", "organization_id": str(organization.id),
         "livemode": False,
         "url": "https://merchant.example/hooks", "description": "Orders",
-        "enabled_events": [EventType.COMPLETED, EventType.EXPIRED], "is_active": True,
+        "enabled_events": [EventType.COMPLETED, EventType.EXPIRED], "is_active": True, "previous_secret_expires_at": None,
         "created_at": data["created_at"], "updated_at": data["updated_at"], "secret": endpoint.secret,
     }
     # Never again.

@@ -37,6 +37,18 @@ def guarded(settings):
         ("fd00::1", False),
         ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
         ("2002:7f00:1::", False),  # 6to4 around 127.0.0.1
+        # IPv6 forms carrying an IPv4 address, judged by the address they carry (issue #28)
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 well-known prefix around the metadata service
+        ("64:ff9b::7f00:1", False),  # NAT64 around 127.0.0.1
+        ("64:ff9b::10.0.0.1", False),
+        ("64:ff9b::8.8.8.8", True),  # NAT64 of a public address stays reachable
+        ("64:ff9b:1::a9fe:a9fe", False),  # RFC 8215 local-use NAT64: refused whole
+        ("64:ff9b:1:ffff::808:808", False),
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::169.254.169.254", False),
+        ("::", False),
+        ("::ffff:0:7f00:1", False),  # SIIT IPv4-translated
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo carrying 127.0.0.1
         ("not-an-address", False),
     ],
 )
@@ -66,7 +78,9 @@ def test_host_is_private_literal(host, private):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8080/hooks", "http://169.254.169.254/latest/meta-data", "https://[::1]/h",
-            "http://localhost:9000/hooks", "https://10.0.0.7/hooks"],
+            "http://localhost:9000/hooks", "https://10.0.0.7/hooks",
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "http://[64:ff9b::7f00:1]:8080/h",
+            "http://[::127.0.0.1]:8080/h", "http://[64:ff9b:1::a00:1]/h", "http://[::ffff:7f00:1]/h"],
 )
 def test_api_refuses_private_webhook_urls(guarded, api_client, url):
     response = api_client.post("/api/v1/webhook-endpoints", {"url": url}, format="json")
@@ -98,6 +112,19 @@ def test_delivery_to_a_private_address_is_blocked_not_sent(guarded, receiver, ho
     assert attempt.error.startswith(f"blocked: {host} resolves to a non-public address")
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and delivery.next_attempt_at is None  # not retried
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["64:ff9b::7f00:1", "::127.0.0.1"])
+def test_delivery_to_an_ipv6_form_of_loopback_is_blocked_not_sent(guarded, receiver, host):
+    # Saved before the creation check knew these forms: the connection refuses them too.
+    delivery = WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(url=f"http://[{host}]:{receiver.port}/hooks"))
+
+    assert sending.webhook_delivery_attempt(delivery_id=delivery.id) == DeliveryStatus.FAILED
+
+    assert receiver.requests == []
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.error.startswith(f"blocked: {host} resolves to a non-public address")
 
 
 @pytest.mark.django_db

@@ -104,6 +104,22 @@ def test_api_roll_returns_the_new_secret_once(api_client, organization):
     assert "secret" not in api_client.get(f"/api/v1/webhook-endpoints/{endpoint.id}").json()
 
 
+def test_get_and_list_show_previous_secret_expires_at_while_the_overlap_lasts(api_client, organization):
+    endpoint = WebhookEndpointFactory(organization=organization)
+    detail = f"/api/v1/webhook-endpoints/{endpoint.id}"
+    assert api_client.get(detail).json()["previous_secret_expires_at"] is None
+
+    rolled = api_client.post(_roll_url(endpoint), {"previous_secret_valid_hours": 2}, format="json").json()
+
+    shown = api_client.get(detail).json()["previous_secret_expires_at"]
+    assert shown is not None and shown == rolled["previous_secret_expires_at"]
+    assert api_client.get("/api/v1/webhook-endpoints").json()["data"][0]["previous_secret_expires_at"] == shown
+    assert "previous_secret" not in api_client.get(detail).json()
+    # Once the overlap is over, nothing is shown (the old secret no longer signs).
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
+    assert api_client.get(detail).json()["previous_secret_expires_at"] is None
+
+
 def test_api_roll_defaults_to_24_hours(api_client, organization):
     endpoint = WebhookEndpointFactory(organization=organization)
     assert api_client.post(_roll_url(endpoint), {}, format="json").status_code == 200

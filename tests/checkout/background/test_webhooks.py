@@ -536,6 +536,46 @@ def test_a_later_event_waits_while_an_earlier_one_is_still_being_retried(receive
 
 
 @pytest.mark.django_db
+def test_a_held_event_is_sent_as_soon_as_the_earlier_one_is_delivered(receiver, queued,
+                                                                      django_capture_on_commit_callbacks):
+
+    first = _delivery_to(receiver.url)
+    session = first.event.checkout_session
+    with transaction.atomic():
+        later_event = event_record(session=session, type=EventType.EXPIRED)
+    later = WebhookDeliveryFactory(endpoint=first.endpoint, event=later_event)
+    # The later event's task ran while the first was still pending: held back.
+    assert sending.webhook_delivery_attempt(delivery_id=later.id) == sending.HELD
+    queued.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.SUCCEEDED
+
+    later.refresh_from_db()
+    assert later.next_attempt_at <= timezone.now()  # due now, not ORDER_HOLD_SECONDS later
+    assert [(kwargs["delivery_id"], countdown) for _name, kwargs, countdown in queued] == [(str(later.id), None)]
+    # So its task sends it at once.
+    assert sending.webhook_delivery_attempt(delivery_id=later.id) == DeliveryStatus.SUCCEEDED
+    assert [json.loads(r["body"])["sequence"] for r in receiver.requests] == [1, 2]
+
+
+@pytest.mark.django_db
+def test_a_later_event_in_its_retry_backoff_keeps_its_schedule(receiver, queued):
+    from checkout.models import WebhookDelivery
+
+    first = _delivery_to(receiver.url)
+    with transaction.atomic():
+        later_event = event_record(session=first.event.checkout_session, type=EventType.EXPIRED)
+    backoff = timezone.now() + datetime.timedelta(minutes=5)
+    later = WebhookDeliveryFactory(endpoint=first.endpoint, event=later_event, attempt_count=2,
+                                   next_attempt_at=backoff)
+
+    assert sending.webhook_delivery_attempt(delivery_id=first.id) == DeliveryStatus.SUCCEEDED
+
+    assert WebhookDelivery.objects.get(pk=later.pk).next_attempt_at == backoff
+
+
+@pytest.mark.django_db
 def test_an_endpoint_failing_for_three_days_is_paused_and_says_why(receiver, queued):
     from checkout.models import WebhookEndpoint
 
