@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 
 from checkout.errors import ContractNotFound, CustomerNotFound
-from checkout.selectors import cursor_decode, cursor_encode
+from core.pagination import page_cursor_decode as cursor_decode
+from core.pagination import page_cursor_encode as cursor_encode
 from customers.models import Customer
 
 from ..enums import SavedPaymentMethodStatus

@@ -5,12 +5,12 @@ Every read and write is scoped to the key's organization and mode: another tenan
 test object asked for with a live key, is 404 (never 403, which would confirm it exists).
 """
 
-from django.http import HttpResponse
 from rest_framework.response import Response
 
+from checkout.api.idempotent import idempotency_key_of, idempotent_http_response
 from checkout.api.routing import MethodRouter
 from checkout.api.serializers import EmptyBodySerializer, validated
-from checkout.api.views import MerchantApi, _idempotency_key, _json_object
+from checkout.api.views import MerchantApi, _json_object
 from core.money import to_str
 
 from ..errors import TestModeOnly
@@ -152,19 +152,14 @@ class PaymentRefundCreateApi(MerchantApi):
     @schema.refund_create_schema
     def post(self, request, payment_id):
         payload = _json_object(request.data)
-        key = _idempotency_key(request, payload)
+        key = idempotency_key_of(request, payload.get("idempotency_key"))
         data = validated(RefundCreateSerializer, payload)
         outcome = payment_refund_request(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, payment_id=payment_id,
             amount=data.get("amount"), reason=data["reason"], key=key,
             fingerprint=payment_refund_fingerprint(livemode=request.auth.livemode, payment_id=payment_id,
                                                    payload=payload))
-        response = HttpResponse(outcome.body, status=outcome.status, content_type="application/json")
-        if key is not None:
-            response["Idempotency-Key"] = key
-        if outcome.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return idempotent_http_response(outcome, key)
 
 
 class PaymentRefundListApi(MerchantApi):
