@@ -7,14 +7,16 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from billing.enums import PaymentAttemptStatus
-from billing.models import Contract, Invoice, Payment, ProviderCustomer, SavedPaymentMethod
+from billing.models import Contract, Invoice, Payment, PaymentSettings, ProviderCustomer, SavedPaymentMethod
 from billing.test_clocks import test_clock_advance, test_clock_create
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.services.confirm import checkout_session_confirm, checkout_session_payment_sync
 from tests.checkout.pages.helpers import PLATFORM, SEATS, START, priced_session
+from tests.stripe_helpers import signed_event
 
 SUCCEEDS, THREE_D_SECURE, CHARGES_FAIL = "4242424242424242", "4000002500003155", "4000000000000341"
 pytestmark = pytest.mark.django_db
@@ -96,6 +98,33 @@ def test_a_card_that_needed_3ds_is_saved_when_the_payment_settles(stripe_session
     assert (method.last4, method.provider_customer, method.exp_year) == ("3155", reference, 2031)
     assert localstripe.get(f"/v1/payment_methods/{method.provider_reference}")["customer"] == reference
     assert Contract.objects.get().default_payment_method_id == method.pk
+
+
+def test_a_card_saved_through_the_webhook_is_recorded_once_as_the_default(client, stripe_session, localstripe):
+    session = stripe_session()
+    pending = checkout_session_confirm(session_id=session.pk,
+                                       payment_method_id=localstripe.card_payment_method(THREE_D_SECURE))
+    intent = localstripe.authenticate(pending.payment.client_secret, success=True)
+    body, signature = signed_event("payment_intent.succeeded", intent)
+    hook = reverse("checkout:stripe-webhook", args=[PaymentSettings.objects.get().pk])
+
+    for _delivery in range(2):  # Stripe delivers at least once
+        answer = client.post(hook, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+        assert answer.status_code == 200
+
+    method = SavedPaymentMethod.objects.get()
+    assert (method.provider_reference, method.last4, method.provider_customer) == (
+        intent["payment_method"], "3155", intent["customer"])
+    assert method.mandate_text.startswith("By subscribing, you authorise ")
+    assert Payment.objects.get(checkout_session=session).saved_payment_method_id == method.pk
+
+
+def test_the_setup_intent_endpoint_needs_the_pages_csrf_token(stripe_session, localstripe):
+    session = _trial(stripe_session)
+    before = len(localstripe.get("/v1/setup_intents?limit=10000")["data"])
+    response = Client(enforce_csrf_checks=True).post(reverse("checkout:setup-intent", args=[session.token]))
+    assert response.status_code == 403
+    assert len(localstripe.get("/v1/setup_intents?limit=10000")["data"]) == before
 
 
 def _setup_intent(client, session) -> str:
