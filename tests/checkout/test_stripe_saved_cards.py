@@ -19,6 +19,7 @@ from tests.checkout.pages.helpers import PLATFORM, SEATS, START, priced_session
 from tests.stripe_helpers import signed_event
 
 SUCCEEDS, THREE_D_SECURE, CHARGES_FAIL = "4242424242424242", "4000002500003155", "4000000000000341"
+ALWAYS_AUTHENTICATE = "4000002760003184"
 pytestmark = pytest.mark.django_db
 
 
@@ -232,3 +233,38 @@ def test_a_declined_renewal_records_stripes_failure_code(stripe_session, localst
     assert (payment.status, payment.failure_code) == (PaymentAttemptStatus.FAILED, "card_declined")
     assert payment.provider_reference.startswith("pi_")
     assert Contract.objects.get().status == "past_due"
+
+
+def test_a_renewal_the_bank_wants_authenticated_waits_for_the_customer(stripe_session, localstripe):
+    session = stripe_session()
+    pending = checkout_session_confirm(session_id=session.pk,
+                                       payment_method_id=localstripe.card_payment_method(ALWAYS_AUTHENTICATE))
+    localstripe.authenticate(pending.payment.client_secret, success=True)
+    checkout_session_payment_sync(session_id=session.pk)  # paid on-session, card saved
+
+    _renew_a_month(session, until=datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC))
+
+    payment = Payment.objects.get(invoice__isnull=False)  # tried once, no blind retries since
+    assert (payment.status, payment.failure_code) == (PaymentAttemptStatus.FAILED, "authentication_required")
+    renewal = Invoice.objects.get(pk=payment.invoice_id)
+    assert (renewal.status, renewal.next_payment_attempt) == ("open", None)
+    off_session = [i for i in localstripe.intents_of(payment.saved_payment_method.provider_customer)
+                   if i["off_session"]]
+    assert [(i["id"], i["status"]) for i in off_session] == [(payment.provider_reference, "requires_payment_method")]
+
+
+def test_a_guest_trial_keeps_the_setup_intents_stripe_customer_for_the_customer_it_creates(
+        client, stripe_session, localstripe):
+    session = _trial(stripe_session, guest=True)
+    secret = _setup_intent(client, session)
+    setup_id = secret.split("_secret_")[0]
+    localstripe.confirm_card_setup(secret, SUCCEEDS)
+
+    result = checkout_session_confirm(session_id=session.pk, payment_method_id=setup_id,
+                                      customer_details={"customer_name": "Grace Guest"})
+
+    assert result.outcome == "completed"
+    session.refresh_from_db()
+    stripe_customer = localstripe.get(f"/v1/setup_intents/{setup_id}")["customer"]
+    assert ProviderCustomer.objects.get(customer_id=session.customer_id).provider_reference == stripe_customer
+    assert SavedPaymentMethod.objects.get(customer_id=session.customer_id).provider_customer == stripe_customer
