@@ -21,7 +21,7 @@ from checkout.models import CheckoutSession
 from customers.models import Customer
 
 
-def checkout_session_provider_customer(session: CheckoutSession, provider) -> str:
+def checkout_session_provider_customer(*, session: CheckoutSession, provider) -> str:
     """The provider's customer a card saved at this checkout is attached to ("" for the test
     provider). A known customer's is created once and kept (``ProviderCustomer``); a guest is
     not one of our customers until the confirm succeeds, so the checkout gets its own Stripe
@@ -57,7 +57,7 @@ def checkout_session_setup_intent_create(*, session_id) -> str:
     if due > 0 or not session_saves_card(session, due) or not hasattr(provider, "setup_intent_create"):
         raise PaymentMethodNotAllowed("This checkout saves no card with a SetupIntent.")
     result = provider.setup_intent_create(
-        customer_reference=checkout_session_provider_customer(session, provider),
+        customer_reference=checkout_session_provider_customer(session=session, provider=provider),
         # Protects the SDK's own retries of this call; each click may make a new SetupIntent
         # (one that failed authentication cannot be confirmed again).
         idempotency_key=f"checkout-{session.pk}-setup-{uuid.uuid4().hex}",

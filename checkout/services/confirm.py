@@ -460,7 +460,7 @@ def _confirm_by_card_setup(session: CheckoutSession, *, provider: PaymentProvide
     elif provider.hosted_card_fields:
         # The API's payment method: set up here, where nobody can authenticate.
         result = provider.setup_intent_create(
-            customer_reference=checkout_session_provider_customer(session, provider),
+            customer_reference=checkout_session_provider_customer(session=session, provider=provider),
             idempotency_key=f"checkout-{session.pk}-setup-{uuid.uuid4().hex}",
             metadata=setup_intent_metadata(session), payment_method_id=payment_method_id)
     else:
@@ -528,13 +528,14 @@ def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, car
         currency=session.currency,
         card_last4=card.last4 if card else "",
     )
+    # A card kept for the renewals is attached to the provider's customer (Stripe: created once,
+    # the same on a retry, so a retried call sends the same parameters; none for the test provider).
+    customer_reference = checkout_session_provider_customer(session=session, provider=provider) if saves_card else ""
     result = provider.charge(ChargeRequest(
         amount=amount, currency=session.currency, card=card, payment_method_id=payment_method_id,
         idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
         metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)},
-        save_for_future=saves_card,
-        # Stripe attaches a saved card to a Customer (created once; none for the test provider).
-        customer_reference=checkout_session_provider_customer(session, provider) if saves_card else ""))
+        save_for_future=saves_card, customer_reference=customer_reference))
     payment.provider_reference = result.reference
 
     if result.status == ChargeStatus.SUCCEEDED:
