@@ -19,7 +19,7 @@ Stripe webhook or the periodic sweep, whichever comes first.
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -306,10 +306,12 @@ class StripePaymentProvider:
         if request.customer_reference:
             params["customer"] = request.customer_reference
         if request.off_session:
+            # A renewal: Stripe declines with ``authentication_required`` rather than asking.
             params["off_session"] = True
-        # Saving a card at checkout (``save_for_future``) is not wired for Stripe yet: it needs the
-        # Stripe Customer first and setup_future_usage, which localstripe refuses; renewals of
-        # Stripe checkouts then have no saved method (collection records payment_method_missing).
+        if request.save_for_future:
+            # The card is attached to the Customer once the intent succeeds, set up for the
+            # renewals (charged off-session later).
+            params["setup_future_usage"] = "off_session"
         try:
             intent = self._client().v1.payment_intents.create(
                 params=params, options={"idempotency_key": request.idempotency_key})
@@ -323,7 +325,20 @@ class StripePaymentProvider:
             logger.error("stripe payment intent create failed: %s (%s)", type(error).__name__, error.code)
             raise PaymentProviderUnavailable(
                 str(_("Card payments are briefly unavailable; nothing was charged. Please try again."))) from None
-        return self._result(intent)
+        result = self._result(intent)
+        if request.save_for_future and result.status == ChargeStatus.SUCCEEDED:
+            result = replace(result, saved_method=self._saved_or_bare(request.payment_method_id,
+                                                                      request.customer_reference))
+        return result
+
+    def _saved_or_bare(self, payment_method_id: str, customer_reference: str) -> SavedMethod:
+        """The saved method's details read from Stripe; after a charge that succeeded, a failed
+        read must not undo it: the method is kept by its id alone."""
+        try:
+            return self.saved_method(payment_method_id, customer_reference)
+        except stripe.StripeError as error:
+            logger.warning("stripe payment method read failed: %s (%s)", type(error).__name__, error.code)
+            return SavedMethod(reference=payment_method_id, customer_reference=customer_reference)
 
     def settle(self, request: SettleRequest) -> ChargeResult:
         return self._result(self._client().v1.payment_intents.retrieve(request.reference))
@@ -370,10 +385,68 @@ class StripePaymentProvider:
         """Brand, last four digits and expiry of a Stripe PaymentMethod (for the receipt and the
         customer's list of cards)."""
         data = self._client().v1.payment_methods.retrieve(payment_method_id).to_dict()
-        card = data.get("card") or {}
-        return SavedMethod(reference=payment_method_id, brand=card.get("brand") or "", last4=card.get("last4") or "",
+        # A legacy card (``card_…``, what localstripe's Stripe.js makes) has its fields at the top.
+        card = data.get("card") or (data if data.get("object") == "card" else {})
+        return SavedMethod(reference=payment_method_id, brand=(card.get("brand") or "").lower(),
+                           last4=card.get("last4") or "",
                            exp_month=card.get("exp_month"), exp_year=card.get("exp_year"),
                            customer_reference=data.get("customer") or customer_reference)
+
+    def setup_intent_create(self, *, customer_reference: str, idempotency_key: str, metadata: dict,
+                            payment_method_id: str = "") -> ChargeResult:
+        """A SetupIntent saving a card on ``customer_reference`` for off-session charges, when
+        nothing is charged today. Without ``payment_method_id`` the page confirms it (Stripe.js
+        ``confirmCardSetup``, 3-D Secure included; ``client_secret`` is for the page); with one
+        it is confirmed here (the API), where nobody can authenticate: ``requires_action`` is
+        then a failure."""
+        params = {"customer": customer_reference, "usage": "off_session", "payment_method_types": ["card"],
+                  "metadata": metadata}
+        try:
+            intent = self._client().v1.setup_intents.create(params=params,
+                                                             options={"idempotency_key": idempotency_key})
+            if payment_method_id:
+                intent = self._client().v1.setup_intents.confirm(intent.id, params={
+                    "payment_method": payment_method_id})
+        except stripe.CardError as error:
+            return ChargeResult(ChargeStatus.FAILED, "", error.code or "card_declined",
+                                error.user_message or str(_("Your card was declined.")))
+        except stripe.StripeError as error:
+            logger.error("stripe setup intent failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
+        if not payment_method_id:
+            data = intent.to_dict()
+            return ChargeResult(ChargeStatus.PENDING, data["id"], client_secret=data.get("client_secret", ""))
+        return self._setup_result(intent.to_dict())
+
+    def setup_intent_result(self, reference: str, *, metadata: dict) -> ChargeResult:
+        """How a SetupIntent the page confirmed ended, read from Stripe (never from the browser):
+        ``succeeded`` with the saved card, or ``failed``. ``metadata`` must match what it was
+        created with, so a SetupIntent made for another checkout is refused."""
+        try:
+            data = self._client().v1.setup_intents.retrieve(reference).to_dict()
+        except stripe.InvalidRequestError:
+            data = {}
+        except stripe.StripeError as error:
+            logger.error("stripe setup intent read failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
+        if not data or any((data.get("metadata") or {}).get(k) != v for k, v in metadata.items()):
+            return ChargeResult(ChargeStatus.FAILED, reference, "setup_intent_invalid",
+                                str(_("Your card could not be saved. Please enter it again.")))
+        return self._setup_result(data)
+
+    def _setup_result(self, data: dict) -> ChargeResult:
+        status, reference = data.get("status"), data.get("id", "")
+        if status == "succeeded" and data.get("payment_method"):
+            method = data["payment_method"]
+            method_id = method.get("id") if isinstance(method, dict) else method
+            return ChargeResult(ChargeStatus.SUCCEEDED, reference,
+                                saved_method=self._saved_or_bare(method_id, data.get("customer") or ""))
+        if status == "requires_action":
+            return ChargeResult(ChargeStatus.FAILED, reference, "authentication_required",
+                                str(_("Your bank asks you to confirm this card. Please try again.")))
+        error = data.get("last_setup_error") or {}
+        return ChargeResult(ChargeStatus.FAILED, reference, error.get("code") or "setup_failed",
+                            error.get("message") or str(_("Your card could not be saved. Try another card.")))
 
     def cancel(self, reference: str) -> None:
         try:

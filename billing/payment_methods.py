@@ -43,6 +43,18 @@ def provider_customer_reference(*, provider, organization_id, customer, livemode
     return row.provider_reference
 
 
+def provider_customer_remember(*, organization_id, customer_id, livemode: bool, provider: str,
+                               reference: str) -> None:
+    """Keep ``reference`` as the provider's customer for ``customer_id`` unless one is kept
+    already (a guest's checkout made its own Stripe Customer before it was one of ours; a
+    returning guest keeps their first one, and each saved card names the one it is attached to)."""
+    if not reference or provider == PaymentProviderName.TEST:
+        return
+    ProviderCustomer.objects.get_or_create(customer_id=customer_id, livemode=livemode, provider=provider,
+                                           defaults={"organization_id": organization_id,
+                                                     "provider_reference": reference})
+
+
 def saved_payment_method_record(*, organization_id, customer_id, livemode: bool, provider: str,
                                 saved: SavedMethod, mandate_text: str, mandate_accepted_at=None,
                                 ip_address: str | None = None, user_agent: str = "", checkout_session_id=None,

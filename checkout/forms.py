@@ -280,7 +280,9 @@ class ConfirmForm(forms.Form):
     def clean(self):
         data = super().clean()
         if self.hosted_card_fields and data.get("payment_method") == PaymentMethod.CARD:
-            if not re.fullmatch(r"(pm|card|src)_[A-Za-z0-9]{1,200}", data.get("payment_method_id") or ""):
+            # Nothing due today: the page confirmed a SetupIntent (seti_…) and sends its id.
+            prefixes = "pm|card|src|seti" if self.card_setup else "pm|card|src"
+            if not re.fullmatch(rf"({prefixes})_[A-Za-z0-9]{{1,200}}", data.get("payment_method_id") or ""):
                 self.add_error(None, forms.ValidationError(_("Enter your card details."), code="required"))
         elif self.collects_card and data.get("payment_method") == PaymentMethod.CARD:
             missing = {

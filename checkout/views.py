@@ -51,6 +51,7 @@ from checkout.selectors import (
     checkout_session_payment_latest,
     checkout_session_recovery_bought,
 )
+from checkout.services.card_setup import checkout_session_setup_intent_create
 from checkout.services.confirm import (
     Mandate,
     Outcome,
@@ -401,6 +402,22 @@ def stripe_webhook(request, settings_id: str):
     except StripeWebhookRejected as error:
         return JsonResponse(error_body(error.code, error.message), status=error.status)
     return JsonResponse({"received": True, "outcome": outcome})
+
+
+@hosted_page
+@require_POST
+def checkout_setup_intent(request, token: str):
+    """Nothing is charged today but the card is kept (Stripe): a SetupIntent for the page to
+    confirm with Stripe.js. Answers its client secret, or the error envelope."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound as error:
+        return JsonResponse(error_body(error.code, error.message), status=error.status)
+    try:
+        client_secret = checkout_session_setup_intent_create(session_id=session.pk)
+    except DomainError as error:
+        return JsonResponse(error_body(error.code, error.message), status=error.status)
+    return JsonResponse({"client_secret": client_secret})
 
 
 @hosted_page

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.common import free_port
 
@@ -48,17 +49,37 @@ class LocalStripe:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
 
-    def intent(self, intent_id: str) -> dict:
-        request = urllib.request.Request(f"{self.base}/v1/payment_intents/{intent_id}",
-                                         headers={"Authorization": "Bearer sk_test_local"})
+    def confirm_card_setup(self, client_secret: str, number: str) -> dict:
+        """What the page's Stripe.js ``confirmCardSetup`` does with a typed card (no 3-D Secure)."""
+        setup = client_secret.split("_secret_")[0]
+        body = {"key": "pk_test_local", "client_secret": client_secret, "payment_method_data": {
+            "type": "card", "card": {"number": number, "exp_month": "12", "exp_year": "2031", "cvc": "123"}}}
+        request = urllib.request.Request(f"{self.base}/v1/setup_intents/{setup}/confirm",
+                                         data=json.dumps(body).encode(), method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
+
+    def intent(self, intent_id: str) -> dict:
+        return self.get(f"/v1/payment_intents/{intent_id}")
+
+    def get(self, path: str) -> dict:
+        """Any object (or list) as Stripe's API shows it: what was really sent and kept."""
+        request = urllib.request.Request(self.base + path, headers={"Authorization": "Bearer sk_test_local"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def intents_of(self, customer: str) -> list[dict]:
+        """Every PaymentIntent of a Stripe Customer (localstripe lists them all; filtered here)."""
+        return [intent for intent in self.get("/v1/payment_intents?limit=10000")["data"]
+                if intent.get("customer") == customer]
 
 
 def localstripe_start() -> LocalStripe:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # localstripe, patched where it lacks Stripe's saved-card behaviour (tests.localstripe_plus).
+    process = subprocess.Popen([sys.executable, "-m", "tests.localstripe_plus", "--port", str(port), "--from-scratch"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                               cwd=Path(__file__).resolve().parent.parent)
     server = LocalStripe(port, process)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

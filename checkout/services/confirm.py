@@ -32,6 +32,7 @@ twice; the lock is held for the length of the gateway call (bounded by its timeo
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -64,7 +65,11 @@ from billing.gateway import (
     test_card_for,
 )
 from billing.models import Contract, Invoice, Payment, SavedPaymentMethod, TestClock
-from billing.payment_methods import saved_payment_method_announce, saved_payment_method_record
+from billing.payment_methods import (
+    provider_customer_remember,
+    saved_payment_method_announce,
+    saved_payment_method_record,
+)
 from billing.renewals import contract_billing_resume
 from billing.selectors import coupon_uses_left_check
 from billing.services import (
@@ -89,6 +94,7 @@ from checkout.errors import (
 from checkout.mandates import mandate_text, session_saves_card
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
+from checkout.services.card_setup import checkout_session_provider_customer, setup_intent_metadata
 from checkout.sessions.transitions import session_lock_open, session_locked, session_transition
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
@@ -223,6 +229,9 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
             provider=provider_name, saved=saved, mandate_text=_mandate_text(session, language),
             ip_address=(mandate or Mandate()).ip_address, user_agent=(mandate or Mandate()).user_agent,
             checkout_session_id=session.pk)
+        provider_customer_remember(organization_id=session.organization_id, customer_id=customer.pk,
+                                   livemode=session.livemode, provider=provider_name,
+                                   reference=saved.customer_reference)
     quote = Quote.from_json(session.quote)
     new_contract = session.checkout_type == CheckoutType.NEW_CONTRACT
     if new_contract:
@@ -445,8 +454,15 @@ def _confirm_by_card_setup(session: CheckoutSession, *, provider: PaymentProvide
     card is saved, not charged (the test provider checks it; Stripe's card comes set up by a
     SetupIntent the page confirmed), then the session completes as with nothing to pay."""
     provider, card = _card_provider(session, provider, card, payment_method_id)
-    if provider.hosted_card_fields:
-        result = ChargeResult(ChargeStatus.SUCCEEDED, saved_method=provider.saved_method(payment_method_id))
+    if provider.hosted_card_fields and payment_method_id.startswith("seti_"):
+        # The page confirmed our SetupIntent (Stripe.js confirmCardSetup, 3-D Secure included).
+        result = provider.setup_intent_result(payment_method_id, metadata=setup_intent_metadata(session))
+    elif provider.hosted_card_fields:
+        # The API's payment method: set up here, where nobody can authenticate.
+        result = provider.setup_intent_create(
+            customer_reference=checkout_session_provider_customer(session=session, provider=provider),
+            idempotency_key=f"checkout-{session.pk}-setup-{uuid.uuid4().hex}",
+            metadata=setup_intent_metadata(session), payment_method_id=payment_method_id)
     else:
         result = provider.save(card)
     if result.status != ChargeStatus.SUCCEEDED or result.saved_method is None:
@@ -512,11 +528,14 @@ def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, car
         currency=session.currency,
         card_last4=card.last4 if card else "",
     )
+    # A card kept for the renewals is attached to the provider's customer (Stripe: created once,
+    # the same on a retry, so a retried call sends the same parameters; none for the test provider).
+    customer_reference = checkout_session_provider_customer(session=session, provider=provider) if saves_card else ""
     result = provider.charge(ChargeRequest(
         amount=amount, currency=session.currency, card=card, payment_method_id=payment_method_id,
         idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
         metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)},
-        save_for_future=saves_card))
+        save_for_future=saves_card, customer_reference=customer_reference))
     payment.provider_reference = result.reference
 
     if result.status == ChargeStatus.SUCCEEDED:

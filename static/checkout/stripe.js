@@ -1,7 +1,8 @@
 // Stripe mode of the hosted page. The card is typed into Stripe's own field (Stripe.js, loaded
 // before this file); our server only ever receives the id Stripe gives the card.
 // - Checkout form: on "Pay", turn the card into a payment method id, put it in the hidden
-//   field, submit. "Pay by invoice" submits as usual.
+//   field, submit. "Pay by invoice" submits as usual. Nothing due today ("Start
+//   subscription"): confirm a SetupIntent instead and send its id.
 // - Processing page with an authentication pending (3-D Secure): run Stripe's authentication,
 //   then go to the return URL, where the server reads the outcome from Stripe.
 (function () {
@@ -17,6 +18,27 @@
         return {error: (token && token.error) || {message: "Your card could not be read."}};
       });
     });
+  }
+
+  // Nothing due today: the card is saved, not charged. Our server makes a SetupIntent (on the
+  // customer's Stripe Customer, for off-session use), Stripe.js confirms it with the card,
+  // 3-D Secure included, and the form sends the SetupIntent's id; the server reads the saved
+  // card back from Stripe.
+  function setupIntentId(stripe, card, url, csrfToken) {
+    return fetch(url, {method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken}})
+      .then(function (response) {
+        return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+      })
+      .then(function (answer) {
+        if (!answer.ok || !answer.body.client_secret) {
+          return {error: (answer.body && answer.body.error) || {message: "Your card could not be saved."}};
+        }
+        return stripe.confirmCardSetup(answer.body.client_secret, {payment_method: {card: card}})
+          .then(function (result) {
+            if (result && result.setupIntent) return {id: result.setupIntent.id};
+            return {error: (result && result.error) || {message: "Your card could not be saved."}};
+          });
+      }, function () { return {error: {message: "Your card could not be saved. Please try again."}}; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -47,7 +69,11 @@
       if (ready || (method && method.value !== "card")) return;
       event.preventDefault();
       event.stopImmediatePropagation();
-      paymentMethodId(stripe, card).then(function (result) {
+      var csrf = form.querySelector("input[name=csrfmiddlewaretoken]");
+      var asked = holder.dataset.setupUrl
+        ? setupIntentId(stripe, card, holder.dataset.setupUrl, csrf ? csrf.value : "")
+        : paymentMethodId(stripe, card);
+      asked.then(function (result) {
         if (result.error) {
           errors.textContent = result.error.message || "Your card could not be read.";
           return;

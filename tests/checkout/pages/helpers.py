@@ -73,10 +73,12 @@ API_CALLS = ({"pricing_model": PricingModel.TIERED, "unit_amount": None, "timing
 
 
 def priced_session(*, organization=None, entity=None, guest=False, specs=(SEATS, PLATFORM, ONBOARDING),
-                   currency="USD", start=START, end=None, tax_rate=None, allow_invoice=True, **session_kwargs):
+                   currency="USD", start=START, end=None, tax_rate=None, allow_invoice=True, trial_end=None,
+                   **session_kwargs):
     """An open new-contract session whose quote and estimates come from the real engine.
 
     Default: 3 seats × 12.00 + platform 49.00 monthly + onboarding 99.00 once = 184.00 today.
+    ``trial_end``: a free trial until then (nothing due today but the one-time items, if any).
     """
     organization = organization or OrganizationFactory()
     entity = entity or BusinessEntityFactory(organization=organization, is_default=False, tax_rate=tax_rate,
@@ -84,7 +86,7 @@ def priced_session(*, organization=None, entity=None, guest=False, specs=(SEATS,
     plan, priced = plan_with(organization, currency, *specs)
     items = tuple(quote_item(pricing, quantity) for pricing, quantity in priced)
     quote = Quote(currency=currency, start_date=start, end_date=end,
-                  phases=(QuotePhase(plan.name, start, end, items, plan_id=str(plan.id)),))
+                  phases=(QuotePhase(plan.name, start, end, items, plan_id=str(plan.id)),), trial_end=trial_end)
     estimates = estimate_new_contract(quote=quote, tax_rate=entity.tax_rate).to_json()
     kwargs = {
         "organization": organization, "business_entity": entity, "plan": plan, "currency": currency,
