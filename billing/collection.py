@@ -33,6 +33,7 @@ from django.utils import timezone
 from core.queue import task_enqueue_on_commit
 from core.wire import datetime_text
 
+from .dunning import DEFAULT_RETRY_DAYS, retry_schedule_of  # noqa: F401 - re-exported
 from .enums import (
     BillingEventType,
     ContractStatus,
@@ -60,7 +61,6 @@ from .signals import billing_events_send
 logger = logging.getLogger(__name__)
 
 COLLECTION_BATCH = 100
-DEFAULT_RETRY_DAYS = (1, 3, 5, 7)
 # A pending attempt with no answer for this long is sent again (same key).
 RECONCILE_AFTER = timedelta(seconds=60)
 AUTHENTICATION_REQUIRED = "authentication_required"
@@ -250,7 +250,7 @@ def _failed(invoice: Invoice, payment: Payment, now: datetime) -> None:
     customer (authentication), or apply the organization's final action after the last one."""
     contract = Contract.objects.select_for_update().get(pk=invoice.contract_id)
     policy = BillingSettings.objects.filter(organization_id=invoice.organization_id).first()
-    schedule = tuple(policy.retry_schedule_days) if policy and policy.retry_schedule_days else DEFAULT_RETRY_DAYS
+    schedule = retry_schedule_of(policy)
     first = invoice.first_failed_at is None
     if first:
         invoice.first_failed_at = now
@@ -269,6 +269,9 @@ def _failed(invoice: Invoice, payment: Payment, now: datetime) -> None:
         final = True
         invoice.next_payment_attempt = None
     data["next_payment_attempt"] = datetime_text(invoice.next_payment_attempt)
+    # Ops read each attempt's outcome and the retry it scheduled on the invoice (admin).
+    payment.next_retry_at = invoice.next_payment_attempt
+    payment.save(update_fields=["next_retry_at", "updated_at"])
     action = policy.final_action if policy else "cancel"
     if final and action == "cancel":
         invoice.status = InvoiceStatus.UNCOLLECTIBLE

@@ -260,3 +260,11 @@ class RefundAmountInvalid(DomainError):
 class SavedPaymentMethodNotFound(NotFound):
     code = "payment_method_not_found"
     message = "No such payment method."
+
+
+# --- dunning -------------------------------------------------------------------------------
+
+
+class DunningPolicyInvalid(DomainError):
+    code = "dunning_policy_invalid"
+    message = "The retry schedule is not valid."
