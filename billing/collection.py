@@ -55,7 +55,7 @@ from .models import (
     TestClock,
 )
 from .payment_methods import customer_default_payment_method
-from .representation import contract_json, invoice_json
+from .representation import contract_json, invoice_json, saved_payment_method_json
 from .signals import billing_events_send
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,9 @@ COLLECTION_BATCH = 100
 # A pending attempt with no answer for this long is sent again (same key).
 RECONCILE_AFTER = timedelta(seconds=60)
 AUTHENTICATION_REQUIRED = "authentication_required"
+# A customer who started 3-D Secure on the hosted invoice page and never finished: after this,
+# the attempt is failed, so retries (and another try on the page) may go ahead.
+AUTHENTICATION_ABANDONED_AFTER = timedelta(hours=1)
 PAYMENT_METHOD_MISSING = "payment_method_missing"
 
 
@@ -80,7 +83,9 @@ def invoices_collect_due(*, now: datetime | None = None, test_clock_id=None, inl
     claimed = 0
     while True:
         with transaction.atomic():
-            invoices = Invoice.objects.filter(status=InvoiceStatus.OPEN, next_payment_attempt__lte=now)
+            invoices = (Invoice.objects.filter(status=InvoiceStatus.OPEN, next_payment_attempt__lte=now)
+                        # the customer is paying it on the hosted page right now: next sweep
+                        .exclude(payments__status=PaymentAttemptStatus.PENDING))
             invoices = (invoices.filter(test_clock_id=test_clock_id) if test_clock_id is not None
                         else invoices.filter(test_clock__isnull=True))
             batch = list(invoices.order_by("next_payment_attempt", "id").select_for_update(skip_locked=True)
@@ -162,7 +167,7 @@ def _charge_request(payment: Payment) -> ChargeRequest:
     return ChargeRequest(
         amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
         payment_method_id=method.provider_reference, customer_reference=method.provider_customer,
-        off_session=True, description=f"Invoice {payment.invoice_id}",
+        off_session=payment.off_session, description=f"Invoice {payment.invoice_id}",
         metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)},
     )
 
@@ -205,10 +210,27 @@ def invoice_payment_apply(*, payment_id, result: ChargeResult, now: datetime | N
     payment.provider_reference = result.reference or payment.provider_reference
     if result.status == ChargeStatus.SUCCEEDED:
         payment.status = PaymentAttemptStatus.SUCCEEDED
-        payment.save(update_fields=["status", "provider_reference", "updated_at"])
+        payment.client_secret = ""
+        payment.save(update_fields=["status", "provider_reference", "client_secret", "updated_at"])
+        if not payment.off_session and payment.saved_payment_method_id:
+            _default_method_set(invoice, payment.saved_payment_method_id, now)
         invoice_mark_paid(invoice, now=now)
-    elif result.status == ChargeStatus.PENDING:
-        payment.save(update_fields=["provider_reference", "updated_at"])
+    elif result.status == ChargeStatus.PENDING or (
+            result.status == ChargeStatus.REQUIRES_ACTION and not payment.off_session
+            and payment.created_at > timezone.now() - AUTHENTICATION_ABANDONED_AFTER):
+        # On the hosted invoice page, "requires action" is 3-D Secure for the customer there.
+        payment.client_secret = result.client_secret or payment.client_secret
+        payment.save(update_fields=["provider_reference", "client_secret", "updated_at"])
+    elif not payment.off_session:
+        # The customer's own attempt on the page: declined, nothing else changes (dunning
+        # keeps its schedule; the page shows why).
+        payment.status = PaymentAttemptStatus.FAILED
+        payment.client_secret = ""
+        abandoned = result.status == ChargeStatus.REQUIRES_ACTION  # never authenticated: frees the invoice
+        payment.failure_code = ("authentication_abandoned" if abandoned else result.failure_code or "payment_failed")[:64]
+        payment.failure_message = (result.failure_message or "The payment did not go through.")[:300]
+        payment.save(update_fields=["status", "provider_reference", "client_secret", "failure_code",
+                                    "failure_message", "updated_at"])
     else:
         # Off-session, "requires action" is the bank asking for the customer: the same as
         # Stripe's authentication_required decline.
@@ -225,6 +247,19 @@ def _now_for(invoice: Invoice) -> datetime:
     if invoice.test_clock_id is not None:
         return TestClock.objects.get(pk=invoice.test_clock_id).frozen_time
     return timezone.now()
+
+
+def _default_method_set(invoice: Invoice, method_id, now: datetime) -> None:
+    """The card the customer paid an invoice with on the hosted page: their default from now,
+    and the contract's own (a card new to them is announced)."""
+    method = SavedPaymentMethod.objects.select_for_update().get(pk=method_id)
+    is_new = method.default_since is None
+    method.default_since = timezone.now()
+    method.save(update_fields=["default_since", "updated_at"])
+    Contract.objects.filter(pk=invoice.contract_id).update(default_payment_method=method, updated_at=timezone.now())
+    if is_new:
+        billing_events_send([_event(BillingEventType.PAYMENT_METHOD_ATTACHED, method,
+                                    saved_payment_method_json(method))])
 
 
 def invoice_mark_paid(invoice: Invoice, *, now: datetime) -> None:

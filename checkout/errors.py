@@ -94,6 +94,11 @@ class CheckoutErrorCode(StrEnum):
 
 
 
+class HostedInvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    message = "No such invoice."
+
+
 class SessionNotFound(NotFound):
     code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_FOUND.value
     message = "No such checkout session."
