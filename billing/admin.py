@@ -1,15 +1,19 @@
+from django import forms
 from django.contrib import admin, messages
 
-from core.admin import CurrencyValidatedAdminMixin, ReadOnlyAdminMixin
+from core.admin import CurrencyValidatedAdminMixin, KeepsHistoryAdminMixin, ReadOnlyAdminMixin
 from core.errors import DomainError
 from core.money import format_money
 
+from .dunning import DEFAULT_RETRY_DAYS, billing_settings_save, retry_schedule_problem
 from .models import (
+    BillingSettings,
     Contract,
     Coupon,
     CouponRedemption,
     Invoice,
     InvoiceLine,
+    Payment,
     Phase,
     PhaseItem,
     Plan,
@@ -150,6 +154,28 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
+class InvoicePaymentAttemptInline(admin.TabularInline):
+    """Every attempt to collect the invoice (the first charge and each dunning retry): what the
+    bank answered and the retry it scheduled."""
+
+    model = Payment
+    fk_name = "invoice"
+    verbose_name = "payment attempt"
+    verbose_name_plural = "payment attempts (first charge and retries)"
+    extra = 0
+    fields = ["created_at", "idempotency_key", "off_session", "card_last4", "amount", "status", "failure_code",
+              "failure_message", "next_retry_at"]
+    readonly_fields = fields
+    ordering = ["created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
@@ -157,7 +183,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
     list_select_related = ["customer"]
     raw_id_fields = ["contract", "customer", "checkout_session"]
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, InvoicePaymentAttemptInline]
 
     @admin.display(description="Total", ordering="total")
     def total_display(self, obj):
@@ -207,3 +233,55 @@ class CouponRedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # history: n
     search_fields = ["=checkout_session__id", "coupon__name", "promotion_code__code"]
     list_select_related = ["coupon", "promotion_code", "customer"]
     raw_id_fields = ["coupon", "promotion_code", "checkout_session", "contract", "customer"]
+
+
+class BillingSettingsForm(forms.ModelForm):
+    """The retry days typed as "1, 3, 5, 7"; checked by the same rule the service applies."""
+
+    retry_days = forms.CharField(
+        label="Retry schedule (days after the first failure)", initial=", ".join(map(str, DEFAULT_RETRY_DAYS)),
+        help_text="Increasing whole days, 1 to 10 retries, the last within 60 days. Default: 1, 3, 5, 7.")
+
+    class Meta:
+        model = BillingSettings
+        fields = ["organization", "final_action"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.retry_schedule_days:
+            self.initial["retry_days"] = ", ".join(map(str, self.instance.retry_schedule_days))
+
+    def clean_retry_days(self):
+        parts = [part.strip() for part in self.cleaned_data["retry_days"].replace(";", ",").split(",")]
+        try:
+            days = [int(part) for part in parts if part]
+        except ValueError:
+            raise forms.ValidationError("Give the retry days as whole numbers, e.g. 1, 3, 5, 7.") from None
+        problem = retry_schedule_problem(days)
+        if problem:
+            raise forms.ValidationError(problem)
+        return days
+
+
+@admin.register(BillingSettings)
+class BillingSettingsAdmin(KeepsHistoryAdminMixin, admin.ModelAdmin):
+    """Each organization's dunning policy: saved through ``billing_settings_save``."""
+
+    form = BillingSettingsForm
+    list_display = ["organization", "schedule_display", "final_action"]
+    list_select_related = ["organization"]
+    search_fields = ["organization__name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organization"] if obj else []
+
+    @admin.display(description="Retries (days after the first failure)")
+    def schedule_display(self, obj):
+        return ", ".join(map(str, obj.retry_schedule_days or DEFAULT_RETRY_DAYS))
+
+    def save_model(self, request, obj, form, change):
+        saved = billing_settings_save(organization_id=obj.organization_id,
+                                      retry_schedule_days=form.cleaned_data["retry_days"],
+                                      final_action=form.cleaned_data["final_action"])
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+        obj._state.adding = False

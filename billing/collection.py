@@ -33,6 +33,7 @@ from django.utils import timezone
 from core.queue import task_enqueue_on_commit
 from core.wire import datetime_text
 
+from .dunning import DEFAULT_RETRY_DAYS, retry_schedule_of  # noqa: F401 - re-exported
 from .enums import (
     BillingEventType,
     ContractStatus,
@@ -54,16 +55,18 @@ from .models import (
     TestClock,
 )
 from .payment_methods import customer_default_payment_method
-from .representation import contract_json, invoice_json
+from .representation import contract_json, invoice_json, saved_payment_method_json
 from .signals import billing_events_send
 
 logger = logging.getLogger(__name__)
 
 COLLECTION_BATCH = 100
-DEFAULT_RETRY_DAYS = (1, 3, 5, 7)
 # A pending attempt with no answer for this long is sent again (same key).
 RECONCILE_AFTER = timedelta(seconds=60)
 AUTHENTICATION_REQUIRED = "authentication_required"
+# A customer who started 3-D Secure on the hosted invoice page and never finished: after this,
+# the attempt is failed, so retries (and another try on the page) may go ahead.
+AUTHENTICATION_ABANDONED_AFTER = timedelta(hours=1)
 PAYMENT_METHOD_MISSING = "payment_method_missing"
 
 
@@ -80,7 +83,9 @@ def invoices_collect_due(*, now: datetime | None = None, test_clock_id=None, inl
     claimed = 0
     while True:
         with transaction.atomic():
-            invoices = Invoice.objects.filter(status=InvoiceStatus.OPEN, next_payment_attempt__lte=now)
+            invoices = (Invoice.objects.filter(status=InvoiceStatus.OPEN, next_payment_attempt__lte=now)
+                        # the customer is paying it on the hosted page right now: next sweep
+                        .exclude(payments__status=PaymentAttemptStatus.PENDING))
             invoices = (invoices.filter(test_clock_id=test_clock_id) if test_clock_id is not None
                         else invoices.filter(test_clock__isnull=True))
             batch = list(invoices.order_by("next_payment_attempt", "id").select_for_update(skip_locked=True)
@@ -162,7 +167,7 @@ def _charge_request(payment: Payment) -> ChargeRequest:
     return ChargeRequest(
         amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
         payment_method_id=method.provider_reference, customer_reference=method.provider_customer,
-        off_session=True, description=f"Invoice {payment.invoice_id}",
+        off_session=payment.off_session, description=f"Invoice {payment.invoice_id}",
         metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)},
     )
 
@@ -205,10 +210,27 @@ def invoice_payment_apply(*, payment_id, result: ChargeResult, now: datetime | N
     payment.provider_reference = result.reference or payment.provider_reference
     if result.status == ChargeStatus.SUCCEEDED:
         payment.status = PaymentAttemptStatus.SUCCEEDED
-        payment.save(update_fields=["status", "provider_reference", "updated_at"])
+        payment.client_secret = ""
+        payment.save(update_fields=["status", "provider_reference", "client_secret", "updated_at"])
+        if not payment.off_session and payment.saved_payment_method_id:
+            _default_method_set(invoice, payment.saved_payment_method_id, now)
         invoice_mark_paid(invoice, now=now)
-    elif result.status == ChargeStatus.PENDING:
-        payment.save(update_fields=["provider_reference", "updated_at"])
+    elif result.status == ChargeStatus.PENDING or (
+            result.status == ChargeStatus.REQUIRES_ACTION and not payment.off_session
+            and payment.created_at > timezone.now() - AUTHENTICATION_ABANDONED_AFTER):
+        # On the hosted invoice page, "requires action" is 3-D Secure for the customer there.
+        payment.client_secret = result.client_secret or payment.client_secret
+        payment.save(update_fields=["provider_reference", "client_secret", "updated_at"])
+    elif not payment.off_session:
+        # The customer's own attempt on the page: declined, nothing else changes (dunning
+        # keeps its schedule; the page shows why).
+        payment.status = PaymentAttemptStatus.FAILED
+        payment.client_secret = ""
+        abandoned = result.status == ChargeStatus.REQUIRES_ACTION  # never authenticated: frees the invoice
+        payment.failure_code = ("authentication_abandoned" if abandoned else result.failure_code or "payment_failed")[:64]
+        payment.failure_message = (result.failure_message or "The payment did not go through.")[:300]
+        payment.save(update_fields=["status", "provider_reference", "client_secret", "failure_code",
+                                    "failure_message", "updated_at"])
     else:
         # Off-session, "requires action" is the bank asking for the customer: the same as
         # Stripe's authentication_required decline.
@@ -225,6 +247,19 @@ def _now_for(invoice: Invoice) -> datetime:
     if invoice.test_clock_id is not None:
         return TestClock.objects.get(pk=invoice.test_clock_id).frozen_time
     return timezone.now()
+
+
+def _default_method_set(invoice: Invoice, method_id, now: datetime) -> None:
+    """The card the customer paid an invoice with on the hosted page: their default from now,
+    and the contract's own (a card new to them is announced)."""
+    method = SavedPaymentMethod.objects.select_for_update().get(pk=method_id)
+    is_new = method.default_since is None
+    method.default_since = timezone.now()
+    method.save(update_fields=["default_since", "updated_at"])
+    Contract.objects.filter(pk=invoice.contract_id).update(default_payment_method=method, updated_at=timezone.now())
+    if is_new:
+        billing_events_send([_event(BillingEventType.PAYMENT_METHOD_ATTACHED, method,
+                                    saved_payment_method_json(method))])
 
 
 def invoice_mark_paid(invoice: Invoice, *, now: datetime) -> None:
@@ -250,7 +285,7 @@ def _failed(invoice: Invoice, payment: Payment, now: datetime) -> None:
     customer (authentication), or apply the organization's final action after the last one."""
     contract = Contract.objects.select_for_update().get(pk=invoice.contract_id)
     policy = BillingSettings.objects.filter(organization_id=invoice.organization_id).first()
-    schedule = tuple(policy.retry_schedule_days) if policy and policy.retry_schedule_days else DEFAULT_RETRY_DAYS
+    schedule = retry_schedule_of(policy)
     first = invoice.first_failed_at is None
     if first:
         invoice.first_failed_at = now
@@ -269,6 +304,9 @@ def _failed(invoice: Invoice, payment: Payment, now: datetime) -> None:
         final = True
         invoice.next_payment_attempt = None
     data["next_payment_attempt"] = datetime_text(invoice.next_payment_attempt)
+    # Ops read each attempt's outcome and the retry it scheduled on the invoice (admin).
+    payment.next_retry_at = invoice.next_payment_attempt
+    payment.save(update_fields=["next_retry_at", "updated_at"])
     action = policy.final_action if policy else "cancel"
     if final and action == "cancel":
         invoice.status = InvoiceStatus.UNCOLLECTIBLE

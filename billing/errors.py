@@ -286,3 +286,21 @@ class TestClockCustomerLive(DomainError):
 
     code = "test_clock_customer_live"
     message = "The customer has live-mode contracts; a test clock is for test customers only."
+
+
+# --- dunning -------------------------------------------------------------------------------
+
+
+class DunningPolicyInvalid(DomainError):
+    code = "dunning_policy_invalid"
+    message = "The retry schedule is not valid."
+
+
+class InvoiceNotPayable(Conflict):
+    code = "invoice_not_payable"
+    message = "This invoice is not open for payment."
+
+
+class InvoicePaymentInProgress(Conflict):
+    code = "invoice_payment_in_progress"
+    message = "A payment of this invoice is already in progress."

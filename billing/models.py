@@ -476,6 +476,9 @@ class Payment(BaseModel):
     client_secret = models.CharField(max_length=255, blank=True, editable=False)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
+    # A failed invoice attempt: when the retry it scheduled is due (none: no more retries, or
+    # the customer must act on the hosted invoice page).
+    next_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # Moved from the checkout app: the table keeps its name.

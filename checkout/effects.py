@@ -26,6 +26,8 @@ PAYMENTS_SETTLE_PENDING = "checkout.payments_settle_pending"
 IDEMPOTENCY_RECORDS_PURGE = "checkout.idempotency_records_purge"
 RECEIPT_SEND = "checkout.checkout_session_receipt_send"
 RECEIPTS_SEND_PENDING = "checkout.receipts_send_pending"
+INVOICE_EMAIL_SEND = "checkout.invoice_email_send"
+INVOICE_EMAILS_SEND_PENDING = "checkout.invoice_emails_send_pending"
 
 
 def effect_enqueue(name: str, *, countdown: float | None = None, **kwargs) -> bool:

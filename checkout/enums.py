@@ -7,6 +7,8 @@ class CheckoutType(models.TextChoices):
     NEW_CONTRACT = "new_contract", "New contract"
     PLAN_SWITCH = "plan_switch", "Plan switch"
     QUANTITY_UPDATE = "quantity_update", "Quantity update"
+    # Stripe's mode=setup: save a new card for an existing customer (and contract), charge nothing.
+    SETUP = "setup", "Update payment method"
 
 
 class SessionStatus(models.TextChoices):

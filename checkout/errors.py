@@ -100,6 +100,11 @@ class EventNotFound(NotFound):
     message = "No such event."
 
 
+class HostedInvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    message = "No such invoice."
+
+
 class SessionNotFound(NotFound):
     code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_FOUND.value
     message = "No such checkout session."

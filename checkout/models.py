@@ -369,3 +369,47 @@ class PageView(models.Model):
 
     def __str__(self):
         return f"page of {self.checkout_session_id} opened {self.opened_at:%Y-%m-%d %H:%M:%S}"
+
+
+class HostedInvoice(BaseModel):
+    """The hosted invoice page of one invoice that a renewal could not collect: its unguessable
+    link (``/invoice/<token>``), e-mailed to the customer, where they pay it now (the saved card,
+    another card, or completing 3-D Secure). Made with the first dunning email."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.OneToOneField("billing.Invoice", on_delete=models.CASCADE, related_name="hosted_page")
+    livemode = models.BooleanField(default=False)
+    token = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token"], name="hosted_invoice_token_unique")]
+
+    def __str__(self):
+        return f"Hosted page of invoice {self.invoice_id}"
+
+
+class InvoiceEmailStep(models.TextChoices):
+    """The dunning emails: at the first failure, and when the last retry is scheduled."""
+
+    FIRST_FAILURE = "first_failure", "First failure"
+    LAST_RETRY = "last_retry", "Before the last retry"
+
+
+class InvoiceEmail(BaseModel):
+    """One dunning email of an invoice, once per step (the unique constraint): recorded in the
+    transaction that failed the charge, sent by the worker after it committed (pending until
+    then; the sweep sends those whose task was lost), in the customer's language."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.CASCADE, related_name="emails")
+    step = models.CharField(max_length=16, choices=InvoiceEmailStep.choices)
+    pending = models.BooleanField(default=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Where it went and in which language (the customer's, from their checkout).
+    to = models.CharField(max_length=254, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "step"], name="invoice_email_once_per_step")]
+        indexes = [models.Index(fields=["created_at"], condition=Q(pending=True), name="invoice_email_pending")]

@@ -18,11 +18,16 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import Payment, PaymentSettings, Phase, Plan
+from billing.enums import PaymentAttemptStatus, SavedPaymentMethodStatus
+from billing.models import Payment, PaymentSettings, Phase, Plan, SavedPaymentMethod
 from checkout.enums import DeliveryStatus, SessionStatus
-from checkout.errors import EventNotFound, SessionNotFound
-from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, WebhookDelivery
-from checkout.tokens import session_token_well_formed
+from checkout.errors import (
+    EventNotFound,
+    HostedInvoiceNotFound,
+    SessionNotFound,
+)
+from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, HostedInvoice, WebhookDelivery
+from checkout.tokens import invoice_token_well_formed, session_token_well_formed
 from core.db import JoinedRowLoader
 from core.pagination import Page, keyset_page
 
@@ -412,4 +417,49 @@ def checkout_metrics_get(*, now: datetime.datetime | None = None) -> CheckoutMet
         deliveries_pending=pending["n"],
         oldest_pending_delivery_age_seconds=(
             max((now - pending["oldest"]).total_seconds(), 0.0) if pending["oldest"] else 0.0),
+    )
+
+
+# --- the hosted invoice page ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoicePageData:
+    """What the hosted invoice page shows: the invoice (with its lines, contract, merchant and
+    customer), the card a payment now would use, the last off-session failure, the attempt in
+    flight, and the checkout's page locale."""
+
+    page: object  # HostedInvoice
+    invoice: object  # billing Invoice
+    method: object | None  # SavedPaymentMethod
+    last_failure: Payment | None
+    pending: Payment | None
+    paid_with: Payment | None
+    locale: str
+
+
+def hosted_invoice_get_by_token(*, token: str) -> InvoicePageData:
+    """The hosted invoice page behind ``token``; ``HostedInvoiceNotFound`` for anything else."""
+    page = (HostedInvoice.objects.select_related("invoice__contract__business_entity", "invoice__customer",
+                                                 "invoice__contract__default_payment_method")
+            .filter(token=token).first() if invoice_token_well_formed(token) else None)
+    if page is None:
+        raise HostedInvoiceNotFound()
+    invoice = page.invoice
+    contract = invoice.contract
+    method = contract.default_payment_method
+    if method is None or method.status != SavedPaymentMethodStatus.ACTIVE or method.livemode != invoice.livemode:
+        method = (SavedPaymentMethod.objects.filter(customer_id=invoice.customer_id, livemode=invoice.livemode,
+                                                    status=SavedPaymentMethodStatus.ACTIVE,
+                                                    default_since__isnull=False)
+                  .order_by("-default_since").first())
+    payments = list(Payment.objects.filter(invoice=invoice).order_by("-created_at")[:20])
+    locale = (CheckoutSession.objects.filter(contract_id=contract.pk, status=SessionStatus.COMPLETED)
+              .order_by("-completed_at").values_list("locale", flat=True).first()) or ""
+    return InvoicePageData(
+        page=page, invoice=invoice, method=method,
+        last_failure=next((p for p in payments if p.off_session and p.status == PaymentAttemptStatus.FAILED), None),
+        pending=next((p for p in payments if p.status == PaymentAttemptStatus.PENDING), None),
+        paid_with=next((p for p in payments if p.status == PaymentAttemptStatus.SUCCEEDED), None),
+        locale=locale,
     )

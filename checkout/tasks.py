@@ -12,7 +12,7 @@ The periodic ones are scheduled in ``CELERY_BEAT_SCHEDULE`` (config/settings.py)
 from celery import shared_task
 
 from checkout import effects
-from checkout.services import confirm, idempotency, receipts
+from checkout.services import confirm, idempotency, invoice_emails, receipts
 from checkout.sessions import expiry
 from checkout.webhooks import delivery, outbox
 
@@ -83,3 +83,15 @@ def checkout_session_receipt_send(*, session_id: str) -> bool:
 def receipts_send_pending() -> int:
     """Beat, every minute: receipts whose task was lost (broker down at completion)."""
     return receipts.checkout_session_receipts_send_pending()
+
+
+@shared_task(name=effects.INVOICE_EMAIL_SEND)
+def invoice_email_send(*, email_id: str) -> bool:
+    """A dunning email (first failure, last retry), after the failed charge committed."""
+    return invoice_emails.invoice_email_send(email_id=email_id)
+
+
+@shared_task(name=effects.INVOICE_EMAILS_SEND_PENDING)
+def invoice_emails_send_pending() -> int:
+    """Beat, every minute: dunning emails whose task was lost."""
+    return invoice_emails.invoice_emails_send_pending()

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import invoice_views, views
 
 app_name = "checkout"
 urlpatterns = [
+    path("pay/invoice/<str:token>", invoice_views.invoice_page, name="invoice"),
+    path("pay/invoice/<str:token>/return", invoice_views.invoice_return, name="invoice-return"),
     path("pay/<str:token>", views.checkout_page, name="page"),
     path("pay/<str:token>/cancel", views.checkout_cancel, name="cancel"),
     path("pay/<str:token>/recover", views.checkout_recover, name="recover"),

@@ -359,6 +359,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "send-pending-invoice-emails": {
+        "task": "checkout.invoice_emails_send_pending",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "purge-idempotency-records": {
         "task": "checkout.idempotency_records_purge",
         "schedule": 3600.0,

@@ -23,8 +23,9 @@ class TraceIdFilter(logging.Filter):
 
 
 # Hosted-page tokens are bearer credentials for a customer's checkout: a URL path that holds
-# one (/pay/<token>, /pay/<token>/cancel) is logged with the token replaced.
-PAGE_TOKEN = re.compile(r"/pay/[^/\s?#\"']+")
+# one (/pay/<token>, /pay/<token>/cancel, the hosted invoice page's /pay/invoice/<token>) is
+# logged with the token replaced.
+PAGE_TOKEN = re.compile(r"/pay/(?:invoice/)?[^/\s?#\"']+")
 REDACTED_PATH = "/pay/[redacted]"
 
 

@@ -1,0 +1,123 @@
+"""Paying an open invoice with the customer present: the hosted invoice page's "pay now" (the
+saved card, another card, or completing 3-D Secure the bank asked for).
+
+As with collection (``billing.collection``), the attempt is recorded before the provider is
+called and the provider is called outside every lock:
+
+1. ``invoice_payment_start`` locks the invoice, refuses one that is not open, and writes a pending
+   on-session ``Payment`` of the chosen saved method (``one_live_payment_per_invoice``: none while
+   a retry or another page payment is in flight);
+2. ``invoice_payment_send`` charges it (customer present: ``off_session=False``, so the bank may
+   ask for 3-D Secure, which the page then completes) and applies the answer through
+   ``collection.invoice_payment_apply``: paid → the invoice is paid, no more retries, the contract
+   active again (events), and the card it was paid with becomes the customer's and the
+   contract's default. A decline here does not move dunning on: the schedule stays as it was.
+
+A new card is saved first (``invoice_payment_method_save``: the test provider checks it, Stripe's
+comes as a PaymentMethod id from Stripe.js), not as the default: it becomes the default when it
+pays.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from customers.models import Customer
+
+from .collection import invoice_payment_apply
+from .enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod, SavedPaymentMethodStatus
+from .errors import InvoiceNotPayable, InvoicePaymentInProgress, PaymentProviderUnavailable
+from .gateway import CardDetails, ChargeRequest, ChargeResult, ChargeStatus, PaymentProvider, SettleRequest
+from .models import Invoice, Payment, SavedPaymentMethod
+from .payment_methods import provider_customer_reference, saved_payment_method_record
+
+
+@dataclass(frozen=True)
+class InvoicePaymentOutcome:
+    status: str  # the payment's: succeeded, pending, failed
+    payment: Payment
+    failure_message: str = ""
+
+    @property
+    def needs_authentication(self) -> bool:
+        return self.status == PaymentAttemptStatus.PENDING and bool(self.payment.client_secret)
+
+
+def invoice_payment_method_save(*, invoice: Invoice, provider: PaymentProvider, card: CardDetails | None = None,
+                                payment_method_id: str = "", mandate_text: str, ip_address: str | None = None,
+                                user_agent: str = "") -> SavedPaymentMethod | ChargeResult:
+    """Save the card the customer typed on the page for ``invoice``'s customer, with the
+    agreement shown next to it (not yet the default). Returns the method, or the provider's
+    refusal (a ``ChargeResult`` with the reason to show)."""
+    if provider.hosted_card_fields:
+        customer = Customer.objects.get(pk=invoice.customer_id)
+        reference = provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
+                                                customer=customer, livemode=invoice.livemode)
+        saved = provider.saved_method(payment_method_id, reference)
+    else:
+        result = provider.save(card)
+        if result.status != ChargeStatus.SUCCEEDED or result.saved_method is None:
+            return result
+        saved = result.saved_method
+    return saved_payment_method_record(
+        organization_id=invoice.organization_id, customer_id=invoice.customer_id, livemode=invoice.livemode,
+        provider=provider.name, saved=saved, mandate_text=mandate_text, ip_address=ip_address,
+        user_agent=user_agent, make_default=False)
+
+
+@transaction.atomic
+def invoice_payment_start(*, invoice_id, method_id) -> Payment:
+    """Record a pending on-session attempt on open ``invoice_id`` with the customer's saved
+    method ``method_id``. Raises ``InvoiceNotPayable`` (not open) or ``InvoicePaymentInProgress``
+    (a retry or another payment is in flight)."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    if invoice.status != InvoiceStatus.OPEN or invoice.amount_due <= 0:
+        raise InvoiceNotPayable()
+    method = SavedPaymentMethod.objects.filter(pk=method_id, customer_id=invoice.customer_id,
+                                               livemode=invoice.livemode,
+                                               status=SavedPaymentMethodStatus.ACTIVE).first()
+    if method is None:
+        raise InvoiceNotPayable("That card cannot be used for this invoice.")
+    earlier = Payment.objects.filter(invoice=invoice, off_session=False).count()
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(
+                organization_id=invoice.organization_id, invoice=invoice, livemode=invoice.livemode,
+                saved_payment_method=method, off_session=False, method=PaymentMethod.CARD, provider=method.provider,
+                amount=invoice.amount_due, currency=invoice.currency, card_last4=method.last4,
+                status=PaymentAttemptStatus.PENDING, idempotency_key=f"invoice-{invoice.pk}-page-{earlier + 1}")
+    except IntegrityError:
+        raise InvoicePaymentInProgress() from None
+
+
+def invoice_payment_send(*, payment_id, provider: PaymentProvider) -> InvoicePaymentOutcome:
+    """Charge a pending on-session attempt (``invoice_payment_start``) and apply the answer.
+    The provider's silence leaves it pending (``payments_reconcile_pending`` sends it again,
+    same key)."""
+    payment = Payment.objects.select_related("saved_payment_method").get(pk=payment_id)
+    method = payment.saved_payment_method
+    try:
+        if payment.provider_reference:  # back from 3-D Secure: read the outcome
+            result = provider.settle(SettleRequest(payment.provider_reference, payment.amount, payment.currency,
+                                                   payment.card_last4))
+        else:
+            result = provider.charge(ChargeRequest(
+                amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
+                payment_method_id=method.provider_reference, customer_reference=method.provider_customer,
+                off_session=False, description=f"Invoice {payment.invoice_id}",
+                metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)}))
+    except PaymentProviderUnavailable:
+        return InvoicePaymentOutcome(PaymentAttemptStatus.PENDING, payment)
+    status = invoice_payment_apply(payment_id=payment.pk, result=result)
+    payment.refresh_from_db()
+    return InvoicePaymentOutcome(status, payment, payment.failure_message if status == "failed" else "")
+
+
+def invoice_payment_sync(*, payment_id, provider: PaymentProvider) -> InvoicePaymentOutcome | None:
+    """The page's return from 3-D Secure: the outcome of the pending attempt, read from the
+    provider (never from the browser). None when it is no longer pending."""
+    payment = Payment.objects.filter(pk=payment_id, status=PaymentAttemptStatus.PENDING).first()
+    if payment is None or not payment.provider_reference:
+        return None
+    return invoice_payment_send(payment_id=payment.pk, provider=provider)
+
