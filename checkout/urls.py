@@ -11,5 +11,6 @@ urlpatterns = [
     path("pay/<str:token>/recover", views.checkout_recover, name="recover"),
     path("pay/<str:token>/promotion-code", views.checkout_promotion_code, name="promotion-code"),
     path("pay/<str:token>/return", views.checkout_return, name="return"),
+    path("pay/<str:token>/invoice.pdf", views.checkout_invoice_pdf, name="invoice-pdf"),
     path("stripe/webhooks/<str:settings_id>", views.stripe_webhook, name="stripe-webhook"),
 ]
