@@ -19,6 +19,11 @@ class Timing(models.TextChoices):
     IN_ARREARS = "in_arrears", "In arrears (postpaid)"
 
 
+class TaxBehavior(models.TextChoices):
+    EXCLUSIVE = "exclusive", "Exclusive (tax added on top)"
+    INCLUSIVE = "inclusive", "Inclusive (tax contained in the price)"
+
+
 class PlanStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"

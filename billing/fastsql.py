@@ -25,7 +25,7 @@ PLAN_ITEM_COLUMNS = (
     "product_id", "product__name", "product__description", "pricing_id", "pricing__pricing_model",
     "pricing__billing", "pricing__cadence", "pricing__timing", "pricing__unit_amount",
     "pricing__package_size", "tiers_json", "default_quantity", "min_quantity", "max_quantity",
-    "is_optional",
+    "is_optional", "pricing__tax_behavior",
 )
 
 
@@ -73,7 +73,7 @@ def _plan_sql() -> str:
         "SELECT p.id, p.name, p.currency, p.status, p.code, p.version, p.trial_period_days,"
         " i.product_id, pr.name, pr.description, i.pricing_id, pc.pricing_model, pc.billing, pc.cadence,"
         " pc.timing, pc.unit_amount, pc.package_size, pc.tiers::text,"
-        " i.default_quantity, i.min_quantity, i.max_quantity, i.is_optional"
+        " i.default_quantity, i.min_quantity, i.max_quantity, i.is_optional, pc.tax_behavior"
         f" FROM {plan} p LEFT JOIN {item} i ON i.plan_id = p.id"
         f" LEFT JOIN {product} pr ON pr.id = i.product_id LEFT JOIN {pricing} pc ON pc.id = i.pricing_id"
         " WHERE p.id = %s AND p.organization_id = %s ORDER BY i.position, i.id"

@@ -24,6 +24,7 @@ from .enums import (
     RefundReason,
     RefundStatus,
     SavedPaymentMethodStatus,
+    TaxBehavior,
     TestClockStatus,
     Timing,
 )
@@ -74,6 +75,9 @@ class Pricing(BaseModel):
     unit_amount = models.DecimalField(**MONEY, null=True, blank=True)
     package_size = models.PositiveIntegerField(null=True, blank=True)
     tiers = models.JSONField(default=list, blank=True)
+    # Stripe's tax_behavior: exclusive prices have tax added on top; inclusive ones contain it,
+    # so the customer pays the listed price whatever the rate.
+    tax_behavior = models.CharField(max_length=16, choices=TaxBehavior.choices, default=TaxBehavior.EXCLUSIVE)
 
     class Meta:
         ordering = ["product__name", "created_at"]
@@ -83,6 +87,7 @@ class Pricing(BaseModel):
             ),
             models.CheckConstraint(condition=Q(billing__in=BillingType.values), name="pricing_billing_valid"),
             models.CheckConstraint(condition=Q(timing__in=Timing.values), name="pricing_timing_valid"),
+            models.CheckConstraint(condition=Q(tax_behavior__in=TaxBehavior.values), name="pricing_tax_behavior_valid"),
             models.CheckConstraint(
                 condition=(Q(billing=BillingType.RECURRING) & ~Q(cadence=""))
                 | (Q(billing=BillingType.ONE_TIME) & Q(cadence="")),
@@ -196,6 +201,9 @@ class Contract(BaseModel):
     # Locked at checkout with the rest of the terms, so renewals bill the rate the estimate
     # showed (None: no tax).
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True, editable=False)
+    # Why that rate (billing.tax.TaxReason: domestic, destination, reverse_charge…; blank for the
+    # entity's flat rate): renewal invoices carry the same note as the first one.
+    tax_reason = models.CharField(max_length=16, blank=True, editable=False)
     # How many invoices have used ``discount`` so far (it lasts ``duration_in_periods``).
     discount_invoices = models.PositiveIntegerField(default=0, editable=False)
     # Owed to the customer by an amendment that credited more than it charged; the next
@@ -306,6 +314,15 @@ class Invoice(BaseModel):
     # The day the invoice bills (a renewal: the contract's billing date it was issued for).
     invoice_date = models.DateField(null=True, blank=True)
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    tax_reason = models.CharField(max_length=16, blank=True)
+    # The part of ``tax`` contained in tax-inclusive prices (the lines add up to subtotal + this).
+    tax_included = models.DecimalField(**MONEY, default=0)
+    # Sequential per business entity, gapless (billing.invoice_numbers): what the customer sees.
+    business_entity = models.ForeignKey(BusinessEntity, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="invoices")
+    number = models.CharField(max_length=32, null=True, blank=True)
+    # Pay by invoice: the day the money is due (issued + the entity's payment terms).
+    due_date = models.DateField(null=True, blank=True)
     credit_applied = models.DecimalField(**MONEY, default=0)
     # Owed to the customer after this invoice (an amendment that credited more than it charged).
     credit_carried_forward = models.DecimalField(**MONEY, default=0)
@@ -329,6 +346,8 @@ class Invoice(BaseModel):
             # restarts or races happen.
             models.UniqueConstraint(fields=["contract", "invoice_date"], name="invoice_one_renewal_per_date",
                                     condition=Q(billing_reason="renewal")),
+
+            models.UniqueConstraint(fields=["business_entity", "number"], name="invoice_number_unique_per_entity"),
         ]
         indexes = [
             # The collection sweep: open invoices whose next charge is due.
@@ -337,7 +356,7 @@ class Invoice(BaseModel):
         ]
 
     def __str__(self):
-        return f"Invoice {str(self.id)[:8]} {self.total} {self.currency}"
+        return f"Invoice {self.number or str(self.id)[:8]} {self.total} {self.currency}"
 
 
 class InvoiceLine(models.Model):
@@ -359,6 +378,19 @@ class InvoiceLine(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+
+
+class InvoiceNumberCounter(models.Model):
+    """The last invoice number a business entity issued. Taken with one UPDATE in the invoice's
+    own transaction (billing.invoice_numbers), so the row stays locked until that commits: two
+    invoices never share a number and a rolled-back one gives its number back (no gaps)."""
+
+    business_entity = models.OneToOneField(BusinessEntity, on_delete=models.CASCADE, primary_key=True,
+                                           related_name="+")
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.business_entity_id}: {self.last_number}"
 
 
 class Coupon(BaseModel):

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from core.money import ZERO
 
-from .enums import BillingType, PricingModel, Timing
+from .enums import BillingType, PricingModel, TaxBehavior, Timing
 from .errors import BillingError, InvalidCadence, InvalidPricing, InvalidTiers
 
 FLAT_FEE = PricingModel.FLAT_FEE.value
@@ -31,6 +31,9 @@ PACKAGE = PricingModel.PACKAGE.value
 RECURRING = BillingType.RECURRING.value
 ONE_TIME = BillingType.ONE_TIME.value
 IN_ADVANCE = Timing.IN_ADVANCE.value
+EXCLUSIVE = TaxBehavior.EXCLUSIVE.value
+INCLUSIVE = TaxBehavior.INCLUSIVE.value
+TAX_BEHAVIORS = frozenset(TaxBehavior.values)
 
 PRICING_MODELS = frozenset(PricingModel.values)
 BILLINGS = frozenset(BillingType.values)
@@ -83,6 +86,8 @@ class PriceTerms:
     unit_amount: Decimal | None = None
     package_size: int | None = None
     tiers: tuple[Tier, ...] = ()
+    # Stripe's tax_behavior: "inclusive" amounts contain the tax, "exclusive" ones have it added.
+    tax_behavior: str = EXCLUSIVE
     months: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -95,6 +100,10 @@ class PriceTerms:
     @property
     def is_recurring(self) -> bool:
         return self.months > 0
+
+    @property
+    def tax_inclusive(self) -> bool:
+        return self.tax_behavior == INCLUSIVE
 
     # -- amounts --
 
@@ -173,6 +182,7 @@ class PriceTerms:
                 }
                 for t in self.tiers
             ],
+            "tax_behavior": self.tax_behavior,
         }
 
     @classmethod
@@ -202,6 +212,7 @@ class PriceTerms:
             unit_amount=_decimal_or_none(data.get("unit_amount"), "unit_amount"),
             package_size=_int_or_none(data.get("package_size"), "package_size"),
             tiers=tuple(_tier_from_json(t, f"tiers.{i}") for i, t in enumerate(tiers)),
+            tax_behavior=_choice(data.get("tax_behavior") or EXCLUSIVE, TAX_BEHAVIORS, "tax_behavior"),
         )
 
 
@@ -257,6 +268,7 @@ def _validate_terms(terms: PriceTerms) -> int:
     _choice(terms.pricing_model, PRICING_MODELS, "pricing_model")
     _choice(terms.billing, BILLINGS, "billing")
     _choice(terms.timing, TIMINGS, "timing")
+    _choice(terms.tax_behavior, TAX_BEHAVIORS, "tax_behavior")
     months = _validate_cadence(terms)
     model = terms.pricing_model
     if model in (TIERED, VOLUME):

@@ -25,6 +25,8 @@ from types import SimpleNamespace
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import BusinessEntity
+
 from . import fastsql
 from .enums import (
     RENEWING_STATUSES,
@@ -35,6 +37,7 @@ from .enums import (
     InvoiceStatus,
 )
 from .estimates import contract_billing_date_next, contract_invoice
+from .invoice_numbers import invoice_numbers_take
 from .models import Contract, Invoice, InvoiceLine, TestClock
 from .representation import invoice_json
 from .selectors import billing_schedules_get
@@ -143,11 +146,35 @@ def _renew_locked(contracts: list[Contract], *, today: date, now: datetime) -> l
         if day is None and contract.end_date is not None and contract.end_date <= today:
             contract.status = ContractStatus.ENDED
         contract.updated_at = now
+    _number(invoices, contracts)
     fastsql.rows_insert(Invoice, invoices)
     fastsql.rows_insert(InvoiceLine, lines)
     fastsql.contract_cursors_update([tuple(getattr(c, name) for name in fastsql.CURSOR_COLUMNS) for c in contracts])
     _announce(invoices, lines)
     return invoices
+
+
+def _number(invoices: list[dict], contracts: list[Contract]) -> None:
+    """Number the batch's invoices: one block of numbers per business entity (one statement
+    each, in the batch's transaction, so a batch that rolls back gives them all back), handed
+    out in the order the invoices were issued. Invoices sent to the customer (pay by invoice)
+    get their due date from the entity's payment terms."""
+    by_entity: dict = {}
+    for values in invoices:
+        by_entity.setdefault(values["business_entity_id"], []).append(values)
+    for entity_id in sorted(by_entity, key=str):  # one order everywhere: no deadlock between runs
+        batch = by_entity[entity_id]
+        for values, number in zip(batch, invoice_numbers_take(business_entity_id=entity_id, count=len(batch)),
+                                  strict=True):
+            values["number"] = number
+    sent = {c.pk for c in contracts if c.collection_method == CollectionMethod.SEND_INVOICE}
+    if not sent:
+        return
+    terms = dict(BusinessEntity.objects.filter(pk__in={c.business_entity_id for c in contracts if c.pk in sent})
+                 .values_list("id", "payment_terms_days"))
+    for values in invoices:
+        if values["contract_id"] in sent:
+            values["due_date"] = values["invoice_date"] + timedelta(days=terms[values["business_entity_id"]])
 
 
 def _renewal_invoice(contract: Contract, estimate, now: datetime) -> tuple[dict, list[dict]]:
@@ -156,6 +183,7 @@ def _renewal_invoice(contract: Contract, estimate, now: datetime) -> tuple[dict,
         organization_id=contract.organization_id, contract_id=contract.pk, customer_id=contract.customer_id,
         estimate=estimate.to_json(), status=InvoiceStatus.OPEN if due else InvoiceStatus.PAID,
         livemode=contract.livemode, billing_reason=InvoiceBillingReason.RENEWAL,
+        business_entity_id=contract.business_entity_id,
     )
     invoice.update(test_clock_id=contract.test_clock_id, created_at=now, updated_at=now,
                    paid_at=None if due else now,
@@ -180,4 +208,4 @@ def _announce(invoices: list[dict], lines: list[dict]) -> None:
 
 
 # What a fresh renewal invoice's fields hold when ``invoice_values_from_estimate`` leaves them out.
-_INVOICE_DEFAULTS = {"attempt_count": 0, "first_failed_at": None}
+_INVOICE_DEFAULTS = {"attempt_count": 0, "first_failed_at": None, "due_date": None}

@@ -6,6 +6,8 @@ that moment. Amounts are decimal strings in the currency's exact precision."""
 from core.money import to_str
 from core.wire import date_text, datetime_text, id_text
 
+from .tax import tax_note_for
+
 
 def invoice_json(invoice, lines=None) -> dict:
     """``lines``: the invoice's lines when already loaded (a fresh invoice), else they are read."""
@@ -14,6 +16,7 @@ def invoice_json(invoice, lines=None) -> dict:
     return {
         "id": str(invoice.id),
         "object": "invoice",
+        "number": invoice.number,
         "organization_id": str(invoice.organization_id),
         "livemode": invoice.livemode,
         "contract_id": str(invoice.contract_id),
@@ -45,6 +48,8 @@ def invoice_json(invoice, lines=None) -> dict:
         "total": to_str(invoice.total, c),
         "credit_applied": to_str(invoice.credit_applied, c),
         "amount_due": to_str(invoice.amount_due, c),
+        "due_date": date_text(invoice.due_date),
+        "tax_note": tax_note_for(invoice.tax_reason),
         "attempt_count": invoice.attempt_count,
         "next_payment_attempt": datetime_text(invoice.next_payment_attempt),
         "paid_at": datetime_text(invoice.paid_at),

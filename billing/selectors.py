@@ -156,6 +156,7 @@ def contract_snapshot_get(
         discount=None if contract.discount is None else Discount.from_json(contract.discount),
         discount_invoices=contract.discount_invoices,
         credit_balance=contract.credit_balance,
+        tax_reason=contract.tax_reason,
     )
 
 
@@ -200,6 +201,7 @@ def terms_from_pricing(pricing: Pricing) -> PriceTerms:
         "unit_amount": None if pricing.unit_amount is None else format(pricing.unit_amount, "f"),
         "package_size": pricing.package_size,
         "tiers": [_stored_tier(t) for t in pricing.tiers or []],
+        "tax_behavior": pricing.tax_behavior,
     }
     try:
         return PriceTerms.from_json(data, field="")
@@ -238,13 +240,14 @@ def _quote_phase(phase: Phase, items, n: int) -> QuotePhase:
 
 def _plan_item_from_row(row) -> PlanItemSnapshot:
     (product_id, name, description, pricing_id, model, billing, cadence, timing, unit_amount,
-     package_size, tiers_json, default_quantity, min_quantity, max_quantity, is_optional) = row
+     package_size, tiers_json, default_quantity, min_quantity, max_quantity, is_optional, tax_behavior) = row
     return PlanItemSnapshot(
         product_id=str(product_id),
         name=name,
         description=description,
         pricing_id=str(pricing_id),
-        terms=_cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json),
+        terms=_cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json,
+                            tax_behavior),
         default_quantity=default_quantity,
         min_quantity=min_quantity,
         max_quantity=max_quantity,
@@ -253,12 +256,14 @@ def _plan_item_from_row(row) -> PlanItemSnapshot:
 
 
 @lru_cache(maxsize=4096)
-def _cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json) -> PriceTerms:
+def _cached_terms(pricing_id, model, billing, cadence, timing, unit_amount, package_size, tiers_json,
+                  tax_behavior) -> PriceTerms:
     """Keyed by every column the terms come from, so an edited pricing is a new key, never a
     stale hit; PriceTerms is frozen, so sharing one between requests is safe."""
     pricing = Pricing(
         id=pricing_id, pricing_model=model, billing=billing, cadence=cadence, timing=timing,
         unit_amount=unit_amount, package_size=package_size, tiers=json.loads(tiers_json),
+        tax_behavior=tax_behavior,
     )
     return terms_from_pricing(pricing)
 
@@ -420,6 +425,7 @@ def _billing_schedule(contract: Contract, phases: list, items_by_phase: dict) ->
         trial_end=contract.trial_end,
         discount=_discount(contract.discount),
         tax_rate=contract.tax_rate,
+        tax_reason=contract.tax_reason,
     )
 
 

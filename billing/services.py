@@ -6,7 +6,7 @@ billed what they were shown, even if the catalogue changed in between.
 """
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -18,6 +18,7 @@ from core.errors import Conflict
 
 from .enums import CollectionMethod, ContractStatus, InvoiceBillingReason, InvoiceStatus
 from .estimates import BillingSchedule, Quote, contract_billing_date_next, phase_in_force
+from .invoice_numbers import invoice_numbers_take
 from .models import (
     Contract,
     Coupon,
@@ -64,10 +65,12 @@ def contract_renewal_start(quote: Quote, first_invoice: dict) -> dict:
     tax_rate = None if tax_rate is None else Decimal(tax_rate)
     charges = sum((Decimal(line["amount"]) for line in first_invoice.get("line_items") or ()
                    if line.get("kind") != "discount"), Decimal(0))
-    schedule = BillingSchedule.from_quote(quote, tax_rate=tax_rate)
+    tax_reason = first_invoice.get("tax_reason") or ""
+    schedule = BillingSchedule.from_quote(quote, tax_rate=tax_rate, tax_reason=tax_reason)
     first_day = _date(first_invoice.get("invoice_date")) or quote.start_date
     return {
         "tax_rate": tax_rate,
+        "tax_reason": tax_reason,
         "discount_invoices": 1 if charges > 0 else 0,
         "credit_balance": Decimal(first_invoice.get("credit_carried_forward") or 0),
         "next_billing_date": contract_billing_date_next(schedule, after=first_day),
@@ -231,6 +234,7 @@ def _date(value) -> date | None:
 def invoice_values_from_estimate(
     *, organization_id, contract_id, customer_id, estimate: dict, checkout_session_id=None,
     status: str = InvoiceStatus.OPEN, livemode: bool = False, billing_reason: str = InvoiceBillingReason.CHECKOUT,
+    business_entity_id=None,
 ) -> tuple[dict, list[dict]]:
     """The invoice an estimate (its JSON) described, line for line, as column values (the
     invoice's with a new ``id``; the lines' in order): amounts are copied, not recomputed, so its
@@ -242,6 +246,7 @@ def invoice_values_from_estimate(
         subtotal = _money(estimate["subtotal"], "subtotal")
         tax = _money(estimate["tax"], "tax")
         total = _money(estimate["total"], "total")
+        tax_included = _money(estimate.get("tax_included") or "0", "tax_included")
         lines = [
             {
                 "invoice_id": invoice_id,
@@ -275,6 +280,9 @@ def invoice_values_from_estimate(
             "tax": tax,
             "total": total,
             "tax_rate": None if estimate.get("tax_rate") is None else Decimal(estimate["tax_rate"]),
+            "tax_reason": str(estimate.get("tax_reason") or "")[:16],
+            "tax_included": tax_included,
+            "business_entity_id": business_entity_id,
             "credit_applied": _money(estimate.get("credit_applied") or "0", "credit_applied"),
             "credit_carried_forward": _money(estimate.get("credit_carried_forward") or "0", "credit_carried_forward"),
             "amount_due": _money(estimate.get("amount_due", estimate["total"]), "amount_due"),
@@ -285,18 +293,27 @@ def invoice_values_from_estimate(
         }
     except (KeyError, TypeError, ValueError, InvalidOperation) as error:
         raise EstimateInconsistent(f"The locked estimate is malformed ({error!r}).") from error
-    if sum((line["amount"] for line in lines), Decimal(0)) != subtotal:
-        raise EstimateInconsistent("The estimate's lines do not add up to its subtotal.")
+    if sum((line["amount"] for line in lines), Decimal(0)) != subtotal + tax_included:
+        raise EstimateInconsistent("The estimate's lines do not add up to its subtotal (and the tax in its prices).")
     if subtotal + tax != total:
         raise EstimateInconsistent("The estimate's subtotal and tax do not add up to its total.")
     return invoice, lines
 
 
 @_atomic
-def invoice_create_from_estimate(**kwargs) -> Invoice:
-    """``invoice_values_from_estimate``, saved: the invoice and its lines."""
+def invoice_create_from_estimate(*, payment_terms_days: int | None = None, **kwargs) -> Invoice:
+    """``invoice_values_from_estimate``, saved: the invoice and its lines, with the next number
+    of the contract's business entity (``business_entity_id``: the contract's, when the caller
+    knows it; else read). ``payment_terms_days``: an invoice the customer pays by transfer is
+    due that many days after its date."""
+    if kwargs.get("business_entity_id") is None:
+        kwargs["business_entity_id"] = Contract.objects.values_list("business_entity_id", flat=True).get(
+            pk=kwargs["contract_id"])
     values, lines = invoice_values_from_estimate(**kwargs)
     invoice = Invoice(**values)
+    invoice.number = invoice_numbers_take(business_entity_id=invoice.business_entity_id)[0]
+    if payment_terms_days is not None:
+        invoice.due_date = (invoice.invoice_date or timezone.localdate()) + timedelta(days=payment_terms_days)
     if invoice.status == InvoiceStatus.PAID:
         invoice.paid_at = timezone.now()
     invoice.save(force_insert=True)

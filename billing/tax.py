@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from core.money import quantize
 from customers.tax_ids import tax_id_check
 
 # Standard VAT rates of the 27 member states, percent.
@@ -75,7 +76,7 @@ OUTSIDE_EU_NOTE = "Not subject to EU VAT: the place of supply is outside the Eur
 
 
 class TaxReason:
-    FLAT = "flat"  # a seller outside the EU: the entity's own rate
+    FLAT = ""  # a seller outside the EU: the entity's own rate (blank, as on older rows)
     DOMESTIC = "domestic"
     DESTINATION = "destination"
     REVERSE_CHARGE = "reverse_charge"
@@ -93,11 +94,16 @@ class TaxDecision:
 
     @property
     def note(self) -> str:
-        if self.reverse_charge:
-            return REVERSE_CHARGE_NOTE
-        if self.reason == TaxReason.OUTSIDE_EU:
-            return OUTSIDE_EU_NOTE
-        return ""
+        return tax_note_for(self.reason)
+
+
+def tax_note_for(reason: str) -> str:
+    """What an invoice taxed for ``reason`` must say (English; the page translates it)."""
+    if reason == TaxReason.REVERSE_CHARGE:
+        return REVERSE_CHARGE_NOTE
+    if reason == TaxReason.OUTSIDE_EU:
+        return OUTSIDE_EU_NOTE
+    return ""
 
 
 def vat_id_country(vat_id: str | None) -> str | None:
@@ -137,3 +143,33 @@ def eu_vat_id(tax_info) -> str | None:
         if check.problem is None:
             return check.value
     return None
+
+
+# --- the amounts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaxAmounts:
+    """``subtotal`` is net of tax; ``subtotal + tax`` is the total; ``included`` is the part of
+    ``tax`` that tax-inclusive prices contained (so the lines add up to ``subtotal + included``)."""
+
+    subtotal: Decimal
+    tax: Decimal
+    included: Decimal
+
+
+def tax_amounts(*, exclusive: Decimal, inclusive: Decimal, rate: Decimal | None, currency: str) -> TaxAmounts:
+    """Tax on an invoice whose lines add up to ``exclusive`` (prices without tax) plus
+    ``inclusive`` (prices with tax in them), rounded half-up to the currency's minor units:
+
+    - exclusive: ``tax = round(exclusive × rate / 100)``, added on top;
+    - inclusive: ``included = round(inclusive × rate / (100 + rate))``, taken out of the price,
+      so an invoice of tax-inclusive prices totals exactly the listed prices, whatever the rate.
+    """
+    exclusive, inclusive = quantize(exclusive, currency), quantize(inclusive, currency)
+    if not rate:
+        zero = quantize(Decimal(0), currency)
+        return TaxAmounts(exclusive + inclusive, zero, zero)
+    added = quantize(exclusive * rate / 100, currency)
+    included = quantize(inclusive * rate / (100 + rate), currency)
+    return TaxAmounts(exclusive + inclusive - included, added + included, included)

@@ -38,11 +38,27 @@ class CustomerEntities(NamedTuple):
     own_tax_rate: Decimal | None
     default_entity_id: UUID | None
     default_tax_rate: Decimal | None
+    # What the tax rule needs (billing.tax): each entity's address, the customer's address and
+    # tax ids.
+    own_address: dict | None = None
+    default_address: dict | None = None
+    customer_address: dict | None = None
+    customer_tax_info: list | None = None
 
 
 class EntityRow(NamedTuple):
     id: UUID
     tax_rate: Decimal | None
+    address: dict | None = None
+
+    @property
+    def country(self) -> str | None:
+        return (self.address or {}).get("country")
+
+
+def _json(value):
+    """A JSON column read by raw SQL: decoded by psycopg, text on SQLite."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 _SESSION = CheckoutSession._meta.db_table
@@ -74,7 +90,7 @@ def customer_entities(*, organization_id, customer_id) -> CustomerEntities | Non
 
 def customer_entities_sql(*, organization_id, customer_id) -> CustomerEntities | None:
     row = _fetchone(_statements()["customer"], [customer_id, organization_id])
-    return CustomerEntities(*row) if row else None
+    return CustomerEntities(*row[:5], *(_json(value) for value in row[5:])) if row else None
 
 
 def customer_entities_orm(*, organization_id, customer_id) -> CustomerEntities | None:
@@ -87,7 +103,8 @@ def customer_entities_orm(*, organization_id, customer_id) -> CustomerEntities |
         own = None
     default = BusinessEntity.objects.filter(organization_id=organization_id, is_default=True).first()
     return CustomerEntities(customer.pk, own and own.pk, own and own.tax_rate, default and default.pk,
-                            default and default.tax_rate)
+                            default and default.tax_rate, own and own.address, default and default.address,
+                            customer.address, customer.tax_info)
 
 
 # --- a business entity ----------------------------------------------------------------------------
@@ -101,12 +118,12 @@ def business_entity(*, organization_id, entity_id) -> EntityRow | None:
 
 def business_entity_sql(*, organization_id, entity_id) -> EntityRow | None:
     row = _fetchone(_statements()["entity"], [entity_id, organization_id])
-    return EntityRow(*row) if row else None
+    return EntityRow(row[0], row[1], _json(row[2])) if row else None
 
 
 def business_entity_orm(*, organization_id, entity_id) -> EntityRow | None:
     row = BusinessEntity.objects.filter(pk=entity_id, organization_id=organization_id).values_list(
-        "id", "tax_rate").first()
+        "id", "tax_rate", "address").first()
     return EntityRow(*row) if row else None
 
 
@@ -474,12 +491,13 @@ def _statements() -> dict[str, str]:
     return {
         # The customer, its own entity (if it is the organization's) and the default entity.
         "customer": (
-            f"SELECT c.id, own.id, own.tax_rate, dflt.id, dflt.tax_rate FROM {customer} c"
+            f"SELECT c.id, own.id, own.tax_rate, dflt.id, dflt.tax_rate, own.address, dflt.address, c.address,"
+            f" c.tax_info FROM {customer} c"
             f" LEFT JOIN {entity} own ON own.id = c.business_entity_id AND own.organization_id = c.organization_id"
             f" LEFT JOIN {entity} dflt ON dflt.organization_id = c.organization_id AND dflt.is_default"
             " WHERE c.id = %s AND c.organization_id = %s"
         ),
-        "entity": f"SELECT id, tax_rate FROM {entity} WHERE id = %s AND organization_id = %s",
+        "entity": f"SELECT id, tax_rate, address FROM {entity} WHERE id = %s AND organization_id = %s",
         "claim": (
             f"INSERT INTO {q(IdempotencyRecord._meta.db_table)}"
             " (organization_id, livemode, key, request_fingerprint, status, created_at)"

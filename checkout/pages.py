@@ -256,13 +256,13 @@ class InvoiceView:
     amount_due: str
     credit_carried_forward: str | None
     credit_note: str
+    tax_note: str = ""  # the reverse-charge mention (billing.tax), translated
 
 
 def present_invoice(estimate: dict | None, *, title: str) -> InvoiceView | None:
     if not estimate:
         return None
     currency = estimate["currency"]
-    tax_rate = estimate.get("tax_rate")
     credit_applied = Decimal(estimate.get("credit_applied") or 0)
     carried = Decimal(estimate.get("credit_carried_forward") or 0)
     carried_text = money(carried, currency) if carried else None
@@ -274,14 +274,34 @@ def present_invoice(estimate: dict | None, *, title: str) -> InvoiceView | None:
         lines=[present_line(line, currency) for line in estimate.get("line_items") or []],
         subtotal=money(estimate["subtotal"], currency),
         tax=money(estimate["tax"], currency),
-        tax_label=(_("Tax (%(rate)s%%)") % {"rate": number(tax_rate)}) if tax_rate else _("Tax"),
+        tax_label=_tax_label(estimate),
         total=money(estimate["total"], currency),
         credit_applied=money(-credit_applied, currency) if credit_applied else None,
         amount_due=money(estimate.get("amount_due", estimate["total"]), currency),
         credit_carried_forward=carried_text,
         credit_note=(_("%(amount)s of credit is kept on your account for your next invoice.")
                      % {"amount": carried_text}) if carried_text else "",
+        tax_note=_(estimate["tax_note"]) if estimate.get("tax_note") else "",
     )
+
+
+def _tax_label(estimate: dict) -> str:
+    """"Tax (8.25%)" for an entity's flat rate; "VAT (19%)" under the EU rule, "VAT 0% (reverse
+    charge)" for a business buying from another member state; "… included" for inclusive prices."""
+    rate, reason = estimate.get("tax_rate"), estimate.get("tax_reason") or ""
+    if reason == "reverse_charge":
+        return _("VAT 0% (reverse charge)")
+    if reason == "outside_eu":
+        return _("VAT 0% (outside the EU)")
+    if not rate:
+        return _("Tax")
+    if reason:
+        label = _("VAT (%(rate)s%%)") % {"rate": number(rate)}
+    else:
+        label = _("Tax (%(rate)s%%)") % {"rate": number(rate)}
+    if Decimal(estimate.get("tax_included") or 0) and estimate.get("tax") == estimate.get("tax_included"):
+        label = _("%(tax)s, included") % {"tax": label}
+    return label
 
 
 # --- what is bought -----------------------------------------------------------------------

@@ -14,5 +14,6 @@ urlpatterns = [
     path("pay/<str:token>/promotion-code", views.checkout_promotion_code, name="promotion-code"),
     path("pay/<str:token>/return", views.checkout_return, name="return"),
     path("pay/<str:token>/setup-intent", views.checkout_setup_intent, name="setup-intent"),
+    path("pay/<str:token>/invoice.pdf", views.checkout_invoice_pdf, name="invoice-pdf"),
     path("stripe/webhooks/<str:settings_id>", views.stripe_webhook, name="stripe-webhook"),
 ]

@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from billing.enums import PaymentAttemptStatus
 from checkout.activity import page_view_record
 from checkout.api.serializers import CheckoutSessionCreateSerializer, validated
+from checkout.documents import invoice_document, invoice_document_get, invoice_pdf
 from checkout.enums import CancellationReason, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
@@ -301,7 +302,10 @@ def _render_completed(request, session: CheckoutSession, *, already_bought: bool
     payment = checkout_session_payment_latest(session, PaymentAttemptStatus.SUCCEEDED)
     # A receipt only for money received; an invoice still to pay is the invoice.
     title = _("Receipt") if session.payment_status == PaymentStatus.PAID else _("Invoice")
+    document = invoice_document(invoice_document_get(invoice_id=invoice.pk)) if invoice is not None else None
     context.update(invoice=invoice, payment=payment, back_url=merchant_url(session, "success_url"),
+                   document=document, pdf_url=reverse("checkout:invoice-pdf", args=[session.token])
+                   if document is not None else "",
                    amount_paid=present_invoice(session.estimates.get("current_invoice"), title=title)
                    if session.estimates else None,
                    email_note=_("A copy has been sent to %(email)s.") % {"email": session.customer.email}
@@ -437,6 +441,25 @@ def checkout_return(request, token: str):
     if session.status == SessionStatus.PROCESSING and not _awaiting_authentication(session):
         return _redirect_for(session, "pending_url")
     return HttpResponseRedirect(_page_url(session))
+
+
+@hosted_page
+@require_http_methods(["GET", "HEAD"])
+def checkout_invoice_pdf(request, token: str):
+    """The completed session's invoice (or receipt) as a PDF, for whoever holds the page's
+    token, as the thank-you page is: the same document the receipt e-mail carries."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    invoice = invoice_document_get(invoice_id=session.invoice.pk) if (
+        session.status == SessionStatus.COMPLETED and hasattr(session, "invoice")) else None
+    if invoice is None:
+        return _not_found(request)
+    document = invoice_document(invoice)
+    response = HttpResponse(invoice_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    return response
 
 
 def _awaiting_authentication(session: CheckoutSession) -> bool:

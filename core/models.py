@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -74,6 +75,19 @@ class BusinessEntity(BaseModel):
     # Checkout sessions that collect consent link to these terms; the URL the customer accepted
     # and when are stored on the contract.
     terms_url = models.URLField(max_length=2083, blank=True, verbose_name="terms of service URL")
+    # Invoices (billing.invoice_numbers, billing.tax): the entity's own VAT/tax number, printed
+    # on every invoice; the prefix of its sequential invoice numbers (INV-000001); how many days
+    # a customer paying by invoice has; and where they pay (account holder, IBAN, BIC…).
+    tax_id = models.CharField(max_length=64, blank=True, verbose_name="tax ID",
+                              help_text="The entity's VAT or tax number, printed on its invoices.")
+    invoice_prefix = models.CharField(
+        max_length=16, default="INV-", validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9/_-]*$")],
+        help_text="Put before each invoice number (INV- gives INV-000001). Letters, digits, - / _.")
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MaxValueValidator(365)], verbose_name="payment terms (days)",
+        help_text="Net terms of pay-by-invoice: the invoice is due this many days after it is issued.")
+    bank_details = models.TextField(
+        blank=True, help_text="How a customer paying by invoice pays: account holder, IBAN, BIC, bank.")
 
     class Meta:
         verbose_name_plural = "business entities"

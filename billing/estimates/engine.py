@@ -28,7 +28,7 @@ summed; tax is the rounded ``subtotal × rate / 100``.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -45,6 +45,7 @@ from ..pricing import (
     period_containing,
     prorate,
 )
+from ..tax import tax_amounts, tax_note_for
 from .describe import _describe, _discount_description, _render
 from .quote import ContractSnapshot, Discount, LineKind, Quote, QuoteItem, QuotePhase
 
@@ -183,6 +184,15 @@ class InvoiceEstimate:
     credit_applied: Decimal
     amount_due: Decimal
     credit_carried_forward: Decimal
+    # The part of ``tax`` inside tax-inclusive prices: the lines add up to subtotal + this.
+    tax_included: Decimal = ZERO
+    # Why ``tax_rate`` (billing.tax.TaxReason; "" for the entity's flat rate), and what the
+    # invoice must say about it (the reverse-charge mention).
+    tax_reason: str = ""
+
+    @property
+    def tax_note(self) -> str:
+        return tax_note_for(self.tax_reason)
 
     @property
     def bills_anything(self) -> bool:
@@ -205,6 +215,9 @@ class InvoiceEstimate:
             "credit_applied": to_str(self.credit_applied, c),
             "amount_due": to_str(self.amount_due, c),
             "credit_carried_forward": to_str(self.credit_carried_forward, c),
+            "tax_included": to_str(self.tax_included, c),
+            "tax_reason": self.tax_reason,
+            "tax_note": self.tax_note,
         }
 
 
@@ -222,7 +235,22 @@ class Estimates:
         }
 
 
-def estimate_new_contract(*, quote: Quote, tax_rate: Decimal | None) -> Estimates:
+def estimate_new_contract(*, quote: Quote, tax_rate: Decimal | None, tax_reason: str = "") -> Estimates:
+    """``_estimate_new_contract``, each invoice marked with why it is taxed at ``tax_rate``
+    (``billing.tax.tax_decide``'s reason: the note a reverse-charge invoice carries)."""
+    estimates = _estimate_new_contract(quote=quote, tax_rate=tax_rate)
+    return _with_tax_reason(estimates, tax_reason)
+
+
+def _with_tax_reason(estimates: Estimates, reason: str) -> Estimates:
+    if not reason:
+        return estimates
+    following = estimates.next_invoice
+    return Estimates(replace(estimates.current_invoice, tax_reason=reason),
+                     None if following is None else replace(following, tax_reason=reason))
+
+
+def _estimate_new_contract(*, quote: Quote, tax_rate: Decimal | None) -> Estimates:
     """Current invoice: one-time fees and the first (prepaid) period of every recurring item
     in advance, on the start date. Next invoice: the next date anything is billed, typically the
     second prepaid period plus the first period of items billed in arrears; None when the
@@ -354,7 +382,7 @@ def estimate_contract_change(
     # Without a discount of its own, the change keeps the contract's (as Stripe keeps a
     # subscription's on a plan switch), counting the invoices that have used it.
     ongoing = discount is None and contract.discount is not None
-    return estimate_amendment(
+    return _with_tax_reason(estimate_amendment(
         currency=contract.currency,
         current_items=contract.phase.items,
         new_items=new_items,
@@ -367,7 +395,7 @@ def estimate_contract_change(
         discount=contract.discount if ongoing else discount,
         discount_invoices=contract.discount_invoices if ongoing else 0,
         credit=contract.credit_balance,
-    )
+    ), contract.tax_reason)
 
 
 # --- renewals: the invoice a contract issues on a date ------------------------------------------
@@ -392,12 +420,13 @@ class BillingSchedule:
     trial_end: date | None = None
     discount: Discount | None = None
     tax_rate: Decimal | None = None
+    tax_reason: str = ""
 
     @classmethod
-    def from_quote(cls, quote: Quote, *, tax_rate: Decimal | None) -> "BillingSchedule":
+    def from_quote(cls, quote: Quote, *, tax_rate: Decimal | None, tax_reason: str = "") -> "BillingSchedule":
         """The schedule of the contract a new-contract quote makes."""
         return cls(quote.currency, quote.start_date, quote.end_date, quote.phases,
-                   trial_end=quote.trial_end, discount=quote.discount, tax_rate=tax_rate)
+                   trial_end=quote.trial_end, discount=quote.discount, tax_rate=tax_rate, tax_reason=tax_reason)
 
 
 def _schedule_spans(schedule: BillingSchedule) -> "list[_Span]":
@@ -436,7 +465,8 @@ def contract_invoice(schedule: BillingSchedule, *, day: date, discount_invoices:
     pricer = _Pricer(schedule.currency)
     lines = _lines_on(pricer, _schedule_spans(schedule), day)
     lines, _billed = _discounted(pricer, lines, schedule.discount, discount_invoices + 1)
-    return _invoice(pricer.currency, day, lines, schedule.tax_rate, credit)
+    invoice = _invoice(pricer.currency, day, lines, schedule.tax_rate, credit)
+    return replace(invoice, tax_reason=schedule.tax_reason) if schedule.tax_reason else invoice
 
 
 # How far ahead a contract or a change may start: further out, prices and plans are likely
@@ -767,9 +797,35 @@ def _settled_arrears(pricer: _Pricer, old: _Span, change_date: date) -> list[Lin
     return lines
 
 
+def _tax_split(lines) -> tuple[Decimal, Decimal]:
+    """(exclusive, inclusive): the lines' amounts by their prices' tax behaviour. A discount
+    line (no terms) reduces both in proportion to the charges it discounts."""
+    exclusive = inclusive = charges = discount = ZERO
+    for line in lines:
+        if line.terms is None:
+            discount += line.amount
+            continue
+        charges += line.amount
+        if line.terms.tax_inclusive:
+            inclusive += line.amount
+        else:
+            exclusive += line.amount
+    if discount:
+        off_inclusive = discount * inclusive / charges if charges else ZERO
+        inclusive += off_inclusive
+        exclusive += discount - off_inclusive
+    return exclusive, inclusive
+
+
 def _invoice(currency, day, lines, tax_rate, credit_before) -> InvoiceEstimate:
-    subtotal = quantize(sum((line.amount for line in lines), ZERO), currency)
-    tax = quantize(subtotal * tax_rate / 100 if tax_rate else ZERO, currency)
+    exclusive, inclusive = _tax_split(lines)
+    if inclusive:
+        amounts = tax_amounts(exclusive=exclusive, inclusive=inclusive, rate=tax_rate, currency=currency)
+        subtotal, tax, included = amounts.subtotal, amounts.tax, amounts.included
+    else:  # the common case, kept to its two roundings
+        subtotal = quantize(exclusive, currency)
+        tax = quantize(subtotal * tax_rate / 100 if tax_rate else ZERO, currency)
+        included = ZERO
     total = subtotal + tax
     payable = total if total > 0 else ZERO
     applied = min(payable, credit_before)
@@ -787,6 +843,7 @@ def _invoice(currency, day, lines, tax_rate, credit_before) -> InvoiceEstimate:
         credit_applied=quantize(applied, currency),
         amount_due=quantize(payable - applied, currency),
         credit_carried_forward=quantize(carried, currency),
+        tax_included=quantize(included, currency),
     )
 
 

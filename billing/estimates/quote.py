@@ -402,6 +402,8 @@ class ContractSnapshot:
     discount: Discount | None = None
     discount_invoices: int = 0
     credit_balance: Decimal = Decimal(0)
+    # Why ``tax_rate`` (billing.tax.TaxReason), locked with it at checkout.
+    tax_reason: str = ""
 
 
 # --- small helpers ----------------------------------------------------------------------------

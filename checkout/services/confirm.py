@@ -162,7 +162,8 @@ def checkout_session_amount_due(session: CheckoutSession) -> Decimal:
         subtotal, tax, total = (Decimal(current[name]) for name in ("subtotal", "tax", "total"))
     except (KeyError, TypeError, InvalidOperation):
         raise SessionNotPriced("The checkout session's estimate is malformed.") from None
-    if lines != subtotal or subtotal + tax != total:
+    included = Decimal(current.get("tax_included") or 0)
+    if lines != subtotal + included or subtotal + tax != total:
         raise EstimateInconsistent()
     return due
 
@@ -263,6 +264,9 @@ def _fulfil(session: CheckoutSession, *, invoice_status: str, enforce_redemption
         status=invoice_status,
         livemode=session.livemode,
         billing_reason=InvoiceBillingReason.CHECKOUT if new_contract else InvoiceBillingReason.AMENDMENT,
+        business_entity_id=contract.business_entity_id,
+        payment_terms_days=session.business_entity.payment_terms_days
+        if collection_method == CollectionMethod.SEND_INVOICE else None,
     )
     if not new_contract:
         contract = contract_billing_resume(contract_id=contract.pk, invoice=invoice)

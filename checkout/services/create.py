@@ -41,6 +41,7 @@ from billing.estimates import (
     start_date_problem,
 )
 from billing.selectors import DiscountOffer
+from billing.tax import TaxDecision, eu_vat_id, tax_decide
 from checkout import fastsql
 from checkout.enums import CheckoutType
 from checkout.errors import (
@@ -127,7 +128,7 @@ def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> di
 def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
     contract = terms.contract
     spec = jsonable(contract)
-    customer_id, business_entity_id, entity = _customer_and_entity(organization, terms)
+    customer_id, business_entity_id, entity, buyer = _customer_and_entity(organization, terms)
 
     plan = None
     if contract is not None and not contract["is_plan_based"]:
@@ -159,7 +160,8 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
                         field="contract.start_date" if contract is not None else "start_date")
     offer = _discount_offer(organization, livemode, terms, quote.currency, plan_id, now)
     quote = _with_trial_and_discount(quote, _trial_end(terms, plan, quote.start_date), offer)
-    estimates = estimate_new_contract(quote=quote, tax_rate=entity.tax_rate)
+    tax = checkout_tax_decide(entity=entity, address=buyer.get("address"), tax_info=buyer.get("tax_info"))
+    estimates = estimate_new_contract(quote=quote, tax_rate=tax.rate, tax_reason=tax.reason)
     return {
         **_discount_fields(offer),
         "plan_id": plan_id,
@@ -175,30 +177,41 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
     }
 
 
+def checkout_tax_decide(*, entity: fastsql.EntityRow, address: dict | None, tax_info) -> TaxDecision:
+    """The tax rule (``billing.tax``) for a buyer with this billing ``address`` and ``tax_info``
+    buying from ``entity``: the estimate, the first invoice and (locked on the contract) every
+    renewal use what it decides. A guest whose country is not known yet is priced at home."""
+    return tax_decide(seller_country=entity.country, flat_rate=entity.tax_rate,
+                      buyer_country=(address or {}).get("country"), buyer_vat_id=eu_vat_id(tax_info))
+
+
 def _customer_and_entity(organization, terms: SessionTerms):
-    """(customer id or None, business entity id, entity) for a new contract: a guest's given
-    entity, else the given one, the customer's own or the organization's default — one query."""
+    """(customer id or None, business entity id, entity, buyer) for a new contract: a guest's
+    given entity, else the given one, the customer's own or the organization's default — one
+    query. ``buyer``: the address and tax ids the tax rule looks at (the customer's, or what the
+    merchant sent for a guest)."""
     entity_id = terms.business_entity_id
     if terms.guest_checkout:
         entity = _business_entity(organization, entity_id)
-        return None, entity.id, entity
+        return None, entity.id, entity, dict(terms.customer or {})
 
     row = _customer_row(organization, terms.customer_id)
     if row is None:
         raise CustomerNotFound(field="customer_id")
-    customer_id, own_entity_id, own_tax_rate, default_entity_id, default_tax_rate = row
+    customer_id = row.customer_id
+    buyer = {"address": row.customer_address, "tax_info": row.customer_tax_info}
     if entity_id is not None:
         entity = _business_entity(organization, entity_id)
-    elif own_entity_id is not None:
-        entity = fastsql.EntityRow(own_entity_id, own_tax_rate)
-    elif default_entity_id is not None:
-        entity = fastsql.EntityRow(default_entity_id, default_tax_rate)
+    elif row.own_entity_id is not None:
+        entity = fastsql.EntityRow(row.own_entity_id, row.own_tax_rate, row.own_address)
+    elif row.default_entity_id is not None:
+        entity = fastsql.EntityRow(row.default_entity_id, row.default_tax_rate, row.default_address)
     else:
         raise BusinessEntityNotFound(
             "The organization has no default business entity; give business_entity_id.",
             field="business_entity_id",
         )
-    return customer_id, entity.id, entity
+    return customer_id, entity.id, entity, buyer
 
 
 def _customer_row(organization, customer_id):

@@ -50,8 +50,10 @@ def _estimates(session: CheckoutSession, discount: Discount | None, quote: Quote
     estimate was locked with; an amendment is priced against the contract as it stands, which
     must still be the one the session was priced on."""
     if session.checkout_type == CheckoutType.NEW_CONTRACT:
-        rate = (session.estimates.get("current_invoice") or {}).get("tax_rate")
-        return estimate_new_contract(quote=quote, tax_rate=None if rate is None else Decimal(rate))
+        current = session.estimates.get("current_invoice") or {}
+        rate = current.get("tax_rate")
+        return estimate_new_contract(quote=quote, tax_rate=None if rate is None else Decimal(rate),
+                                     tax_reason=current.get("tax_reason") or "")
     contract = billing_selectors.contract_snapshot_get(
         organization_id=session.organization_id, contract_id=session.contract_id, on=session.start_date,
         with_plan_items=False)

@@ -10,12 +10,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.enums import PaymentMethod
+from checkout.documents import invoice_document, invoice_document_get, invoice_html, invoice_pdf
 from checkout.enums import SessionStatus
 from checkout.i18n import page_language
 from checkout.models import CheckoutSession
@@ -32,7 +33,7 @@ def checkout_session_receipt_send(*, session_id) -> bool:
                    .select_related("business_entity", "customer").filter(pk=session_id).first())
         if session is None or not session.receipt_pending or session.status != SessionStatus.COMPLETED:
             return False
-        invoice = getattr(session, "invoice", None)
+        invoice = invoice_document_get(invoice_id=session.invoice.pk) if hasattr(session, "invoice") else None
         email = session.customer.email if session.customer else None
         if not email or invoice is None:
             CheckoutSession.objects.filter(pk=session.pk).update(receipt_pending=False)
@@ -66,7 +67,7 @@ def receipt_language(session: CheckoutSession) -> str:
     return page_language(session.customer_language or session.locale, "")
 
 
-def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMessage:
+def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMultiAlternatives:
     """The email, in the active language."""
     merchant = session.business_entity
     estimates = session.estimates or {}
@@ -91,7 +92,8 @@ def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMessa
     if (session.quote or {}).get("trial_end"):
         lines += [_("Your free trial runs until %(date)s.") % {"date": last_day(session.quote["trial_end"])}, ""]
     lines += [
-        _("Invoice %(number)s · %(date)s") % {"number": invoice.pk, "date": day(invoice.created_at.date())},
+        _("Invoice %(number)s · %(date)s") % {"number": invoice.number or invoice.pk,
+                                               "date": day(invoice.invoice_date or invoice.created_at.date())},
         _("Contract reference: %(id)s") % {"id": session.contract_id},
         "",
     ]
@@ -115,11 +117,30 @@ def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMessa
     if following:
         lines += ["", _("Next payment: %(amount)s on %(date)s.") % {
             "amount": money(following["amount_due"], following["currency"]), "date": day(following["invoice_date"])}]
+    document = invoice_document(invoice)
+    if document.tax_note:
+        lines += ["", document.tax_note]
+    if by_invoice and (document.due_date or document.bank_details or document.hosted_invoice_url):
+        lines += ["", _("How to pay")]
+        if document.due_date:
+            lines.append(_("Please pay %(amount)s by %(date)s.") % {"amount": document.amount_due,
+                                                                    "date": document.due_date})
+            lines.append(_("Quote %(number)s as the payment reference.") % {"number": document.number})
+        if document.bank_details:
+            lines.append(document.bank_details)
+        if document.hosted_invoice_url:
+            lines.append(_("Pay this invoice online: %(url)s") % {"url": document.hosted_invoice_url})
     lines += ["", merchant.name]
     if merchant.email:
         lines.append(merchant.email)
-    return EmailMessage(subject=subject, body="\n".join(lines) + "\n", from_email=settings.DEFAULT_FROM_EMAIL,
-                        to=[email], reply_to=[merchant.email] if merchant.email else None)
+    # The HTML part is the invoice document itself, and the attachment is that HTML as a PDF.
+    message = EmailMultiAlternatives(subject=subject, body="\n".join(lines) + "\n",
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[email],
+                                     reply_to=[merchant.email] if merchant.email else None)
+    html = invoice_html(document)
+    message.attach_alternative(html, "text/html")
+    message.attach(document.filename, invoice_pdf(document), "application/pdf")
+    return message
 
 
 def checkout_session_receipt_resend(*, session_id) -> bool:

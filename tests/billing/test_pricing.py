@@ -124,6 +124,7 @@ def test_terms_json_round_trip_keeps_every_field():
         FLAT,
         terms("flat_fee", billing="one_time", cadence=None, unit_amount=D(1)),
         terms("per_unit", cadence="P1Y", timing="in_arrears", unit_amount=D("0.0125")),
+        terms("flat_fee", unit_amount=D("119.00"), tax_behavior="inclusive"),
     ):
         data = original.to_json()
         assert set(data) == {
@@ -134,6 +135,7 @@ def test_terms_json_round_trip_keeps_every_field():
             "unit_amount",
             "package_size",
             "tiers",
+            "tax_behavior",
         }
         assert PriceTerms.from_json(data) == original
 

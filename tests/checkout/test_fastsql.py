@@ -33,7 +33,9 @@ def test_customer_entities_sql_equals_orm():
                 fastsql.customer_entities_orm(organization_id=o, customer_id=c)) for o, c in cases]
     for sql, orm in results:
         assert sql == orm
-    assert results[0][0] == (own.pk, own.business_entity_id, Decimal("19.0000"), default.pk, Decimal("8.2500"))
+    assert results[0][0][:5] == (own.pk, own.business_entity_id, Decimal("19.0000"), default.pk, Decimal("8.2500"))
+    # what the tax rule reads (billing.tax): both entities' addresses, the customer's address and tax ids
+    assert results[0][0][5:] == (own.business_entity.address, default.address, own.address, own.tax_info)
     assert results[1][0].own_entity_id is None  # another organization's entity is not the customer's
     assert results[2][0] is None and results[3][0] is None
 
@@ -44,7 +46,7 @@ def test_business_entity_sql_equals_orm():
                                        (entity.organization_id, uuid.uuid4())]:
         sql = fastsql.business_entity_sql(organization_id=organization_id, entity_id=entity_id)
         assert sql == fastsql.business_entity_orm(organization_id=organization_id, entity_id=entity_id)
-    assert fastsql.business_entity_sql(organization_id=entity.organization_id, entity_id=entity.pk) == (entity.pk, None)
+    assert fastsql.business_entity_sql(organization_id=entity.organization_id, entity_id=entity.pk) == (entity.pk, None, entity.address)
 
 
 def test_event_payloads_write_sql_equals_orm():
