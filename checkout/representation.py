@@ -6,6 +6,8 @@ the schema (a test holds them in step). Services use these too: an event's ``dat
 is exactly what ``GET /api/v1/checkout-sessions/{id}`` answered at that moment.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -50,6 +52,7 @@ def checkout_session_json(session) -> dict:
         "expired_at": datetime_text(session.expired_at),
         "cancellation_reason": session.cancellation_reason or None,
         "cancellation_detail": session.cancellation_detail or None,
+        **_totals(session.estimates),
         "estimates": session.estimates or None,
         "allow_promotion_codes": session.allow_promotion_codes,
         "discount": _discount_json(session),
@@ -70,6 +73,29 @@ def checkout_session_body(session) -> bytes:
     """``checkout_session_json`` as the API's response body: the bytes a create answers, stores
     for idempotent replays, and answers again."""
     return _renderer.render(checkout_session_json(session))
+
+
+_NO_TOTALS = dict.fromkeys(("amount_subtotal", "amount_discount", "amount_tax", "amount_total", "amount_due"))
+
+
+def _totals(estimates) -> dict:
+    """The current invoice's totals at the top level, decimal strings like the estimate's:
+    ``amount_subtotal`` before discounts and tax, ``amount_discount`` (positive) what the
+    discount takes off, ``amount_tax``, ``amount_total`` and ``amount_due`` (after credit)."""
+    current = (estimates or {}).get("current_invoice")
+    if not current:
+        return _NO_TOTALS
+    subtotal = Decimal(current["subtotal"])
+    zero = subtotal * 0  # the currency's exponent: "0.00" for USD, "0" for JPY
+    discount = zero - sum((Decimal(line["amount"]) for line in current.get("line_items") or ()
+                           if line.get("kind") == "discount"), zero)
+    return {
+        "amount_subtotal": str(subtotal + discount),
+        "amount_discount": str(discount),
+        "amount_tax": current["tax"],
+        "amount_total": current["total"],
+        "amount_due": current.get("amount_due", current["total"]),
+    }
 
 
 def _discount_json(session) -> dict | None:

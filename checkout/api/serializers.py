@@ -697,6 +697,15 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     start_date = DateField(required=False, allow_null=True, help_text="Defaults to today (UTC).")
     end_date = DateField(required=False, allow_null=True, help_text="None: evergreen.")
     product_overrides = ProductOverrideSerializer(many=True, required=False, max_length=100)
+    product_quantities = ProductOverrideSerializer(
+        many=True, required=False, max_length=100,
+        help_text="Another name for product_overrides (seed 002's type-detection rule calls it so); give one "
+                  "of the two. Sessions show it as product_overrides.")
+    customer_email = EmailField(
+        max_length=254, required=False, allow_null=True,
+        help_text="Guest checkouts: prefills the customer's email on the hosted page (stored as customer.email; "
+                  "refused beside a different customer.email, and with customer_id: an existing customer has "
+                  "its own).")
     expires_at = DateTimeField(
         required=False, allow_null=True, help_text="Default: 24 hours; at most 30 days."
     )
@@ -732,6 +741,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     payment_method_collection = PaymentMethodCollectionField(required=False)
 
     def validate(self, attrs):
+        self._aliases(attrs)
         attrs["checkout_type"] = self._checkout_type(attrs)
         self._check_customer_mode(attrs)
         self._check_dates(attrs)
@@ -795,6 +805,29 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         )
 
     @staticmethod
+    def _aliases(attrs):
+        """Seed 002's ``product_quantities`` is ``product_overrides``; ``customer_email`` is the
+        guest's ``customer.email``."""
+        if "product_quantities" in attrs:
+            quantities = attrs.pop("product_quantities")
+            if "product_overrides" in attrs:
+                raise _pair_error("product_quantities", "Another name for product_overrides: give one of the two.",
+                                  "conflicting_fields")
+            attrs["product_overrides"] = quantities
+        email = attrs.pop("customer_email", None)
+        if email is None:
+            return
+        if not attrs.get("guest_checkout"):
+            raise _pair_error("customer_email", "Prefills a guest checkout's email; an existing customer (customer_id) "
+                                                "has its own.", "field_not_allowed")
+        customer = attrs.get("customer")
+        if customer is not None:
+            if customer.get("email") not in (None, email):
+                raise _pair_error("customer_email", "Differs from customer.email; give it once.",
+                                  "conflicting_fields")
+            attrs["customer"] = {**customer, "email": email}
+
+    @staticmethod
     def _check_customer_mode(attrs):
         if attrs.get("guest_checkout"):
             if attrs.get("customer_id") is not None:
@@ -827,6 +860,13 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         ):
             raise _pair_error(
                 "customer_id", "Required unless guest_checkout is true.", "field_required"
+            )
+        elif attrs.get("customer") is not None:
+            # Seed 000 lets these override an existing customer's details; we would store and
+            # show them yet confirm with the customer's own record, so they are refused instead.
+            raise _pair_error(
+                "customer", "Customer details go with guest_checkout; an existing customer's (customer_id) are "
+                            "its own record's.", "field_not_allowed"
             )
 
     @staticmethod
@@ -925,7 +965,8 @@ def checkout_session_request_patched(session, patch: dict) -> dict:
         if name in ("start_date", "end_date") and "contract" in body:
             body["contract"][name] = value
         elif name == "customer" and not session.guest_checkout:
-            raise fail("Customer details can be changed on guest sessions only.", "field_not_allowed")
+            raise _pair_error("customer", "Customer details can be changed on guest sessions only.",
+                              "field_not_allowed")
         else:
             body[name] = value
     return body
@@ -1124,6 +1165,14 @@ class CheckoutSessionSerializer(serializers.Serializer):
     payment_method_collection = serializers.ChoiceField(
         choices=PaymentMethodCollection.choices,
         help_text="Whether a card is collected, and saved for the renewals, when nothing is due today.")
+    amount_subtotal = serializers.CharField(
+        allow_null=True, help_text="The current invoice before discounts and tax (decimal string, the currency's "
+                                   "minor units); null while unpriced. The same for the four below.")
+    amount_discount = serializers.CharField(allow_null=True, help_text="What the discount takes off (positive).")
+    amount_tax = serializers.CharField(allow_null=True)
+    amount_total = serializers.CharField(allow_null=True, help_text="amount_subtotal − amount_discount + amount_tax.")
+    amount_due = serializers.CharField(allow_null=True, help_text="amount_total after credit: what confirming "
+                                                                  "charges today.")
     estimates = EstimatesSerializer(allow_null=True)
 
 
