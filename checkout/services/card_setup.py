@@ -37,10 +37,10 @@ def checkout_session_provider_customer(*, session: CheckoutSession, provider) ->
         customer = session.customer or Customer.objects.get(pk=session.customer_id)
         return provider_customer_reference(provider=provider, organization_id=session.organization_id,
                                            customer=customer, livemode=session.livemode)
-    details = session.customer_details or {}
+    # Only what cannot change between two tries: the details a guest types may differ on a
+    # retry, and Stripe refuses an idempotency key sent again with other parameters.
     return provider.customer_create(
-        idempotency_key=f"checkout-{session.pk}-customer", email=(details.get("email") or "").strip(),
-        name=(details.get("customer_name") or "").strip(),
+        idempotency_key=f"checkout-{session.pk}-customer",
         metadata={"checkout_session_id": str(session.pk), "organization_id": str(session.organization_id)})
 
 

@@ -81,7 +81,9 @@ def test_a_guest_checkout_gets_a_stripe_customer_kept_for_the_customer_it_create
     session.refresh_from_db()
     stripe_customer = ProviderCustomer.objects.get(customer_id=session.customer_id)
     stored = localstripe.get(f"/v1/customers/{stripe_customer.provider_reference}")
-    assert (stored["email"], stored["metadata"]["checkout_session_id"]) == ("grace.guest@example.com", str(session.pk))
+    # Made before the guest was one of our customers, from what a retry sends again unchanged.
+    assert stored["metadata"] == {"checkout_session_id": str(session.pk),
+                                  "organization_id": str(session.organization_id)}
     assert SavedPaymentMethod.objects.get().provider_customer == stripe_customer.provider_reference
 
 
