@@ -323,3 +323,12 @@ class TermsOfServiceUrlMissing(DomainError):
 class TermsNotAccepted(DomainError):
     code = CheckoutErrorCode.TERMS_NOT_ACCEPTED.value
     message = "Accept the terms of service to continue."
+
+
+class CardSetupAttemptsExhausted(DomainError):
+    """The hosted page asked for too many SetupIntents for one session (each one is made in the
+    merchant's Stripe account)."""
+
+    code = CoreErrorCode.RATE_LIMITED.value
+    status = 429
+    message = "Too many attempts to save a card. Please try again later."

@@ -11,14 +11,18 @@ The card is read back from Stripe at confirm (``StripePaymentProvider.setup_inte
 never taken from the browser, and only from a SetupIntent made for this session (its metadata).
 """
 
+import logging
 import uuid
 
 from billing.payment_methods import provider_customer_reference
 from checkout.enums import SessionStatus
-from checkout.errors import PaymentMethodNotAllowed, SessionNotOpen
+from checkout.errors import CardSetupAttemptsExhausted, PaymentMethodNotAllowed, SessionNotOpen
 from checkout.mandates import session_saves_card
 from checkout.models import CheckoutSession
+from core.ratelimit import window_count
 from customers.models import Customer
+
+logger = logging.getLogger(__name__)
 
 
 def checkout_session_provider_customer(*, session: CheckoutSession, provider) -> str:
@@ -33,10 +37,10 @@ def checkout_session_provider_customer(*, session: CheckoutSession, provider) ->
         customer = session.customer or Customer.objects.get(pk=session.customer_id)
         return provider_customer_reference(provider=provider, organization_id=session.organization_id,
                                            customer=customer, livemode=session.livemode)
-    details = session.customer_details or {}
+    # Only what cannot change between two tries: the details a guest types may differ on a
+    # retry, and Stripe refuses an idempotency key sent again with other parameters.
     return provider.customer_create(
-        idempotency_key=f"checkout-{session.pk}-customer", email=(details.get("email") or "").strip(),
-        name=(details.get("customer_name") or "").strip(),
+        idempotency_key=f"checkout-{session.pk}-customer",
         metadata={"checkout_session_id": str(session.pk), "organization_id": str(session.organization_id)})
 
 
@@ -52,6 +56,7 @@ def checkout_session_setup_intent_create(*, session_id) -> str:
     session = CheckoutSession.objects.select_related("customer", "business_entity").get(pk=session_id)
     if session.status != SessionStatus.OPEN:
         raise SessionNotOpen()
+    _setup_intents_limit(session)
     due = checkout_session_amount_due(session)
     provider = checkout_session_payment_provider(session)
     if due > 0 or not session_saves_card(session, due) or not hasattr(provider, "setup_intent_create"):
@@ -68,3 +73,18 @@ def checkout_session_setup_intent_create(*, session_id) -> str:
 def setup_intent_metadata(session: CheckoutSession) -> dict:
     """What a SetupIntent made for ``session`` carries, and what the confirm checks it against."""
     return {"checkout_session_id": str(session.pk), "organization_id": str(session.organization_id)}
+
+
+# Each click may make a SetupIntent in the merchant's Stripe account: a page (or a script) cannot
+# make more than this many an hour for one session.
+SETUP_INTENTS_PER_HOUR = 20
+
+
+def _setup_intents_limit(session: CheckoutSession) -> None:
+    try:
+        made = window_count(f"checkout-setup-intents:{session.pk}", ttl=3600)
+    except Exception:  # the cache is down: the page keeps working (the limit fails open)
+        logger.warning("setup intent limit: cache unavailable; not counted")
+        return
+    if made > SETUP_INTENTS_PER_HOUR:
+        raise CardSetupAttemptsExhausted()

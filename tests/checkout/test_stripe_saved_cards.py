@@ -81,7 +81,9 @@ def test_a_guest_checkout_gets_a_stripe_customer_kept_for_the_customer_it_create
     session.refresh_from_db()
     stripe_customer = ProviderCustomer.objects.get(customer_id=session.customer_id)
     stored = localstripe.get(f"/v1/customers/{stripe_customer.provider_reference}")
-    assert (stored["email"], stored["metadata"]["checkout_session_id"]) == ("grace.guest@example.com", str(session.pk))
+    # Made before the guest was one of our customers, from what a retry sends again unchanged.
+    assert stored["metadata"] == {"checkout_session_id": str(session.pk),
+                                  "organization_id": str(session.organization_id)}
     assert SavedPaymentMethod.objects.get().provider_customer == stripe_customer.provider_reference
 
 
@@ -268,3 +270,18 @@ def test_a_guest_trial_keeps_the_setup_intents_stripe_customer_for_the_customer_
     stripe_customer = localstripe.get(f"/v1/setup_intents/{setup_id}")["customer"]
     assert ProviderCustomer.objects.get(customer_id=session.customer_id).provider_reference == stripe_customer
     assert SavedPaymentMethod.objects.get(customer_id=session.customer_id).provider_customer == stripe_customer
+
+
+def test_a_session_cannot_make_setup_intents_without_end(client, stripe_session, localstripe, monkeypatch):
+    from checkout.services import card_setup
+
+    monkeypatch.setattr(card_setup, "SETUP_INTENTS_PER_HOUR", 2)
+    session = _trial(stripe_session)
+    made = [_setup_intent(client, session) for _attempt in range(2)]
+    before = len(localstripe.get("/v1/setup_intents?limit=10000")["data"])
+
+    refused = client.post(reverse("checkout:setup-intent", args=[session.token]))
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (429, "rate_limited")
+    assert len(localstripe.get("/v1/setup_intents?limit=10000")["data"]) == before
+    assert len(set(made)) == 2
