@@ -4,6 +4,7 @@ it (a saved test card), API clients in test and live mode, and a second tenant."
 import json
 
 import pytest
+from django.core.cache import cache
 
 from billing.enums import PaymentProviderName
 from billing.gateway import SavedMethod
@@ -26,6 +27,14 @@ class Api:
     def post(self, path, body=None, **headers):
         data = "" if body is None else json.dumps(body)
         return self.client.post(f"/api/v1{path}", data=data, content_type="application/json", **headers)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Rate-limit and failed-authentication counters live in the cache: fresh windows per test.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
