@@ -1,16 +1,25 @@
+from datetime import datetime
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from core.admin import CurrencyValidatedAdminMixin, KeepsHistoryAdminMixin, ReadOnlyAdminMixin
 from core.errors import DomainError
 from core.money import format_money
 
 from .dunning import DEFAULT_RETRY_DAYS, billing_settings_save, retry_schedule_problem
+from .enums import PaymentAttemptStatus, RefundReason, RefundStatus
 from .models import (
     BillingSettings,
     Contract,
     Coupon,
     CouponRedemption,
+    CreditNote,
     Invoice,
     InvoiceLine,
     Payment,
@@ -21,8 +30,13 @@ from .models import (
     Pricing,
     Product,
     PromotionCode,
+    Refund,
+    TestClock,
 )
+from .pricing import add_months
+from .refunds import payment_refund
 from .services import contract_cancel_at_period_end
+from .test_clocks import test_clock_advance
 
 
 class PricingInline(admin.TabularInline):
@@ -176,6 +190,56 @@ class InvoicePaymentAttemptInline(admin.TabularInline):
         return False
 
 
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fk_name = "payment"
+    extra = 0
+    fields = ["created_at", "amount_display", "reason", "status", "source", "requested_by", "provider_reference",
+              "failure_reason", "credit_note"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="Credit note")
+    def credit_note(self, obj):
+        note = getattr(obj, "credit_note", None)
+        return f"{format_money(note.amount, note.currency)} ({str(note.pk)[:8]})" if note else "—"
+
+
+class InvoiceRefundInline(RefundInline):
+    fk_name = "invoice"
+    verbose_name_plural = "refunds"
+
+
+class CreditNoteInline(admin.TabularInline):
+    model = CreditNote
+    extra = 0
+    fields = ["created_at", "amount_display", "reason", "refund"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
@@ -183,7 +247,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
     list_select_related = ["customer"]
     raw_id_fields = ["contract", "customer", "checkout_session"]
-    inlines = [InvoiceLineInline, InvoicePaymentAttemptInline]
+    inlines = [InvoiceLineInline, InvoicePaymentAttemptInline, CreditNoteInline, InvoiceRefundInline]
 
     @admin.display(description="Total", ordering="total")
     def total_display(self, obj):
@@ -285,3 +349,165 @@ class BillingSettingsAdmin(KeepsHistoryAdminMixin, admin.ModelAdmin):
                                       final_action=form.cleaned_data["final_action"])
         obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
         obj._state.adding = False
+
+
+# --- payments, refunds, credit notes and test clocks (#25, #26) ---------------------------------
+
+
+class RefundForm(forms.Form):
+    """What ops confirm before money goes back: how much (empty: all that is left) and why."""
+
+    amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_digits=19, decimal_places=4,
+                                help_text="Leave empty to refund all that is left.")
+    reason = forms.ChoiceField(choices=[("", "---------"), *RefundReason.choices])
+
+
+class AdvanceForm(forms.Form):
+    frozen_time = forms.DateTimeField(label="Move the clock to", help_text="Later than the clock's time, "
+                                      "at most two years on (YYYY-MM-DD HH:MM, UTC).")
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Charges (checkouts' and renewals'), with their refunds. "Refund" (Finance and Admin: the
+    ``billing.refund_invoice`` permission) asks for the amount and reason on a confirmation page,
+    then goes through the API's service (``billing.refunds.payment_refund``)."""
+
+    change_form_template = "admin/billing/object_tools_change_form.html"
+    list_display = ["short_id", "created_at", "amount_display", "refunded_display", "status", "off_session",
+                    "provider", "livemode", "organization"]
+    list_filter = ["status", "off_session", "provider", "livemode", "organization"]
+    search_fields = ["=id", "=invoice__id", "=checkout_session__id", "provider_reference"]
+    list_select_related = ["organization"]
+    fields = ["id", "organization", "livemode", "checkout_session", "invoice", "status", "amount", "amount_refunded",
+              "currency", "method", "provider", "provider_reference", "saved_payment_method", "off_session",
+              "card_last4", "failure_code", "failure_message", "idempotency_key", "created_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [RefundInline]
+    actions = ["action_refund"]
+
+    @admin.display(description="Payment", ordering="id")
+    def short_id(self, obj):
+        return str(obj.pk)[:8]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="Refunded")
+    def refunded_display(self, obj):
+        return format_money(obj.amount_refunded, obj.currency) if obj.amount_refunded else "—"
+
+    def has_refund_permission(self, request, obj=None):
+        return request.user.has_perm("billing.refund_invoice")
+
+    @admin.action(description="Refund the selected payment (asks for the amount and reason)", permissions=["refund"])
+    def action_refund(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True)[:2])
+        if len(ids) != 1:
+            self.message_user(request, "Select one payment to refund.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:billing_payment_refund", args=[ids[0]]))
+
+    def get_urls(self):
+        return [path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view),
+                     name="billing_payment_refund"), *super().get_urls()]
+
+    def refund_view(self, request, object_id):
+        payment = self.get_object(request, object_id)
+        if payment is None:
+            raise Http404
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        form = RefundForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and request.POST.get("confirm") == "yes" and form.is_valid():
+            try:
+                refund = payment_refund(organization_id=payment.organization_id, livemode=payment.livemode,
+                                        payment_id=payment.pk, amount=form.cleaned_data["amount"],
+                                        reason=form.cleaned_data["reason"], source="admin",
+                                        requested_by=request.user.get_username())
+            except DomainError as error:
+                form.add_error("amount" if "amount" in error.fields else None, error.message)
+            else:
+                amount = format_money(refund.amount, refund.currency)
+                self.log_change(request, payment, f"Refunded {amount} ({refund.get_status_display().lower()}) "
+                                                  f"(via admin) — reason: {refund.reason}")
+                level = messages.ERROR if refund.status == RefundStatus.FAILED else messages.SUCCESS
+                self.message_user(request, f"Refund of {amount}: {refund.get_status_display().lower()}"
+                                  + (f" ({refund.failure_reason})" if refund.failure_reason else "") + ".", level)
+                return HttpResponseRedirect(reverse("admin:billing_payment_change", args=[payment.pk]))
+        return TemplateResponse(request, "admin/billing/payment/refund_confirmation.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "payment": payment, "form": form,
+            "title": "Refund this payment?", "left": format_money(payment.amount - payment.amount_refunded,
+                                                                  payment.currency),
+            "refundable": payment.status == PaymentAttemptStatus.SUCCEEDED and payment.amount_refunded < payment.amount,
+        })
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.status == PaymentAttemptStatus.SUCCEEDED and self.has_refund_permission(request):
+            context["object_tools"] = [(reverse("admin:billing_payment_refund", args=[obj.pk]), "Refund…")]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+@admin.register(TestClock)
+class TestClockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Test mode's clocks (as the API's /test-clocks). "Advance" (the ``billing.change_testclock``
+    permission) moves one forward through the API's service: its customer's test-mode contracts
+    renew and are charged on the way. Live contracts never follow a clock."""
+
+    change_form_template = "admin/billing/object_tools_change_form.html"
+    list_display = ["__str__", "customer", "frozen_time", "status", "organization", "created_at"]
+    list_filter = ["status", "organization"]
+    search_fields = ["=id", "name", "customer__customer_name", "customer__email"]
+    list_select_related = ["customer", "organization"]
+    fields = ["id", "organization", "customer", "name", "frozen_time", "status", "created_at", "updated_at"]
+    readonly_fields = fields
+    actions = ["action_advance"]
+
+    def has_advance_permission(self, request, obj=None):
+        return request.user.has_perm("billing.change_testclock")
+
+    @admin.action(description="Advance the selected test clock (asks for the time)", permissions=["advance"])
+    def action_advance(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True)[:2])
+        if len(ids) != 1:
+            self.message_user(request, "Select one test clock to advance.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:billing_testclock_advance", args=[ids[0]]))
+
+    def get_urls(self):
+        return [path("<path:object_id>/advance/", self.admin_site.admin_view(self.advance_view),
+                     name="billing_testclock_advance"), *super().get_urls()]
+
+    def advance_view(self, request, object_id):
+        clock = self.get_object(request, object_id)
+        if clock is None:
+            raise Http404
+        if not self.has_advance_permission(request):
+            raise PermissionDenied
+        now = clock.frozen_time
+        initial = {"frozen_time": datetime.combine(add_months(now.date(), 1), now.timetz())}
+        form = AdvanceForm(request.POST if request.method == "POST" else None, initial=initial)
+        if request.method == "POST" and request.POST.get("confirm") == "yes" and form.is_valid():
+            before = clock.frozen_time
+            try:
+                clock = test_clock_advance(organization_id=clock.organization_id, clock_id=clock.pk,
+                                           frozen_time=form.cleaned_data["frozen_time"])
+            except DomainError as error:
+                form.add_error("frozen_time" if "frozen_time" in error.fields else None, error.message)
+            else:
+                self.log_change(request, clock, f"Advanced from {before:%Y-%m-%d %H:%M} to "
+                                                f"{clock.frozen_time:%Y-%m-%d %H:%M} UTC (via admin)")
+                self.message_user(request, f"{clock} is now at {clock.frozen_time:%Y-%m-%d %H:%M} UTC.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_testclock_change", args=[clock.pk]))
+        return TemplateResponse(request, "admin/billing/testclock/advance_confirmation.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "clock": clock, "form": form,
+            "title": "Advance this test clock?",
+            "contracts": clock.contracts.filter(livemode=False).count(),
+        })
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_advance_permission(request):
+            context["object_tools"] = [(reverse("admin:billing_testclock_advance", args=[obj.pk]), "Advance…")]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

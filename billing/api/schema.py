@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 
 from checkout.api.schema import (
     IDEMPOTENCY_HEADER,
+    IDEMPOTENT_WRITES,
     LIST_ERRORS_422,
     REQUEST_ID_HEADER,
     SHAPE_ERRORS,
@@ -69,6 +70,10 @@ CLOCK_ADVANCE_422 = {
     **SHAPE_ERRORS,
     "test_clock_invalid": "frozen_time is not after the clock's time, or more than two years after it.",
 }
+
+# Billing's writes answered through checkout/api/idempotent.py (the refund has its own protocol).
+IDEMPOTENT_WRITES.update({"customer_payment_methods_set_default", "customer_payment_methods_detach",
+                          "test_clocks_create", "test_clocks_advance"})
 
 _documented(CUSTOMER_NOT_FOUND, METHOD_NOT_FOUND, CONTRACT_NOT_FOUND, INVOICE_NOT_FOUND, PAYMENT_NOT_FOUND,
             CLOCK_NOT_FOUND, TEST_MODE_ONLY, EMPTY_BODY_422, REFUND_409, REFUND_422, CLOCK_CREATE_409,

@@ -7,7 +7,7 @@ test object asked for with a live key, is 404 (never 403, which would confirm it
 
 from rest_framework.response import Response
 
-from checkout.api.idempotent import idempotency_key_of, idempotent_http_response
+from checkout.api.idempotent import idempotency_key_of, idempotent_http_response, idempotent_response
 from checkout.api.routing import MethodRouter
 from checkout.api.serializers import EmptyBodySerializer, validated
 from checkout.api.views import MerchantApi, _json_object
@@ -59,21 +59,29 @@ class CustomerPaymentMethodListApi(MerchantApi):
 class CustomerPaymentMethodSetDefaultApi(MerchantApi):
     @schema.payment_method_set_default_schema
     def post(self, request, customer_id, method_id):
-        validated(EmptyBodySerializer, request.data)
-        method = saved_payment_method_set_default(organization_id=request.auth.organization_id,
-                                                  livemode=request.auth.livemode, customer_id=customer_id,
-                                                  method_id=method_id)
-        return Response(saved_payment_method_json(method, is_default=True))
+        def set_default():
+            validated(EmptyBodySerializer, request.data)
+            method = saved_payment_method_set_default(organization_id=request.auth.organization_id,
+                                                      livemode=request.auth.livemode, customer_id=customer_id,
+                                                      method_id=method_id)
+            return 200, saved_payment_method_json(method, is_default=True)
+
+        return idempotent_response(request, operation="customer_payment_method_set_default", target=method_id,
+                                   call=set_default)
 
 
 class CustomerPaymentMethodDetachApi(MerchantApi):
     @schema.payment_method_detach_schema
     def post(self, request, customer_id, method_id):
-        validated(EmptyBodySerializer, request.data)
-        method = saved_payment_method_detach(organization_id=request.auth.organization_id,
-                                             livemode=request.auth.livemode, customer_id=customer_id,
-                                             method_id=method_id)
-        return Response(saved_payment_method_json(method, is_default=False))
+        def detach():
+            validated(EmptyBodySerializer, request.data)
+            method = saved_payment_method_detach(organization_id=request.auth.organization_id,
+                                                 livemode=request.auth.livemode, customer_id=customer_id,
+                                                 method_id=method_id)
+            return 200, saved_payment_method_json(method, is_default=False)
+
+        return idempotent_response(request, operation="customer_payment_method_detach", target=method_id,
+                                   call=detach)
 
 
 # --- contracts ---------------------------------------------------------------------------------
@@ -185,11 +193,16 @@ class TestClockCreateApi(MerchantApi):
     @schema.test_clock_create_schema
     def post(self, request):
         _test_mode(request)
-        data = validated(TestClockCreateSerializer, _json_object(request.data))
-        customer = read.customer_get(organization_id=request.auth.organization_id, customer_id=data["customer_id"])
-        clock = test_clock_create(organization_id=request.auth.organization_id, customer_id=customer.pk,
-                                  frozen_time=data.get("frozen_time"), name=data.get("name", ""))
-        return Response(test_clock_json(clock), status=201)
+
+        def create():
+            data = validated(TestClockCreateSerializer, _json_object(request.data))
+            customer = read.customer_get(organization_id=request.auth.organization_id,
+                                         customer_id=data["customer_id"])
+            clock = test_clock_create(organization_id=request.auth.organization_id, customer_id=customer.pk,
+                                      frozen_time=data.get("frozen_time"), name=data.get("name", ""))
+            return 201, test_clock_json(clock)
+
+        return idempotent_response(request, operation="test_clock_create", call=create)
 
 
 class TestClockRetrieveApi(MerchantApi):
@@ -208,10 +221,14 @@ class TestClockAdvanceApi(MerchantApi):
     @schema.test_clock_advance_schema
     def post(self, request, clock_id):
         _test_mode(request)
-        data = validated(TestClockAdvanceSerializer, _json_object(request.data))
-        clock = test_clock_advance(organization_id=request.auth.organization_id, clock_id=clock_id,
-                                   frozen_time=data["frozen_time"])
-        return Response(test_clock_json(clock))
+
+        def advance():
+            data = validated(TestClockAdvanceSerializer, _json_object(request.data))
+            clock = test_clock_advance(organization_id=request.auth.organization_id, clock_id=clock_id,
+                                       frozen_time=data["frozen_time"])
+            return 200, test_clock_json(clock)
+
+        return idempotent_response(request, operation="test_clock_advance", target=clock_id, call=advance)
 
 
 payment_refunds_collection = MethodRouter(get=PaymentRefundListApi.as_view(), post=PaymentRefundCreateApi.as_view())

@@ -31,8 +31,7 @@ class Api:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Rate-limit and auth-failure counters live in the cache (per address, per window): a schema
-    # test's invalid-key probes must not put the next test's client over the limit.
+    # Rate-limit and failed-authentication counters live in the cache: fresh windows per test.
     cache.clear()
     yield
     cache.clear()

@@ -90,6 +90,17 @@ def test_detach_stops_charging_it_and_the_contract_falls_back_to_the_customers_d
     assert again.status_code == 404 and error_of(again)["code"] == "payment_method_not_found"
 
 
+def test_a_set_default_retried_with_its_key_replays_and_a_detach_cannot_reuse_it(api, customer, sold):
+    other = card_save(customer, last4="1881", make_default=False)
+    path = f"{_methods_path(customer)}/{other.pk}/default"
+    first = api.post(path, HTTP_IDEMPOTENCY_KEY="pm-1")
+    again = api.post(path, HTTP_IDEMPOTENCY_KEY="pm-1")
+    assert (first.status_code, again["Idempotent-Replayed"], again.content) == (200, "true", first.content)
+    reused = api.post(f"{_methods_path(customer)}/{other.pk}/detach", HTTP_IDEMPOTENCY_KEY="pm-1")
+    assert reused.status_code == 422 and error_of(reused)["code"] == "idempotency_key_reused"
+    assert SavedPaymentMethod.objects.get(pk=other.pk).status == "active"
+
+
 def test_set_default_takes_no_fields(api, customer, sold):
     response = api.post(f"{_methods_path(customer)}/{sold.method.pk}/default", {"make": True})
     assert response.status_code == 422 and error_of(response)["code"] == "unknown_field"

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 START = "2027-01-31T12:00:00Z"
 
 
-def _create(api, customer, **extra):
-    return api.post("/test-clocks", {"customer_id": str(customer.pk), **extra})
+def _create(api, customer, *, HTTP_IDEMPOTENCY_KEY=None, **extra):  # noqa: N803 - a header, as Django names it
+    headers = {} if HTTP_IDEMPOTENCY_KEY is None else {"HTTP_IDEMPOTENCY_KEY": HTTP_IDEMPOTENCY_KEY}
+    return api.post("/test-clocks", {"customer_id": str(customer.pk), **extra}, **headers)
 
 
 def test_a_clock_for_a_test_customer_takes_their_contracts(api, customer, sold):
@@ -94,3 +95,18 @@ def test_another_organizations_customer_and_clock_are_404(api, rival_api, custom
                      api.post(f"/test-clocks/{theirs}/advance", {"frozen_time": "2027-03-01T00:00:00Z"})):
         assert response.status_code == 404 and error_of(response)["code"] == "test_clock_not_found"
     assert TestClock.objects.get(pk=theirs).frozen_time == datetime(2027, 1, 31, 12, tzinfo=UTC)
+
+
+def test_an_advance_retried_with_its_idempotency_key_answers_the_first_answer(api, customer, sold):
+    clock_id = _create(api, customer, frozen_time=START, HTTP_IDEMPOTENCY_KEY="clock-1").json()["id"]
+    body = {"frozen_time": "2027-03-01T00:00:00Z"}
+    first = api.post(f"/test-clocks/{clock_id}/advance", body, HTTP_IDEMPOTENCY_KEY="adv-1")
+    again = api.post(f"/test-clocks/{clock_id}/advance", body, HTTP_IDEMPOTENCY_KEY="adv-1")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
+    assert again.content == first.content
+    assert Invoice.objects.filter(contract=sold.contract, billing_reason="renewal").count() == 1
+    without_key = api.post(f"/test-clocks/{clock_id}/advance", body)
+    assert error_of(without_key)["code"] == "test_clock_invalid"  # the clock is already there
+    other = api.post(f"/test-clocks/{clock_id}/advance", {"frozen_time": "2027-04-01T00:00:00Z"},
+                     HTTP_IDEMPOTENCY_KEY="adv-1")
+    assert other.status_code == 422 and error_of(other)["code"] == "idempotency_key_reused"
