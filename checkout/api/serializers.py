@@ -689,10 +689,6 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     customer_id = IdField(required=False, allow_null=True)
     guest_checkout = BooleanField(required=False, default=False)
     customer = GuestCustomerSerializer(required=False, allow_null=True)
-    customer_email = EmailField(
-        max_length=254, required=False, allow_null=True,
-        help_text="Guest checkouts: the email the page is prefilled with (the customer may change it); "
-                  "stored as customer.email.")
     business_entity_id = IdField(required=False, allow_null=True)
     start_date = DateField(required=False, allow_null=True, help_text="Defaults to today (UTC).")
     end_date = DateField(required=False, allow_null=True, help_text="None: evergreen.")
@@ -820,12 +816,12 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         if not attrs.get("guest_checkout"):
             raise _pair_error("customer_email", "Prefills a guest checkout's email; an existing customer (customer_id) "
                                                 "has its own.", "field_not_allowed")
-        customer = attrs.get("customer")
-        if customer is not None:
-            if customer.get("email") not in (None, email):
-                raise _pair_error("customer_email", "Differs from customer.email; give it once.",
-                                  "conflicting_fields")
-            attrs["customer"] = {**customer, "email": email}
+        customer = attrs.get("customer") or {}
+        if customer.get("email") and customer["email"].casefold() != email.casefold():
+            raise _pair_error("customer_email", "Differs from customer.email; give it once.",
+                              "conflicting_fields")
+        # A guest may come with nothing but the email (#27): the page asks for the rest.
+        attrs["customer"] = {**customer, "email": email}
 
     @staticmethod
     def _check_customer_mode(attrs):
@@ -843,18 +839,10 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
                     "Amending a contract needs its existing customer.",
                     "guest_checkout_not_allowed",
                 )
-            email = attrs.get("customer_email")
-            given = (attrs.get("customer") or {}).get("email")
-            if email and given and email.lower() != given.lower():
-                raise _pair_error("customer_email", "Differs from customer.email; give it once.",
-                                  "conflicting_fields")
             if attrs.get("business_entity_id") is None:
                 raise _pair_error(
                     "business_entity_id", "Required for a guest checkout.", "field_required"
                 )
-        elif attrs.get("customer_email"):
-            raise _pair_error("customer_email", "Only for a guest checkout: a customer has their own email.",
-                              "field_not_allowed")
         elif (
             attrs["checkout_type"] == CheckoutType.NEW_CONTRACT and attrs.get("customer_id") is None
         ):

@@ -239,7 +239,7 @@ def test_create_guest_checkout_stores_customer_details_without_a_customer(mercha
     ({"customer": {"address": {"country": "DE"}}, "customer_email": "ada@example.com"},
      {"email": "ada@example.com", "address": {"country": "DE"}}),
     # The same email twice (any case) is not a conflict.
-    ({"customer": {"email": "Ada@example.com"}, "customer_email": "ada@example.com"}, {"email": "Ada@example.com"}),
+    ({"customer": {"email": "Ada@example.com"}, "customer_email": "ada@example.com"}, {"email": "ada@example.com"}),
 ])
 def test_create_guest_checkout_for_a_guest_the_merchant_knows_little_about(merchant, extra, stored):
     body, session = _created(merchant.post({
