@@ -160,7 +160,7 @@ def _not_found(request):
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _form(session: CheckoutSession, data=None) -> ConfirmForm:
+def _form(session: CheckoutSession, data=None, *, typed: dict | None = None) -> ConfirmForm:
     try:
         due = checkout_session_amount_due(session)
     except SessionNotPriced:  # the page still renders; confirming refuses it
@@ -177,6 +177,8 @@ def _form(session: CheckoutSession, data=None) -> ConfirmForm:
         terms_required=bool(session.terms_url),
         card_setup=saves_card and provider is not None,
     )
+    if typed:  # shown again, unbound: no "required" errors for what is still to type
+        form.initial.update(typed)
     form.mandate = mandate_text(session) if saves_card else ""
     form.stripe_key = getattr(provider, "publishable_key", "")
     form.provider = provider  # the confirm charges through the provider the page showed
@@ -356,6 +358,10 @@ def checkout_page(request, token: str):
         return _render_state(request, session)
     if session.status != SessionStatus.OPEN:
         return _redirect_after_refusal(session)
+    if _promotion_code_pending(session, request.POST):
+        # A code typed but not applied (Enter pressed in its box, or "Pay" clicked): applied
+        # first, so nobody pays a price other than the one the code they typed gives.
+        return _promotion_change(request, session, remove=False)
 
     form = _form(session, data=request.POST)
     if not form.is_valid():
@@ -386,8 +392,18 @@ def checkout_page(request, token: str):
             # 3-D Secure: the customer authenticates on our processing page first.
             return HttpResponseRedirect(_page_url(session))
         return _redirect_for(result.session, "pending_url")
-    # Declined: back to the page (post/redirect/get), which shows why and lets them retry.
-    return HttpResponseRedirect(_page_url(session))
+    # Declined: the page again, saying why, with what was typed (but the card number and code)
+    # kept for the retry.
+    session.refresh_from_db()
+    return _render_open(request, session, _form(session, typed=_typed_values(session, request.POST)), status=402)
+
+
+def _promotion_code_pending(session: CheckoutSession, data) -> bool:
+    code = (data.get("promotion_code") or "").strip()
+    if not code or not session.allow_promotion_codes:
+        return False
+    applied = ((session.quote or {}).get("discount") or {}).get("promotion_code") or ""
+    return code.casefold() != applied.casefold()
 
 
 def _client_ip(request) -> str | None:
@@ -525,16 +541,22 @@ def _recovered_page(request, recovered: CheckoutSession):
 @require_POST
 def checkout_promotion_code(request, token: str):
     """The promotion code box: apply the typed code (``action=apply``) or remove the applied
-    one; the page is priced again and shown (post/redirect/get), or the refusal is shown on
-    the field."""
+    one; the page is priced again. The box's buttons submit the whole checkout form here, so
+    the page comes back with everything the customer typed kept (but the card number and
+    code); a post of the code alone is answered post/redirect/get. A refusal is shown on the
+    field."""
     try:
         session = _load(request, token)
     except SessionNotFound:
         return _not_found(request)
-    remove = request.POST.get("action") == "remove"
+    return _promotion_change(request, session, remove=request.POST.get("action") == "remove")
+
+
+def _promotion_change(request, session: CheckoutSession, *, remove: bool):
     form = PromotionCodeForm(request.POST)
+    typed = _typed_values(session, request.POST)
     if not remove and not form.is_valid():
-        return _render_open(request, session, status=422,
+        return _render_open(request, session, _form(session, typed=typed), status=422,
                             promotion={"error": form.errors["promotion_code"][0], "value": ""})
     code = "" if remove else form.cleaned_data["promotion_code"]
     try:
@@ -545,9 +567,32 @@ def checkout_promotion_code(request, token: str):
         session.refresh_from_db()
         if session.status != SessionStatus.OPEN:
             return HttpResponseRedirect(_page_url(session))
-        return _render_open(request, session, status=error.status,
+        return _render_open(request, session, _form(session, typed=typed), status=error.status,
                             promotion={"error": page_error(error), "value": code})
-    return HttpResponseRedirect(_page_url(session))
+    if not typed:
+        return HttpResponseRedirect(_page_url(session))
+    session.refresh_from_db()
+    return _render_open(request, session, _form(session, typed=typed))
+
+
+def _typed_values(session: CheckoutSession, data) -> dict:
+    """What the customer typed into the checkout form, to show again after the promotion code
+    box re-priced the page: every field but the card number and security code (never echoed)
+    and a Stripe payment method id. Values are shown, not trusted: the confirm validates them."""
+    kept = {}
+    for name, field_ in _form(session).fields.items():
+        if name in KEPT_NEVER or name not in data:
+            continue
+        if name == "accept_terms":
+            kept[name] = data.get(name) == "on"
+            continue
+        value = data.get(name, "").replace("\x00", "")
+        kept[name] = value[:field_.max_length] if getattr(field_, "max_length", None) else value[:254]
+    return kept
+
+
+# Typed fields the page never shows again (PCI DSS: no card number or code in a response).
+KEPT_NEVER = frozenset({"card_number", "card_cvc", "payment_method_id"})
 
 
 @hosted_page

@@ -92,7 +92,7 @@ class SessionTerms:
             product_overrides=list(data.get("product_overrides") or ()),
             customer_id=data.get("customer_id"),
             guest_checkout=bool(data.get("guest_checkout")),
-            customer=_guest_details(data),
+            customer=data.get("customer"),
             business_entity_id=data.get("business_entity_id"),
             discounts=list(data.get("discounts") or ()),
             allow_promotion_codes=bool(data.get("allow_promotion_codes")),
@@ -199,15 +199,6 @@ class SessionTerms:
             if kind == OBJECT or value != _PLAIN_DEFAULTS[name]:
                 body[name] = jsonable(value)
         return body
-
-
-def _guest_details(data: dict) -> dict | None:
-    """A guest's details as stored (``customer_details``): ``customer``, with ``customer_email``
-    (the prefill) as its ``email``; the page and the confirm read them from there."""
-    customer = data.get("customer")
-    if not data.get("customer_email"):
-        return customer
-    return {**(customer or {}), "email": (customer or {}).get("email") or data["customer_email"]}
 
 
 # The plain fields: name → how it is shown.

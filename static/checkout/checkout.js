@@ -3,11 +3,79 @@
 //   confirm anyway; this just avoids a confusing double click).
 // - Renames the button to "Confirm" when "Pay by invoice" is chosen.
 // - Moves focus to the error summary after a refused submit.
+// - The promotion code box re-prices in place: its buttons post the form in the background and
+//   only the parts of the page that depend on the price are replaced, so nothing typed (nor
+//   Stripe's card field) is touched. Without JavaScript the same post answers the whole page,
+//   with what was typed kept.
 (function () {
   "use strict";
+
+  // The parts of the page the promotion box changes (data-swap), and the pay button's label.
+  function fieldNames(root) {
+    return Array.prototype.map.call(root.querySelectorAll(".confirm-form [name]"), function (el) { return el.name; })
+      .sort().join(" ");
+  }
+
+  // Returns false when the new price changes the form itself (nothing due any more, or due
+  // again): then the page is posted as without JavaScript, which keeps what was typed.
+  function swapPriced(html, form, button) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    if (fieldNames(fresh) !== fieldNames(document)) return false;
+    document.querySelectorAll("[data-swap]").forEach(function (part) {
+      var next = fresh.querySelector('[data-swap="' + part.dataset.swap + '"]');
+      if (next) part.replaceWith(document.importNode(next, true));
+    });
+    var freshButton = fresh.querySelector(".confirm-form [data-testid=confirm]");
+    if (button && freshButton) {
+      button.dataset.payLabel = freshButton.dataset.payLabel;
+      var method = form.querySelector("input[name=payment_method]:checked");
+      button.textContent = method && method.value === "invoice" ? button.dataset.invoiceLabel : button.dataset.payLabel;
+      var mandate = fresh.querySelector("#mandate");
+      if (mandate) button.setAttribute("aria-describedby", "mandate"); else button.removeAttribute("aria-describedby");
+    }
+    var freshDefault = fresh.querySelector(".default-submit"), oldDefault = document.querySelector(".default-submit");
+    if (freshDefault && oldDefault) oldDefault.textContent = freshDefault.textContent;
+    return true;
+  }
+
+  function promotionSubmit(form, submitter, button) {
+    var data = new FormData(form);
+    data.set(submitter.name, submitter.value);
+    // Card fields stay in the browser: the server would not show them again anyway.
+    ["card_number", "card_cvc", "payment_method_id"].forEach(function (name) { data.delete(name); });
+    submitter.disabled = true;
+    submitter.setAttribute("aria-busy", "true");
+    return fetch(submitter.formAction, {method: "POST", body: data, credentials: "same-origin",
+                                        headers: {"X-Requested-With": "fetch"}})
+      .then(function (response) {
+        if (response.redirected || !/text\/html/.test(response.headers.get("Content-Type") || "")) {
+          window.location.assign(response.url);  // the session is no longer open: its page says why
+          return;
+        }
+        return response.text().then(function (html) {
+          if (!swapPriced(html, form, button)) {
+            var input = document.createElement("input");
+            input.type = "hidden"; input.name = submitter.name; input.value = submitter.value;
+            form.appendChild(input);
+            form.action = submitter.formAction;
+            HTMLFormElement.prototype.submit.call(form);
+            return;
+          }
+          var focus = document.querySelector("#promotion-box .has-error input") ||
+            document.querySelector("#promotion-box [data-testid=promotion-applied]") ||
+            document.getElementById("id_promotion_code");
+          if (focus) {
+            if (!focus.matches("input")) focus.setAttribute("tabindex", "-1");
+            focus.focus();
+          }
+        });
+      })
+      .catch(function () { form.requestSubmit ? form.requestSubmit(submitter) : form.submit(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     // After a refused submit, take keyboard and screen-reader users to what needs fixing.
-    var summary = document.querySelector(".error-summary") || document.querySelector(".promotion-form .has-error input");
+    var summary = document.querySelector(".error-summary") || document.querySelector("#promotion-box .has-error input");
     if (summary) {
       if (!summary.matches("input")) summary.setAttribute("tabindex", "-1");
       summary.focus();
@@ -15,14 +83,29 @@
     var form = document.querySelector(".confirm-form");
     if (!form) return;
     var button = form.querySelector("button[type=submit]");
-    var payLabel = button ? button.textContent : "";
     form.addEventListener("change", function (event) {
       if (!button || event.target.name !== "payment_method") return;
-      button.textContent = event.target.value === "invoice" ? (button.dataset.invoiceLabel || payLabel) : payLabel;
+      button.textContent = event.target.value === "invoice" ? (button.dataset.invoiceLabel || button.dataset.payLabel)
+        : button.dataset.payLabel;
     });
     window.addEventListener("pageshow", function () {  // back button (bfcache): usable again
       if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
     });
+    // Enter in the promotion code box applies the code (the form's default button would pay).
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || !event.target.matches || !event.target.matches("#id_promotion_code")) return;
+      var apply = document.querySelector("#promotion-box [data-promotion]");
+      if (apply) { event.preventDefault(); apply.click(); }
+    });
+    // Capture: runs before any other submit handler (Stripe's, which makes a card payment method).
+    form.addEventListener("submit", function (event) {
+      var submitter = event.submitter;
+      if (submitter && submitter.hasAttribute("data-promotion") && window.fetch && window.FormData) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        promotionSubmit(form, submitter, button);
+      }
+    }, true);
     form.addEventListener("submit", function () {
       if (!button) return;
       window.setTimeout(function () { button.disabled = true; button.setAttribute("aria-busy", "true"); }, 0);

@@ -66,6 +66,8 @@
     var ready = false;
     form.addEventListener("submit", function (event) {
       var method = form.querySelector("input[name=payment_method]:checked");
+      // The promotion code box re-prices the page in place (checkout.js): no card needed.
+      if (event.submitter && event.submitter.hasAttribute("data-promotion")) return;
       if (ready || (method && method.value !== "card")) return;
       event.preventDefault();
       event.stopImmediatePropagation();

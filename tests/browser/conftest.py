@@ -52,3 +52,43 @@ def shoot():
         page.set_viewport_size(DESKTOP)
 
     return take
+
+
+AXE_JS = None  # axe-core's axe.min.js, shipped by the axe-playwright-python package (a dev dependency)
+
+
+def _axe_script() -> str:
+    global AXE_JS
+    if AXE_JS is None:
+        import axe_playwright_python
+
+        AXE_JS = str(Path(axe_playwright_python.__file__).with_name("axe.min.js"))
+    return AXE_JS
+
+
+@pytest.fixture
+def axe_page(browser):
+    """A page whose context ignores the hosted page's CSP, so axe-core can be injected
+    (BROWSER.md): only for accessibility checks, never for the flows CSP guards."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-US", bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def axe_violations(page, impacts=("critical", "serious", "moderate")) -> list[tuple[str, str, list[str]]]:
+    """axe-core's violations of those impacts on the page as it is: (rule, impact, targets)."""
+    page.add_script_tag(path=_axe_script())
+    assert page.evaluate("typeof window.axe") == "object"  # a blocked injection would report nothing
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [str(node["target"]) for node in v["nodes"]])
+            for v in result["violations"] if v["impact"] in impacts]
+
+
+def assert_accessible(page, widths=(DESKTOP["width"], 375)):
+    """0 critical, serious and moderate violations at desktop and phone widths."""
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert axe_violations(page) == [], width
+    page.set_viewport_size(DESKTOP)

@@ -68,7 +68,7 @@ def test_card_confirm_statements_do_not_grow_with_the_plan(client):
 def test_a_retry_after_a_decline_continues_the_event_sequence_in_the_same_statement_count(client):
     session = priced_session()
     declined = client.post(f"/pay/{session.token}", {**CARD, "card_number": "4000 0000 0000 0002"})
-    assert declined.status_code == 302
+    assert declined.status_code == 402  # the page again, what was typed kept
 
     assert len(_confirm(client, session)) == BUDGET
 

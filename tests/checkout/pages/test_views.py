@@ -184,12 +184,17 @@ def test_pay_with_success_card_redirects_to_success_url_with_session_id(client):
         [EventType.COMPLETED, BillingEventType.PAYMENT_METHOD_ATTACHED])
 
 
-def test_declined_card_redirects_back_with_the_message_and_nothing_created(client):
+def test_declined_card_shows_the_message_keeps_the_expiry_and_creates_nothing(client):
     session = priced_session()
     response = client.post(page(session), {**CARD, "card_number": CARD_DECLINED})
-    assert response.status_code == 302 and response["Location"] == page(session)
-    body = text(client.get(page(session)))
+    # The page again (not a redirect, which would lose what was typed): the card's expiry is
+    # kept for the retry, its number and security code never echoed.
+    assert response.status_code == 402
+    body = text(response)
     assert "Your card was declined" in body and "<form" in body
+    assert f'value="{CARD["card_expiry"]}"' in body
+    assert CARD_DECLINED not in body and f'value="{CARD["card_cvc"]}"' not in body
+    assert "Your card was declined" in text(client.get(page(session)))
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.OPEN, PaymentStatus.FAILED)
     assert not Contract.objects.exists() and not Invoice.objects.exists()
