@@ -306,6 +306,8 @@ UNDOCUMENTED = {
     CoreErrorCode.CONFLICT: "a base class",
     CoreErrorCode.INVALID: "a base class: its raisers name their code",
     CoreErrorCode.PERMISSION_DENIED: "API keys carry no permissions beyond their organization and mode",
+    CoreErrorCode.INVALID_HOST: "answered before routing, for a Host the deployment does not serve (README)",
+    CoreErrorCode.UNSUPPORTED_TRANSFER_CODING: "answered before Django, for a compressed Transfer-Encoding (README)",
     "billing_error": "a base class",
     BillingErrorCode.INVALID_QUOTE: "a stored quote that does not parse: confirming refuses it as not priced",
     BillingErrorCode.UNKNOWN_PRODUCT: "re-raised as product_not_found (404)",
