@@ -159,6 +159,44 @@ def checkout_session_list(
                        ending_before=ending_before)
 
 
+EXPANDABLE = ("customer", "contract", "invoice")
+
+
+def checkout_session_expansions(sessions, expand) -> dict:
+    """``expand[]`` on a session read: for each session id, the objects a completed session
+    leads to, ``{"customer": {…} | None, "contract": …, "invoice": …}`` (only those asked for),
+    each as the API shows it. One query per kind for the whole page, scoped to the sessions'
+    organization."""
+    from billing.models import Contract, Invoice
+    from billing.representation import contract_json, invoice_json
+    from customers.models import Customer
+    from customers.representation import customer_json
+
+    expand = set(expand or ())
+    if not sessions or not expand:
+        return {}
+    organization_id = sessions[0].organization_id
+    found: dict[str, dict] = {}
+    if "customer" in expand:
+        ids = {session.customer_id for session in sessions if session.customer_id}
+        found["customer"] = {row.pk: customer_json(row) for row in
+                             Customer.objects.filter(organization_id=organization_id, pk__in=ids)}
+    if "contract" in expand:
+        ids = {session.contract_id for session in sessions if session.contract_id}
+        found["contract"] = {row.pk: contract_json(row) for row in
+                             Contract.objects.filter(organization_id=organization_id, pk__in=ids)}
+    if "invoice" in expand:
+        invoices = (Invoice.objects.filter(organization_id=organization_id,
+                                           checkout_session_id__in=[session.pk for session in sessions])
+                    .prefetch_related("lines"))
+        found["invoice"] = {row.checkout_session_id: invoice_json(row) for row in invoices}
+    keys = {"customer": "customer_id", "contract": "contract_id", "invoice": "pk"}
+    return {
+        session.pk: {kind: by_id.get(getattr(session, keys[kind])) for kind, by_id in found.items()}
+        for session in sessions
+    }
+
+
 def event_list(
     *,
     organization_id,

@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.http import HttpResponseNotFound, HttpResponseServerError
+from django.core.exceptions import DisallowedHost
+from django.http import HttpResponseBadRequest, HttpResponseNotFound, HttpResponseServerError
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -30,6 +31,15 @@ def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return json_error_response("not_found", "No such endpoint.", 404)
     return HttpResponseNotFound("<h1>Not found</h1>")
+
+
+def handler400(request, exception=None):
+    # A Host not in ALLOWED_HOSTS (DisallowedHost) and other SuspiciousOperations land here.
+    if request.path.startswith("/api/"):
+        if isinstance(exception, DisallowedHost):
+            return json_error_response("invalid_host", "The request's Host is not one this server answers.", 400)
+        return json_error_response("malformed_request", "The request is malformed.", 400)
+    return HttpResponseBadRequest("<h1>Bad Request (400)</h1>")
 
 
 def handler500(request):

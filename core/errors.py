@@ -51,6 +51,8 @@ class CoreErrorCode(StrEnum):
     INVALID_DATETIME = "invalid_datetime"
     INVALID_CHARACTERS = "invalid_characters"
     UNKNOWN_PARAMETER = "unknown_parameter"
+    INVALID_HOST = "invalid_host"
+    UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding"
     PAGINATION_CONFLICT = "pagination_conflict"
     # Base domain errors (a subclass names its own code)
     INVALID = "invalid"

@@ -38,7 +38,7 @@ class RedactingLogger(Logger):
         return atoms
 
 
-def parse_error_answer(exc: Exception) -> tuple[int, str, bytes] | None:
+def parse_error_answer(exc: Exception, trace_id: str | None = None) -> tuple[int, str, bytes] | None:
     """(status, reason, JSON body) for a request gunicorn could not parse; None: not ours."""
     if not isinstance(exc, errors.ParseException) or isinstance(exc, _LEFT_TO_GUNICORN):
         return None
@@ -49,20 +49,22 @@ def parse_error_answer(exc: Exception) -> tuple[int, str, bytes] | None:
         431: "The request's header fields are too large.",
     }.get(status, "The request could not be parsed as HTTP.")
     body = json.dumps({"error": {"code": code, "message": message, "fields": {},
-                                 "trace_id": f"req_{uuid.uuid4().hex}"}}).encode()
+                                 "trace_id": trace_id or f"req_{uuid.uuid4().hex}"}}).encode()
     return status, reason, body
 
 
 class JsonErrorsWorker(ThreadWorker):
     def handle_error(self, req, client, addr, exc):
-        answer = parse_error_answer(exc)
+        # Like every other answer, these carry X-Request-Id (the request's own is unparsed: ours).
+        trace_id = f"req_{uuid.uuid4().hex}"
+        answer = parse_error_answer(exc, trace_id)
         if answer is None:
             return super().handle_error(req, client, addr, exc)
         status, reason, body = answer
         ip = (addr or ("",))[0]
-        self.log.warning("Invalid request from ip=%s: %s", ip, redact(str(exc))[:300])
+        self.log.warning("Invalid request from ip=%s trace_id=%s: %s", ip, trace_id, redact(str(exc))[:300])
         head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+                f"X-Request-Id: {trace_id}\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin-1")
         try:
             util.write_nonblock(client, head + body)
             client.close()

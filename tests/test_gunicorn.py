@@ -124,7 +124,37 @@ def test_requests_gunicorn_cannot_parse_get_the_json_envelope(server, raw, statu
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
     assert b"Content-Type: application/json" in head
-    assert __import__("json").loads(body)["error"]["code"] == code
+    error = __import__("json").loads(body)["error"]
+    assert error["code"] == code
+    # Like every other answer, with X-Request-Id: the envelope's trace id (#28).
+    assert f"X-Request-Id: {error['trace_id']}\r\n".encode() in head + b"\r\n", head
+
+
+def test_a_413_closes_the_keep_alive_connection_and_compressed_bodies_are_501(tmp_path):
+    """#28: a body refused unread (413) must not be parsed as the client's next request on a
+    keep-alive connection; ``Transfer-Encoding: gzip, chunked`` is refused, not read as chunked."""
+    process, port, _log = _start(tmp_path, API_MAX_BODY_BYTES="100")
+    try:
+        smuggled = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        body = smuggled + b" " * (200 - len(smuggled))
+        answer = _request(port, (  # keep-alive (HTTP/1.1 default): the server must close after the 413
+            b"POST /api/v1/checkout-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 200\r\n\r\n" + body), timeout=15)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+        assert answer.count(b"HTTP/1.1 ") == 1, answer  # the smuggled GET was never answered
+        head = answer.partition(b"\r\n\r\n")[0]
+        assert b"Connection: close" in head and b"X-Request-Id: " in head
+
+        gzipped = b"\x1f\x8b\x08\x00garbage"
+        answer = _request(port, (
+            b"POST /api/v1/checkout-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: gzip, chunked\r\n\r\n"
+            + f"{len(gzipped):x}".encode() + b"\r\n" + gzipped + b"\r\n0\r\n\r\n"), timeout=15)
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 501"), answer[:300]
+        assert __import__("json").loads(payload)["error"]["code"] == "unsupported_transfer_coding"
+    finally:
+        gunicorn_stop(process)
 
 
 def test_metrics_add_up_every_worker(tmp_path):

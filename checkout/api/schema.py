@@ -41,6 +41,7 @@ from .serializers import (
     CheckoutSessionListQuerySerializer,
     CheckoutSessionListSerializer,
     CheckoutSessionPreviewSerializer,
+    CheckoutSessionRetrieveQuerySerializer,
     CheckoutSessionSerializer,
     CheckoutSessionUpdateSerializer,
     EmptyBodySerializer,
@@ -236,7 +237,9 @@ LIST_ERRORS_422 = {
     "pagination_conflict": "More than one of cursor, starting_after and ending_before.",
     "unknown_parameter": "An unknown query parameter (a misspelt filter never answers the unfiltered list).",
 }
-RETRIEVE_ERRORS_422 = {"unknown_parameter": "An unknown query parameter."}
+RETRIEVE_ERRORS_422 = {"unknown_parameter": "An unknown query parameter.",
+                       "invalid_choice": "expand[] names something other than customer, contract or invoice.",
+                       "invalid_length": "expand[] lists more than three objects."}
 CANCEL_ERRORS_422 = {
     "invalid_cancellation_reason": "reason is not one of the fixed list.",
     "invalid_length": "detail is longer than 500 characters.",
@@ -303,6 +306,8 @@ UNDOCUMENTED = {
     CoreErrorCode.CONFLICT: "a base class",
     CoreErrorCode.INVALID: "a base class: its raisers name their code",
     CoreErrorCode.PERMISSION_DENIED: "API keys carry no permissions beyond their organization and mode",
+    CoreErrorCode.INVALID_HOST: "answered before routing, for a Host the deployment does not serve (README)",
+    CoreErrorCode.UNSUPPORTED_TRANSFER_CODING: "answered before Django, for a compressed Transfer-Encoding (README)",
     "billing_error": "a base class",
     BillingErrorCode.INVALID_QUOTE: "a stored quote that does not parse: confirming refuses it as not priced",
     BillingErrorCode.UNKNOWN_PRODUCT: "re-raised as product_not_found (404)",
@@ -760,7 +765,7 @@ retrieve_schema = extend_schema(
     operation_id="checkout_sessions_retrieve",
     summary="Retrieve a checkout session",
     description="Another organization's session is 404.\n\n" + _table(_retrieve_errors),
-    parameters=[REQUEST_ID_HEADER],
+    parameters=[CheckoutSessionRetrieveQuerySerializer, REQUEST_ID_HEADER],
     responses=_retrieve_responses,
     examples=[OpenApiExample("200", response_only=True, status_codes=["200"], value=_session())]
     + _retrieve_error_examples,

@@ -29,6 +29,7 @@ from checkout.enums import (
     PaymentStatus,
     SessionStatus,
 )
+from checkout.selectors import EXPANDABLE
 from checkout.sessions.terms import SessionTerms
 from checkout.urlrules import URL_MAX, URL_PATTERN, url_problem
 from core.countries import country_codes
@@ -977,11 +978,21 @@ class PageQuerySerializer(QuerySerializer):
                                                       "newer ones remain. Page back with the first id of each page.")
 
 
-class CheckoutSessionRetrieveQuerySerializer(QuerySerializer):
-    pass
+def _expand_field():
+    return serializers.ListField(
+        child=ChoiceField(choices=EXPANDABLE), required=False, max_length=len(EXPANDABLE),
+        help_text="Objects to include under `expanded`, as the API shows them: `customer` (the session's customer; "
+                  "a guest's once confirmed), `contract` (once completed, or the amended one), `invoice` (the "
+                  "session's first invoice, once completed). Each is null until it exists. Repeat the parameter: "
+                  "`expand[]=customer&expand[]=invoice`.")
 
 
-class CheckoutSessionListQuerySerializer(PageQuerySerializer):
+# ``expand[]`` is not a Python name: the field is declared through the class namespace.
+CheckoutSessionRetrieveQuerySerializer = type("CheckoutSessionRetrieveQuerySerializer", (QuerySerializer,), {
+    "__module__": __name__, "__doc__": "A session read's query: what to expand.", "expand[]": _expand_field()})
+
+
+class CheckoutSessionListQuerySerializer(PageQuerySerializer, CheckoutSessionRetrieveQuerySerializer):
     status = ChoiceField(choices=SessionStatus.choices, required=False)
     customer_id = IdField(required=False)
     checkout_type = ChoiceField(choices=CheckoutType.choices, required=False)
@@ -1084,6 +1095,114 @@ class EstimatesSerializer(serializers.Serializer):
     next_invoice = InvoiceEstimateSerializer(allow_null=True)
 
 
+# Schema only: ``expand[]``'s objects, built by ``customers.representation.customer_json`` and
+# ``billing.representation``'s ``contract_json`` / ``invoice_json``. Keep them in step.
+class AddressOutSerializer(serializers.Serializer):
+    line1 = serializers.CharField(required=False)
+    line2 = serializers.CharField(required=False, allow_null=True)
+    line3 = serializers.CharField(required=False, allow_null=True)
+    city = serializers.CharField(required=False, allow_null=True)
+    state = serializers.CharField(required=False, allow_null=True)
+    zip_code = serializers.CharField(required=False, allow_null=True)
+    country = serializers.CharField(required=False, allow_null=True)
+
+
+class TaxIdOutSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    value = serializers.CharField()
+
+
+class CustomerSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    object = serializers.ChoiceField(choices=["customer"])
+    organization_id = serializers.UUIDField()
+    business_entity_id = serializers.UUIDField(allow_null=True)
+    customer_name = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    phone_number = serializers.CharField(allow_blank=True)
+    external_id = serializers.CharField(allow_null=True)
+    address = AddressOutSerializer(allow_null=True)
+    ship_to_address = AddressOutSerializer(allow_null=True)
+    tax_info = TaxIdOutSerializer(many=True)
+    custom_data = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class ContractSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    object = serializers.ChoiceField(choices=["contract"])
+    organization_id = serializers.UUIDField()
+    livemode = serializers.BooleanField()
+    customer_id = serializers.UUIDField()
+    business_entity_id = serializers.UUIDField()
+    plan_id = serializers.UUIDField(allow_null=True)
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    trial_end = serializers.DateField(allow_null=True)
+    next_billing_date = serializers.DateField(allow_null=True)
+    collection_method = serializers.CharField()
+    default_payment_method_id = serializers.UUIDField(allow_null=True)
+    test_clock_id = serializers.UUIDField(allow_null=True)
+    credit_balance = serializers.CharField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancellation_reason = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+\\.[0-9]+$"}]})
+class InvoiceQuantityField(serializers.Field):
+    pass
+
+
+class InvoiceLineOutSerializer(serializers.Serializer):
+    product_id = serializers.UUIDField(allow_null=True)
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    pricing_model = serializers.CharField(allow_null=True)
+    quantity = InvoiceQuantityField(help_text="A whole number of units, or a decimal string for metered usage "
+                                              "with a fraction.")
+    unit_amount = serializers.CharField(allow_null=True)
+    amount = serializers.CharField()
+    period_start = serializers.DateField(allow_null=True)
+    period_end = serializers.DateField(allow_null=True)
+    proration = serializers.BooleanField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    object = serializers.ChoiceField(choices=["invoice"])
+    organization_id = serializers.UUIDField()
+    livemode = serializers.BooleanField()
+    contract_id = serializers.UUIDField()
+    customer_id = serializers.UUIDField()
+    checkout_session_id = serializers.UUIDField(allow_null=True)
+    billing_reason = serializers.CharField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    invoice_date = serializers.DateField(allow_null=True)
+    period_start = serializers.DateField(allow_null=True)
+    period_end = serializers.DateField(allow_null=True)
+    line_items = InvoiceLineOutSerializer(many=True)
+    subtotal = serializers.CharField()
+    tax = serializers.CharField()
+    total = serializers.CharField()
+    credit_applied = serializers.CharField()
+    amount_due = serializers.CharField()
+    attempt_count = serializers.IntegerField()
+    next_payment_attempt = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ExpandedSerializer(serializers.Serializer):
+    customer = CustomerSerializer(required=False, allow_null=True)
+    contract = ContractSerializer(required=False, allow_null=True)
+    invoice = InvoiceSerializer(required=False, allow_null=True)
+
+
 # Schema only: responses are built by ``checkout.representation.checkout_session_json`` (DRF's field-by-field
 # rendering would be the slowest part of a create). Keep the two in step.
 class CheckoutSessionSerializer(serializers.Serializer):
@@ -1161,6 +1280,8 @@ class CheckoutSessionSerializer(serializers.Serializer):
     amount_due = serializers.CharField(allow_null=True, help_text="amount_total after credit: what confirming "
                                                                   "charges today.")
     estimates = EstimatesSerializer(allow_null=True)
+    expanded = ExpandedSerializer(
+        required=False, help_text="Only with `expand[]`: the objects asked for, each null until it exists.")
 
 
 class CheckoutSessionPreviewSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from billing.enums import PaymentMethod
 from checkout.errors import PaymentFailed, RequestInvalid
 from checkout.representation import checkout_session_json, checkout_session_preview_json
-from checkout.selectors import checkout_session_get, checkout_session_list
+from checkout.selectors import checkout_session_expansions, checkout_session_get, checkout_session_list
 from checkout.services.confirm import Outcome, checkout_session_confirm
 from checkout.services.create import checkout_session_build, checkout_session_create
 from checkout.services.idempotency import idempotency_fingerprint, idempotency_key_held
@@ -89,6 +89,7 @@ class CheckoutSessionListApi(MerchantApi):
     @schema.list_schema
     def get(self, request):
         filters = query_validated(CheckoutSessionListQuerySerializer, request)
+        expand = filters.pop("expand[]", None)
         page = checkout_session_list(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters
         )
@@ -96,7 +97,7 @@ class CheckoutSessionListApi(MerchantApi):
         return Response(
             {
                 "object": "list",
-                "data": [checkout_session_json(session) for session in sessions],
+                "data": _sessions_expanded(sessions, expand),
                 "has_more": page.has_more,
                 "next_cursor": page.next_cursor,
             }
@@ -122,11 +123,11 @@ class CheckoutSessionUpdateApi(MerchantApi):
 class CheckoutSessionRetrieveApi(MerchantApi):
     @schema.retrieve_schema
     def get(self, request, session_id):
-        query_validated(CheckoutSessionRetrieveQuerySerializer, request)
+        expand = query_validated(CheckoutSessionRetrieveQuerySerializer, request).get("expand[]")
         session = checkout_session_expire_if_due(checkout_session_get(
             organization_id=request.auth.organization_id, session_id=session_id, livemode=request.auth.livemode
         ))
-        return Response(checkout_session_json(session))
+        return Response(_sessions_expanded([session], expand)[0])
 
 
 class CheckoutSessionCancelApi(MerchantApi):
@@ -186,6 +187,14 @@ class CheckoutSessionExpireApi(MerchantApi):
             return 200, checkout_session_json(session)
 
         return idempotent_response(request, operation="checkout_session_expire", target=session_id, call=expire)
+
+
+def _sessions_expanded(sessions, expand) -> list[dict]:
+    """The sessions' JSON, with ``expanded`` when ``expand[]`` asked for it."""
+    if not expand:
+        return [checkout_session_json(session) for session in sessions]
+    expansions = checkout_session_expansions(sessions, expand)
+    return [{**checkout_session_json(session), "expanded": expansions[session.pk]} for session in sessions]
 
 
 def _json_object(payload) -> dict:
