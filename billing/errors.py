@@ -198,6 +198,22 @@ class PaymentProviderUnavailable(DomainError):
     message = "Card payments are not available for this checkout; pay by invoice or contact the merchant."
 
 
+class PaymentOutcomeUnknown(PaymentProviderUnavailable):
+    """The provider was asked and no answer came (network, timeout, its own 5xx): the charge may
+    or may not have happened. The attempt stays pending and is asked again with the same key."""
+
+    code = "payment_outcome_unknown"
+    message = "We did not hear back from the card processor; your payment is being checked."
+
+
+class AmountNotSupportedByProvider(DomainError):
+    """The payment provider's currency rules cannot take the amount due (Stripe: three-decimal
+    currencies in steps of 0.010, ISK in whole krónur): refused before anything is charged."""
+
+    code = "amount_not_supported_by_provider"
+    message = "The card processor cannot charge this amount in this currency."
+
+
 class PaymentSettingsInvalid(DomainError):
     code = "payment_settings_invalid"
     message = "The payment settings are not valid."

@@ -28,7 +28,7 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from billing.errors import PaymentProviderUnavailable
+from billing.errors import PaymentOutcomeUnknown, PaymentProviderUnavailable
 from core.money import minor_units
 
 logger = logging.getLogger(__name__)
@@ -319,12 +319,19 @@ class StripePaymentProvider:
             intent = ((error.json_body or {}).get("error") or {}).get("payment_intent") or {}
             return ChargeResult(ChargeStatus.FAILED, intent.get("id", "") if isinstance(intent, dict) else "",
                                 error.code or "card_declined", error.user_message or str(_("Your card was declined.")))
+        except (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError) as error:
+            # Stripe read the request and refused it (an amount it does not take, revoked keys):
+            # nothing was charged, and sending it again would be refused again.
+            logger.error("stripe refused the payment intent: %s (%s)", type(error).__name__, error.code)
+            return ChargeResult(ChargeStatus.FAILED, failure_code=f"provider_{error.code or 'refused'}"[:64],
+                                failure_message=str(_("Card payments are not available for this payment; "
+                                                      "nothing was charged.")))
         except stripe.StripeError as error:
-            # Network, keys, Stripe down: nothing is recorded (the confirm rolls back) and a
-            # retry sends the same idempotency key, so it cannot charge twice.
-            logger.error("stripe payment intent create failed: %s (%s)", type(error).__name__, error.code)
-            raise PaymentProviderUnavailable(
-                str(_("Card payments are briefly unavailable; nothing was charged. Please try again."))) from None
+            # No answer (network, timeout, Stripe's 5xx, a concurrent request with the same key):
+            # the intent may exist. The caller keeps the attempt and asks again with the same key
+            # and the same parameters, which Stripe answers with the first outcome.
+            logger.error("stripe payment intent create: no answer: %s (%s)", type(error).__name__, error.code)
+            raise PaymentOutcomeUnknown() from None
         result = self._result(intent)
         if request.save_for_future and result.status == ChargeStatus.SUCCEEDED:
             result = replace(result, saved_method=self._saved_or_bare(request.payment_method_id,
@@ -341,7 +348,11 @@ class StripePaymentProvider:
             return SavedMethod(reference=payment_method_id, customer_reference=customer_reference)
 
     def settle(self, request: SettleRequest) -> ChargeResult:
-        return self._result(self._client().v1.payment_intents.retrieve(request.reference))
+        try:
+            return self._result(self._client().v1.payment_intents.retrieve(request.reference))
+        except stripe.StripeError as error:
+            logger.error("stripe payment intent retrieve: no answer: %s (%s)", type(error).__name__, error.code)
+            raise PaymentOutcomeUnknown() from None
 
     def refund(self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
         """A Stripe Refund of ``amount`` on the PaymentIntent ``reference``; the key makes a
@@ -358,6 +369,30 @@ class StripePaymentProvider:
         status = {"succeeded": "succeeded", "pending": "pending", "requires_action": "pending"}.get(
             data.get("status"), "failed")
         return RefundResult(status, data.get("id", ""), data.get("failure_reason") or "")
+
+    def refund_unrecorded(self, *, reference: str, idempotency_key: str) -> RefundResult:
+        """Give back all of an intent that pays for nothing of ours (no amount: Stripe refunds
+        what is left); the key makes a redelivered event refund once."""
+        try:
+            refund = self._client().v1.refunds.create(params={"payment_intent": reference},
+                                                      options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as error:  # refunded already, disputed, …
+            return RefundResult("failed", failure_reason=error.user_message or str(error.code or "refund refused"))
+        except stripe.StripeError as error:
+            logger.error("stripe refund create failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
+        return RefundResult("succeeded" if refund.to_dict().get("status") == "succeeded" else "pending", refund.id)
+
+    def refunds_of(self, reference: str, currency: str) -> list[tuple[str, Decimal, str]]:
+        """The refunds Stripe has on a PaymentIntent: ``(id, amount, status)`` each, our statuses."""
+        try:
+            page = self._client().v1.refunds.list(params={"payment_intent": reference, "limit": 100}).to_dict()
+        except stripe.StripeError as error:
+            logger.error("stripe refund list failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
+        status = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}
+        return [(r["id"], amount_from_minor_units(r["amount"], currency), status.get(r.get("status"), "pending"))
+                for r in page.get("data") or ()]
 
     def customer_create(self, *, idempotency_key: str, email: str = "", name: str = "", metadata: dict) -> str:
         """A Stripe Customer for one of our customers (created once: the key makes a retry
@@ -484,13 +519,71 @@ def provider_for(payment_settings, *, livemode: bool) -> PaymentProvider | None:
     return None if livemode else TEST_PROVIDER
 
 
+# --- Stripe's amounts -------------------------------------------------------------------------
+#
+# Stripe takes amounts as integers in its own idea of each currency's minor unit
+# (https://docs.stripe.com/currencies), which is not always ISO 4217's (babel's, ``core.money``):
+# two decimals unless listed here. The one table of its exceptions:
+
+
+@dataclass(frozen=True)
+class StripeCurrency:
+    decimals: int  # the amount sent is ``amount × 10^decimals``
+    step: int = 1  # …and must be a multiple of this
+
+
+STRIPE_CURRENCIES: dict[str, StripeCurrency] = {
+    # Zero-decimal: "to charge ¥500, provide an amount value of 500".
+    **{code: StripeCurrency(0) for code in (
+        "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF",
+        "XPF")},
+    # Three-decimal, last digit 0: "5.124 KWD must be rounded to 5120 or 5130".
+    **{code: StripeCurrency(3, step=10) for code in ("BHD", "JOD", "KWD", "OMR", "TND")},
+    # ISK has no decimals (ISO 0) but Stripe keeps two, in whole krónur: "an ISK amount of 100
+    # represents 1 króna", multiples of 100 only (invalid_charge_amount_no_decimal_compatible).
+    "ISK": StripeCurrency(2, step=100),
+    # HUF and TWD: charged with two decimals (ISO's too); only payouts are whole units.
+    "HUF": StripeCurrency(2),
+    "TWD": StripeCurrency(2),
+}
+STRIPE_DEFAULT_CURRENCY = StripeCurrency(2)
+
+
+class AmountNotRepresentable(ValueError):
+    """Stripe cannot take this amount in this currency (too precise, or not a multiple of its step)."""
+
+
+def stripe_currency(currency: str) -> StripeCurrency:
+    return STRIPE_CURRENCIES.get(currency.upper(), STRIPE_DEFAULT_CURRENCY)
+
+
 def amount_in_minor_units(amount: Decimal, currency: str) -> int:
-    """``amount`` (already rounded to the currency) as an integer of minor units: 184.00 USD →
-    18400, 5000 JPY → 5000. Refuses an amount with more precision than the currency has."""
-    scaled = amount.scaleb(minor_units(currency))
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} has more decimals than {currency} allows")
+    """``amount`` (already rounded to the currency) as the integer Stripe takes: 184.00 USD →
+    18400, 5000 JPY → 5000, 500 ISK → 50000, 13.360 KWD → 13360. Raises ``AmountNotRepresentable``
+    for an amount Stripe refuses (13.363 KWD, 1.005 USD): never rounded silently."""
+    rule = stripe_currency(currency)
+    scaled = Decimal(amount).scaleb(rule.decimals)
+    if scaled != scaled.to_integral_value() or int(scaled) % rule.step:
+        raise AmountNotRepresentable(f"{amount} {currency.upper()} cannot be sent to Stripe")
     return int(scaled)
+
+
+def amount_from_minor_units(value: int, currency: str) -> Decimal:
+    """Stripe's integer amount back as our Decimal (18400 USD → 184.00, 50000 ISK → 500)."""
+    return Decimal(int(value)).scaleb(-stripe_currency(currency).decimals).quantize(
+        Decimal(1).scaleb(-minor_units(currency)))
+
+
+def stripe_amount_check(amount: Decimal, currency: str) -> str:
+    """Empty when Stripe takes ``amount``; else why not, for the customer and the merchant."""
+    try:
+        amount_in_minor_units(amount, currency)
+    except AmountNotRepresentable:
+        rule = stripe_currency(currency)
+        unit = Decimal(rule.step).scaleb(-rule.decimals)
+        return (f"Card payments in {currency.upper()} are taken in steps of {unit} {currency.upper()}; "
+                f"{amount} {currency.upper()} cannot be charged by card.")
+    return ""
 
 
 def luhn_valid(number: str) -> bool:

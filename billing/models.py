@@ -503,6 +503,9 @@ class Payment(BaseModel):
     currency = models.CharField(max_length=3)
     card_last4 = models.CharField(max_length=4, blank=True)
     provider_reference = models.CharField(max_length=100, blank=True)
+    # What the provider was asked to charge (Stripe: the PaymentMethod id made by Stripe.js),
+    # recorded with the idempotency key before the call: a retry sends both again unchanged.
+    payment_method_reference = models.CharField(max_length=255, blank=True)
     # Stripe: the PaymentIntent's client secret, handed to the customer's browser to complete
     # 3-D Secure; meant for that browser, never logged.
     client_secret = models.CharField(max_length=255, blank=True, editable=False)

@@ -75,6 +75,23 @@ def _reserve(*, organization_id, livemode, payment_id, amount, reason, source, r
     return refund
 
 
+def payment_refund_unapplied(*, payment_id, reason: str = RefundReason.OTHER) -> Refund:
+    """Money that came in for nothing (a settle-later payment whose contract changed meanwhile,
+    so it was not applied): all of it is given back through the provider. Call inside the
+    transaction that records why; the refund is reserved here and sent once that commits (or by
+    ``refunds_reconcile_pending``), whatever the payment's own status."""
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    amount = payment.amount - payment.amount_refunded
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=F("amount_refunded") + amount)
+    refund = Refund(organization_id=payment.organization_id, payment=payment, invoice_id=_invoice_of(payment),
+                    livemode=payment.livemode, amount=amount, currency=payment.currency, reason=reason,
+                    source="system", requested_by="system")
+    refund.idempotency_key = f"refund-{refund.pk}"
+    refund.save(force_insert=True)
+    transaction.on_commit(lambda: refund_send(refund_id=refund.pk))
+    return refund
+
+
 def _invoice_of(payment: Payment):
     if payment.invoice_id is not None:
         return payment.invoice_id

@@ -280,6 +280,23 @@ class StripeWebhookRejected(DomainError):
     message = "Unknown webhook endpoint or invalid Stripe-Signature."
 
 
+class LivePaymentProviderMissing(DomainError):
+    """A live session that must take a card, in an organization with no live payment provider:
+    refused at create, before a customer could type a card number anywhere."""
+
+    code = "live_payment_provider_missing"
+    message = ("Live card payments need Stripe: save the organization's live payment settings (provider "
+               "\"stripe\" with its live keys) in admin, or allow pay by invoice on the business entity.")
+
+
+class StripeWebhookRetryLater(StripeWebhookRejected):
+    """Applying the event needs Stripe, which did not answer: Stripe sends it again later."""
+
+    code = "stripe_unavailable"
+    status = 503
+    message = "Stripe did not answer; send the event again."
+
+
 class WebhookEndpointNotFound(NotFound):
     code = CheckoutErrorCode.WEBHOOK_ENDPOINT_NOT_FOUND.value
     message = "No such webhook endpoint."

@@ -185,7 +185,7 @@ class ConfirmForm(forms.Form):
 
     def __init__(self, *args, guest: bool, payment_required: bool, invoice_allowed: bool,
                  initial_details: dict | None = None, hosted_card_fields: bool = False,
-                 terms_required: bool = False, card_setup: bool = False, **kwargs):
+                 terms_required: bool = False, card_setup: bool = False, card_available: bool = True, **kwargs):
         if initial_details and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from_details(initial_details)
         super().__init__(*args, **kwargs)
@@ -199,17 +199,27 @@ class ConfirmForm(forms.Form):
         # Stripe: the card is typed into Stripe's own fields; only the id Stripe.js made for it
         # comes here, so our card inputs go.
         self.hosted_card_fields = hosted_card_fields and self.collects_card
-        for name in self.CARD_FIELDS if self.hosted_card_fields else ("payment_method_id",):
-            del self.fields[name]
+        # No provider takes cards here (live mode without Stripe): no card inputs of ours, ever;
+        # only what else is configured (pay by invoice) is offered.
+        self.card_available = card_available or not self.collects_card
+        if not self.card_available:
+            for name in (*self.CARD_FIELDS, "payment_method_id"):
+                del self.fields[name]
+        else:
+            for name in self.CARD_FIELDS if self.hosted_card_fields else ("payment_method_id",):
+                del self.fields[name]
         if not guest:
             for name in self.GUEST_FIELDS:
                 del self.fields[name]
+        # Something the customer can pay with (False: nothing is configured; no Pay button).
+        self.payable = True
         if self.collects_card:
-            methods = [(PaymentMethod.CARD.value, _("Card"))]
+            methods = [(PaymentMethod.CARD.value, _("Card"))] if self.card_available else []
             if invoice_allowed and payment_required:
                 methods.append((PaymentMethod.INVOICE.value, _("Pay by invoice")))
+            self.payable = bool(methods)
             self.fields["payment_method"].choices = methods
-            self.fields["payment_method"].initial = PaymentMethod.CARD.value
+            self.fields["payment_method"].initial = methods[0][0] if methods else None
         else:
             for name in self.PAYMENT_FIELDS:
                 self.fields.pop(name, None)

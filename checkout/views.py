@@ -176,6 +176,7 @@ def _form(session: CheckoutSession, data=None, *, typed: dict | None = None) -> 
         hosted_card_fields=bool(provider and provider.hosted_card_fields),
         terms_required=bool(session.terms_url),
         card_setup=saves_card and provider is not None,
+        card_available=provider is not None,
     )
     if typed:  # shown again, unbound: no "required" errors for what is still to type
         form.initial.update(typed)
@@ -280,7 +281,9 @@ def _render_state(request, session: CheckoutSession):
     context = _base_context(session)
     if session.status == SessionStatus.PROCESSING:
         payment = checkout_session_payment_latest(session, PaymentAttemptStatus.PENDING)
-        context.update(payment=payment, back_url=merchant_url(session, "pending_url"))
+        # No answer from the gateway yet (``payment_settle`` asks again): say so, not "processing".
+        context.update(payment=payment, back_url=merchant_url(session, "pending_url"),
+                       checking=payment is not None and not payment.provider_reference)
         if payment is not None and payment.client_secret:  # 3-D Secure to complete in this browser
             provider = checkout_session_payment_provider(session)
             context.update(**_stripe_context(getattr(provider, "publishable_key", "")),

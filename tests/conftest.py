@@ -167,6 +167,18 @@ def stripe_mode(localstripe, settings):
 
 
 @pytest.fixture
+def stripe_double(localstripe, stripe_mode, settings):
+    """The server side of Stripe behind ``tests.stripe_double`` (idempotency rules, lost answers,
+    refused amounts); Stripe.js on the page still talks to localstripe."""
+    from tests.stripe_double import StripeDouble
+
+    double = StripeDouble(upstream_port=localstripe.port).start()
+    settings.STRIPE_API_BASE = double.base
+    yield double
+    double.stop()
+
+
+@pytest.fixture
 def receiver():
     """A webhook receiver on a loopback port (see ``tests.receiver.Receiver``)."""
     r = Receiver()

@@ -171,7 +171,13 @@ class CheckoutSessionConfirmApi(MerchantApi):
                 # with the same key answers it again rather than charging the card twice.
                 failed = PaymentFailed(result.failure_message or None, field="payment_method_id")
                 return failed.status, error_body(failed.code, failed.message, failed.fields)
-            return 200, checkout_session_json(result.session)
+            body = checkout_session_json(result.session)
+            payment = result.payment
+            if result.outcome == Outcome.PROCESSING and payment is not None and payment.client_secret:
+                # 3-D Secure: the merchant's page finishes it with Stripe.js (handleNextAction).
+                body["next_action"] = {"type": "use_stripe_sdk", "client_secret": payment.client_secret,
+                                       "payment_intent": payment.provider_reference}
+            return 200, body
 
         return idempotent_response(request, operation="checkout_session_confirm", target=session_id, call=confirm)
 

@@ -26,20 +26,33 @@ Guarantees
   contract, the invoice and the redemption, which nothing can refuse any more: a decline or
   a settle-later answer leaves nothing to undo, so no savepoint is needed.
 
-A real gateway: the provider is called while the session row is locked, with a key that a
-retried attempt repeats (``checkout-<session>-<attempt>``), so a retried call cannot charge
-twice; the lock is held for the length of the gateway call (bounded by its timeout).
+A card payment is an attempt recorded before the provider is asked, and the provider is asked
+outside every lock (as renewals are, ``billing.collection``):
+
+1. under the session's lock, everything that can refuse is decided, then the attempt is written
+   (a pending ``Payment`` with its gateway idempotency key ``checkout-<session>-<payment>`` and
+   what is charged: amount, currency, the payment method id) and the session goes
+   ``processing``; this commits. A double submit or a second tab now finds it not open.
+2. the provider is called, the session unlocked (a hung gateway holds no row lock);
+3. its answer is applied under the session's lock, once (``_payment_apply``): completed, still
+   processing (3-D Secure, settles later) or declined (open again, payment failed).
+
+No answer from the provider (network, timeout, its 5xx) is *unknown*, not a failure: the session
+stays processing ("we're checking your payment"), and ``payment_settle`` (the sweep, within a
+minute; a webhook about the intent, by its ``metadata.payment_id``) asks again with the same key
+and the same parameters, which the gateway answers with the first outcome: never a second charge,
+never a charge we think did not happen.
 """
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -49,8 +62,16 @@ from billing.enums import (
     InvoiceStatus,
     PaymentAttemptStatus,
     PaymentMethod,
+    PaymentProviderName,
+    RefundReason,
 )
-from billing.errors import ContractChanged, EstimateInconsistent, PaymentProviderUnavailable
+from billing.errors import (
+    AmountNotSupportedByProvider,
+    ContractChanged,
+    EstimateInconsistent,
+    PaymentProviderUnavailable,
+    PromotionCodeUsedUp,
+)
 from billing.estimates import Quote
 from billing.gateway import (
     TEST_PROVIDER,
@@ -62,14 +83,16 @@ from billing.gateway import (
     SavedMethod,
     SettleRequest,
     provider_for,
+    stripe_amount_check,
     test_card_for,
 )
-from billing.models import Contract, Invoice, Payment, SavedPaymentMethod, TestClock
+from billing.models import Contract, Coupon, Invoice, Payment, PromotionCode, SavedPaymentMethod, TestClock
 from billing.payment_methods import (
     provider_customer_remember,
     saved_payment_method_announce,
     saved_payment_method_record,
 )
+from billing.refunds import payment_refund_unapplied
 from billing.renewals import contract_billing_resume
 from billing.selectors import coupon_uses_left_check
 from billing.services import (
@@ -103,6 +126,9 @@ logger = logging.getLogger(__name__)
 
 # How long a customer has to complete 3-D Secure before the payment is given up.
 AUTHENTICATION_WINDOW = timedelta(hours=1)
+# An attempt whose answer never came is asked again this long after it was recorded (the
+# settle sweep runs every minute): long enough for a slow gateway call still in flight.
+UNKNOWN_GRACE = timedelta(seconds=20)
 
 
 # --- results ------------------------------------------------------------------------------
@@ -396,7 +422,7 @@ def checkout_session_confirm(
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now, organization_id=organization_id, livemode=livemode,
                            related=("business_entity", "customer", "customer__test_clock"),
-                           payment_attempts=True, action="confirmed") as session:
+                           action="confirmed") as session:
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
         clicked = _clicked(session, now=now, terms_accepted=terms_accepted, language=language,
@@ -434,9 +460,11 @@ def checkout_session_confirm(
         if payment_method != PaymentMethod.CARD:
             raise PaymentMethodNotAllowed(field="payment_method")
         provider, card = _card_provider(session, provider, card, payment_method_id)
-        return _confirm_by_card(session, provider=provider, card=card, payment_method_id=payment_method_id,
-                                amount=amount_due, clicked=clicked, saves_card=saves_card, mandate=mandate,
-                                language=language)
+        attempt = _card_attempt_record(session, provider=provider, card=card, payment_method_id=payment_method_id,
+                                       amount=amount_due, clicked=clicked, saves_card=saves_card, mandate=mandate,
+                                       language=language)
+    # Committed: the attempt exists whatever happens to this process or to the answer.
+    return _card_attempt_send(attempt)
 
 
 def _card_provider(session: CheckoutSession, provider: PaymentProvider | None, card: CardDetails | None,
@@ -513,66 +541,107 @@ def _clicked(session: CheckoutSession, *, now, terms_accepted: bool, language: s
     return clicked
 
 
-def _confirm_by_card(session: CheckoutSession, *, provider: PaymentProvider, card: CardDetails | None,
-                     payment_method_id: str, amount: Decimal, clicked: dict, saves_card: bool = False,
-                     mandate: Mandate | None = None, language: str = "") -> ConfirmResult:
+@dataclass(frozen=True)
+class _CardAttempt:
+    session: CheckoutSession
+    payment: Payment
+    provider: PaymentProvider
+    request: ChargeRequest
+    saves_card: bool
+    mandate: Mandate | None
+    language: str
+
+
+def _card_attempt_record(session: CheckoutSession, *, provider: PaymentProvider, card: CardDetails | None,
+                         payment_method_id: str, amount: Decimal, clicked: dict, saves_card: bool = False,
+                         mandate: Mandate | None = None, language: str = "") -> _CardAttempt:
+    """The attempt, written before the provider is asked (the session locked): a pending payment
+    with its key and parameters, and the session processing (no event yet: the answer decides
+    which one). The partial unique index allows one such payment per session."""
     if session.coupon_id is not None:  # its last use may have gone meanwhile: refuse before charging
         coupon_uses_left_check(coupon_id=session.coupon_id, promotion_code_id=session.promotion_code_id)
-    # The gateway's idempotency key counts this session's earlier attempts (committed: each
-    # ended failed). A retry after a lost answer (this transaction rolled back) sends the same
-    # key, so the gateway returns the first charge, never a second.
-    attempt = session.payment_attempts + 1
+        _coupon_in_flight_check(session)
+    if provider.name == PaymentProviderName.STRIPE and (refusal := stripe_amount_check(amount, session.currency)):
+        raise AmountNotSupportedByProvider(refusal, field="currency")
     payment = Payment(
-        organization_id=session.organization_id,
-        checkout_session=session,
-        livemode=session.livemode,
-        provider=provider.name,
-        method=PaymentMethod.CARD,
-        amount=amount,
-        currency=session.currency,
-        card_last4=card.last4 if card else "",
+        organization_id=session.organization_id, checkout_session=session, livemode=session.livemode,
+        provider=provider.name, method=PaymentMethod.CARD, amount=amount, currency=session.currency,
+        card_last4=card.last4 if card else "", status=PaymentAttemptStatus.PENDING,
+        payment_method_reference=payment_method_id,
     )
-    # A card kept for the renewals is attached to the provider's customer (Stripe: created once,
-    # the same on a retry, so a retried call sends the same parameters; none for the test provider).
-    customer_reference = checkout_session_provider_customer(session=session, provider=provider) if saves_card else ""
-    result = provider.charge(ChargeRequest(
-        amount=amount, currency=session.currency, card=card, payment_method_id=payment_method_id,
-        idempotency_key=f"checkout-{session.pk}-{attempt}", description=f"Checkout {session.pk}",
-        metadata={"checkout_session_id": str(session.pk), "payment_id": str(payment.pk)},
-        save_for_future=saves_card, customer_reference=customer_reference))
-    payment.provider_reference = result.reference
-
-    if result.status == ChargeStatus.SUCCEEDED:
-        fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID,
-                             saved=result.saved_method if saves_card else None, provider_name=provider.name,
-                             mandate=mandate, language=language)
-        _payment_save(payment, status=PaymentAttemptStatus.SUCCEEDED, saved_payment_method=fulfilment.payment_method)
-        _complete(session, fulfilment, expected=SessionStatus.OPEN, payment_status=PaymentStatus.PAID,
-                  payment_method=PaymentMethod.CARD, payment=payment, **clicked)
-        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice,
-                             payment_method=fulfilment.payment_method)
-
-    if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
-        # Money in flight (or 3-D Secure to complete in the browser): processing never
-        # expires, and the outcome arrives through payment_settle.
-        _payment_save(payment, status=PaymentAttemptStatus.PENDING, client_secret=result.client_secret)
-        session_transition(session, expected=SessionStatus.OPEN, status=SessionStatus.PROCESSING,
-                           payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.CARD, **clicked,
-                           event=EventType.PROCESSING, data={"payment_id": str(payment.pk)})
-        _queue_settle(payment.pk)
-        return ConfirmResult(session, Outcome.PROCESSING, payment)
-
-    _payment_save(payment, status=PaymentAttemptStatus.FAILED, failure_code=result.failure_code[:64],
-                  failure_message=result.failure_message[:300])
-    return _payment_failed(session, payment, expected=SessionStatus.OPEN, payment_method=PaymentMethod.CARD,
-                           **clicked)
-
-
-def _payment_save(payment: Payment, **fields) -> None:
-    """Insert the attempt once, with how it ended."""
-    for name, value in fields.items():
-        setattr(payment, name, value)
+    # One key per attempt, bound to this payment and so to its parameters: a retry of this
+    # attempt repeats both, a new attempt (another card) gets a new key.
+    payment.idempotency_key = f"checkout-{session.pk}-{payment.pk}"
     payment.save(force_insert=True)
+    session_transition(session, expected=SessionStatus.OPEN, status=SessionStatus.PROCESSING,
+                       payment_status=PaymentStatus.PENDING, payment_method=PaymentMethod.CARD, **clicked)
+    return _CardAttempt(session, payment, provider, _charge_request(payment, card=card, saves_card=saves_card),
+                        saves_card, mandate, language)
+
+
+def _coupon_in_flight_check(session: CheckoutSession) -> None:
+    """A card payment in flight holds a use of its coupon (and promotion code) until it ends: the
+    coupon is locked only while the attempt is recorded, not for the gateway call, so the other
+    sessions processing with it count as uses. Refuses with ``PromotionCodeUsedUp``."""
+    rows = [(Coupon, session.coupon_id, "coupon_id",
+             "code" if session.promotion_code_id is not None else "discount")]
+    if session.promotion_code_id is not None:
+        rows.insert(0, (PromotionCode, session.promotion_code_id, "promotion_code_id", "code"))
+    for model, pk, field, noun in rows:
+        row = model.objects.only("max_redemptions", "times_redeemed").get(pk=pk)  # locked by the check
+        if row.max_redemptions is None:
+            continue
+        in_flight = (CheckoutSession.objects.filter(**{field: pk}, status=SessionStatus.PROCESSING)
+                     .exclude(pk=session.pk).count())
+        if row.times_redeemed + in_flight >= row.max_redemptions:
+            raise PromotionCodeUsedUp(
+                f"This {noun} has just been used for the last time. Remove it to continue at the full price.",
+                field="promotion_code")
+
+
+def _charge_request(payment: Payment, *, card: CardDetails | None = None, saves_card: bool = False,
+                    customer_reference: str = "") -> ChargeRequest:
+    """What the provider is asked for an attempt: built from the recorded payment only, so a
+    retry sends exactly the parameters of the first call."""
+    return ChargeRequest(
+        amount=payment.amount, currency=payment.currency, card=card,
+        payment_method_id=payment.payment_method_reference, idempotency_key=payment.idempotency_key,
+        description=f"Checkout {payment.checkout_session_id}",
+        metadata={"checkout_session_id": str(payment.checkout_session_id), "payment_id": str(payment.pk)},
+        save_for_future=saves_card, customer_reference=customer_reference)
+
+
+def _card_attempt_send(attempt: _CardAttempt) -> ConfirmResult:
+    """Ask the provider (no lock held) and apply its answer; no answer leaves the attempt
+    pending for ``payment_settle`` to ask again."""
+    try:
+        # A card kept for the renewals is attached to the provider's customer (Stripe: created
+        # once, the same on a retry, so a retried call sends the same parameters; none for the
+        # test provider). Asked here, with no row locked, like the charge.
+        request = replace(attempt.request, customer_reference=checkout_session_provider_customer(
+            session=attempt.session, provider=attempt.provider)) if attempt.saves_card else attempt.request
+        result = attempt.provider.charge(request)
+    except PaymentProviderUnavailable:
+        logger.warning("payment %s: no answer from %s; asked again by its key", attempt.payment.pk,
+                       attempt.provider.name)
+        return ConfirmResult(attempt.session, Outcome.PROCESSING, attempt.payment)
+    try:
+        return _provider_answer_apply(attempt.session.pk, result=result, payment_id=attempt.payment.pk,
+                                      saved=result.saved_method if attempt.saves_card else None, saved_known=True,
+                                      mandate=attempt.mandate, language=attempt.language)
+    except SessionNotProcessing:  # a webhook or the sweep applied the same answer first
+        return _result_now(attempt.session.pk, attempt.payment.pk)
+
+
+def _result_now(session_id, payment_id) -> ConfirmResult:
+    session = CheckoutSession.objects.get(pk=session_id)
+    payment = Payment.objects.get(pk=payment_id)
+    if session.status == SessionStatus.COMPLETED:
+        return ConfirmResult(session, Outcome.COMPLETED, payment, invoice=getattr(session, "invoice", None))
+    if payment.status == PaymentAttemptStatus.FAILED:
+        return ConfirmResult(session, Outcome.PAYMENT_FAILED, payment, failure_code=payment.failure_code,
+                             failure_message=payment.failure_message)
+    return ConfirmResult(session, Outcome.PROCESSING, payment)
 
 
 def _payment_failed(session: CheckoutSession, payment: Payment, *, expected: str, **transition) -> ConfirmResult:
@@ -598,8 +667,16 @@ def _payment_update(payment: Payment, **changes) -> None:
 
 
 @transaction.atomic
-def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code: str = "",
-             failure_message: str = "", reference: str = "", payment_id=None) -> ConfirmResult:
+def _payment_apply(session_id, *, result: ChargeResult, payment_id=None, organization_id=None,
+                   saved: SavedMethod | None = None, saved_known: bool = False, mandate: Mandate | None = None,
+                   language: str = "", refund: bool = False) -> ConfirmResult:
+    """Apply a provider's answer to a processing session's pending payment, exactly once (the
+    session, then the payment, locked): succeeded → completed; pending or 3-D Secure → still
+    processing, the answer kept; failed → open again, payment failed. ``saved``: the card the
+    charge saved (``saved_known``), else asked from the provider when the session keeps it.
+    ``refund``: a failure whose money came in all the same goes back through the provider.
+    Raises ``SessionNotProcessing`` when the session or payment is no longer waiting for it, and
+    ``ContractChanged`` (nothing written) when the amendment's contract changed meanwhile."""
     session = session_locked(session_id=session_id, organization_id=organization_id,
                              related=("business_entity", "customer", "customer__test_clock"))
     if session.status != SessionStatus.PROCESSING:
@@ -612,49 +689,80 @@ def _resolve(session_id, *, succeeded: bool, organization_id=None, failure_code:
     payment = payments.first()
     if payment is None:
         raise SessionNotProcessing("The checkout session has no pending payment.")
-    reference = reference or payment.provider_reference
-    if succeeded:
+    reference = result.reference or payment.provider_reference
+    if result.status == ChargeStatus.SUCCEEDED:
         # The money came in at the price the customer was shown: the discount is honoured
-        # even if its last use went to someone else while this payment was settling. The card
-        # it came from is kept for the renewals, as the page said.
-        saved = None
-        if session_saves_card(session, payment.amount):
+        # even if its last use went to someone else meanwhile. The card it came from is kept
+        # for the renewals, as the page said.
+        if not saved_known and session_saves_card(session, payment.amount):
             provider = _payment_provider(payment)
             saved = provider.saved_method_of(reference, payment.card_last4) if provider else None
         fulfilment = _fulfil(session, invoice_status=InvoiceStatus.PAID, enforce_redemption_limit=False,
-                             saved=saved, provider_name=payment.provider)
+                             saved=saved, provider_name=payment.provider, mandate=mandate, language=language)
         _payment_update(payment, status=PaymentAttemptStatus.SUCCEEDED, provider_reference=reference,
+                        client_secret="", card_last4=result.card_last4 or payment.card_last4,
                         saved_payment_method=fulfilment.payment_method)
         _complete(session, fulfilment, expected=SessionStatus.PROCESSING, payment_status=PaymentStatus.PAID,
                   payment_method=PaymentMethod.CARD, payment=payment)
-        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice)
-    failure_code = failure_code or "payment_failed"
-    failure_message = failure_message or "The payment could not be completed. Try another card or payment method."
-    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference,
-                    failure_code=failure_code[:64], failure_message=failure_message[:300])
+        return ConfirmResult(session, Outcome.COMPLETED, payment, fulfilment.contract, fulfilment.invoice,
+                             payment_method=fulfilment.payment_method)
+    if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
+        # Money in flight (or 3-D Secure to complete in the browser): processing never
+        # expires, and the outcome arrives through payment_settle. The first answer says so.
+        first_answer = not payment.provider_reference
+        _payment_update(payment, provider_reference=reference,
+                        client_secret=result.client_secret or payment.client_secret)
+        if first_answer:
+            session_transition(session, expected=SessionStatus.PROCESSING, event=EventType.PROCESSING,
+                               data={"payment_id": str(payment.pk)})
+            _queue_settle(payment.pk)
+        return ConfirmResult(session, Outcome.PROCESSING, payment)
+    _payment_update(payment, status=PaymentAttemptStatus.FAILED, provider_reference=reference, client_secret="",
+                    failure_code=(result.failure_code or "payment_failed")[:64],
+                    failure_message=(result.failure_message or str(_(
+                        "The payment could not be completed. Try another card or payment method.")))[:300])
+    if refund:
+        payment_refund_unapplied(payment_id=payment.pk, reason=RefundReason.CONTRACT_CHANGED)
     # Back to open so the customer may retry; if it is past expires_at by now, the next
     # read expires it.
     return _payment_failed(session, payment, expected=SessionStatus.PROCESSING, status=SessionStatus.OPEN)
 
 
+def _provider_answer_apply(session_id, *, result: ChargeResult, payment_id, **kwargs) -> ConfirmResult:
+    """A provider's answer, applied (``_payment_apply``). Money that came in for a contract that
+    changed meanwhile cannot happen through our services (a second amendment is refused while
+    this one is processing) but an ops edit of the contract can: nothing is applied, the payment
+    fails and its money goes back through the provider."""
+    try:
+        return _payment_apply(session_id, result=result, payment_id=payment_id, **kwargs)
+    except ContractChanged:
+        logger.warning("payment %s came in for a contract that changed meanwhile; refunded", payment_id)
+        return _payment_apply(session_id, payment_id=payment_id, refund=True, result=ChargeResult(
+            ChargeStatus.FAILED, result.reference, ContractChanged.code, str(_(
+                "The contract changed while this payment was processing; the payment will be refunded."))))
+
+
 def checkout_session_payment_resolve(*, session_id, succeeded: bool, organization_id=None) -> ConfirmResult:
     """Ops: mark a processing session's payment received (→ completed, contract and invoice
     created) or failed (→ open, payment_status failed). Refused unless processing."""
-    return _resolve(session_id, succeeded=succeeded, organization_id=organization_id,
-                    failure_code="marked_failed_by_ops" if not succeeded else "")
+    result = ChargeResult(ChargeStatus.SUCCEEDED) if succeeded else ChargeResult(
+        ChargeStatus.FAILED, failure_code="marked_failed_by_ops")
+    return _payment_apply(session_id, result=result, organization_id=organization_id)
 
 
 def payments_pending_unsettled(*, grace_seconds: float, limit: int = 500) -> list:
     """Ids of payments still pending ``grace_seconds`` after they were made (test provider,
-    or a Stripe intent whose webhook has not come). Bounded by created_at (indexed) so the read
-    does not grow with the payments table."""
+    or a Stripe intent whose webhook has not come), and of attempts whose answer never came
+    (no provider reference) ``UNKNOWN_GRACE`` after they were recorded: those are asked again
+    within the minute. Bounded by created_at (indexed) so the read does not grow with the
+    payments table."""
     now = timezone.now()
+    pending = Payment.objects.filter(status=PaymentAttemptStatus.PENDING, checkout_session__isnull=False,
+                                     created_at__gte=now - timedelta(days=7))
     return list(
-        Payment.objects.filter(
-            status=PaymentAttemptStatus.PENDING,
-            created_at__gte=now - timedelta(days=7),
-            created_at__lte=now - timedelta(seconds=grace_seconds),
-        ).values_list("id", flat=True)[:limit]
+        pending.filter(Q(created_at__lte=now - timedelta(seconds=grace_seconds))
+                       | Q(provider_reference="", created_at__lte=now - UNKNOWN_GRACE))
+        .values_list("id", flat=True)[:limit]
     )
 
 
@@ -667,40 +775,50 @@ def checkout_session_payment_sync(*, session_id) -> ConfirmResult | None:
     return None if payment is None else payment_settle(payment_id=payment.pk)
 
 
-def payment_settle(*, payment_id) -> ConfirmResult | None:
-    """The background task's entry point: ask the provider how a pending payment ended and
-    apply it. Idempotent: a payment that is no longer pending (settled already, resolved by
-    ops) is left alone."""
+def payment_settle(*, payment_id, reference: str = "") -> ConfirmResult | None:
+    """Ask the provider how a pending checkout payment ended and apply it: by its reference
+    (``reference``: the intent a webhook names), or, when its first answer never came, by
+    sending the same attempt again (same key, same parameters: the gateway answers with the
+    first outcome). Idempotent: a payment that is no longer pending (settled already, resolved
+    by ops) is left alone; no answer again leaves it for the next run."""
     payment = Payment.objects.filter(pk=payment_id).first()
-    if payment is None or payment.status != PaymentAttemptStatus.PENDING:
+    if payment is None or payment.status != PaymentAttemptStatus.PENDING or payment.checkout_session_id is None:
         logger.info("payment %s is not pending; nothing to settle", payment_id)
         return None
     provider = _payment_provider(payment)
     if provider is None:
         logger.warning("payment %s: its provider (%s) is no longer configured", payment_id, payment.provider)
         return None
-    result = provider.settle(SettleRequest(reference=payment.provider_reference, amount=payment.amount,
-                                           currency=payment.currency, card_last4=payment.card_last4))
+    reference = reference or payment.provider_reference
+    try:
+        if reference:
+            result = provider.settle(SettleRequest(reference=reference, amount=payment.amount,
+                                                   currency=payment.currency, card_last4=payment.card_last4))
+        elif provider.hosted_card_fields and payment.payment_method_reference:
+            session = CheckoutSession.objects.select_related("customer").get(pk=payment.checkout_session_id)
+            saves_card = session_saves_card(session, payment.amount)
+            customer_reference = checkout_session_provider_customer(session=session, provider=provider) \
+                if saves_card else ""  # the same as the first call's: created once, kept
+            result = provider.charge(_charge_request(payment, saves_card=saves_card,
+                                                     customer_reference=customer_reference))
+        else:
+            # The card typed for the test provider lives only in memory: an attempt whose process
+            # died before asking it cannot be sent again, and nothing was charged.
+            result = ChargeResult(ChargeStatus.FAILED, failure_code="payment_interrupted", failure_message=str(_(
+                "The payment was interrupted before it was sent; nothing was charged. Please try again.")))
+    except PaymentProviderUnavailable:
+        logger.warning("payment %s: still no answer from %s", payment_id, payment.provider)
+        return None
     if result.status == ChargeStatus.REQUIRES_ACTION and timezone.now() - payment.created_at > AUTHENTICATION_WINDOW:
         # The customer never finished 3-D Secure: give up on the intent so the session
         # reopens (and can expire) instead of staying processing for ever.
-        provider.cancel(payment.provider_reference)
-        result = ChargeResult(ChargeStatus.FAILED, payment.provider_reference, "authentication_abandoned",
+        provider.cancel(result.reference or reference)
+        result = ChargeResult(ChargeStatus.FAILED, result.reference or reference, "authentication_abandoned",
                               str(_("The payment was not authenticated in time. Please try again.")))
-    if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION):
+    if result.status in (ChargeStatus.PENDING, ChargeStatus.REQUIRES_ACTION) and payment.provider_reference:
         return None  # still in flight: a later run settles it
-    resolve = partial(_resolve, payment.checkout_session_id, reference=result.reference, payment_id=payment.pk)
     try:
-        try:
-            return resolve(succeeded=result.status == ChargeStatus.SUCCEEDED,
-                           failure_code=result.failure_code, failure_message=result.failure_message)
-        except ContractChanged:
-            # Cannot happen through our services (a second amendment is refused while this one
-            # is processing) but an ops edit of the contract can: the money came in for terms
-            # that no longer exist, so nothing is applied and the payment is flagged for refund.
-            logger.warning("payment %s settled for a contract that changed meanwhile; not applied", payment_id)
-            return resolve(succeeded=False, failure_code=ContractChanged.code, failure_message=str(_(
-                "The contract changed while this payment was processing; the payment will be refunded.")))
+        return _provider_answer_apply(payment.checkout_session_id, result=result, payment_id=payment.pk)
     except SessionNotProcessing:
         logger.info("payment %s was resolved by someone else first", payment_id)
         return None

@@ -55,6 +55,7 @@ from checkout.errors import (
     ContractNotActive,
     ContractNotFound,
     CustomerNotFound,
+    LivePaymentProviderMissing,
     PlanNotActive,
     PlanNotFound,
     PlanUnchanged,
@@ -105,7 +106,26 @@ def checkout_session_create(*, organization: Organization, livemode: bool, terms
     """Create the session ``terms`` describe, priced and locked, inside the create's idempotency
     block (``held``: the key's claim, or no key): the session and its 201 body are written
     together. Returns what to answer."""
-    return held.insert(checkout_session_build(organization=organization, livemode=livemode, terms=terms))
+    session = checkout_session_build(organization=organization, livemode=livemode, terms=terms)
+    if livemode:
+        _live_payment_check(session)
+    return held.insert(session)
+
+
+def _live_payment_check(session: CheckoutSession) -> None:
+    """A live session that takes a card (money due, or a card kept for the renewals) needs a live
+    provider, unless its money can be paid by invoice: else ``LivePaymentProviderMissing``, so no
+    customer ever reaches a page that cannot take their card."""
+    from checkout.mandates import session_saves_card
+    from checkout.services.confirm import checkout_session_payment_provider
+
+    current = (session.estimates or {}).get("current_invoice") or {}
+    due = Decimal(str(current.get("amount_due", current.get("total", "0"))))
+    if (due <= 0 and not session_saves_card(session, due)) or checkout_session_payment_provider(session) is not None:
+        return
+    if due > 0 and BusinessEntity.objects.filter(pk=session.business_entity_id, allow_invoice_payment=True).exists():
+        return
+    raise LivePaymentProviderMissing(field="mode")
 
 
 def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> dict:

@@ -177,7 +177,9 @@ def test_two_amendments_confirmed_at_once_one_wins_the_other_contract_changed():
     )
 
     outcomes = sorted(type(r).__name__ if isinstance(r, Exception) else r.outcome for r in results)
-    assert outcomes == ["ContractChanged", "completed"]
+    # The loser finds the winner's payment in flight (its attempt is committed before the card
+    # is charged) or, if the winner has completed by then, the contract's new version.
+    assert outcomes in (["ContractAmendmentInProgress", "completed"], ["ContractChanged", "completed"])
     assert Invoice.objects.filter(contract=m.contract).count() == 1
     assert Payment.objects.filter(checkout_session__in=[a, b]).count() == 1
     assert len(_phases(m.contract)) == 2
