@@ -321,6 +321,9 @@ UNDOCUMENTED = {
     CheckoutErrorCode.INVALID_GRACE_PERIOD: "the roll-secret serializer answers value_out_of_range first",
     "promotion_codes_not_allowed": "the hosted page's promotion code field",
     CheckoutErrorCode.INVOICE_NOT_FOUND: "the hosted invoice page (its token), not the API",
+    "invoice_not_payable": "the hosted invoice page's pay-now",
+    "invoice_payment_in_progress": "the hosted invoice page's pay-now",
+    "dunning_policy_invalid": "admin's dunning policy form",
 }
 ALL_ERROR_CODES = sorted(KNOWN_ERROR_CODES - set(UNDOCUMENTED))
 

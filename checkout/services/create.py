@@ -454,7 +454,7 @@ def _check_contract_parties(organization, contract: ContractSnapshot, terms: Ses
 def _setup(organization, terms: SessionTerms, now, livemode: bool) -> dict:
     """A setup session: the customer (and, when given, their contract that still renews) whose
     new card it saves. Nothing is priced: no quote, no estimates."""
-    customer_id, business_entity_id, _entity = _customer_and_entity(organization, terms)
+    customer_id, business_entity_id, _entity, _buyer = _customer_and_entity(organization, terms)
     currency = None
     if terms.contract_id is not None:
         contract = (Contract.objects.filter(pk=terms.contract_id, organization_id=organization.pk, livemode=livemode)
