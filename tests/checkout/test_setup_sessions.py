@@ -113,3 +113,33 @@ def test_another_tenants_or_customers_contract_is_refused(customer, api_client, 
                                     "contract_id": str(someone_else.contract.pk), **URLS})
     assert response.status_code == 422 and response.json()["error"]["code"] == "contract_customer_mismatch"
     assert not CheckoutSession.objects.exists()
+
+
+def test_with_stripe_the_setup_page_saves_the_card_through_a_setup_intent(customer, api_client, client,
+                                                                          stripe_mode, localstripe):
+    """The Stripe path: the page asks for a SetupIntent, Stripe.js confirms it (here localstripe),
+    the confirm reads the card back from Stripe and makes it the default."""
+    from billing.models import ProviderCustomer
+
+    sold = sell(customer)
+    stripe_mode(customer.organization)
+    response = _create(api_client, {"mode": "setup", "customer_id": str(customer.pk),
+                                    "contract_id": str(sold.contract.pk), **URLS})
+    assert response.status_code == 201
+    session_id, page = response.json()["id"], "/pay/" + response.json()["url"].rsplit("/pay/", 1)[1]
+    html = client.get(page).content.decode()
+    assert 'id="card-element"' in html and "data-setup-url=" in html and 'name="card_number"' not in html
+
+    secret = client.post(page + "/setup-intent").json()["client_secret"]
+    setup_id = secret.split("_secret_")[0]
+    localstripe.confirm_card_setup(secret, "4242424242424242")
+    response = client.post(page, {"payment_method": "card", "payment_method_id": setup_id})
+    assert response.status_code == 302
+
+    new = SavedPaymentMethod.objects.get(checkout_session_id=session_id)
+    stripe_customer = ProviderCustomer.objects.get(customer=customer).provider_reference
+    assert (new.provider, new.provider_customer, new.last4) == ("stripe", stripe_customer, "4242")
+    assert new.provider_reference == localstripe.get(f"/v1/setup_intents/{setup_id}")["payment_method"]
+    sold.contract.refresh_from_db()
+    assert sold.contract.default_payment_method_id == new.pk
+    assert CheckoutSession.objects.get(pk=session_id).status == "completed"
