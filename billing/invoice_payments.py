@@ -18,6 +18,7 @@ comes as a PaymentMethod id from Stripe.js), not as the default: it becomes the 
 pays.
 """
 
+import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -50,15 +51,21 @@ def invoice_payment_method_save(*, invoice: Invoice, provider: PaymentProvider, 
     agreement shown next to it (not yet the default). Returns the method, or the provider's
     refusal (a ``ChargeResult`` with the reason to show)."""
     if provider.hosted_card_fields:
+        # Stripe: the PaymentMethod Stripe.js made, attached to the customer's Stripe Customer by
+        # a SetupIntent confirmed here (off-session use); a card that needs 3-D Secure to be
+        # saved is refused here, and the charge that follows may still ask for it on the page.
         customer = Customer.objects.get(pk=invoice.customer_id)
         reference = provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
                                                 customer=customer, livemode=invoice.livemode)
-        saved = provider.saved_method(payment_method_id, reference)
+        result = provider.setup_intent_create(
+            customer_reference=reference, idempotency_key=f"invoice-{invoice.pk}-setup-{uuid.uuid4().hex}",
+            metadata={"invoice_id": str(invoice.pk), "organization_id": str(invoice.organization_id)},
+            payment_method_id=payment_method_id)
     else:
         result = provider.save(card)
-        if result.status != ChargeStatus.SUCCEEDED or result.saved_method is None:
-            return result
-        saved = result.saved_method
+    if result.status != ChargeStatus.SUCCEEDED or result.saved_method is None:
+        return result
+    saved = result.saved_method
     return saved_payment_method_record(
         organization_id=invoice.organization_id, customer_id=invoice.customer_id, livemode=invoice.livemode,
         provider=provider.name, saved=saved, mandate_text=mandate_text, ip_address=ip_address,

@@ -33,6 +33,7 @@ class CheckoutErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     INVALID_CANCELLATION_REASON = "invalid_cancellation_reason"
     INVALID_EVENT_TYPE = "invalid_event_type"
+    INVOICE_NOT_FOUND = "invoice_not_found"
     INVALID_GRACE_PERIOD = "invalid_grace_period"
     INVALID_URL = "invalid_url"
     PAYMENT_FAILED = "payment_failed"
@@ -86,6 +87,7 @@ class CheckoutErrorCode(StrEnum):
     PLAN_ID_NOT_ALLOWED = "plan_id_not_allowed"
     PRICING_CONFLICT = "pricing_conflict"
     PRODUCT_OVERRIDES_NOT_ALLOWED = "product_overrides_not_allowed"
+    SETUP_MODE_CONFLICT = "setup_mode_conflict"
     TRIAL_NOT_ALLOWED = "trial_not_allowed"
     UNKNOWN_FIELD = "unknown_field"
     URL_SCHEME_NOT_ALLOWED = "url_scheme_not_allowed"
@@ -101,7 +103,7 @@ class EventNotFound(NotFound):
 
 
 class HostedInvoiceNotFound(NotFound):
-    code = "invoice_not_found"
+    code = CheckoutErrorCode.INVOICE_NOT_FOUND.value
     message = "No such invoice."
 
 

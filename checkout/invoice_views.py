@@ -80,6 +80,16 @@ def _estimate(invoice) -> dict:
             "tax_rate": invoice.tax_rate, "credit_applied": invoice.credit_applied, "amount_due": invoice.amount_due}
 
 
+def _summary(invoice):
+    """The invoice's table. Its lines keep no cadence, so "billed in advance, per month" (an
+    estimate's explanation) is left out rather than shown half-worded."""
+    summary = present_invoice(_estimate(invoice), title=_("Invoice"))
+    for line, row in zip(summary.lines, invoice.lines.order_by("position"), strict=True):
+        if (row.kind or "charge") in ("charge", "usage"):
+            line.explanation = ""
+    return summary
+
+
 def mandate_for_new_card(merchant_name: str) -> str:
     return _("By saving this card, you authorise %(merchant)s to charge it for this invoice and your "
              "subscription's future payments until you cancel.") % {"merchant": merchant_name}
@@ -97,7 +107,7 @@ def _render(request, data: InvoicePageData, *, card_form: ConfirmForm | None = N
         "invoice": invoice,
         "customer": invoice.customer,
         "amount_due": money(invoice.amount_due, invoice.currency),
-        "summary": present_invoice(_estimate(invoice), title=_("Invoice")),
+        "summary": _summary(invoice),
         "page_url": _page_url(data),
         "payment_error": error,
     }

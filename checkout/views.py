@@ -23,7 +23,7 @@ from billing.enums import PaymentAttemptStatus
 from checkout.activity import page_view_record
 from checkout.api.serializers import CheckoutSessionCreateSerializer, validated
 from checkout.documents import invoice_document, invoice_document_get, invoice_pdf
-from checkout.enums import CancellationReason, PaymentStatus, SessionStatus
+from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.errors import (
     SessionNotFound,
     SessionNotOpen,
@@ -67,6 +67,7 @@ from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.sessions.expiry import checkout_session_expire_if_due
 from checkout.sessions.terms import SessionTerms
+from checkout.setup_views import setup_page
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
 
@@ -357,6 +358,8 @@ def checkout_page(request, token: str):
         session = _load(request, token)
     except SessionNotFound:
         return _not_found(request)
+    if session.checkout_type == CheckoutType.SETUP and session.status in (SessionStatus.OPEN, SessionStatus.COMPLETED):
+        return setup_page(request, session, _base_context(session), _redirect_for)
     if request.method != "POST":
         return _render_state(request, session)
     if session.status != SessionStatus.OPEN:

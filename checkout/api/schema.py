@@ -150,6 +150,8 @@ CREATE_ERRORS_422 = {
     **SHAPE_ERRORS,
     "ambiguous_checkout_type": "The fields match more than one checkout type (e.g. contract and contract_id).",
     "checkout_type_undetermined": "None of contract, plan_id or contract_id was given.",
+    "setup_mode_conflict": "mode setup with something to sell (contract, plan_id, product_overrides, discounts, "
+    "a trial, end_date).",
     "conflicting_fields": "start_date/end_date given both at top level and in contract, with different values.",
     "guest_checkout_conflict": "guest_checkout with a customer_id.",
     "guest_checkout_not_allowed": "guest_checkout on an amendment (contract_id).",
@@ -318,6 +320,10 @@ UNDOCUMENTED = {
     CheckoutErrorCode.WEBHOOK_DELIVERY_NOT_FOUND: "admin's resend",
     CheckoutErrorCode.INVALID_GRACE_PERIOD: "the roll-secret serializer answers value_out_of_range first",
     "promotion_codes_not_allowed": "the hosted page's promotion code field",
+    CheckoutErrorCode.INVOICE_NOT_FOUND: "the hosted invoice page (its token), not the API",
+    "invoice_not_payable": "the hosted invoice page's pay-now",
+    "invoice_payment_in_progress": "the hosted invoice page's pay-now",
+    "dunning_policy_invalid": "admin's dunning policy form",
 }
 ALL_ERROR_CODES = sorted(KNOWN_ERROR_CODES - set(UNDOCUMENTED))
 
@@ -628,6 +634,11 @@ CREATE_REQUEST_EXAMPLES = [
         },
     ),
     OpenApiExample(
+        "setup (update the payment method)",
+        request_only=True,
+        value={"mode": "setup", "customer_id": CUSTOMER, "contract_id": CONTRACT, **_URLS},
+    ),
+    OpenApiExample(
         "quantity_update",
         request_only=True,
         value={
@@ -709,7 +720,9 @@ create_schema = extend_schema(
         "| `contract` with `is_plan_based: false` (+ `phases` with pricings) | `new_contract` |\n"
         "| top-level `plan_id`, no `contract_id` (currency from the plan) | `new_contract` |\n"
         "| `contract_id` + `plan_id` | `plan_switch` |\n"
-        "| `contract_id` + `product_overrides`, no `plan_id` | `quantity_update` |\n\n"
+        "| `contract_id` + `product_overrides`, no `plan_id` | `quantity_update` |\n"
+        "| `mode: \"setup\"` + `customer_id` (optionally `contract_id`) | `setup` (saves a new default card, "
+        "charges nothing) |\n\n"
         "Customer: `customer_id`, or `guest_checkout: true` with `customer` and `business_entity_id` (the "
         "customer is created on confirmation). Every id must belong to your organization (else 404).\n\n"
         "Idempotency: `Idempotency-Key` header or `idempotency_key`. Same key and body → the first response, "

@@ -736,6 +736,10 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     after_expiration = AfterExpirationSerializer(required=False, allow_null=True)
     locale = LocaleField(required=False)
     payment_method_collection = PaymentMethodCollectionField(required=False)
+    mode = ChoiceField(
+        choices=[("payment", "payment"), ("setup", "setup")], required=False,
+        help_text="setup: an existing customer (customer_id, optionally their contract_id) saves a new card as "
+                  "their default on the hosted page, paying nothing (checkout_type setup). Default: payment.")
 
     def validate(self, attrs):
         self._aliases(attrs)
@@ -759,6 +763,8 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
                     raise _pair_error(name, "A free trial starts new contracts only.", "trial_not_allowed")
 
     def _checkout_type(self, attrs) -> str:
+        if attrs.get("mode") == "setup":
+            return self._setup_type(attrs)
         contract = attrs.get("contract")
         contract_id, plan_id = attrs.get("contract_id"), attrs.get("plan_id")
         overrides = attrs.get("product_overrides")
@@ -822,6 +828,21 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         if given is not None and given.lower() != email.lower():
             raise _pair_error("customer_email", "Differs from customer.email; give it once.", "conflicting_fields")
         attrs["customer"] = {**customer, "email": given or email}
+
+    @staticmethod
+    def _setup_type(attrs) -> str:
+        """A setup session names a customer (and maybe their contract); nothing is sold."""
+        for name in ("contract", "plan_id", "product_overrides", "discounts", "trial_period_days", "trial_end",
+                     "end_date"):
+            if attrs.get(name):
+                raise _pair_error(name, "A setup session sells nothing; leave it out.", "setup_mode_conflict")
+        if attrs.get("allow_promotion_codes"):
+            raise _pair_error("allow_promotion_codes", "A setup session sells nothing; leave it out.",
+                              "setup_mode_conflict")
+        if attrs.get("guest_checkout") or attrs.get("customer_id") is None:
+            raise _pair_error("customer_id", "A setup session saves a card for an existing customer.",
+                              "field_required")
+        return CheckoutType.SETUP
 
     @staticmethod
     def _check_customer_mode(attrs):

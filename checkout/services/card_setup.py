@@ -15,7 +15,7 @@ import logging
 import uuid
 
 from billing.payment_methods import provider_customer_reference
-from checkout.enums import SessionStatus
+from checkout.enums import CheckoutType, SessionStatus
 from checkout.errors import CardSetupAttemptsExhausted, PaymentMethodNotAllowed, SessionNotOpen
 from checkout.mandates import session_saves_card
 from checkout.models import CheckoutSession
@@ -57,9 +57,11 @@ def checkout_session_setup_intent_create(*, session_id) -> str:
     if session.status != SessionStatus.OPEN:
         raise SessionNotOpen()
     _setup_intents_limit(session)
-    due = checkout_session_amount_due(session)
+    # A setup session has nothing priced: nothing due.
+    due = 0 if session.checkout_type == CheckoutType.SETUP else checkout_session_amount_due(session)
     provider = checkout_session_payment_provider(session)
-    if due > 0 or not session_saves_card(session, due) or not hasattr(provider, "setup_intent_create"):
+    saves_card = session.checkout_type == CheckoutType.SETUP or session_saves_card(session, due)
+    if due > 0 or not saves_card or not hasattr(provider, "setup_intent_create"):
         raise PaymentMethodNotAllowed("This checkout saves no card with a SetupIntent.")
     result = provider.setup_intent_create(
         customer_reference=checkout_session_provider_customer(session=session, provider=provider),

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
-from billing.enums import ContractStatus, PlanStatus
+from billing.enums import RENEWING_STATUSES, ContractStatus, PlanStatus
 from billing.errors import (
     CurrencyMismatch,
     InvalidDates,
@@ -40,6 +40,7 @@ from billing.estimates import (
     quote_items_from_plan,
     start_date_problem,
 )
+from billing.models import Contract
 from billing.selectors import DiscountOffer
 from billing.tax import TaxDecision, eu_vat_id, tax_decide
 from checkout import fastsql
@@ -87,6 +88,8 @@ def checkout_session_build(*, organization: Organization, livemode: bool, terms:
         _require_https(terms)
     if terms.checkout_type == CheckoutType.NEW_CONTRACT:
         priced = _new_contract(organization, terms, now, livemode)
+    elif terms.checkout_type == CheckoutType.SETUP:
+        priced = _setup(organization, terms, now, livemode)
     else:
         priced = _amendment(organization, terms, now, livemode)
     columns = terms.columns(now=now)
@@ -443,6 +446,42 @@ def _check_contract_parties(organization, contract: ContractSnapshot, terms: Ses
     if entity_id is not None and str(entity_id) != str(contract.business_entity_id):
         _business_entity(organization, entity_id)
         raise BusinessEntityMismatch(field="business_entity_id")
+
+
+# --- setup mode ---------------------------------------------------------------------------
+
+
+def _setup(organization, terms: SessionTerms, now, livemode: bool) -> dict:
+    """A setup session: the customer (and, when given, their contract that still renews) whose
+    new card it saves. Nothing is priced: no quote, no estimates."""
+    customer_id, business_entity_id, _entity, _buyer = _customer_and_entity(organization, terms)
+    currency = None
+    if terms.contract_id is not None:
+        contract = (Contract.objects.filter(pk=terms.contract_id, organization_id=organization.pk, livemode=livemode)
+                    .values("customer_id", "status", "currency", "business_entity_id").first())
+        if contract is None:
+            raise ContractNotFound(field="contract_id")
+        if contract["customer_id"] != customer_id:
+            raise ContractCustomerMismatch(field="contract_id")
+        if contract["status"] not in RENEWING_STATUSES:
+            raise ContractNotActive("The contract no longer renews; there is no card to update.", field="contract_id")
+        currency, business_entity_id = contract["currency"], contract["business_entity_id"]
+    if currency is None:
+        currency = terms.currency or (BusinessEntity.objects.filter(pk=business_entity_id)
+                                      .values_list("default_currency", flat=True).first()) or "USD"
+    return {
+        **_discount_fields(None),
+        "plan_id": None,
+        "contract_id": terms.contract_id,
+        "customer_id": customer_id,
+        "business_entity_id": business_entity_id,
+        "currency": currency,
+        "start_date": now.date(),
+        "end_date": None,
+        "contract_spec": None,
+        "quote": {},
+        "estimates": {},
+    }
 
 
 # --- customer and entity reads -----------------------------------------------------------

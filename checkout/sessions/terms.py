@@ -163,7 +163,11 @@ class SessionTerms:
         """The create request (JSON values) that gives these terms: what a PATCH is merged
         into and validated again, by the create's own rules."""
         body: dict = {}
-        if self.contract is not None:
+        if self.checkout_type == CheckoutType.SETUP:
+            body.update(mode="setup", customer_id=str(self.customer_id))
+            if self.contract_id is not None:
+                body["contract_id"] = str(self.contract_id)
+        elif self.contract is not None:
             body["contract"] = jsonable(self.contract)
         elif self.contract_id is not None:
             body.update(contract_id=str(self.contract_id), start_date=_iso(self.start_date))
@@ -171,7 +175,7 @@ class SessionTerms:
             body.update(start_date=_iso(self.start_date), end_date=_iso(self.end_date))
         if self.plan_id is not None:
             body["plan_id"] = str(self.plan_id)
-        if self.contract_id is None:
+        if self.contract_id is None and self.checkout_type != CheckoutType.SETUP:
             if self.guest_checkout:
                 body.update(guest_checkout=True, customer=jsonable(self.customer))
             else:
