@@ -242,11 +242,11 @@ class CreditNoteInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
+    list_display = ["number", "id", "customer", "total_display", "status", "period_start", "period_end", "created_at"]
     list_filter = ["status", "currency", "organization"]
-    search_fields = ["=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
+    search_fields = ["=number", "=id", "customer__customer_name", "customer__email", "=checkout_session__id"]
     list_select_related = ["customer"]
-    raw_id_fields = ["contract", "customer", "checkout_session"]
+    raw_id_fields = ["contract", "customer", "checkout_session", "business_entity"]
     inlines = [InvoiceLineInline, InvoicePaymentAttemptInline, CreditNoteInline, InvoiceRefundInline]
 
     @admin.display(description="Total", ordering="total")

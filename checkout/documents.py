@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from billing.enums import InvoiceStatus
 from billing.models import Invoice
 from billing.tax import TaxReason, tax_note_for
+from checkout.models import HostedInvoice
 from checkout.pages import day, money, number, present_address
+from checkout.services.invoice_emails import hosted_invoice_url
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,11 @@ def invoice_document_get(*, invoice_id) -> Invoice | None:
 
 
 def invoice_hosted_url(invoice: Invoice) -> str | None:
-    """The hosted invoice page where the customer can pay this invoice, when one exists.
-
-    Hook for the hosted invoice page (issue #27 asks the pay-by-invoice instructions to link
-    it): the branch that builds that page provides ``billing.hosted_invoices.hosted_invoice_url``
-    (``invoice → absolute URL or None``); until it is on main there is none and the document
+    """The hosted invoice page (``checkout.invoice_views``) where the customer can pay this
+    invoice, when one was made for it (the dunning e-mails make it); else None, and the document
     gives the bank details only."""
-    try:
-        from billing.hosted_invoices import hosted_invoice_url  # noqa: PLC0415 - optional, see above
-    except ImportError:
-        return None
-    return hosted_invoice_url(invoice)
+    page = HostedInvoice.objects.filter(invoice_id=invoice.pk).first()
+    return None if page is None else hosted_invoice_url(page)
 
 
 def invoice_document(invoice: Invoice) -> InvoiceDocument:

@@ -23,6 +23,7 @@ class CheckoutErrorCode(StrEnum):
     CHECKOUT_SESSION_NOT_PRICED = "checkout_session_not_priced"
     CHECKOUT_SESSION_NOT_PROCESSING = "checkout_session_not_processing"
     CONTRACT_AMENDMENT_IN_PROGRESS = "contract_amendment_in_progress"
+    TAX_CHANGED = "tax_changed"
     CONTRACT_CUSTOMER_MISMATCH = "contract_customer_mismatch"
     CONTRACT_ENDED = "contract_ended"
     CONTRACT_NOT_ACTIVE = "contract_not_active"
@@ -199,6 +200,12 @@ class ContractAmendmentInProgress(Conflict):
     code = CheckoutErrorCode.CONTRACT_AMENDMENT_IN_PROGRESS.value
     message = ("Another change to this contract has a payment being processed; "
                "wait for it to settle, then open a new checkout session.")
+
+
+class TaxChanged(Conflict):
+    code = CheckoutErrorCode.TAX_CHANGED.value
+    message = ("The tax for your billing details changes the total. Check the new total, then "
+               "confirm again.")
 
 
 class ContractEnded(DomainError):

@@ -474,6 +474,8 @@ def _country_name(code: str) -> str:
 # page can show are listed here for the catalogues, and the page translates them on display.
 # A message not in the catalogue (a new one, or one with a detail in it) stays as it is.
 PAGE_ERROR_MESSAGES = (
+    gettext_noop("The tax for your billing details changes the total. Check the new total, then "
+                 "confirm again."),
     gettext_noop("This code is not valid."),
     gettext_noop("This code has expired."),
     gettext_noop("This code is not valid at this time."),

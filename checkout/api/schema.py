@@ -270,6 +270,8 @@ CONFIRM_ERRORS_409 = {
     "checkout_session_expired": "The session expired before it was confirmed.",
     "checkout_session_not_priced": "The session has no locked estimate.",
     "contract_changed": "The contract changed after this amendment was priced; open a new session.",
+    "tax_changed": "A guest's billing country or VAT number changes the tax (billing.tax): the session is "
+    "priced again and nothing is charged; confirm again for the new total.",
     "contract_amendment_in_progress": "Another amendment of the contract has a payment being processed.",
     "amendment_not_applicable": "The contract can no longer be amended on the session's date.",
     "payment_provider_unavailable": "Card payments are not available (live mode without Stripe, or Stripe "

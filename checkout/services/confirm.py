@@ -72,7 +72,7 @@ from billing.errors import (
     PaymentProviderUnavailable,
     PromotionCodeUsedUp,
 )
-from billing.estimates import Quote
+from billing.estimates import Quote, estimate_new_contract
 from billing.gateway import (
     TEST_PROVIDER,
     CardDetails,
@@ -112,12 +112,15 @@ from checkout.errors import (
     PaymentRequired,
     SessionNotPriced,
     SessionNotProcessing,
+    TaxChanged,
     TermsNotAccepted,
 )
+from checkout.fastsql import EntityRow
 from checkout.mandates import mandate_text, session_saves_card
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
 from checkout.services.card_setup import checkout_session_provider_customer, setup_intent_metadata
+from checkout.services.create import checkout_tax_decide
 from checkout.sessions.transitions import session_lock_open, session_locked, session_transition
 from customers.models import Customer
 from customers.services import customer_get_or_create_for_guest
@@ -391,7 +394,54 @@ def _queue_settle(payment_id) -> None:
 # --- confirm ------------------------------------------------------------------------------
 
 
-def checkout_session_confirm(
+class _TaxRepriced(Exception):
+    """The guest's typed details change the tax and the total: raised out of the confirm's
+    transaction (nothing is charged), then the new estimate is locked and ``TaxChanged`` raised."""
+
+    def __init__(self, estimates: dict, clicked: dict):
+        super().__init__("tax changed")
+        self.estimates, self.clicked = estimates, clicked
+
+
+def checkout_session_confirm(*, session_id, **options) -> ConfirmResult:
+    """``_checkout_session_confirm``; a guest whose billing country or VAT number changes the tax
+    (``billing.tax``) and so the total is refused with ``TaxChanged`` (409) before any charge, and
+    the session is priced again with that tax and what they typed: the page shows the new total
+    and they confirm again. When the total stays the same (tax-inclusive prices, the same rate)
+    the confirm simply goes on with the new tax on the invoice."""
+    try:
+        return _checkout_session_confirm(session_id=session_id, **options)
+    except _TaxRepriced as repriced:
+        with session_lock_open(session_id=session_id, organization_id=options.get("organization_id"),
+                               livemode=options.get("livemode"), action="confirmed") as session:
+            session_transition(session, estimates=repriced.estimates,
+                               amount_total=Decimal(repriced.estimates["current_invoice"]["total"]),
+                               **{k: v for k, v in repriced.clicked.items() if k == "customer_details"})
+        raise TaxChanged() from None
+
+
+def _guest_tax(session: CheckoutSession, clicked: dict) -> None:
+    """A guest's new contract priced with the tax their typed details call for: unchanged, nothing
+    to do; the same amount due, the new estimate goes in ``clicked`` (written with the
+    completion); another amount, ``_TaxRepriced``."""
+    if not session.guest_checkout or session.checkout_type != CheckoutType.NEW_CONTRACT:
+        return
+    details = session.customer_details or {}
+    entity = session.business_entity
+    tax = checkout_tax_decide(entity=EntityRow(entity.pk, entity.tax_rate, entity.address),
+                              address=details.get("address"), tax_info=details.get("tax_info"))
+    current = session.estimates["current_invoice"]
+    rate = current.get("tax_rate")
+    if (None if rate is None else Decimal(rate)) == tax.rate and (current.get("tax_reason") or "") == tax.reason:
+        return
+    estimates = estimate_new_contract(quote=Quote.from_json(session.quote), tax_rate=tax.rate,
+                                      tax_reason=tax.reason).to_json()
+    if estimates["current_invoice"]["amount_due"] != current.get("amount_due", current["total"]):
+        raise _TaxRepriced(estimates, clicked)
+    clicked["estimates"] = session.estimates = estimates
+
+
+def _checkout_session_confirm(
     *,
     session_id,
     organization_id=None,
@@ -427,6 +477,7 @@ def checkout_session_confirm(
         _amendment_guard(session)
         clicked = _clicked(session, now=now, terms_accepted=terms_accepted, language=language,
                            customer_details=customer_details)
+        _guest_tax(session, clicked)
 
         saves_card = session_saves_card(session, amount_due)
         if amount_due <= 0:

@@ -153,7 +153,7 @@ def invoice_email_message(email: InvoiceEmail) -> EmailMessage:
         _("Pay now, or use another card, on this page:"),
         hosted_invoice_url(invoice.hosted_page),
         "",
-        _("Invoice %(number)s · %(date)s") % {"number": invoice.pk, "date": day(invoice.invoice_date)},
+        _("Invoice %(number)s · %(date)s") % {"number": invoice.number or invoice.pk, "date": day(invoice.invoice_date)},
         f"{_('Amount due')}: {amount}",
         "",
         merchant.name,

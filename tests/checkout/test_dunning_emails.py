@@ -46,6 +46,7 @@ def test_first_failure_emails_the_page_link_after_commit_once(customer, django_c
     assert message.to == [customer.email]
     assert message.subject == f"Your payment of $49.00 to {customer.business_entity.name} did not go through"
     assert "We will try again on Mar 1, 2027." in message.body
+    assert f"Invoice {invoice.number} · " in message.body and str(invoice.pk) not in message.body  # #27: numbers
     page = HostedInvoice.objects.get(invoice=invoice)
     assert f"/pay/invoice/{page.token}" in message.body
     email_row.refresh_from_db()

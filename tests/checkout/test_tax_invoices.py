@@ -10,15 +10,18 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from pypdf import PdfReader
 
 from billing.enums import InvoiceBillingReason, PaymentMethod, PricingModel
-from billing.models import Contract, Invoice
+from billing.models import Contract, Invoice, Payment
 from billing.renewals import contracts_renew_due
-from checkout.documents import invoice_document, invoice_document_get, invoice_pdf
+from checkout.documents import invoice_document, invoice_document_get, invoice_html, invoice_pdf
+from checkout.errors import TaxChanged
 from checkout.models import CheckoutSession
 from checkout.services.confirm import checkout_session_confirm
+from checkout.services.invoice_emails import hosted_invoice_for
 from checkout.services.receipts import checkout_session_receipt_send
 from tests.checkout.pages.helpers import card, plan_with
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
@@ -127,6 +130,12 @@ def test_reverse_charge_first_and_renewal_invoices_have_numbers_note_and_pdf():
                      "Article 196"):
         assert expected in text, (expected, text)
     assert "Paid" not in text  # a renewal not charged yet is open
+    assert "Pay this invoice online" not in text  # no hosted invoice page yet
+
+    page = hosted_invoice_for(renewals[0])  # made by the dunning e-mails (checkout.services.invoice_emails)
+    document = invoice_document(invoice_document_get(invoice_id=renewals[0].pk))
+    assert document.hosted_invoice_url == f"{settings.PUBLIC_BASE_URL}/pay/invoice/{page.token}"
+    assert f'href="{document.hosted_invoice_url}"' in invoice_html(document)
 
 
 def test_receipt_email_attaches_the_pdf_and_its_html_is_the_document():
@@ -192,3 +201,67 @@ def test_invoice_pdf_needs_the_token_of_a_completed_session(client):
     checkout_session_confirm(session_id=session.pk, card=card())
     assert client.get(f"/pay/{session.token}x/invoice.pdf").status_code == 404
     assert client.get(f"/pay/{session.token}/invoice.pdf").status_code == 200
+
+
+GUEST = {"customer_name": "Beta GmbH", "email": "ap@beta.example"}
+TYPED_BUSINESS = {"customer_name": "Beta GmbH", "email": "ap@beta.example", "address": BERLIN,
+                  "tax_info": [{"type": "eu_vat", "value": "DE 136 695 976"}]}
+
+
+def test_guest_whose_typed_vat_number_changes_the_tax_is_refused_then_pays_the_new_total():
+    organization, entity, plan = _merchant()
+    session = _session(organization, plan, guest_details=GUEST, entity=entity)
+    assert session.estimates["current_invoice"]["total"] == "120.00"  # country unknown: priced at home (FR 20 %)
+
+    with pytest.raises(TaxChanged) as refused:
+        checkout_session_confirm(session_id=session.pk, card=card(), customer_details=TYPED_BUSINESS)
+
+    assert refused.value.status == 409 and refused.value.code == "tax_changed"
+    assert not Payment.objects.exists() and not Contract.objects.exists() and not Invoice.objects.exists()
+    session.refresh_from_db()
+    current = session.estimates["current_invoice"]
+    assert (current["total"], current["tax_reason"]) == ("100.00", "reverse_charge")
+    assert session.amount_total == Decimal("100.00")
+    assert session.customer_details["address"]["country"] == "DE"  # what they typed is kept
+
+    result = checkout_session_confirm(session_id=session.pk, card=card(), customer_details=TYPED_BUSINESS)
+
+    assert result.outcome == "completed"
+    invoice = Invoice.objects.get()
+    assert (invoice.number, invoice.total, invoice.tax, invoice.tax_reason) == (
+        "ACME-000001", Decimal("100.00"), Decimal("0"), "reverse_charge")
+    assert Payment.objects.get().amount == Decimal("100.00")
+
+
+def test_guest_at_the_sellers_home_pays_what_the_page_showed_at_once():
+    organization, entity, plan = _merchant()
+    session = _session(organization, plan, guest_details=GUEST, entity=entity)
+    typed = {**GUEST, "address": LYON, "tax_info": []}
+
+    result = checkout_session_confirm(session_id=session.pk, card=card(), customer_details=typed)
+
+    assert result.outcome == "completed"
+    invoice = Invoice.objects.get()
+    assert (invoice.total, invoice.tax, invoice.tax_reason) == (Decimal("120.00"), Decimal("20.00"), "domestic")
+
+
+def test_hosted_page_shows_the_new_total_when_the_typed_vat_number_changes_the_tax(client):
+    organization, entity, plan = _merchant()
+    session = _session(organization, plan, guest_details=GUEST, entity=entity)
+    form = {"customer_name": "Beta GmbH", "email": "ap@beta.example", "line1": BERLIN["line1"],
+            "city": "Berlin", "zip_code": "10117", "country": "DE", "tax_id_type": "eu_vat",
+            "tax_id": "DE136695976", "payment_method": "card", "card_number": "4242 4242 4242 4242",
+            "card_expiry": "12/34", "card_cvc": "123"}
+
+    page = client.post(f"/pay/{session.token}", form)
+
+    assert page.status_code == 409
+    html = page.content.decode()
+    assert "The tax for your billing details changes the total" in html
+    assert "VAT 0% (reverse charge)" in html and 'data-testid="tax-note"' in html
+    assert 'value="DE136695976"' in html  # nothing typed is lost
+    assert not Payment.objects.exists()
+
+    again = client.post(f"/pay/{session.token}", form)
+    assert again.status_code == 302
+    assert Invoice.objects.get().total == Decimal("100.00")
