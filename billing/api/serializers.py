@@ -212,6 +212,7 @@ class CreditNoteSerializer(serializers.Serializer):
 class InvoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.CharField(default="invoice")
+    number = serializers.CharField(allow_null=True, help_text="Its gapless number once issued (null: none yet).")
     organization_id = serializers.UUIDField()
     livemode = serializers.BooleanField()
     contract_id = serializers.UUIDField()
@@ -229,6 +230,9 @@ class InvoiceSerializer(serializers.Serializer):
     total = serializers.CharField()
     credit_applied = serializers.CharField()
     amount_due = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    tax_note = serializers.CharField(allow_blank=True, help_text="What the invoice must say about its tax "
+                                     "(reverse charge, outside the EU), or empty.")
     attempt_count = serializers.IntegerField()
     next_payment_attempt = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
