@@ -12,7 +12,7 @@ from checkout.api.serializers import (
     DateTimeField,
     IdempotencyKeyField,
     IdField,
-    QueryIntegerField,
+    PageQuerySerializer,
     StrictSerializer,
     StringField,
     fail,
@@ -39,10 +39,8 @@ API_REFUND_REASONS = [RefundReason.REQUESTED_BY_CUSTOMER, RefundReason.DUPLICATE
 
 # --- input -------------------------------------------------------------------------------------
 
-
-class PageQuerySerializer(StrictSerializer):
-    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=20)
-    cursor = StringField(max_length=200, required=False, help_text="next_cursor of the previous page.")
+# Lists page as the session list does (checkout's PageQuerySerializer, core.pagination): limit,
+# and cursor, starting_after or ending_before; an unknown query parameter is 422 unknown_parameter.
 
 
 class ContractListQuerySerializer(PageQuerySerializer):
