@@ -6,7 +6,7 @@ Lists page newest first as the session list does (``core.pagination.keyset_page`
 ``starting_after`` or ``ending_before``).
 """
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from checkout.errors import ContractNotFound, CustomerNotFound
 from core.pagination import Page, keyset_page
@@ -90,17 +90,34 @@ def contracts_payment_methods(contracts: list[Contract], *, livemode: bool) -> d
 
 def _invoices(organization_id, livemode: bool) -> QuerySet:
     return Invoice.objects.filter(organization_id=organization_id, livemode=livemode).prefetch_related(
-        "lines",
-        Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
-        Prefetch("credit_notes", queryset=CreditNote.objects.order_by("created_at", "id")),
-    )
+        "lines", Prefetch("credit_notes", queryset=CreditNote.objects.order_by("created_at", "id")))
+
+
+def invoices_with_attempts(invoices: list[Invoice]) -> list[Invoice]:
+    """Each invoice with ``attempts``: every payment made to collect it, oldest first (a
+    renewal's charges and retries name the invoice; a checkout's charge names its session), in
+    one query for all of them."""
+    by_session = {i.checkout_session_id: i for i in invoices if i.checkout_session_id is not None}
+    by_id = {i.pk: i for i in invoices}
+    for invoice in invoices:
+        invoice.attempts = []
+    if not invoices:
+        return invoices
+    payments = Payment.objects.filter(
+        Q(invoice_id__in=by_id) | Q(invoice__isnull=True, checkout_session_id__in=by_session)).order_by(
+        "created_at", "id")
+    for payment in payments:
+        owner = by_id.get(payment.invoice_id) or by_session.get(payment.checkout_session_id)
+        if owner is not None:
+            owner.attempts.append(payment)
+    return invoices
 
 
 def invoice_get(*, organization_id, livemode: bool, invoice_id) -> Invoice:
     invoice = _invoices(organization_id, livemode).filter(pk=invoice_id).first()
     if invoice is None:
         raise InvoiceNotFound()
-    return invoice
+    return invoices_with_attempts([invoice])[0]
 
 
 def invoices_list(*, organization_id, livemode: bool, customer_id=None, contract_id=None,
@@ -112,7 +129,9 @@ def invoices_list(*, organization_id, livemode: bool, customer_id=None, contract
         qs = qs.filter(contract_id=contract_id)
     if status:
         qs = qs.filter(status=status)
-    return keyset_page(qs, scope=scope, limit=limit, **page)
+    found = keyset_page(qs, scope=scope, limit=limit, **page)
+    invoices_with_attempts(found.items)
+    return found
 
 
 def payment_get(*, organization_id, livemode: bool, payment_id) -> Payment:

@@ -118,7 +118,7 @@ def _invoice_body(invoice) -> dict:
     notes = list(invoice.credit_notes.all())
     return {
         **invoice_json(invoice, lines=list(invoice.lines.all())),
-        "payments": [payment_json(p) for p in invoice.payments.all()],
+        "payments": [payment_json(p) for p in invoice.attempts],
         "credit_notes": [credit_note_json(n) for n in notes],
         "amount_credited": _sum_text(notes, invoice.currency),
     }
