@@ -40,6 +40,7 @@ HISTORY = {
     "billing.contract", "billing.phase", "billing.invoice", "billing.couponredemption",
     "core.apikey", "core.organization", "core.auditentry", "customers.customer",
     "billing.payment", "billing.testclock",  # money moved; a clock its contracts and invoices point at
+    "billing.billingsettings",  # KeepsHistoryAdminMixin: never deleted
 }
 # Configuration ops may delete (nothing points at it that must stay, or the database's PROTECT
 # refuses the delete while something does), and the libraries' own records.

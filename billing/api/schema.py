@@ -108,13 +108,14 @@ _REFUND = {
     "source": "api", "provider_reference": "re_3Q…", "failure_reason": None, "created_at": "2026-02-16T09:00:00Z",
 }
 _INVOICE = {
-    "id": INVOICE, "object": "invoice", "organization_id": ORG, "livemode": False, "contract_id": CONTRACT,
+    "id": INVOICE, "object": "invoice", "number": "ACME-2026-000042", "organization_id": ORG, "livemode": False, "contract_id": CONTRACT,
     "customer_id": CUSTOMER, "checkout_session_id": None, "billing_reason": "renewal", "status": "paid",
     "currency": "USD", "invoice_date": "2026-02-15", "period_start": "2026-02-15", "period_end": "2026-03-15",
     "line_items": [{"product_id": None, "name": "Platform fee", "description": "", "pricing_model": "flat_fee",
                     "quantity": 1, "unit_amount": "49.00", "amount": "49.00", "period_start": "2026-02-15",
                     "period_end": "2026-03-15", "proration": False}],
     "subtotal": "49.00", "tax": "4.90", "total": "53.90", "credit_applied": "0.00", "amount_due": "53.90",
+    "due_date": None, "tax_note": "",
     "attempt_count": 1, "next_payment_attempt": None, "paid_at": "2026-02-15T00:00:05Z",
     "created_at": "2026-02-15T00:00:01Z", "payments": [_PAYMENT],
     "credit_notes": [{"id": "7b8c9d0e-1f2a-4b3c-d4e5-f6a7b8c9d0e1", "object": "credit_note", "invoice_id": INVOICE,

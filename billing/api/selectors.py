@@ -2,39 +2,19 @@
 tenant's or mode's id is "not found", never a 403 that would confirm it exists), each loading
 what its JSON needs in a fixed number of queries.
 
-Lists are cursor-paginated newest first, as the session list is (``checkout.selectors``'s
-cursor: created_at and id, opaque to the client).
+Lists page newest first as the session list does (``core.pagination.keyset_page``: ``cursor``,
+``starting_after`` or ``ending_before``).
 """
-
-from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from checkout.errors import ContractNotFound, CustomerNotFound
-from core.pagination import page_cursor_decode as cursor_decode
-from core.pagination import page_cursor_encode as cursor_encode
+from core.pagination import Page, keyset_page
 from customers.models import Customer
 
 from ..enums import SavedPaymentMethodStatus
 from ..errors import InvoiceNotFound, PaymentNotFound, TestClockNotFound
 from ..models import Contract, CreditNote, Invoice, Payment, Refund, SavedPaymentMethod, TestClock
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list
-    has_more: bool
-    next_cursor: str | None
-
-
-def _page(qs: QuerySet, *, limit: int, cursor: str | None) -> Page:
-    if cursor:
-        created_at, row_id = cursor_decode(cursor)
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
-    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows=rows, has_more=has_more, next_cursor=cursor_encode(rows[-1]) if has_more else None)
 
 
 def customer_get(*, organization_id, customer_id) -> Customer:
@@ -60,14 +40,14 @@ def customer_default_method_ids(*, customer_ids, livemode: bool) -> dict:
 
 
 def customer_payment_methods_list(*, organization_id, livemode: bool, customer_id, limit: int = 20,
-                                  cursor: str | None = None) -> tuple[Page, object]:
+                                  **page) -> tuple[Page, object]:
     """One page of a customer's active saved methods in one mode, and the id of their default."""
     customer = customer_get(organization_id=organization_id, customer_id=customer_id)
     qs = SavedPaymentMethod.objects.filter(organization_id=organization_id, livemode=livemode,
                                            customer_id=customer.pk, status=SavedPaymentMethodStatus.ACTIVE)
-    page = _page(qs, limit=limit, cursor=cursor)
+    found = keyset_page(qs, scope=qs, limit=limit, **page)
     default_id = customer_default_method_ids(customer_ids=[customer.pk], livemode=livemode).get(customer.pk)
-    return page, default_id
+    return found, default_id
 
 
 # --- contracts ---------------------------------------------------------------------------------
@@ -86,13 +66,13 @@ def contract_get(*, organization_id, livemode: bool, contract_id) -> Contract:
 
 
 def contracts_list(*, organization_id, livemode: bool, customer_id=None, status: str | None = None,
-                   limit: int = 20, cursor: str | None = None) -> Page:
-    qs = _contracts(organization_id, livemode)
+                   limit: int = 20, **page) -> Page:
+    qs = scope = _contracts(organization_id, livemode)
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     if status:
         qs = qs.filter(status=status)
-    return _page(qs, limit=limit, cursor=cursor)
+    return keyset_page(qs, scope=scope, limit=limit, **page)
 
 
 def contracts_payment_methods(contracts: list[Contract], *, livemode: bool) -> dict:
@@ -110,29 +90,48 @@ def contracts_payment_methods(contracts: list[Contract], *, livemode: bool) -> d
 
 def _invoices(organization_id, livemode: bool) -> QuerySet:
     return Invoice.objects.filter(organization_id=organization_id, livemode=livemode).prefetch_related(
-        "lines",
-        Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
-        Prefetch("credit_notes", queryset=CreditNote.objects.order_by("created_at", "id")),
-    )
+        "lines", Prefetch("credit_notes", queryset=CreditNote.objects.order_by("created_at", "id")))
+
+
+def invoices_with_attempts(invoices: list[Invoice]) -> list[Invoice]:
+    """Each invoice with ``attempts``: every payment made to collect it, oldest first (a
+    renewal's charges and retries name the invoice; a checkout's charge names its session), in
+    one query for all of them."""
+    by_session = {i.checkout_session_id: i for i in invoices if i.checkout_session_id is not None}
+    by_id = {i.pk: i for i in invoices}
+    for invoice in invoices:
+        invoice.attempts = []
+    if not invoices:
+        return invoices
+    payments = Payment.objects.filter(
+        Q(invoice_id__in=by_id) | Q(invoice__isnull=True, checkout_session_id__in=by_session)).order_by(
+        "created_at", "id")
+    for payment in payments:
+        owner = by_id.get(payment.invoice_id) or by_session.get(payment.checkout_session_id)
+        if owner is not None:
+            owner.attempts.append(payment)
+    return invoices
 
 
 def invoice_get(*, organization_id, livemode: bool, invoice_id) -> Invoice:
     invoice = _invoices(organization_id, livemode).filter(pk=invoice_id).first()
     if invoice is None:
         raise InvoiceNotFound()
-    return invoice
+    return invoices_with_attempts([invoice])[0]
 
 
 def invoices_list(*, organization_id, livemode: bool, customer_id=None, contract_id=None,
-                  status: str | None = None, limit: int = 20, cursor: str | None = None) -> Page:
-    qs = _invoices(organization_id, livemode)
+                  status: str | None = None, limit: int = 20, **page) -> Page:
+    qs = scope = _invoices(organization_id, livemode)
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     if contract_id is not None:
         qs = qs.filter(contract_id=contract_id)
     if status:
         qs = qs.filter(status=status)
-    return _page(qs, limit=limit, cursor=cursor)
+    found = keyset_page(qs, scope=scope, limit=limit, **page)
+    invoices_with_attempts(found.items)
+    return found
 
 
 def payment_get(*, organization_id, livemode: bool, payment_id) -> Payment:
@@ -142,10 +141,10 @@ def payment_get(*, organization_id, livemode: bool, payment_id) -> Payment:
     return payment
 
 
-def payment_refunds_list(*, organization_id, livemode: bool, payment_id, limit: int = 20,
-                         cursor: str | None = None) -> Page:
+def payment_refunds_list(*, organization_id, livemode: bool, payment_id, limit: int = 20, **page) -> Page:
     payment = payment_get(organization_id=organization_id, livemode=livemode, payment_id=payment_id)
-    return _page(Refund.objects.filter(payment_id=payment.pk), limit=limit, cursor=cursor)
+    refunds = Refund.objects.filter(payment_id=payment.pk)
+    return keyset_page(refunds, scope=refunds, limit=limit, **page)
 
 
 # --- test clocks -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from checkout.api.serializers import (
     DateTimeField,
     IdempotencyKeyField,
     IdField,
-    QueryIntegerField,
+    PageQuerySerializer,
     StrictSerializer,
     StringField,
     fail,
@@ -39,10 +39,8 @@ API_REFUND_REASONS = [RefundReason.REQUESTED_BY_CUSTOMER, RefundReason.DUPLICATE
 
 # --- input -------------------------------------------------------------------------------------
 
-
-class PageQuerySerializer(StrictSerializer):
-    limit = QueryIntegerField(min_value=1, max_value=100, required=False, default=20)
-    cursor = StringField(max_length=200, required=False, help_text="next_cursor of the previous page.")
+# Lists page as the session list does (checkout's PageQuerySerializer, core.pagination): limit,
+# and cursor, starting_after or ending_before; an unknown query parameter is 422 unknown_parameter.
 
 
 class ContractListQuerySerializer(PageQuerySerializer):
@@ -212,6 +210,7 @@ class CreditNoteSerializer(serializers.Serializer):
 class InvoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.CharField(default="invoice")
+    number = serializers.CharField(allow_null=True, help_text="Its gapless number once issued (null: none yet).")
     organization_id = serializers.UUIDField()
     livemode = serializers.BooleanField()
     contract_id = serializers.UUIDField()
@@ -229,6 +228,9 @@ class InvoiceSerializer(serializers.Serializer):
     total = serializers.CharField()
     credit_applied = serializers.CharField()
     amount_due = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    tax_note = serializers.CharField(allow_blank=True, help_text="What the invoice must say about its tax "
+                                     "(reverse charge, outside the EU), or empty.")
     attempt_count = serializers.IntegerField()
     next_payment_attempt = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from checkout.api.idempotent import idempotency_key_of, idempotent_http_response, idempotent_response
 from checkout.api.routing import MethodRouter
-from checkout.api.serializers import EmptyBodySerializer, validated
+from checkout.api.serializers import EmptyBodySerializer, query_validated, validated
 from checkout.api.views import MerchantApi, _json_object
 from core.money import to_str
 
@@ -39,7 +39,7 @@ from .serializers import (
 
 
 def _list(page, render) -> dict:
-    return {"object": "list", "data": [render(row) for row in page.rows], "has_more": page.has_more,
+    return {"object": "list", "data": [render(row) for row in page.items], "has_more": page.has_more,
             "next_cursor": page.next_cursor}
 
 
@@ -49,7 +49,7 @@ def _list(page, render) -> dict:
 class CustomerPaymentMethodListApi(MerchantApi):
     @schema.payment_methods_list_schema
     def get(self, request, customer_id):
-        query = validated(PageQuerySerializer, request.query_params.dict())
+        query = query_validated(PageQuerySerializer, request)
         page, default_id = read.customer_payment_methods_list(
             organization_id=request.auth.organization_id, livemode=request.auth.livemode, customer_id=customer_id,
             **query)
@@ -95,10 +95,10 @@ def _contract_body(contract, method) -> dict:
 class ContractListApi(MerchantApi):
     @schema.contracts_list_schema
     def get(self, request):
-        query = validated(ContractListQuerySerializer, request.query_params.dict())
+        query = query_validated(ContractListQuerySerializer, request)
         page = read.contracts_list(organization_id=request.auth.organization_id, livemode=request.auth.livemode,
                                    **query)
-        methods = read.contracts_payment_methods(page.rows, livemode=request.auth.livemode)
+        methods = read.contracts_payment_methods(page.items, livemode=request.auth.livemode)
         return Response(_list(page, lambda c: _contract_body(c, methods[c.pk])))
 
 
@@ -118,7 +118,7 @@ def _invoice_body(invoice) -> dict:
     notes = list(invoice.credit_notes.all())
     return {
         **invoice_json(invoice, lines=list(invoice.lines.all())),
-        "payments": [payment_json(p) for p in invoice.payments.all()],
+        "payments": [payment_json(p) for p in invoice.attempts],
         "credit_notes": [credit_note_json(n) for n in notes],
         "amount_credited": _sum_text(notes, invoice.currency),
     }
@@ -131,7 +131,7 @@ def _sum_text(notes, currency) -> str:
 class InvoiceListApi(MerchantApi):
     @schema.invoices_list_schema
     def get(self, request):
-        query = validated(InvoiceListQuerySerializer, request.query_params.dict())
+        query = query_validated(InvoiceListQuerySerializer, request)
         page = read.invoices_list(organization_id=request.auth.organization_id, livemode=request.auth.livemode,
                                   **query)
         return Response(_list(page, _invoice_body))
@@ -173,7 +173,7 @@ class PaymentRefundCreateApi(MerchantApi):
 class PaymentRefundListApi(MerchantApi):
     @schema.refunds_list_schema
     def get(self, request, payment_id):
-        query = validated(PageQuerySerializer, request.query_params.dict())
+        query = query_validated(PageQuerySerializer, request)
         page = read.payment_refunds_list(organization_id=request.auth.organization_id,
                                          livemode=request.auth.livemode, payment_id=payment_id, **query)
         return Response(_list(page, refund_json))

@@ -34,10 +34,25 @@ def test_list_marks_the_one_default_and_pages_newest_first(api, customer, sold, 
     assert [m["id"] for m in rest["data"]] == [str(sold.method.pk)] and rest["has_more"] is False
 
 
-def test_list_refuses_a_bad_cursor_and_limit(api, customer):
+def test_list_pages_by_id_both_ways_like_the_session_list(api, customer, sold):
+    second = card_save(customer, last4="1881")
+    third = card_save(customer, last4="0005")
+    older = api.get(_methods_path(customer), starting_after=str(third.pk), limit=1).json()
+    assert [m["id"] for m in older["data"]] == [str(second.pk)] and older["has_more"] is True
+    newer = api.get(_methods_path(customer), ending_before=str(sold.method.pk)).json()
+    assert [m["id"] for m in newer["data"]] == [str(third.pk), str(second.pk)] and newer["has_more"] is False
+
+
+def test_list_refuses_a_bad_cursor_limit_or_parameter(api, rival_customer, customer, sold):
     assert error_of(api.get(_methods_path(customer), cursor="nope"))["code"] == "invalid_cursor"
     response = api.get(_methods_path(customer), limit=101)
     assert response.status_code == 422 and error_of(response)["code"] == "value_out_of_range"
+    assert error_of(api.get(_methods_path(customer), limt=5))["code"] == "unknown_parameter"
+    both = api.get(_methods_path(customer), cursor="x", starting_after=str(sold.method.pk))
+    assert error_of(both)["code"] == "pagination_conflict"
+    stranger = card_save(rival_customer, last4="7777")
+    foreign = api.get(_methods_path(customer), starting_after=str(stranger.pk))
+    assert foreign.status_code == 422 and error_of(foreign)["code"] == "invalid_cursor"
 
 
 def test_another_organizations_customer_is_404_and_the_other_mode_sees_nothing(
