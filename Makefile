@@ -12,7 +12,7 @@ TEST_WORKERS ?= auto
 # starts) compiles Django and the test modules from source again: most of the collection time.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev services browser-deps lint bench
+.PHONY: run test install install-dev services browser-deps topology-deps topology topology-stop lint bench
 
 .tools/bin/uv:
 	$(PY) -m venv .tools
@@ -39,8 +39,12 @@ services:
 browser-deps:
 	@bash scripts/browser-deps.sh
 
+## topology-deps: Debian's nginx, PgBouncer and pg_partman for the reference topology and its test
+topology-deps:
+	@bash scripts/topology-deps.sh
+
 ## test: install, start services, run every test against PostgreSQL and Redis; the ten slowest are listed
-test: $(UV) services browser-deps
+test: $(UV) services browser-deps topology-deps
 	$(UV) sync --frozen
 	$(UV) run --no-sync ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync python manage.py makemigrations --check --dry-run
