@@ -43,6 +43,16 @@ browser-deps:
 topology-deps:
 	@bash scripts/topology-deps.sh
 
+## topology: the reference topology on loopback (nginx, two web nodes, PgBouncer, primary + streaming
+## replica, Redis, two workers, two beats; scripts/topology.py, docs/scaling.md), ports 18000-18030
+## (TOPOLOGY_PORT_BASE). topology-stop ends only what it started; PURGE=1 also deletes its data.
+topology: $(UV) topology-deps
+	$(UV) sync --frozen --no-dev --inexact
+	$(UV) run --no-sync python scripts/topology.py start
+
+topology-stop:
+	$(UV) run --no-sync python scripts/topology.py stop $(if $(PURGE),--purge)
+
 ## test: install, start services, run every test against PostgreSQL and Redis; the ten slowest are listed
 test: $(UV) services browser-deps topology-deps
 	$(UV) sync --frozen

@@ -94,15 +94,15 @@ class LockedScheduler(PersistentScheduler):
     def __init__(self, *args, **kwargs):
         conninfo = beat_lock_conninfo()
         self._lock = BeatLock(conninfo) if conninfo else None
-        self._active = self._lock is None
+        self._active = True if self._lock is None else None  # None: not yet asked
         super().__init__(*args, **kwargs)
 
     def tick(self, *args, **kwargs):
         if self._lock is not None:
             held = self._lock.held()
             if not held:
-                if self._active:
-                    logger.warning("beat: standing by, another beat holds the lock")
+                if self._active is not False:
+                    logger.warning("beat: standing by, another beat holds the lock (pid %s)", os.getpid())
                 self._active = False
                 return settings.BEAT_STANDBY_SECONDS
             if not self._active:
