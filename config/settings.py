@@ -337,6 +337,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # redelivered (acks_late). Under systemd (deploy/) a worker that exits anyway is restarted.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Celery's consumer, minus a crash when Redis goes away with tasks in hand (config/celery.py).
+CELERY_WORKER_CONSUMER = "config.celery:BrokerOutageConsumer"
 # A request that queues work must not hang when Redis is down: fail fast, the
 # periodic outbox task picks the work up once Redis is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -44,7 +44,7 @@ def beat_lock_conninfo() -> dict | None:
         "host": config.get("HOST") or None, "port": config.get("PORT") or None, "dbname": config["NAME"],
         "user": config.get("USER") or None, "password": config.get("PASSWORD") or None,
         "application_name": f"checkout-beat {socket.gethostname()} {os.getpid()}",
-        "connect_timeout": 5, "autocommit": True,
+        "connect_timeout": 5, "autocommit": True, "prepare_threshold": None,
         # A holder whose machine vanished is seen dead within ~30 s instead of hours.
         "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
     }

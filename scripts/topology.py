@@ -139,6 +139,8 @@ class Topology:
         if not path.exists():
             return None
         pid, started = path.read_text().split()
+        with suppress(ChildProcessError):
+            os.waitpid(int(pid), os.WNOHANG)  # our child that died: reap it (a zombie keeps its /proc entry)
         return int(pid) if _start_time(int(pid)) == started else None
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
@@ -148,24 +150,29 @@ class Topology:
             with suppress(ProcessLookupError):
                 os.killpg(pid, sig)
 
-    def stop_process(self, name: str, timeout: float = 15.0) -> None:
-        pid = self.pid(name)
-        if pid is None:
-            (self.pids / f"{name}.pid").unlink(missing_ok=True)
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+    def _gone(self, name: str, pid: int) -> bool:
+        return self.pid(name) is None
+
+    def stop_processes(self, *names: str, timeout: float = 15.0) -> None:
+        """SIGTERM to each (its process group), then SIGKILL to whatever is left after ``timeout``."""
+        running = {name: pid for name in names if (pid := self.pid(name)) is not None}
+        for pid in running.values():
+            with suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.pid(name) is not None:
-            with suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.1)
-        if self.pid(name) is not None:
+        while running and time.monotonic() < deadline:
+            running = {name: pid for name, pid in running.items() if not self._gone(name, pid)}
+            time.sleep(0.05)
+        for name, pid in running.items():
+            print(f"topology: {name} ignored SIGTERM for {timeout:.0f} s; killed", file=sys.stderr)
             with suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-        with suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        (self.pids / f"{name}.pid").unlink(missing_ok=True)
+            _wait_for(lambda n=name, p=pid: self._gone(n, p), 5)
+        for name in names:
+            (self.pids / f"{name}.pid").unlink(missing_ok=True)
+
+    def stop_process(self, name: str, timeout: float = 15.0) -> None:
+        self.stop_processes(name, timeout=timeout)
 
     def _wait(self, what: str, ready, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -370,12 +377,15 @@ http {{
         self.redis_start()
         self._primary_init()
         self.pg_start("primary")
+        # Migrations on the primary directly (a migration may take session-level locks), while
+        # the replica is copied and the Python processes import Django: none needs a table yet.
+        with open(self.state / "migrate.log", "wb") as log:
+            migrate = subprocess.Popen([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
+                                       env=self.env(DATABASE_URL=self.database_url("primary")),
+                                       stdout=log, stderr=subprocess.STDOUT)
         self._replica_init()
         self.pg_start("replica")
         self.pgbouncer_start()
-        # Migrations on the primary directly (a migration may take session-level locks).
-        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
-                       env=self.env(DATABASE_URL=self.database_url("primary")))
         for name in self.WEB:
             self.web_start(name)
         for name in self.WORKERS:
@@ -383,6 +393,8 @@ http {{
         for name in self.BEATS:
             self.beat_start(name)
         self.nginx_start()
+        if migrate.wait() != 0:
+            raise RuntimeError(f"migrate failed: {(self.state / 'migrate.log').read_text()[-2000:]}")
         for name in self.WEB:
             self._wait(name, lambda n=name: self.web_ready(n), 90)
         self._wait("nginx -> web", lambda: _http_status(f"{self.url}/readyz") == 200, 30)
@@ -392,8 +404,8 @@ http {{
 
     def stop(self, *, purge: bool = False) -> None:
         """Stop what this tool started, the clients before the servers."""
-        for name in ("nginx", *self.WEB, *self.BEATS, *self.WORKERS, "pgbouncer"):
-            self.stop_process(name)
+        self.stop_processes("nginx", *self.WEB, *self.BEATS, *self.WORKERS)
+        self.stop_process("pgbouncer")
         self.pg_stop("replica")
         self.pg_stop("primary")
         self.stop_process("redis")
@@ -406,6 +418,15 @@ http {{
         for name in ("primary", "replica"):
             answer[name] = "running" if self._pg_ready(name) else "stopped"
         return answer
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
 
 
 def _http_status(url: str, timeout: float = 2.0) -> int | None:
