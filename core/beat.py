@@ -79,13 +79,17 @@ class BeatLock:
             return False
 
     def release(self) -> None:
-        self._held = False
         if self._conn is not None:
             try:
-                self._conn.close()  # closing the session releases the lock
+                if self._held:
+                    # Released now, not when the server notices the closed session: a standby
+                    # asking right after a clean shutdown gets it.
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", [BEAT_LOCK_KEY])
+                self._conn.close()  # closing the session releases the lock anyway
             except psycopg.Error:
                 pass
             self._conn = None
+        self._held = False
 
 
 class LockedScheduler(PersistentScheduler):

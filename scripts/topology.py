@@ -23,6 +23,7 @@ process's start time), never anything else on the machine. tests/topology/ drive
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import suppress
@@ -225,7 +227,8 @@ class Topology:
         if os.geteuid() == 0:
             shutil.chown(datadir, "postgres")
         self._pg(str(PG_BIN / "initdb"), "-D", str(datadir), "-U", "checkout", "--auth=scram-sha-256",
-                 f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8")
+                 f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8",
+                 "--no-sync")  # a new, empty cluster: nothing to lose to an OS crash in the next seconds
         pwfile.unlink()
         conf = datadir / "postgresql.conf"
         with conf.open("a") as f:
@@ -258,6 +261,50 @@ class Topology:
                  "replicator", "-D", str(datadir), "-R", "-X", "stream", "-c", "fast", env=env)
         with (datadir / "postgresql.auto.conf").open("a") as f:
             f.write(f"port = {self.ports['replica']}\n")
+
+    # --- the schema: migrations, or a dump of what the same migrations made before -----------
+
+    def _schema_cache(self) -> Path:
+        """Where a fresh database's migrated dump is kept, named by the migrations' digest: running
+        all migrations costs ~40 s of CPU here, restoring their result ~2 s. Outside the repository;
+        a change to any migration is another file."""
+        digest = hashlib.sha256()
+        for path in sorted(ROOT.glob("*/migrations/*.py")):
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+        return Path(os.environ.get("TOPOLOGY_CACHE", "/tmp/checkout-topology-cache")) / f"{digest.hexdigest()[:16]}.sql"
+
+    def _psql_env(self) -> dict[str, str]:
+        return {"PGPASSWORD": self.secret("db_password"), "PATH": os.environ.get("PATH", "")}
+
+    def _migrate_start(self) -> subprocess.Popen:
+        log = open(self.state / "migrate.log", "wb")  # the child process writes to it
+        self._fresh_schema = not self._sql_scalar("SELECT to_regclass('django_migrations') IS NOT NULL")
+        cache = self._schema_cache()
+        if self._fresh_schema and cache.exists():
+            self._fresh_schema = False  # nothing to save afterwards
+            cmd = [str(PG_BIN / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+                   str(self.ports["primary"]), "-U", "checkout", "-d", "checkout", "-f", str(cache)]
+            return subprocess.Popen(cmd, env=self._psql_env(), stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
+                                env=self.env(DATABASE_URL=self.database_url("primary")), stdout=log,
+                                stderr=subprocess.STDOUT)
+
+    def _schema_cache_save(self) -> None:
+        cache = self._schema_cache()
+        if not self._fresh_schema or cache.exists():
+            return
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.part")
+        subprocess.run([str(PG_BIN / "pg_dump"), "-h", "127.0.0.1", "-p", str(self.ports["primary"]), "-U", "checkout",
+                        "--no-owner", "--no-privileges", "-d", "checkout", "-f", str(partial)],
+                       env=self._psql_env(), check=True, capture_output=True)
+        partial.replace(cache)  # whole or not at all, whoever else writes the same file
+
+    def _sql_scalar(self, query: str):
+        answer = subprocess.run([str(PG_BIN / "psql"), "-tA", "-h", "127.0.0.1", "-p", str(self.ports["primary"]),
+                                 "-U", "checkout", "-d", "checkout", "-c", query], env=self._psql_env(),
+                                check=True, capture_output=True, text=True)
+        return answer.stdout.strip() == "t"
 
     # --- configuration files ----------------------------------------------------------------
 
@@ -367,6 +414,11 @@ http {{
     WORKERS = ("worker1", "worker2")
     BEATS = ("beat1", "beat2")
 
+    def _step(self, what: str, since: float) -> float:
+        now = time.monotonic()
+        print(f"topology: {what} in {now - since:.1f} s", file=sys.stderr, flush=True)
+        return now
+
     def start(self, *, seed: bool = False) -> None:
         missing = [p for p in ("/usr/sbin/nginx", "/usr/sbin/pgbouncer", str(PG_BIN / "initdb"),
                                shutil.which("redis-server") or "redis-server") if not Path(p).exists()]
@@ -374,17 +426,27 @@ http {{
             raise RuntimeError(f"missing {', '.join(missing)}: run `make topology-deps` (scripts/topology-deps.sh)")
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)
+        t = time.monotonic()
         self.redis_start()
         self._primary_init()
         self.pg_start("primary")
+        t = self._step("primary up", t)
         # Migrations on the primary directly (a migration may take session-level locks), while
         # the replica is copied and the Python processes import Django: none needs a table yet.
-        with open(self.state / "migrate.log", "wb") as log:
-            migrate = subprocess.Popen([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
-                                       env=self.env(DATABASE_URL=self.database_url("primary")),
-                                       stdout=log, stderr=subprocess.STDOUT)
-        self._replica_init()
-        self.pg_start("replica")
+        migrate = self._migrate_start()
+        # The replica is copied and started beside everything else: nothing waits for it (reads
+        # fall back to the primary) but the end of start().
+        replica_failed: list[BaseException] = []
+
+        def replica_up():
+            try:
+                self._replica_init()
+                self.pg_start("replica")
+            except BaseException as error:  # noqa: BLE001 - raised again below, in start()'s thread
+                replica_failed.append(error)
+
+        replica = threading.Thread(target=replica_up)
+        replica.start()
         self.pgbouncer_start()
         for name in self.WEB:
             self.web_start(name)
@@ -395,20 +457,31 @@ http {{
         self.nginx_start()
         if migrate.wait() != 0:
             raise RuntimeError(f"migrate failed: {(self.state / 'migrate.log').read_text()[-2000:]}")
+        self._schema_cache_save()
+        t = self._step("migrated", t)
         for name in self.WEB:
             self._wait(name, lambda n=name: self.web_ready(n), 90)
         self._wait("nginx -> web", lambda: _http_status(f"{self.url}/readyz") == 200, 30)
+        t = self._step("web nodes answering through nginx", t)
+        replica.join()
+        if replica_failed:
+            raise replica_failed[0]
+        self._step("replica streaming", t)
         if seed:
             subprocess.run([PYTHON, "manage.py", "seed_demo", "--banner"], cwd=ROOT, check=True,
                            env=self.env(DATABASE_URL=self.database_url("primary")))
 
     def stop(self, *, purge: bool = False) -> None:
         """Stop what this tool started, the clients before the servers."""
+        t = time.monotonic()
         self.stop_processes("nginx", *self.WEB, *self.BEATS, *self.WORKERS)
+        t = self._step("app processes stopped", t)
         self.stop_process("pgbouncer")
-        self.pg_stop("replica")
-        self.pg_stop("primary")
+        # Purging: the data goes anyway, so no shutdown checkpoint.
+        self.pg_stop("replica", "immediate" if purge else "fast")
+        self.pg_stop("primary", "immediate" if purge else "fast")
         self.stop_process("redis")
+        self._step("PgBouncer, PostgreSQL and Redis stopped", t)
         if purge:
             shutil.rmtree(self.state, ignore_errors=True)
 

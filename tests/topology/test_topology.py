@@ -31,7 +31,8 @@ from scripts.topology import PG_BIN, PYTHON, ROOT, Topology, _port_open
 from tests.readme import readme_verify
 from tests.receiver import Receiver
 
-pytestmark = [pytest.mark.slow]
+# One worker runs them all under `make test` (--dist loadgroup): one topology, not one per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("topology")]
 
 CARD = {"payment_method": "card", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "card_cvc": "123"}
 AUTH_FAILURE_LIMIT = 10
@@ -81,11 +82,11 @@ def topo():
             topology.webhook_secret = answer.json()["secret"]
         yield topology
     finally:
-        topology.stop()
-        # Every process's log, kept where the suite keeps its artifacts (git-ignored), then the data goes.
+        # Every process's log, kept where the suite keeps its artifacts (git-ignored), then all goes.
         artifacts = ROOT / "test-artifacts" / "topology"
         shutil.rmtree(artifacts, ignore_errors=True)
-        shutil.copytree(topology.logs, artifacts, dirs_exist_ok=True)
+        if topology.logs.exists():
+            shutil.copytree(topology.logs, artifacts, dirs_exist_ok=True)
         for pg_log in topology.state.glob("*-postgresql.log"):
             shutil.copy(pg_log, artifacts)
         topology.stop(purge=True)
