@@ -7,7 +7,6 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/checkout
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # pytest-xdist workers (each has its own test_<name>_gwN database and Redis key prefix); 0 = one process.
-# --dist loadgroup: tests marked xdist_group(name) share a worker (the topology test's one topology).
 TEST_WORKERS ?= auto
 # Where PYTHONDONTWRITEBYTECODE is set, every process (each xdist worker, each server a test
 # starts) compiles Django and the test modules from source again: most of the collection time.
@@ -59,7 +58,7 @@ test: $(UV) services browser-deps topology-deps
 	$(UV) sync --frozen
 	$(UV) run --no-sync ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync python manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync pytest -n $(TEST_WORKERS) --durations=10
 
 lint: $(UV)
 	$(UV) run ruff check .

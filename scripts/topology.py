@@ -166,7 +166,8 @@ class Topology:
             running = {name: pid for name, pid in running.items() if not self._gone(name, pid)}
             time.sleep(0.05)
         for name, pid in running.items():
-            print(f"topology: {name} ignored SIGTERM for {timeout:.0f} s; killed", file=sys.stderr)
+            if timeout:
+                print(f"topology: {name} ignored SIGTERM for {timeout:.0f} s; killed", file=sys.stderr)
             with suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             _wait_for(lambda n=name, p=pid: self._gone(n, p), 5)
@@ -474,10 +475,11 @@ http {{
     def stop(self, *, purge: bool = False) -> None:
         """Stop what this tool started, the clients before the servers."""
         t = time.monotonic()
-        self.stop_processes("nginx", *self.WEB, *self.BEATS, *self.WORKERS)
+        # Purging: nothing to finish cleanly (running tasks, open requests), the data goes anyway.
+        self.stop_processes("nginx", *self.WEB, *self.BEATS, *self.WORKERS, timeout=0.5 if purge else 15)
         t = self._step("app processes stopped", t)
         self.stop_process("pgbouncer")
-        # Purging: the data goes anyway, so no shutdown checkpoint.
+        # No shutdown checkpoint either.
         self.pg_stop("replica", "immediate" if purge else "fast")
         self.pg_stop("primary", "immediate" if purge else "fast")
         self.stop_process("redis")

@@ -2,10 +2,10 @@
 will hurt it: nginx in front of two gunicorn nodes, PgBouncer in transaction mode, a primary and
 its pg_basebackup streaming replica, Redis, two Celery workers and two beats, all on loopback.
 
-One topology for the module (starting it is most of the time), on a free base port in
-18100-18900 with its own state directory, stopped and deleted at the end; it touches nothing else
-on the machine (not the suite's PostgreSQL or Redis). Each test leaves every process running as it
-found it, so the tests pass in any order.
+One topology (starting it is much of the time), on a free base port in 18100-18900 with its own
+state directory, stopped and deleted at the end; it touches nothing else on the machine (not the
+suite's PostgreSQL or Redis). The steps are functions run in turn by one test (the end of this
+file); each leaves every process running as it found it.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from scripts.topology import PG_BIN, PYTHON, ROOT, Topology, _port_open
 from tests.readme import readme_verify
 from tests.receiver import Receiver
 
-# One worker runs them all under `make test` (--dist loadgroup): one topology, not one per worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("topology")]
+pytestmark = [pytest.mark.slow]
 
 CARD = {"payment_method": "card", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "card_cvc": "123"}
 AUTH_FAILURE_LIMIT = 10
@@ -143,7 +142,7 @@ def _upstreams_seen(topo: Topology, path_part: str) -> set[str]:
 # --- the whole flow, across both nodes ---------------------------------------------------------
 
 
-def test_flow_create_page_pay_webhook_through_nginx_across_both_nodes(topo):
+def _flow_create_page_pay_webhook_through_nginx_across_both_nodes(topo):
     key = topo.demo["api_key"]
     with httpx.Client(base_url=topo.url, headers=_auth(key), timeout=30) as api:
         created = [api.post("/api/v1/checkout-sessions", json=_session_body(topo)) for _ in range(4)]
@@ -187,7 +186,7 @@ def test_flow_create_page_pay_webhook_through_nginx_across_both_nodes(topo):
     assert amount == quoted == Decimal(sent) > 0  # charged what the page showed, to the cent
 
 
-def test_revoked_key_refused_by_both_nodes_that_cached_it(topo):
+def _revoked_key_refused_by_both_nodes_that_cached_it(topo):
     org = topo.demo["organization_id"]
     raw = subprocess.run([PYTHON, "manage.py", "create_api_key", "--organization", org], cwd=ROOT, check=True,
                          capture_output=True, text=True,
@@ -206,7 +205,7 @@ def test_revoked_key_refused_by_both_nodes_that_cached_it(topo):
         assert answer.json()["error"]["code"] == "authentication_failed"
 
 
-def test_auth_failure_limit_shared_by_nodes_and_forwarded_for_trusted_one_hop(topo):
+def _auth_failure_limit_shared_by_nodes_and_forwarded_for_trusted_one_hop(topo):
     bad = _auth("sk_test_" + "0" * 40)
     # Straight to the nodes, as nginx would call them for client 10.9.9.1 (one trusted hop).
     hop = {**bad, "X-Forwarded-For": "10.9.9.1"}
@@ -227,12 +226,13 @@ def test_auth_failure_limit_shared_by_nodes_and_forwarded_for_trusted_one_hop(to
 # --- a web node killed mid-load ----------------------------------------------------------------
 
 
-def test_web_node_killed_mid_load_loses_and_duplicates_nothing(topo):
+def _web_node_killed_mid_load_loses_and_duplicates_nothing(topo):
     key = topo.demo["api_key"]
     run = uuid.uuid4().hex[:8]
     stop = threading.Event()
     outcomes: dict[str, list[int]] = {}
     get_errors: list[int] = []
+    cut: list[int] = []
 
     def creator(worker: int):
         with httpx.Client(base_url=topo.url, headers=_auth(key), timeout=30) as client:
@@ -255,7 +255,13 @@ def test_web_node_killed_mid_load_loses_and_duplicates_nothing(topo):
     def reader():
         with httpx.Client(base_url=topo.url, headers=_auth(key), timeout=30) as client:
             while not stop.is_set():
-                answer = client.get("/api/v1/checkout-sessions?limit=5")
+                try:
+                    answer = client.get("/api/v1/checkout-sessions?limit=5")
+                except httpx.TransportError:
+                    # A response the dying node had begun to send: nginx passed its headers on
+                    # and cannot retry; the client retries a GET. At most one per reader.
+                    cut.append(1)
+                    continue
                 if answer.status_code != 200:
                     get_errors.append(answer.status_code)
 
@@ -269,8 +275,10 @@ def test_web_node_killed_mid_load_loses_and_duplicates_nothing(topo):
             future.result()
     try:
         assert len(outcomes) > 20
-        # nginx retried the GETs on the other node: no reader saw an error.
+        # nginx retried the GETs on the other node: no reader got an error answer, and only a
+        # response already on its way when the node died could be cut.
         assert get_errors == []
+        assert len(cut) <= 2
         # One claim per key, never two sessions for one key.
         rows = _sql(topo, "SELECT r.key, r.status, count(s.id) FROM checkout_idempotencyrecord r LEFT JOIN "
                           "checkout_checkoutsession s ON s.id = r.checkout_session_id WHERE r.key LIKE %s "
@@ -312,7 +320,7 @@ def _beat_holders(topo: Topology) -> list[int]:
     return [int(name.rsplit(" ", 1)[1]) for (name,) in rows]
 
 
-def test_active_beat_killed_other_takes_over_without_double_expiry(topo):
+def _active_beat_killed_other_takes_over_without_double_expiry(topo):
     pids = {topo.pid(name): name for name in Topology.BEATS}
     holders = _wait(lambda: _beat_holders(topo), 30)
     assert len(holders) == 1 and holders[0] in pids
@@ -351,7 +359,7 @@ def _replica_backends(topo: Topology) -> int:
                       "'client backend' AND pid <> pg_backend_pid()", target="replica")[0][0]
 
 
-def test_lists_read_the_replica_and_fall_back_when_it_fails(topo):
+def _lists_read_the_replica_and_fall_back_when_it_fails(topo):
     key = topo.demo["api_key"]
     time.sleep(2.5)  # past REPLICA_STICKY_SECONDS after this organization's last write
     with httpx.Client(base_url=topo.url, headers=_auth(key), timeout=30) as client:
@@ -373,7 +381,7 @@ def test_lists_read_the_replica_and_fall_back_when_it_fails(topo):
                      and _replica_backends(topo) >= 1, 30)
 
 
-def test_pgbouncer_restart_then_requests_succeed(topo):
+def _pgbouncer_restart_then_requests_succeed(topo):
     key = topo.demo["api_key"]
     with httpx.Client(base_url=topo.url, headers=_auth(key), timeout=30) as client:
         assert client.post("/api/v1/checkout-sessions", json=_session_body(topo)).status_code == 201
@@ -387,7 +395,7 @@ def test_pgbouncer_restart_then_requests_succeed(topo):
     assert statuses == [201] * 10
 
 
-def test_no_server_side_prepared_statements_under_load_through_pgbouncer(topo):
+def _no_server_side_prepared_statements_under_load_through_pgbouncer(topo):
     """Every statement the primary runs while 8 clients create, open and pay sessions through
     PgBouncer, logged: none is a named prepared statement (psycopg's ``_pg3_*``)."""
     key = topo.demo["api_key"]
@@ -428,12 +436,12 @@ def _p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98]
 
 
-def test_slow_body_clients_do_not_slow_normal_requests(topo):
+def _slow_body_clients_do_not_slow_normal_requests(topo):
     key = topo.demo["api_key"]
     with httpx.Client(base_url=topo.url, headers=_auth(key), timeout=30) as api:
         page_path = api.post("/api/v1/checkout-sessions", json=_session_body(topo)).json()["url"].removeprefix(topo.url)
 
-    def run(n: int = 200) -> list[float]:
+    def run(n: int) -> list[float]:
         latencies = []
         with httpx.Client(base_url=topo.url, timeout=30) as client:
             for _ in range(n):
@@ -442,28 +450,36 @@ def test_slow_body_clients_do_not_slow_normal_requests(topo):
                 latencies.append((time.perf_counter() - started) * 1000)
         return latencies
 
-    run(20)  # warm both nodes' page caches
-    quiet = _p99(run())
-    slow = []
-    try:
-        for _ in range(100):  # each sends headers and 1 byte of a 1000-byte body, then stalls
+    def stalled_clients(n: int = 100) -> list[socket.socket]:
+        """Each sends headers and 1 byte of a 1000-byte body, then nothing (nginx gives up on
+        them after client_body_timeout, 10 s: each round is shorter)."""
+        socks = []
+        for _ in range(n):
             sock = socket.create_connection(("127.0.0.1", topo.ports["nginx"]))
             sock.sendall(b"POST /api/v1/checkout-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                          b"application/json\r\nContent-Length: 1000\r\nAuthorization: Bearer " + key.encode()
                          + b"\r\n\r\n{")
-            slow.append(sock)
-        loaded = _p99(run())
-    finally:
-        for sock in slow:
-            sock.close()
+            socks.append(sock)
+        return socks
+
+    run(20)  # warm both nodes' page caches
+    quiet, loaded = [], []
+    for _round in range(3):  # interleaved, so the shared machine's drift weighs on both sides alike
+        quiet += run(60)
+        slow = stalled_clients()
+        try:
+            loaded += run(60)
+        finally:
+            for sock in slow:
+                sock.close()
     # 2x a quiet run's p99, with a 10 ms floor: a quiet p99 of a few ms doubles on scheduler noise alone.
-    assert loaded <= 2 * max(quiet, 10.0), (quiet, loaded)
+    assert _p99(loaded) <= 2 * max(_p99(quiet), 10.0), (_p99(quiet), _p99(loaded))
 
 
 # --- Redis down 30 s under load ----------------------------------------------------------------
 
 
-def test_redis_outage_under_load_every_event_delivered_within_a_minute(topo):
+def _redis_outage_under_load_every_event_delivered_within_a_minute(topo):
     key = topo.demo["api_key"]
     workers_before = {name: topo.pid(name) for name in (*Topology.WORKERS, *Topology.BEATS)}
     stop = threading.Event()
@@ -488,13 +504,13 @@ def test_redis_outage_under_load_every_event_delivered_within_a_minute(topo):
     thread = threading.Thread(target=load)
     thread.start()
     try:
-        time.sleep(3)
+        time.sleep(1.5)
         topo.stop_process("redis")
         time.sleep(30)
     finally:
         topo.redis_start()
         back_at = time.monotonic()
-        time.sleep(3)
+        time.sleep(1.5)
         stop.set()
         thread.join()
     assert failures == []  # the API kept answering without Redis (events wait in the outbox)
@@ -509,3 +525,31 @@ def test_redis_outage_under_load_every_event_delivered_within_a_minute(topo):
     assert time.monotonic() - back_at < 60
     # Nobody restarted anything: the same worker and beat processes are still there.
     assert {name: topo.pid(name) for name in workers_before} == workers_before
+
+
+# --- one test: one topology, one xdist worker, one order ---------------------------------------
+
+STEPS = [
+    _flow_create_page_pay_webhook_through_nginx_across_both_nodes,
+    _revoked_key_refused_by_both_nodes_that_cached_it,
+    _auth_failure_limit_shared_by_nodes_and_forwarded_for_trusted_one_hop,
+    _web_node_killed_mid_load_loses_and_duplicates_nothing,
+    _active_beat_killed_other_takes_over_without_double_expiry,
+    _lists_read_the_replica_and_fall_back_when_it_fails,
+    _pgbouncer_restart_then_requests_succeed,
+    _no_server_side_prepared_statements_under_load_through_pgbouncer,
+    _slow_body_clients_do_not_slow_normal_requests,
+    _redis_outage_under_load_every_event_delivered_within_a_minute,
+]
+
+
+def test_topology_survives_what_operators_do(topo):
+    """Every step above, in turn, on one topology. One test function, so that xdist (``make test``
+    runs ``-n auto``) never starts a second topology in another worker, and pytest-randomly never
+    puts a node kill between two other steps' requests; each step leaves every process running."""
+    timings = {}
+    for step in STEPS:
+        started = time.monotonic()
+        step(topo)
+        timings[step.__name__] = round(time.monotonic() - started, 1)
+    print(f"topology started in {topo.started_in:.0f} s; steps: {timings}")
