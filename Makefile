@@ -12,7 +12,7 @@ TEST_WORKERS ?= auto
 # starts) compiles Django and the test modules from source again: most of the collection time.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev services browser-deps lint bench
+.PHONY: run test install install-dev services browser-deps topology-deps topology topology-stop lint bench
 
 .tools/bin/uv:
 	$(PY) -m venv .tools
@@ -39,8 +39,22 @@ services:
 browser-deps:
 	@bash scripts/browser-deps.sh
 
+## topology-deps: Debian's nginx, PgBouncer and pg_partman for the reference topology and its test
+topology-deps:
+	@bash scripts/topology-deps.sh
+
+## topology: the reference topology on loopback (nginx, two web nodes, PgBouncer, primary + streaming
+## replica, Redis, two workers, two beats; scripts/topology.py, docs/scaling.md), ports 18000-18030
+## (TOPOLOGY_PORT_BASE). topology-stop ends only what it started; PURGE=1 also deletes its data.
+topology: $(UV) topology-deps
+	$(UV) sync --frozen --no-dev --inexact
+	$(UV) run --no-sync python scripts/topology.py start
+
+topology-stop:
+	$(UV) run --no-sync python scripts/topology.py stop $(if $(PURGE),--purge)
+
 ## test: install, start services, run every test against PostgreSQL and Redis; the ten slowest are listed
-test: $(UV) services browser-deps
+test: $(UV) services browser-deps topology-deps
 	$(UV) sync --frozen
 	$(UV) run --no-sync ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync python manage.py makemigrations --check --dry-run

@@ -132,6 +132,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         env.int("DB_PREPARE_THRESHOLD", default=5) or None
     )
+# A streaming replica for the reads that tolerate lag (the ops dashboard, the API's lists):
+# core/dbrouter.py. Unset (the demo, the test suite): no second database, no router.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        "TEST": {"MIRROR": "default"},
+    }
+    # A stopped replica must cost a request little: refused at once, or 2 s for a lost host.
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(
+        connect_timeout=2, prepare_threshold=DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold"))
+    DATABASE_ROUTERS = ["core.dbrouter.PrimaryReplicaRouter"]
+# The replica serves while its lag is at most this; each process checks every REPLICA_CHECK_SECONDS.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5.0)
+# After an API write, the merchant's list reads use the primary this long (read-your-writes).
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -311,6 +332,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker outlives a Redis outage of any length: it retries the broker for ever (Celery's
+# default gives up after 100 tries and the worker exits), and the unacked tasks it held are
+# redelivered (acks_late). Under systemd (deploy/) a worker that exits anyway is restarted.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Celery's consumer, minus a crash when Redis goes away with tasks in hand (config/celery.py).
+CELERY_WORKER_CONSUMER = "config.celery:BrokerOutageConsumer"
 # A request that queues work must not hang when Redis is down: fail fast, the
 # periodic outbox task picks the work up once Redis is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -323,11 +351,22 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 10,
+    # Notice a dead broker connection (Redis restarted, a failover) within seconds.
+    "socket_keepalive": True,
+    "health_check_interval": 10,
     # Longer than any countdown we queue (webhook retries beyond 10 minutes wait in
     # the database for the retry sweep), so acks_late never redelivers early.
     "visibility_timeout": 3600,
 }
 CELERY_TIMEZONE = "UTC"
+# Beat safe when started twice (core/beat.py): only the holder of a PostgreSQL advisory lock,
+# taken on a direct connection to the primary (not through PgBouncer), sends; a standby checks
+# every BEAT_STANDBY_SECONDS and takes over when the holder dies.
+CELERY_BEAT_SCHEDULER = "core.beat:LockedScheduler"
+BEAT_LOCK_DATABASE_URL = env.str("BEAT_LOCK_DATABASE_URL", default="")
+BEAT_STANDBY_SECONDS = env.float("BEAT_STANDBY_SECONDS", default=5.0)
+# Multiplies every interval below: the topology test runs the sweeps ten times as often (0.1).
+BEAT_INTERVAL_SCALE = env.float("BEAT_INTERVAL_SCALE", default=1.0)
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
 )
@@ -392,6 +431,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 280},
     },
 }
+
+if BEAT_INTERVAL_SCALE != 1.0:
+    for _entry in CELERY_BEAT_SCHEDULE.values():
+        _entry["schedule"] *= BEAT_INTERVAL_SCALE
+        _entry["options"]["expires"] *= BEAT_INTERVAL_SCALE
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

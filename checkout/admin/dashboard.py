@@ -32,6 +32,7 @@ from checkout.dashboard import (
     ops_dashboard_get,
 )
 from checkout.pages import current_locale, day, money, number
+from core.dbrouter import replica_reads
 from core.errors import DomainError
 from core.models import Organization
 
@@ -62,6 +63,7 @@ class DashboardFilterForm(forms.Form):
         return cleaned
 
 
+@replica_reads  # lag-tolerant: counts over days
 def conversion_dashboard_view(model_admin, request):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied

@@ -20,6 +20,7 @@ from checkout.services.update import checkout_session_update
 from checkout.sessions.expiry import checkout_session_expire_if_due, checkout_sessions_expire_if_due
 from checkout.sessions.terms import SessionTerms
 from core.authentication import ApiKeyAuthentication, HasApiKey
+from core.dbrouter import primary_sticky_mark, replica_reads
 from core.errors import CoreErrorCode, error_body
 from core.logging import trace_id_var
 from core.middleware import TRACE_ID_PATTERN
@@ -52,6 +53,15 @@ class MerchantApi(APIView):
     parser_classes = [LimitedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list = []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.auth is not None:
+            primary_sticky_mark(request.auth.organization_id)  # read-your-writes across nodes
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _caller_organization(request):
+    return request.auth.organization_id
 
 
 class CheckoutSessionCreateApi(MerchantApi):
@@ -87,6 +97,7 @@ class CheckoutSessionPreviewApi(MerchantApi):
 
 class CheckoutSessionListApi(MerchantApi):
     @schema.list_schema
+    @replica_reads(organization_of=_caller_organization)
     def get(self, request):
         filters = query_validated(CheckoutSessionListQuerySerializer, request)
         expand = filters.pop("expand[]", None)

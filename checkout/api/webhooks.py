@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from checkout.enums import ALL_EVENTS, WEBHOOK_EVENT_TYPES
 from checkout.representation import webhook_endpoint_json
 from checkout.webhooks import endpoints as service
+from core.dbrouter import replica_reads
 
 from .idempotent import idempotent_response
 from .routing import MethodRouter
@@ -28,7 +29,7 @@ from .serializers import (
     query_validated,
     validated,
 )
-from .views import MerchantApi
+from .views import MerchantApi, _caller_organization
 
 EVENT_CHOICES = [ALL_EVENTS, *WEBHOOK_EVENT_TYPES]
 
@@ -140,6 +141,7 @@ class WebhookEndpointListApi(MerchantApi):
                                "`starting_after`, `ending_before`.",
                    parameters=[PageQuerySerializer],
                    responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401], 422: _QUERY_422})
+    @replica_reads(organization_of=_caller_organization)
     def get(self, request):
         page = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
                                               livemode=request.auth.livemode,
