@@ -988,19 +988,25 @@ def _examples_in_the_future(result: dict, today: datetime.date) -> None:
             example["value"] = _years_shifted(example["value"], years)
 
 
-_JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
-_JSON_VALUE = {
-    "description": "Any JSON value; its text (keys included) holds no NUL character, its numbers stay "
-    "within ±1e38, and it nests at most 20 levels.",
-    # One schema, no anyOf: each keyword applies to its own type only.
-    "type": ["null", "string", "number", "boolean", "array", "object"],
-    "pattern": JSON_TEXT_SCHEMA["pattern"],
-    "minimum": -JSON_NUMBER_LIMIT,
-    "maximum": JSON_NUMBER_LIMIT,
-    "items": _JSON_VALUE_REF,
-    "propertyNames": JSON_TEXT_SCHEMA,
-    "additionalProperties": _JSON_VALUE_REF,
-}
+# A metadata value: any JSON value whose text (keys included) holds no NUL character, whose numbers
+# stay within ±1e38 and which nests at most 20 levels (serializers.json_text_check). A oneOf of
+# simple schemas, without recursion: generators (openapi-python-client) build no type that refers
+# to itself through a union, nor one schema of six types. So the top level states every rule and
+# a container's contents only in the description (the README lists it among the refusals a
+# schema-valid request can still get).
+def _json_value() -> dict:
+    return {
+        "description": "Any JSON value; its text (keys included) holds no NUL character, its numbers stay within "
+                       "±1e38, and it nests at most 20 levels (inside arrays and objects too).",
+        "oneOf": [
+            {"type": "null"},
+            {"type": "string", "pattern": JSON_TEXT_SCHEMA["pattern"]},
+            {"type": "number", "minimum": -JSON_NUMBER_LIMIT, "maximum": JSON_NUMBER_LIMIT},
+            {"type": "boolean"},
+            {"type": "array", "items": {}},
+            {"type": "object", "propertyNames": JSON_TEXT_SCHEMA, "additionalProperties": {}},
+        ],
+    }
 
 
 # The writes answered through checkout/api/idempotent.py (create has its own protocol; preview
@@ -1072,6 +1078,6 @@ def schema_complete(result, generator, request, public):
                 responses["201"]["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
             elif operation.get("operationId") in IDEMPOTENT_WRITES:
                 _idempotent_write(operation)
-    result.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = _JSON_VALUE
+    result.setdefault("components", {}).setdefault("schemas", {}).update(JsonValue=_json_value())
     _examples_in_the_future(result, timezone.now().date())
     return result

@@ -183,10 +183,17 @@ def billable_currencies() -> list[str]:
     return sorted(code for code in list_currencies() if is_currency(code))  # is_currency leaves out NON_MONEY_CODES
 
 
-@extend_schema_field({
-    "type": "string", "enum": [c for code in billable_currencies() for c in (code, code.lower())],
-    "description": "ISO-4217 code of a currency money can be billed in, upper or lower case (USD or usd).",
-})
+def _one_case_enum(codes: list[str], description: str) -> dict:
+    """Codes as an upper-case enum (generators make one name per value: ``AC`` and ``ac`` would
+    collide), the lower-case spelling the API also takes as a pattern beside it."""
+    return {"anyOf": [{"type": "string", "enum": codes},
+                      {"type": "string", "pattern": "^(?:" + "|".join(code.lower() for code in codes) + ")$"}],
+            "description": description}
+
+
+@extend_schema_field(_one_case_enum(
+    billable_currencies(),
+    "ISO-4217 code of a currency money can be billed in, upper or lower case (USD or usd); answered upper case."))
 class CurrencyField(StringField):
     """ISO-4217 code, upper or lower case (as Stripe's integrations send it), stored upper-case."""
 
@@ -326,10 +333,8 @@ class PhoneNumberField(StringField):
         return value
 
 
-@extend_schema_field({
-    "type": "string", "enum": [c for code in sorted(country_codes()) for c in (code, code.lower())],
-    "description": "ISO-3166 alpha-2 code, upper or lower case (US or us).",
-})
+@extend_schema_field(_one_case_enum(
+    sorted(country_codes()), "ISO-3166 alpha-2 code, upper or lower case (US or us); answered upper case."))
 class CountryField(StringField):
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
