@@ -1117,7 +1117,7 @@ class TaxIdOutSerializer(serializers.Serializer):
     value = serializers.CharField()
 
 
-class CustomerSerializer(serializers.Serializer):
+class ExpandedCustomerSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.ChoiceField(choices=["customer"])
     organization_id = serializers.UUIDField()
@@ -1133,7 +1133,7 @@ class CustomerSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ContractSerializer(serializers.Serializer):
+class ExpandedContractSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.ChoiceField(choices=["contract"])
     organization_id = serializers.UUIDField()
@@ -1162,7 +1162,7 @@ class InvoiceQuantityField(serializers.Field):
     pass
 
 
-class InvoiceLineOutSerializer(serializers.Serializer):
+class ExpandedInvoiceLineSerializer(serializers.Serializer):
     product_id = serializers.UUIDField(allow_null=True)
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
@@ -1176,7 +1176,7 @@ class InvoiceLineOutSerializer(serializers.Serializer):
     proration = serializers.BooleanField()
 
 
-class InvoiceSerializer(serializers.Serializer):
+class ExpandedInvoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.ChoiceField(choices=["invoice"])
     organization_id = serializers.UUIDField()
@@ -1190,7 +1190,7 @@ class InvoiceSerializer(serializers.Serializer):
     invoice_date = serializers.DateField(allow_null=True)
     period_start = serializers.DateField(allow_null=True)
     period_end = serializers.DateField(allow_null=True)
-    line_items = InvoiceLineOutSerializer(many=True)
+    line_items = ExpandedInvoiceLineSerializer(many=True)
     subtotal = serializers.CharField()
     tax = serializers.CharField()
     total = serializers.CharField()
@@ -1203,9 +1203,9 @@ class InvoiceSerializer(serializers.Serializer):
 
 
 class ExpandedSerializer(serializers.Serializer):
-    customer = CustomerSerializer(required=False, allow_null=True)
-    contract = ContractSerializer(required=False, allow_null=True)
-    invoice = InvoiceSerializer(required=False, allow_null=True)
+    customer = ExpandedCustomerSerializer(required=False, allow_null=True)
+    contract = ExpandedContractSerializer(required=False, allow_null=True)
+    invoice = ExpandedInvoiceSerializer(required=False, allow_null=True)
 
 
 # Schema only: responses are built by ``checkout.representation.checkout_session_json`` (DRF's field-by-field
