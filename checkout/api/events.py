@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from checkout.enums import WEBHOOK_EVENT_TYPES
 from checkout.selectors import event_get, event_list
+from checkout.sessions.events import event_payloads_complete_pending
 from checkout.webhooks.delivery import event_envelope
 
 from .serializers import (
@@ -87,6 +88,7 @@ class EventListApi(MerchantApi):
     )
     def get(self, request):
         filters = query_validated(EventListQuerySerializer, request)
+        event_payloads_complete_pending(organization_id=request.auth.organization_id, livemode=request.auth.livemode)
         page = event_list(organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters)
         return Response({"object": "list", "data": [event_envelope(event) for event in page.items],
                          "has_more": page.has_more, "next_cursor": page.next_cursor})
@@ -102,6 +104,7 @@ class EventRetrieveApi(MerchantApi):
     )
     def get(self, request, event_id):
         query_validated(EventRetrieveQuerySerializer, request)
+        event_payloads_complete_pending(organization_id=request.auth.organization_id, livemode=request.auth.livemode)
         event = event_get(organization_id=request.auth.organization_id, livemode=request.auth.livemode,
                           event_id=event_id)
         return Response(event_envelope(event))

@@ -727,6 +727,19 @@ create_schema = extend_schema(
         "charges nothing) |\n\n"
         "Customer: `customer_id`, or `guest_checkout: true` with `customer` and `business_entity_id` (the "
         "customer is created on confirmation). Every id must belong to your organization (else 404).\n\n"
+        "Fields that exclude each other (the schema's types cannot say it in a form generators read):\n\n"
+        "| fields | rule | else |\n|---|---|---|\n"
+        "| `contract` · `plan_id` · `contract_id` | `contract` alone, or `plan_id` and/or `contract_id` | "
+        "`ambiguous_checkout_type` |\n"
+        "| `pricing_id` · `pricing` (each phase pricing) | exactly one | `pricing_conflict` |\n"
+        "| `guest_checkout: true` · `customer_id` | not both | `guest_checkout_conflict` |\n"
+        "| `customer` · `customer_id` | `customer` only with `guest_checkout: true` | `field_not_allowed` |\n"
+        "| `customer_email` · `customer_id` | `customer_email` only with `guest_checkout: true` | "
+        "`field_not_allowed` |\n"
+        "| `trial_end` · `trial_period_days` | not both | `conflicting_fields` |\n"
+        "| `discounts` · `allow_promotion_codes` | not both | `discounts_conflict` |\n"
+        "| `product_overrides` · `product_quantities` | one name (the second is an alias) | "
+        "`conflicting_fields` |\n\n"
         "Idempotency: `Idempotency-Key` header or `idempotency_key`. Same key and body → the first response, "
         "byte for byte; a different body → 422 `idempotency_key_reused`; while the first is running → 409 "
         "`idempotency_key_in_use`. Failed validations are not stored. `trace_id` is not part of the body "
@@ -1003,19 +1016,25 @@ def _examples_in_the_future(result: dict, today: datetime.date) -> None:
             example["value"] = _years_shifted(example["value"], years)
 
 
-_JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
-_JSON_VALUE = {
-    "description": "Any JSON value; its text (keys included) holds no NUL character, its numbers stay "
-    "within ±1e38, and it nests at most 20 levels.",
-    # One schema, no anyOf: each keyword applies to its own type only.
-    "type": ["null", "string", "number", "boolean", "array", "object"],
-    "pattern": JSON_TEXT_SCHEMA["pattern"],
-    "minimum": -JSON_NUMBER_LIMIT,
-    "maximum": JSON_NUMBER_LIMIT,
-    "items": _JSON_VALUE_REF,
-    "propertyNames": JSON_TEXT_SCHEMA,
-    "additionalProperties": _JSON_VALUE_REF,
-}
+# A metadata value: any JSON value whose text (keys included) holds no NUL character, whose numbers
+# stay within ±1e38 and which nests at most 20 levels (serializers.json_text_check). A oneOf of
+# simple schemas, without recursion: generators (openapi-python-client) build no type that refers
+# to itself through a union, nor one schema of six types. So the top level states every rule and
+# a container's contents only in the description (the README lists it among the refusals a
+# schema-valid request can still get).
+def _json_value() -> dict:
+    return {
+        "description": "Any JSON value; its text (keys included) holds no NUL character, its numbers stay within "
+                       "±1e38, and it nests at most 20 levels (inside arrays and objects too).",
+        "oneOf": [
+            {"type": "null"},
+            {"type": "string", "pattern": JSON_TEXT_SCHEMA["pattern"]},
+            {"type": "number", "minimum": -JSON_NUMBER_LIMIT, "maximum": JSON_NUMBER_LIMIT},
+            {"type": "boolean"},
+            {"type": "array", "items": {}},
+            {"type": "object", "propertyNames": JSON_TEXT_SCHEMA, "additionalProperties": {}},
+        ],
+    }
 
 
 # The writes answered through checkout/api/idempotent.py (create has its own protocol; preview
@@ -1087,6 +1106,6 @@ def schema_complete(result, generator, request, public):
                 responses["201"]["headers"]["Idempotent-Replayed"] = _HEADER["Idempotent-Replayed"]
             elif operation.get("operationId") in IDEMPOTENT_WRITES:
                 _idempotent_write(operation)
-    result.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = _JSON_VALUE
+    result.setdefault("components", {}).setdefault("schemas", {}).update(JsonValue=_json_value())
     _examples_in_the_future(result, timezone.now().date())
     return result

@@ -183,10 +183,17 @@ def billable_currencies() -> list[str]:
     return sorted(code for code in list_currencies() if is_currency(code))  # is_currency leaves out NON_MONEY_CODES
 
 
-@extend_schema_field({
-    "type": "string", "enum": [c for code in billable_currencies() for c in (code, code.lower())],
-    "description": "ISO-4217 code of a currency money can be billed in, upper or lower case (USD or usd).",
-})
+def _one_case_enum(codes: list[str], description: str) -> dict:
+    """Codes as an upper-case enum (generators make one name per value: ``AC`` and ``ac`` would
+    collide), the lower-case spelling the API also takes as a pattern beside it."""
+    return {"anyOf": [{"type": "string", "enum": codes},
+                      {"type": "string", "pattern": "^(?:" + "|".join(code.lower() for code in codes) + ")$"}],
+            "description": description}
+
+
+@extend_schema_field(_one_case_enum(
+    billable_currencies(),
+    "ISO-4217 code of a currency money can be billed in, upper or lower case (USD or usd); answered upper case."))
 class CurrencyField(StringField):
     """ISO-4217 code, upper or lower case (as Stripe's integrations send it), stored upper-case."""
 
@@ -326,10 +333,8 @@ class PhoneNumberField(StringField):
         return value
 
 
-@extend_schema_field({
-    "type": "string", "enum": [c for code in sorted(country_codes()) for c in (code, code.lower())],
-    "description": "ISO-3166 alpha-2 code, upper or lower case (US or us).",
-})
+@extend_schema_field(_one_case_enum(
+    sorted(country_codes()), "ISO-3166 alpha-2 code, upper or lower case (US or us); answered upper case."))
 class CountryField(StringField):
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
@@ -1133,7 +1138,7 @@ class TaxIdOutSerializer(serializers.Serializer):
     value = serializers.CharField()
 
 
-class CustomerSerializer(serializers.Serializer):
+class ExpandedCustomerSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.ChoiceField(choices=["customer"])
     organization_id = serializers.UUIDField()
@@ -1149,7 +1154,7 @@ class CustomerSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ContractSerializer(serializers.Serializer):
+class ExpandedContractSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.ChoiceField(choices=["contract"])
     organization_id = serializers.UUIDField()
@@ -1178,7 +1183,7 @@ class InvoiceQuantityField(serializers.Field):
     pass
 
 
-class InvoiceLineOutSerializer(serializers.Serializer):
+class ExpandedInvoiceLineSerializer(serializers.Serializer):
     product_id = serializers.UUIDField(allow_null=True)
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
@@ -1192,7 +1197,7 @@ class InvoiceLineOutSerializer(serializers.Serializer):
     proration = serializers.BooleanField()
 
 
-class InvoiceSerializer(serializers.Serializer):
+class ExpandedInvoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.ChoiceField(choices=["invoice"])
     organization_id = serializers.UUIDField()
@@ -1206,7 +1211,7 @@ class InvoiceSerializer(serializers.Serializer):
     invoice_date = serializers.DateField(allow_null=True)
     period_start = serializers.DateField(allow_null=True)
     period_end = serializers.DateField(allow_null=True)
-    line_items = InvoiceLineOutSerializer(many=True)
+    line_items = ExpandedInvoiceLineSerializer(many=True)
     subtotal = serializers.CharField()
     tax = serializers.CharField()
     total = serializers.CharField()
@@ -1219,9 +1224,9 @@ class InvoiceSerializer(serializers.Serializer):
 
 
 class ExpandedSerializer(serializers.Serializer):
-    customer = CustomerSerializer(required=False, allow_null=True)
-    contract = ContractSerializer(required=False, allow_null=True)
-    invoice = InvoiceSerializer(required=False, allow_null=True)
+    customer = ExpandedCustomerSerializer(required=False, allow_null=True)
+    contract = ExpandedContractSerializer(required=False, allow_null=True)
+    invoice = ExpandedInvoiceSerializer(required=False, allow_null=True)
 
 
 # Schema only: responses are built by ``checkout.representation.checkout_session_json`` (DRF's field-by-field

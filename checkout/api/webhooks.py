@@ -6,7 +6,7 @@ Shapes here, rules in ``checkout.webhooks.endpoints``. The signing secret is in 
 create and roll responses only; later reads never show it.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -34,6 +34,12 @@ from .views import MerchantApi, _caller_organization
 EVENT_CHOICES = [ALL_EVENTS, *WEBHOOK_EVENT_TYPES]
 
 
+@extend_schema_field({
+    "type": "array", "items": {"type": "string", "enum": EVENT_CHOICES}, "minItems": 1,
+    "maxItems": len(EVENT_CHOICES), "uniqueItems": True,
+    "description": 'Event types to receive, each once; ["*"] (the default) alone for all of them. An empty list '
+                   "is refused (invalid_event_type): pause the endpoint with is_active: false instead.",
+})
 class EventTypeListField(serializers.ListField):
     def __init__(self, **kwargs):
         super().__init__(

@@ -63,3 +63,16 @@ def event_payloads_complete(event_ids) -> int:
     payloads = {event.id: session_event_data(sessions[event.checkout_session_id]) for event in pending}
     fastsql.event_payloads_write(payloads)
     return len(pending)
+
+
+def event_payloads_complete_pending(*, organization_id, livemode: bool, limit: int = 1000) -> int:
+    """Before the events API lists an organization's events, complete those the expiry wrote in
+    bulk and the outbox pass has not reached yet (it runs every few seconds; without a beat, as
+    in ``make run``, never), so every event is listed as its deliveries carry it. Whoever writes
+    a payload first, it is the same: an expired session never changes. Reads the undispatched
+    ones only (the ``event_undispatched`` index): a bulk-written event is completed before it is
+    dispatched."""
+    pending = list(Event.objects.filter(organization_id=organization_id, livemode=livemode,
+                                        dispatched_at__isnull=True, payload=EVENT_PAYLOAD_PENDING)
+                   .values_list("id", flat=True)[:limit])
+    return event_payloads_complete(pending) if pending else 0

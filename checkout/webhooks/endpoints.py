@@ -54,7 +54,7 @@ def webhook_url_validate(url, *, livemode: bool = False, field: str = "url") -> 
 
 
 def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events") -> list[str]:
-    """A list of known event types, deduplicated in order; omitted (None) or ``["*"]`` means
+    """A list of distinct known event types; omitted (None) or ``["*"]`` (alone) means
     all (stored as ``[]``). An empty list is refused: "no events" is pausing the endpoint
     (``is_active``), and reading ``[]`` as "all" would subscribe to what was meant as nothing."""
     if enabled_events is None:
@@ -67,6 +67,11 @@ def webhook_event_types_validate(enabled_events, *, field: str = "enabled_events
             "to receive nothing, pause the endpoint (is_active: false).", field=field)
     if list(enabled_events) == [ALL_EVENTS]:
         return []
+    if ALL_EVENTS in enabled_events:
+        raise InvalidEventType('"*" stands for every event type: send it alone, or list the types you want.',
+                               field=field)
+    if len(set(enabled_events)) != len(enabled_events):
+        raise InvalidEventType("Each event type may be listed once.", field=field)
     unknown = [str(t) for t in enabled_events if t not in WEBHOOK_EVENT_TYPES]
     if unknown:
         raise InvalidEventType(

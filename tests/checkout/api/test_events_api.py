@@ -104,13 +104,20 @@ def test_events_are_per_organization_and_mode(merchant, rival):
     assert live.get(f"{EVENTS}/{event.pk}").status_code == 404
 
 
-def test_an_event_whose_payload_the_sweep_has_not_completed_is_not_listed_yet(merchant):
-    session_id = _cancelled_session(merchant)
-    event = Event.objects.get(checkout_session_id=session_id)
-    Event.objects.filter(pk=event.pk).update(payload=EVENT_PAYLOAD_PENDING)
+def test_an_event_the_expiry_wrote_in_bulk_is_listed_complete_before_the_outbox_pass(merchant):
+    session_id = merchant.post(plan_body(merchant)).json()["id"]
+    assert merchant.post({}, path=f"{URL}/{session_id}/expire").status_code == 200
+    event = Event.objects.get(checkout_session_id=session_id, type=EventType.EXPIRED)
+    Event.objects.filter(pk=event.pk).update(payload=EVENT_PAYLOAD_PENDING, dispatched_at=None)
 
-    assert merchant.get(EVENTS).json()["data"] == []
-    assert merchant.get(f"{EVENTS}/{event.pk}").status_code == 404
+    listed = merchant.get(EVENTS).json()["data"]
+
+    assert [item["id"] for item in listed] == [str(event.pk)]
+    assert listed[0]["data"]["object"]["id"] == session_id
+    assert listed[0]["data"]["object"]["status"] == "expired"
+    event.refresh_from_db()
+    assert listed[0] == json.loads(sending.event_body(event))  # what its deliveries will carry
+    assert merchant.get(f"{EVENTS}/{event.pk}").json() == listed[0]
 
 
 def test_reconcile_from_the_last_event_processed_pages_forward_in_time(merchant):

@@ -130,3 +130,27 @@ def test_unknown_method_answers_405(api_client):
     response = api_client.put(URL, {}, format="json")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("events, message", [
+    (["*", "checkout_session.completed"], '"*" stands for every event type: send it alone'),
+    (["checkout_session.completed", "checkout_session.completed"], "Each event type may be listed once."),
+])
+def test_enabled_events_star_with_others_or_twice_is_refused_and_says_why(api_client, events, message):
+    response = _create(api_client, enabled_events=events)
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_event_type" and error["message"].startswith(message)
+    assert "Unknown" not in error["message"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_schema_states_enabled_events_shape(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for name in ("WebhookEndpointCreateRequest", "WebhookEndpointUpdateRequest"):
+        events = schema["components"]["schemas"][name]["properties"]["enabled_events"]
+        assert (events["minItems"], events["uniqueItems"]) == (1, True), name
+    discounts = schema["components"]["schemas"]["CheckoutSessionCreateRequest"]["properties"]["discounts"]
+    assert discounts["maxItems"] == 1
