@@ -73,6 +73,8 @@ class CheckoutErrorCode(StrEnum):
     INVALID_CURRENCY = "invalid_currency"
     INVALID_CURSOR = "invalid_cursor"
     EVENT_NOT_FOUND = "event_not_found"
+    LIVE_PAYMENT_PROVIDER_MISSING = "live_payment_provider_missing"
+    STRIPE_UNAVAILABLE = "stripe_unavailable"
     INVALID_EMAIL = "invalid_email"
     INVALID_ID = "invalid_id"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
@@ -293,7 +295,7 @@ class LivePaymentProviderMissing(DomainError):
     """A live session that must take a card, in an organization with no live payment provider:
     refused at create, before a customer could type a card number anywhere."""
 
-    code = "live_payment_provider_missing"
+    code = CheckoutErrorCode.LIVE_PAYMENT_PROVIDER_MISSING.value
     message = ("Live card payments need Stripe: save the organization's live payment settings (provider "
                "\"stripe\" with its live keys) in admin, or allow pay by invoice on the business entity.")
 
@@ -301,7 +303,7 @@ class LivePaymentProviderMissing(DomainError):
 class StripeWebhookRetryLater(StripeWebhookRejected):
     """Applying the event needs Stripe, which did not answer: Stripe sends it again later."""
 
-    code = "stripe_unavailable"
+    code = CheckoutErrorCode.STRIPE_UNAVAILABLE.value
     status = 503
     message = "Stripe did not answer; send the event again."
 

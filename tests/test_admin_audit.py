@@ -16,7 +16,8 @@ def test_a_form_edit_records_who_what_and_the_values_before_and_after(ops_client
     entity = BusinessEntityFactory(name="Acme GmbH", email="billing@acme.example", tax_rate="19.0000")
     url = reverse("admin:core_businessentity_change", args=[entity.pk])
     form = {"organization": entity.organization_id, "name": "Acme SE", "email": "billing@acme.example",
-            "address": "{}", "default_currency": "EUR", "tax_rate": "19.0000", "terms_url": ""}
+            "address": "{}", "default_currency": "EUR", "tax_rate": "19.0000", "terms_url": "",
+            "tax_id": "", "invoice_prefix": "INV-", "payment_terms_days": "30", "bank_details": ""}
     response = ops_client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action="changed", object_id=str(entity.pk))

@@ -155,6 +155,8 @@ CREATE_ERRORS_422 = {
     "conflicting_fields": "start_date/end_date given both at top level and in contract, with different values.",
     "guest_checkout_conflict": "guest_checkout with a customer_id.",
     "guest_checkout_not_allowed": "guest_checkout on an amendment (contract_id).",
+    "live_payment_provider_missing": "A live session that must take a card, in an organization without live "
+                                     "Stripe settings (and not payable by invoice).",
     "product_overrides_not_allowed": "product_overrides on a product-based contract.",
     "phases_not_allowed": "phases on a plan-based contract.",
     "plan_id_not_allowed": "contract.plan_id on a product-based contract.",
@@ -280,6 +282,8 @@ CONFIRM_ERRORS_409 = {
 }
 CONFIRM_ERRORS_422 = {
     "field_required": "mode is missing.",
+    "amount_not_supported_by_provider": "The provider cannot charge the amount due in this currency (Stripe: "
+                                        "three-decimal currencies in steps of 0.010).",
     "invalid_choice": SHAPE_ERRORS["invalid_choice"],
     "invalid_type": SHAPE_ERRORS["invalid_type"],
     "invalid_length": SHAPE_ERRORS["invalid_length"],
@@ -319,6 +323,7 @@ UNDOCUMENTED = {
     CheckoutErrorCode.CHECKOUT_SESSION_NOT_PROCESSING: "settling a payment: ops and the worker, not the API",
     "payment_settings_invalid": "admin's payment settings form",
     CheckoutErrorCode.WEBHOOK_SIGNATURE_INVALID: "Stripe's webhook endpoint",
+    CheckoutErrorCode.STRIPE_UNAVAILABLE: "Stripe's webhook endpoint (503: Stripe sends the event again)",
     CheckoutErrorCode.WEBHOOK_DELIVERY_NOT_FOUND: "admin's resend",
     CheckoutErrorCode.INVALID_GRACE_PERIOD: "the roll-secret serializer answers value_out_of_range first",
     "promotion_codes_not_allowed": "the hosted page's promotion code field",
@@ -326,6 +331,7 @@ UNDOCUMENTED = {
     "invoice_not_payable": "the hosted invoice page's pay-now",
     "invoice_payment_in_progress": "the hosted invoice page's pay-now",
     "dunning_policy_invalid": "admin's dunning policy form",
+    "payment_outcome_unknown": "the provider did not answer: the confirm answers processing and a reconcile asks again",
 }
 ALL_ERROR_CODES = sorted(KNOWN_ERROR_CODES - set(UNDOCUMENTED))
 
