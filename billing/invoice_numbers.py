@@ -38,9 +38,10 @@ def invoice_numbers_take(*, business_entity_id, count: int = 1) -> list[str]:
     pk = BusinessEntity._meta.pk.get_db_prep_value(business_entity_id, connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {counter} AS c (business_entity_id, last_number) VALUES (%s, %s)"
-            f" ON CONFLICT (business_entity_id) DO UPDATE SET last_number = c.last_number + EXCLUDED.last_number"
-            f" RETURNING c.last_number, (SELECT invoice_prefix FROM {entity} WHERE id = %s)",
+            # No table alias: SQLite (the embedded demo) refuses one in RETURNING.
+            f"INSERT INTO {counter} (business_entity_id, last_number) VALUES (%s, %s)"
+            f" ON CONFLICT (business_entity_id) DO UPDATE SET last_number = {counter}.last_number + EXCLUDED.last_number"
+            f" RETURNING last_number, (SELECT e.invoice_prefix FROM {entity} e WHERE e.id = %s)",
             [pk, count, pk],
         )
         last, prefix = cursor.fetchone()

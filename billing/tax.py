@@ -166,7 +166,11 @@ def tax_amounts(*, exclusive: Decimal, inclusive: Decimal, rate: Decimal | None,
     - inclusive: ``included = round(inclusive × rate / (100 + rate))``, taken out of the price,
       so an invoice of tax-inclusive prices totals exactly the listed prices, whatever the rate.
     """
-    exclusive, inclusive = quantize(exclusive, currency), quantize(inclusive, currency)
+    # Round the inclusive share and give the rest to the exclusive one, so that the two still add up
+    # to the lines (a discount split between them can leave each half a minor unit: 0.005 + 0.005).
+    lines = quantize(exclusive + inclusive, currency)
+    inclusive = quantize(inclusive, currency)
+    exclusive = lines - inclusive
     if not rate:
         zero = quantize(Decimal(0), currency)
         return TaxAmounts(exclusive + inclusive, zero, zero)

@@ -98,7 +98,8 @@ def test_the_demo_contract_renews_on_its_test_clock_charged_to_the_saved_card():
     payment = Payment.objects.get(invoice=renewal)
     assert (payment.status, payment.off_session, payment.saved_payment_method_id) == (
         "succeeded", True, contract.default_payment_method_id)
-    assert f"invoice {renewal.pk} of {renewal.invoice_date}: {renewal.total:.2f} USD, paid" in out.getvalue()
+    assert renewal.number.startswith("INV-")  # the customer's number, as on the receipt
+    assert f"invoice {renewal.number} of {renewal.invoice_date}: {renewal.total:.2f} USD, paid" in out.getvalue()
     assert "succeeded (•••• 4242)" in out.getvalue()
 
 

@@ -46,7 +46,7 @@ class Command(BaseCommand):
         for invoice in invoices.distinct().order_by("invoice_date").prefetch_related("payments"):
             paid = [f"{p.status} ({p.card_last4 and '•••• ' + p.card_last4 or p.failure_code})"
                     for p in invoice.payments.order_by("created_at")]
-            self.stdout.write(f"  invoice {invoice.pk} of {invoice.invoice_date}: {invoice.total:.2f} "
+            self.stdout.write(f"  invoice {invoice.number or invoice.pk} of {invoice.invoice_date}: {invoice.total:.2f} "
                               f"{invoice.currency}, {invoice.status}; charges: {', '.join(paid) or 'none'}")
 
     @staticmethod

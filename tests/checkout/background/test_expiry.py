@@ -78,7 +78,8 @@ def test_sweep_event_continues_session_sequence_with_session_payload(use_sql, no
         expires_at=timezone.now() + FUTURE,
         metadata={"order": "A-1", "nested": {"x": [1, 2]}},
         trace_id="trace-123",
-        estimates={"current_invoice": {"total": "12.50", "amount_due": "12.50"}, "next_invoice": None},
+        estimates={"current_invoice": {"subtotal": "12.50", "tax": "0.00", "total": "12.50", "amount_due": "12.50",
+                                         "line_items": []}, "next_invoice": None},
     )
     with transaction.atomic():
         event_record(session=session, type=EventType.PAYMENT_FAILED)
