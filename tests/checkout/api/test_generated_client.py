@@ -129,7 +129,7 @@ def test_a_generated_client_drives_the_whole_api_typed(generated, live_server, m
     assert patched.product_overrides[0].quantity == 8
 
     # confirm, expire, cancel
-    ModeEnum = _model("ModeEnum")
+    ModeEnum = _model("CheckoutSessionConfirmModeEnum")  # create has its own mode (payment|setup)
     confirmed = _api("checkout_sessions.checkout_sessions_confirm").sync(
         made["plan_contract"].id, client=client, idempotency_key="gen-confirm",
         body=_model("CheckoutSessionConfirmRequest")(mode=ModeEnum.CHARGE_NOW, payment_method_id="pm_test_succeeds"))

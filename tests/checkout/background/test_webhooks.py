@@ -52,7 +52,7 @@ def queued(monkeypatch):
 def test_endpoint_create_returns_secret_once_and_stores_it_for_signing(organization):
     endpoint, secret = endpoints.webhook_endpoint_create(
         organization_id=organization.id, url="https://merchant.example/hooks",
-        enabled_events=[EventType.COMPLETED, EventType.COMPLETED, EventType.EXPIRED],
+        enabled_events=[EventType.COMPLETED, EventType.EXPIRED],  # duplicates are refused (test_api_webhooks)
     )
     assert secret.startswith("whsec_") and len(secret) > 40
     endpoint.refresh_from_db()
