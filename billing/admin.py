@@ -403,11 +403,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Refund the selected payment (asks for the amount and reason)", permissions=["refund"])
     def action_refund(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True)[:2])
-        if len(ids) != 1:
-            self.message_user(request, "Select one payment to refund.", messages.WARNING)
-            return None
-        return HttpResponseRedirect(reverse("admin:billing_payment_refund", args=[ids[0]]))
+        return _one_selected_to(self, request, queryset, "admin:billing_payment_refund",
+                                "Select one payment to refund.")
 
     def get_urls(self):
         return [path("<path:object_id>/refund/", self.admin_site.admin_view(self.refund_view),
@@ -469,11 +466,8 @@ class TestClockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Advance the selected test clock (asks for the time)", permissions=["advance"])
     def action_advance(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True)[:2])
-        if len(ids) != 1:
-            self.message_user(request, "Select one test clock to advance.", messages.WARNING)
-            return None
-        return HttpResponseRedirect(reverse("admin:billing_testclock_advance", args=[ids[0]]))
+        return _one_selected_to(self, request, queryset, "admin:billing_testclock_advance",
+                                "Select one test clock to advance.")
 
     def get_urls(self):
         return [path("<path:object_id>/advance/", self.admin_site.admin_view(self.advance_view),
@@ -511,3 +505,13 @@ class TestClockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj is not None and self.has_advance_permission(request):
             context["object_tools"] = [(reverse("admin:billing_testclock_advance", args=[obj.pk]), "Advance…")]
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+def _one_selected_to(model_admin, request, queryset, url_name: str, warning: str):
+    """An action that works on one object at a time (through its confirmation page): go there
+    with the selected object, or say to select exactly one."""
+    ids = list(queryset.values_list("pk", flat=True)[:2])
+    if len(ids) != 1:
+        model_admin.message_user(request, warning, messages.WARNING)
+        return None
+    return HttpResponseRedirect(reverse(url_name, args=[ids[0]]))

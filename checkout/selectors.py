@@ -29,7 +29,7 @@ from checkout.errors import (
 from checkout.models import EVENT_PAYLOAD_PENDING, CheckoutSession, Event, HostedInvoice, WebhookDelivery
 from checkout.tokens import invoice_token_well_formed, session_token_well_formed
 from core.db import JoinedRowLoader
-from core.pagination import Page, keyset_page
+from core.pagination import Page, created_range, keyset_page
 
 _BY_ID = JoinedRowLoader(CheckoutSession, by=("id", "organization"))
 
@@ -147,14 +147,7 @@ def checkout_session_list(
         qs = qs.filter(customer_id=customer_id)
     if checkout_type:
         qs = qs.filter(checkout_type=checkout_type)
-    for lookup, value in (
-        ("gte", created_gte),
-        ("gt", created_gt),
-        ("lte", created_lte),
-        ("lt", created_lt),
-    ):
-        if value is not None:
-            qs = qs.filter(**{f"created_at__{lookup}": value})
+    qs = created_range(qs, gte=created_gte, gt=created_gt, lte=created_lte, lt=created_lt)
     return keyset_page(qs, scope=scope, limit=limit, cursor=cursor, starting_after=starting_after,
                        ending_before=ending_before)
 
@@ -225,9 +218,7 @@ def event_list(
         qs = qs.filter(checkout_session_id=checkout_session_id)
     if object_id is not None:
         qs = qs.filter(Q(checkout_session_id=object_id) | Q(checkout_session__isnull=True, object_id=object_id))
-    for lookup, value in (("gte", created_gte), ("gt", created_gt), ("lte", created_lte), ("lt", created_lt)):
-        if value is not None:
-            qs = qs.filter(**{f"created_at__{lookup}": value})
+    qs = created_range(qs, gte=created_gte, gt=created_gt, lte=created_lte, lt=created_lt)
     return keyset_page(qs, scope=scope, limit=limit, cursor=cursor, starting_after=starting_after,
                        ending_before=ending_before)
 

@@ -60,6 +60,14 @@ def page_cursor_decode(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
         raise PageInvalid(field="cursor") from None
 
 
+def created_range(queryset: QuerySet, *, gte=None, gt=None, lte=None, lt=None) -> QuerySet:
+    """``queryset`` within the list filters' ``created[gte|gt|lte|lt]`` bounds (those given)."""
+    for lookup, value in (("gte", gte), ("gt", gt), ("lte", lte), ("lt", lt)):
+        if value is not None:
+            queryset = queryset.filter(**{f"created_at__{lookup}": value})
+    return queryset
+
+
 def _anchor(scope: QuerySet, item_id, field: str) -> tuple[datetime.datetime, uuid.UUID]:
     row = scope.filter(pk=item_id).values_list("created_at", "id").first()
     if row is None:

@@ -90,3 +90,19 @@ def _setup_intents_limit(session: CheckoutSession) -> None:
         return
     if made > SETUP_INTENTS_PER_HOUR:
         raise CardSetupAttemptsExhausted()
+
+
+def checkout_session_card_set_up(*, session: CheckoutSession, provider, card, payment_method_id: str):
+    """Save a card for later charges without charging it (a trial's confirm, a setup session):
+    the provider's answer (``ChargeResult`` with its ``saved_method``). Stripe: a SetupIntent the
+    page confirmed (Stripe.js ``confirmCardSetup``, 3-D Secure included) is read back from Stripe,
+    never taken from the browser; a bare payment method (the API's) is set up here, where nobody
+    can authenticate. The test provider checks the card."""
+    if provider.hosted_card_fields and payment_method_id.startswith("seti_"):
+        return provider.setup_intent_result(payment_method_id, metadata=setup_intent_metadata(session))
+    if provider.hosted_card_fields:
+        return provider.setup_intent_create(
+            customer_reference=checkout_session_provider_customer(session=session, provider=provider),
+            idempotency_key=f"checkout-{session.pk}-setup-{uuid.uuid4().hex}",
+            metadata=setup_intent_metadata(session), payment_method_id=payment_method_id)
+    return provider.save(card)

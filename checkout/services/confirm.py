@@ -45,7 +45,6 @@ never a charge we think did not happen.
 """
 
 import logging
-import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -119,7 +118,10 @@ from checkout.fastsql import EntityRow
 from checkout.mandates import mandate_text, session_saves_card
 from checkout.models import CheckoutSession
 from checkout.selectors import checkout_session_amendment_in_flight, payment_settings_get
-from checkout.services.card_setup import checkout_session_provider_customer, setup_intent_metadata
+from checkout.services.card_setup import (
+    checkout_session_card_set_up,
+    checkout_session_provider_customer,
+)
 from checkout.services.create import checkout_tax_decide
 from checkout.sessions.transitions import session_lock_open, session_locked, session_transition
 from customers.models import Customer
@@ -537,17 +539,8 @@ def _confirm_by_card_setup(session: CheckoutSession, *, provider: PaymentProvide
     card is saved, not charged (the test provider checks it; Stripe's card comes set up by a
     SetupIntent the page confirmed), then the session completes as with nothing to pay."""
     provider, card = _card_provider(session, provider, card, payment_method_id)
-    if provider.hosted_card_fields and payment_method_id.startswith("seti_"):
-        # The page confirmed our SetupIntent (Stripe.js confirmCardSetup, 3-D Secure included).
-        result = provider.setup_intent_result(payment_method_id, metadata=setup_intent_metadata(session))
-    elif provider.hosted_card_fields:
-        # The API's payment method: set up here, where nobody can authenticate.
-        result = provider.setup_intent_create(
-            customer_reference=checkout_session_provider_customer(session=session, provider=provider),
-            idempotency_key=f"checkout-{session.pk}-setup-{uuid.uuid4().hex}",
-            metadata=setup_intent_metadata(session), payment_method_id=payment_method_id)
-    else:
-        result = provider.save(card)
+    result = checkout_session_card_set_up(session=session, provider=provider, card=card,
+                                          payment_method_id=payment_method_id)
     if result.status != ChargeStatus.SUCCEEDED or result.saved_method is None:
         session_transition(session, expected=SessionStatus.OPEN, payment_status=PaymentStatus.FAILED, **clicked,
                            event=EventType.PAYMENT_FAILED, data={

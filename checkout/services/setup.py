@@ -7,7 +7,6 @@ PaymentMethod Stripe.js made, attached to the customer's Stripe Customer), under
 lock, as a trial checkout saves its card (``checkout.services.confirm``).
 """
 
-import uuid
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -21,7 +20,7 @@ from billing.representation import saved_payment_method_json
 from checkout.enums import CheckoutType, EventType, PaymentStatus, SessionStatus
 from checkout.errors import CardRequired, SessionNotOpen
 from checkout.models import CheckoutSession
-from checkout.services.card_setup import checkout_session_provider_customer, setup_intent_metadata
+from checkout.services.card_setup import checkout_session_card_set_up
 from checkout.services.confirm import Mandate
 from checkout.sessions.transitions import session_lock_open, session_transition
 
@@ -54,18 +53,8 @@ def checkout_session_setup_confirm(*, session_id, provider: PaymentProvider, car
         if (provider.hosted_card_fields and not payment_method_id) or (not provider.hosted_card_fields and not card):
             raise CardRequired(field="payment_method_id")
         clicked = {"customer_language": language} if language and language != session.customer_language else {}
-        if provider.hosted_card_fields and payment_method_id.startswith("seti_"):
-            # Stripe: the page confirmed our SetupIntent (Stripe.js confirmCardSetup, 3-D Secure
-            # included); the card is read back from Stripe, never taken from the browser.
-            result = provider.setup_intent_result(payment_method_id, metadata=setup_intent_metadata(session))
-        elif provider.hosted_card_fields:
-            # A bare payment method: set up here, where nobody can authenticate.
-            result = provider.setup_intent_create(
-                customer_reference=checkout_session_provider_customer(session=session, provider=provider),
-                idempotency_key=f"checkout-{session.pk}-setup-{uuid.uuid4().hex}",
-                metadata=setup_intent_metadata(session), payment_method_id=payment_method_id)
-        else:
-            result = provider.save(card)
+        result = checkout_session_card_set_up(session=session, provider=provider, card=card,
+                                              payment_method_id=payment_method_id)
         saved = result.saved_method if result.status == ChargeStatus.SUCCEEDED else None
         failure = None if saved else result
         if saved is None:
