@@ -76,8 +76,9 @@ def test_concurrent_invoices_get_gapless_unique_numbers_and_rollbacks_give_their
     assert other_numbers == [f"OT-{n:06d}" for n in range(1, 10)]
     counters = dict(InvoiceNumberCounter.objects.values_list("business_entity_id", "last_number"))
     assert counters == {acme.business_entity_id: 13, other.business_entity_id: 9}
-    # the numbers the rolled-back invoices had were handed out again
-    assert {str(e) for e in errors} <= set(acme_numbers)
+    # the numbers the rolled-back invoices had were handed out again, unless nobody came after them
+    # (a rollback that held the last number leaves it for the next invoice)
+    assert all(str(e) in acme_numbers or str(e) > acme_numbers[-1] for e in errors)
 
 
 @pytest.mark.django_db
