@@ -1,10 +1,12 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright's sync API (BROWSER.md)."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -13,6 +15,7 @@ LAUNCH_ARGS = [
     # The merchant's site does not exist here: requests to it fail fast, after we saw them.
     "--host-resolver-rules=MAP merchant.example ~NOTFOUND",
 ]
+MERCHANT = re.compile(r"https://merchant\.example/.*")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
@@ -92,3 +95,27 @@ def assert_accessible(page, widths=(DESKTOP["width"], 375)):
         page.set_viewport_size({"width": width, "height": 900})
         assert axe_violations(page) == [], width
     page.set_viewport_size(DESKTOP)
+
+
+def lands_on_merchant(page, action):
+    """Run ``action`` (a click, a key press) and return the request that sent the browser to the
+    merchant's site, asserting it came from our 302.
+
+    The merchant's site does not resolve here, so Chromium goes on to its own error page. Wait
+    until it has: a test's next ``goto`` would otherwise be interrupted by that late navigation.
+    Waiting can itself see the failed navigation (ERR_NAME_NOT_RESOLVED) and end early; then the
+    error page comes next, and the wait is made again. (A ``page.route`` answer is no help: routes
+    do not see the target of a redirect.)"""
+    with page.expect_request(MERCHANT) as landed:
+        action()
+    request = landed.value
+    assert request.redirected_from is not None
+    assert request.redirected_from.response().status == 302
+    for attempt in range(3):
+        try:
+            page.wait_for_url(re.compile(r"^chrome-error://"))
+            break
+        except PlaywrightError as error:
+            if "ERR_NAME_NOT_RESOLVED" not in str(error) or attempt == 2:
+                raise
+    return request

@@ -18,10 +18,10 @@ from billing.renewals import contracts_renew_due
 from billing.test_clocks import test_clock_advance, test_clock_create
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.models import CheckoutSession
+from tests.browser.conftest import lands_on_merchant
 from tests.checkout.pages.helpers import PLATFORM, SEATS, priced_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-MERCHANT = re.compile(r"https://merchant\.example/.*")
 MODES = pytest.mark.parametrize("livemode", [False, True], ids=["test", "live"])
 
 
@@ -43,13 +43,6 @@ def _type_card(page, number: str):
     card.locator("input[placeholder=exp_year]").fill("31")
     card.locator("input[placeholder=cvc]").fill("123")
     card.locator("input[placeholder=postal_code]").fill("94105")
-
-
-def _lands_on_merchant(page, action) -> str:
-    with page.expect_request(MERCHANT) as landed:
-        action()
-    assert landed.value.redirected_from.response().status == 302
-    return landed.value.url
 
 
 def _renewal_day_comes(session: CheckoutSession) -> Contract:
@@ -82,7 +75,7 @@ def test_subscribe_with_4242_then_a_month_later_the_saved_card_is_charged_off_se
     assert page.get_by_test_id("mandate").inner_text().startswith("By subscribing, you authorise ")
     _type_card(page, "4242424242424242")
 
-    _lands_on_merchant(page, lambda: page.get_by_role("button", name=re.compile(r"^Pay ")).click())
+    lands_on_merchant(page, lambda: page.get_by_role("button", name=re.compile(r"^Pay ")).click())
 
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.PAID)
@@ -114,7 +107,7 @@ def test_a_trial_saves_4242_with_a_setup_intent_and_is_charged_when_it_ends(
     if not livemode:
         shoot(page, "stripe-trial")
 
-    _lands_on_merchant(page, lambda: page.get_by_role("button", name="Start subscription").click())
+    lands_on_merchant(page, lambda: page.get_by_role("button", name="Start subscription").click())
 
     session.refresh_from_db()
     assert (session.status, session.payment_status) == (SessionStatus.COMPLETED, PaymentStatus.NO_PAYMENT_REQUIRED)
@@ -143,7 +136,7 @@ def test_a_trial_card_asking_for_3ds_is_authenticated_on_the_page_and_renews_wit
     complete.wait_for()
     shoot(page, "stripe-trial-authenticate")
 
-    _lands_on_merchant(page, complete.click)
+    lands_on_merchant(page, complete.click)
 
     method = SavedPaymentMethod.objects.get()
     assert method.last4 == "3155"
