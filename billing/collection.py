@@ -40,21 +40,20 @@ from .enums import (
     InvoiceStatus,
     PaymentAttemptStatus,
     PaymentMethod,
-    PaymentProviderName,
     SavedPaymentMethodStatus,
 )
 from .errors import PaymentProviderUnavailable
-from .gateway import TEST_PROVIDER, ChargeRequest, ChargeResult, ChargeStatus, SettleRequest, provider_for
+from .gateway import ChargeRequest, ChargeResult, ChargeStatus, SettleRequest
 from .models import (
     BillingSettings,
     Contract,
     Invoice,
     Payment,
-    PaymentSettings,
     SavedPaymentMethod,
     TestClock,
 )
 from .payment_methods import customer_default_payment_method
+from .payment_settings import provider_named
 from .representation import contract_json, invoice_json, saved_payment_method_json
 from .signals import billing_events_send
 
@@ -173,12 +172,7 @@ def _charge_request(payment: Payment) -> ChargeRequest:
 
 
 def _provider(payment: Payment):
-    if payment.provider == PaymentProviderName.TEST:
-        return None if payment.livemode else TEST_PROVIDER
-    settings_row = PaymentSettings.objects.filter(organization_id=payment.organization_id,
-                                                  livemode=payment.livemode).first()
-    provider = provider_for(settings_row, livemode=payment.livemode)
-    return provider if provider is not None and provider.name == payment.provider else None
+    return provider_named(organization_id=payment.organization_id, livemode=payment.livemode, name=payment.provider)
 
 
 def payments_reconcile_pending(*, now: datetime | None = None, limit: int = 200) -> int:

@@ -78,6 +78,7 @@ class BillingEventType(models.TextChoices):
     CONTRACT_UNPAID = "contract.unpaid", "Contract unpaid"
     CONTRACT_CANCELLED = "contract.cancelled", "Contract cancelled"
     PAYMENT_METHOD_ATTACHED = "payment_method.attached", "Payment method saved"
+    PAYMENT_METHOD_DETACHED = "payment_method.detached", "Payment method detached"
     PAYMENT_REFUNDED = "payment.refunded", "Payment refunded"
     PAYMENT_DISPUTED = "payment.disputed", "Payment disputed"
 

@@ -250,6 +250,10 @@ class TestPaymentProvider:
     def cancel(self, reference: str) -> None:
         return None
 
+    def detach(self, reference: str) -> None:
+        """Test methods live only in our database: nothing to tell."""
+        return None
+
     def refund(self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
         """Test refunds succeed at once."""
         return RefundResult("succeeded", f"test_re_{secrets.token_hex(12)}")
@@ -482,6 +486,18 @@ class StripePaymentProvider:
         error = data.get("last_setup_error") or {}
         return ChargeResult(ChargeStatus.FAILED, reference, error.get("code") or "setup_failed",
                             error.get("message") or str(_("Your card could not be saved. Try another card.")))
+
+    def detach(self, reference: str) -> None:
+        """Detach a PaymentMethod from its Stripe Customer: it can never be charged again
+        (https://docs.stripe.com/api/payment_methods/detach). Already detached, or unknown to
+        Stripe, is done; no answer raises ``PaymentProviderUnavailable`` (asked again later)."""
+        try:
+            self._client().v1.payment_methods.detach(reference)
+        except stripe.InvalidRequestError as error:
+            logger.info("payment method %s not detached by stripe: %s", reference, error.code)
+        except stripe.StripeError as error:
+            logger.warning("stripe payment method detach failed: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
 
     def cancel(self, reference: str) -> None:
         try:

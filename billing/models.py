@@ -608,6 +608,9 @@ class SavedPaymentMethod(BaseModel):
     checkout_session = models.ForeignKey("checkout.CheckoutSession", on_delete=models.SET_NULL, null=True,
                                          blank=True, related_name="+")
     detached_at = models.DateTimeField(null=True, blank=True)
+    # When the provider confirmed the detach (Stripe: the PaymentMethod left its Customer). Null on
+    # a detached method: still to tell the provider (``saved_payment_methods_provider_detach_due``).
+    provider_detached_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,20 +7,26 @@ contract's mode and the contract's own method. One default per customer and mode
 (``saved_payment_method_one_default``); a detached method is never charged again.
 """
 
+import logging
 import uuid
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotFound
+from core.queue import task_enqueue_on_commit
 
 from . import fastsql
 from .enums import BillingEventType, PaymentProviderName, SavedPaymentMethodStatus
-from .errors import SavedPaymentMethodNotFound
+from .errors import PaymentProviderUnavailable, SavedPaymentMethodNotFound
 from .gateway import SavedMethod
 from .models import Contract, ProviderCustomer, SavedPaymentMethod
+from .payment_settings import provider_named
 from .representation import saved_payment_method_json
 from .signals import billing_event_send
+
+logger = logging.getLogger(__name__)
 
 
 def provider_customer_reference(*, provider, organization_id, customer, livemode: bool) -> str:
@@ -127,7 +133,10 @@ def saved_payment_method_set_default(*, organization_id, livemode: bool, method_
 def saved_payment_method_detach(*, organization_id, livemode: bool, method_id,
                                 customer_id=None) -> SavedPaymentMethod:
     """Stop using a saved method: it is never charged again, and contracts that named it fall
-    back to the customer's default. ``customer_id``: the method must be that customer's."""
+    back to the customer's default. The provider is told after commit (Stripe detaches the
+    PaymentMethod from its Customer; asked again by the beat until it answers), and
+    ``payment_method.detached`` announces it. ``customer_id``: the method must be that
+    customer's."""
     method = _get(organization_id, method_id, livemode, customer_id)
     if method.status == SavedPaymentMethodStatus.DETACHED:
         return method
@@ -137,7 +146,43 @@ def saved_payment_method_detach(*, organization_id, livemode: bool, method_id,
     method.save(update_fields=["status", "default_since", "detached_at", "updated_at"])
     Contract.objects.filter(default_payment_method=method).update(default_payment_method=None,
                                                                  updated_at=timezone.now())
+    billing_event_send(type=BillingEventType.PAYMENT_METHOD_DETACHED, organization_id=method.organization_id,
+                       livemode=method.livemode, object=saved_payment_method_json(method))
+    task_enqueue_on_commit(current_app.signature("billing.saved_payment_method_provider_detach"),
+                           kwargs={"method_id": str(method.pk)})
     return method
+
+
+def saved_payment_method_provider_detach(*, method_id) -> bool:
+    """Tell the provider a detached method is gone; True once it has confirmed (or has nothing to
+    do). No answer leaves it for the next pass. Outside any transaction: the provider's call is
+    not made under a row lock, and detaching twice is harmless (Stripe answers the second with an
+    error we treat as done)."""
+    method = SavedPaymentMethod.objects.filter(pk=method_id, status=SavedPaymentMethodStatus.DETACHED,
+                                               provider_detached_at__isnull=True).first()
+    if method is None:
+        return True
+    provider = provider_named(organization_id=method.organization_id, livemode=method.livemode,
+                              name=method.provider)
+    if provider is not None:
+        try:
+            provider.detach(method.provider_reference)
+        except PaymentProviderUnavailable:
+            logger.warning("payment method %s: no answer from %s; detached again later", method.pk, method.provider)
+            return False
+    else:  # the provider is no longer configured: nothing we can tell it, and nothing it can charge for us
+        logger.warning("payment method %s: %s no longer configured; not detached there", method.pk, method.provider)
+    SavedPaymentMethod.objects.filter(pk=method.pk).update(provider_detached_at=timezone.now())
+    return True
+
+
+def saved_payment_methods_provider_detach_due(*, limit: int = 200) -> int:
+    """The beat's safety net: detached methods the provider has not confirmed (the task was not
+    queued, or the provider did not answer). Returns how many were confirmed."""
+    ids = list(SavedPaymentMethod.objects.filter(status=SavedPaymentMethodStatus.DETACHED,
+                                                 provider_detached_at__isnull=True)
+               .order_by("detached_at").values_list("pk", flat=True)[:limit])
+    return sum(saved_payment_method_provider_detach(method_id=pk) for pk in ids)
 
 
 @transaction.atomic

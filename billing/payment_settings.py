@@ -5,6 +5,7 @@ from django.db import transaction
 
 from billing.enums import PaymentProviderName
 from billing.errors import PaymentSettingsInvalid
+from billing.gateway import TEST_PROVIDER, PaymentProvider, provider_for
 from billing.models import PaymentSettings
 from core.secrets import secret_encrypt
 
@@ -53,3 +54,14 @@ def payment_settings_save(*, organization_id, livemode: bool, provider: str, pub
             row.stripe_webhook_secret_encrypted = secret_encrypt(webhook_secret)
     row.save()
     return row
+
+
+def provider_named(*, organization_id, livemode: bool, name: str) -> PaymentProvider | None:
+    """The provider that made a payment or saved a method (``name``), with the organization's
+    settings of that mode; None when it is no longer configured (a live test-provider record,
+    Stripe's settings deleted or replaced by another provider)."""
+    if name == PaymentProviderName.TEST:
+        return None if livemode else TEST_PROVIDER
+    row = PaymentSettings.objects.filter(organization_id=organization_id, livemode=livemode).first()
+    provider = provider_for(row, livemode=livemode)
+    return provider if provider is not None and provider.name == name else None

@@ -19,7 +19,7 @@ from django.db.models import F
 
 from core.money import quantize
 
-from .enums import BillingEventType, PaymentAttemptStatus, PaymentProviderName, RefundReason, RefundStatus
+from .enums import BillingEventType, PaymentAttemptStatus, RefundReason, RefundStatus
 from .errors import (
     PaymentNotFound,
     PaymentNotRefundable,
@@ -27,8 +27,9 @@ from .errors import (
     RefundAmountInvalid,
     RefundExceedsPayment,
 )
-from .gateway import TEST_PROVIDER, RefundResult, provider_for
-from .models import CreditNote, Dispute, Invoice, Payment, PaymentSettings, Refund
+from .gateway import RefundResult
+from .models import CreditNote, Dispute, Invoice, Payment, Refund
+from .payment_settings import provider_named
 from .representation import payment_json, refund_json
 from .signals import billing_event_send
 
@@ -117,11 +118,7 @@ def refund_send(*, refund_id) -> Refund:
 
 
 def _provider(payment: Payment):
-    if payment.provider == PaymentProviderName.TEST:
-        return None if payment.livemode else TEST_PROVIDER
-    row = PaymentSettings.objects.filter(organization_id=payment.organization_id, livemode=payment.livemode).first()
-    provider = provider_for(row, livemode=payment.livemode)
-    return provider if provider is not None and provider.name == payment.provider else None
+    return provider_named(organization_id=payment.organization_id, livemode=payment.livemode, name=payment.provider)
 
 
 @transaction.atomic

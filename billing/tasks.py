@@ -8,7 +8,7 @@ keys), so each acks late and is redelivered if its worker dies mid-run (the
 
 from celery import shared_task
 
-from . import collection, refunds, renewals
+from . import collection, payment_methods, refunds, renewals
 
 
 @shared_task(name="billing.contracts_renew_due")
@@ -39,3 +39,15 @@ def payments_reconcile_pending() -> int:
 def refunds_reconcile_pending() -> int:
     """Beat, every five minutes: refunds whose answer never came, or still completing."""
     return refunds.refunds_reconcile_pending()
+
+
+@shared_task(name="billing.saved_payment_method_provider_detach")
+def saved_payment_method_provider_detach(*, method_id: str) -> bool:
+    """Tell the provider a detached payment method is gone (queued by the detach)."""
+    return payment_methods.saved_payment_method_provider_detach(method_id=method_id)
+
+
+@shared_task(name="billing.saved_payment_methods_provider_detach_due")
+def saved_payment_methods_provider_detach_due() -> int:
+    """Beat, every five minutes: detaches the provider has not confirmed yet."""
+    return payment_methods.saved_payment_methods_provider_detach_due()

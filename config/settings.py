@@ -430,6 +430,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 300.0,
         "options": {"expires": 280},
     },
+    "detach-payment-methods-at-provider": {
+        "task": "billing.saved_payment_methods_provider_detach_due",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
 }
 
 if BEAT_INTERVAL_SCALE != 1.0:

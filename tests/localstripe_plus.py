@@ -13,7 +13,9 @@ as Stripe documents (docs.stripe.com/payments/save-during-payment, /payments/sav
 - a declined confirm names the PaymentIntent in its error, as Stripe's card errors do;
 - an off-session confirm of a card that needs authentication is declined with
   ``authentication_required`` (402, the intent back to ``requires_payment_method``), except
-  4000 0025 0000 3155 once set up (attached to a customer): Stripe then lets it through.
+  4000 0025 0000 3155 once set up (attached to a customer): Stripe then lets it through;
+- detaching a saved card by its ``card_…`` id works, as Stripe's PaymentMethods API allows (the
+  cards localstripe's Stripe.js makes have such ids; localstripe refuses them with a 400).
 
 Nothing else changes; the real server code runs.
 """
@@ -99,18 +101,33 @@ def _setup_confirm_plus(cls, id, **kwargs):
     return obj
 
 
+_method_detach = resources.PaymentMethod._api_detach.__func__
+
+
+@classmethod
+def _method_detach_plus(cls, id, **kwargs):
+    # Stripe's PaymentMethods API takes a saved card's ``card_…`` id too (docs.stripe.com/payments/
+    # payment-methods/transitioning); localstripe answers it 400 "Bad request".
+    if isinstance(id, str) and id.startswith("card_") and not kwargs:
+        card = _method(id)
+        card.customer = None
+        return card
+    return _method_detach(cls, id, **kwargs)
+
+
 def patch() -> None:
     PaymentIntent.__init__ = _intent_init_plus
     PaymentIntent._api_create = _intent_create_plus
     PaymentIntent._confirm = _intent_confirm_plus
     PaymentIntent._on_success = _intent_on_success_plus
     SetupIntent._attach_pm = _setup_attach_plus
-    original_confirm = SetupIntent._api_confirm
+    original_confirm, original_detach = SetupIntent._api_confirm, resources.PaymentMethod._api_detach
     SetupIntent._api_confirm = _setup_confirm_plus
+    resources.PaymentMethod._api_detach = _method_detach_plus
     # The server binds its extra routes from this list when it is imported: point the
-    # SetupIntent confirm route at the patched function first.
-    resources.extra_apis[:] = [(method, url, SetupIntent._api_confirm if func == original_confirm else func)
-                               for method, url, func in resources.extra_apis]
+    # SetupIntent confirm and PaymentMethod detach routes at the patched functions first.
+    replaced = {original_confirm: SetupIntent._api_confirm, original_detach: resources.PaymentMethod._api_detach}
+    resources.extra_apis[:] = [(method, url, replaced.get(func, func)) for method, url, func in resources.extra_apis]
 
 
 if __name__ == "__main__":
