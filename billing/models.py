@@ -5,7 +5,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 
 from core.models import BaseModel, BusinessEntity, Organization
-from core.money import currency_validator
+from core.money import currency_validator, format_money
 from customers.models import Customer
 
 from .enums import (
@@ -537,6 +537,13 @@ class Payment(BaseModel):
             models.CheckConstraint(condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
                                    name="payment_refunds_within_amount"),
         ]
+
+    def __str__(self):
+        """What admin's lists, confirmation pages and the audit log name it by: "$49.00 by card
+        •••• 4242, succeeded"."""
+        how = {PaymentMethod.CARD: "by card", PaymentMethod.INVOICE: "by invoice"}.get(self.method, "nothing due")
+        card = f" •••• {self.card_last4}" if self.card_last4 else ""
+        return f"{format_money(self.amount, self.currency)} {how}{card}, {self.status}"
 
 
 class PaymentSettings(BaseModel):
