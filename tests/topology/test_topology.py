@@ -463,17 +463,25 @@ def _slow_body_clients_do_not_slow_normal_requests(topo):
         return socks
 
     run(20)  # warm both nodes' page caches
-    quiet, loaded = [], []
-    for _round in range(3):  # interleaved, so the shared machine's drift weighs on both sides alike
-        quiet += run(60)
+    ratios, slowest = [], 0.0
+    for _round in range(5):  # interleaved, so the shared machine's drift weighs on both sides alike
+        quiet = run(60)
         slow = stalled_clients()
         try:
-            loaded += run(60)
+            loaded = run(60)
         finally:
             for sock in slow:
                 sock.close()
-    # 2x a quiet run's p99, with a 10 ms floor: a quiet p99 of a few ms doubles on scheduler noise alone.
-    assert _p99(loaded) <= 2 * max(_p99(quiet), 10.0), (_p99(quiet), _p99(loaded))
+        # 2x a quiet run's p99, with a 10 ms floor: a quiet p99 of a few ms doubles on scheduler noise alone.
+        ratios.append(_p99(loaded) / max(_p99(quiet), 10.0))
+        slowest = max(slowest, *loaded)
+    # Without a buffering proxy the stalled bodies hold the workers and normal requests wait seconds
+    # (past 10 s before nginx); with it they keep the quiet run's p99. A round's p99 of 60 requests
+    # is nearly its slowest one, which one scheduler hiccup of this shared machine can double
+    # (seen: 250 ms once at load 9): the rounds' median ratio is the measure, and no request of any
+    # round may take two seconds.
+    assert statistics.median(ratios) <= 2, ratios
+    assert slowest < 2000, slowest
 
 
 # --- Redis down 30 s under load ----------------------------------------------------------------
