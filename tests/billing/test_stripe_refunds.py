@@ -24,9 +24,14 @@ def _stripe(localstripe, livemode: bool) -> stripe.StripeClient:
     return stripe.StripeClient(key, base_addresses={"api": localstripe.base})
 
 
+def _stripe_refunds(localstripe, livemode, intent_id) -> list[dict]:
+    """Stripe's Refunds of one PaymentIntent, every page read (localstripe keeps the whole run's)."""
+    listed = _stripe(localstripe, livemode).v1.refunds.list(params={"limit": 100})
+    return [r.to_dict() for r in listed.auto_paging_iter() if r["payment_intent"] == intent_id]
+
+
 def _stripe_refunds_of(localstripe, livemode, intent_id) -> list[tuple[int, str, str]]:
-    refunds = _stripe(localstripe, livemode).v1.refunds.list(params={"limit": 100}).to_dict()["data"]
-    return sorted((r["amount"], r["currency"], r["status"]) for r in refunds if r["payment_intent"] == intent_id)
+    return sorted((r["amount"], r["currency"], r["status"]) for r in _stripe_refunds(localstripe, livemode, intent_id))
 
 
 @MODES
@@ -56,8 +61,7 @@ def test_a_partial_then_a_full_refund_reach_stripe_with_their_amounts(stripe_mod
         ("50.25", "succeeded", livemode), ("133.75", "succeeded", livemode)]
     assert _stripe_refunds_of(localstripe, livemode, intent["id"]) == [
         (5025, "usd", "succeeded"), (13375, "usd", "succeeded")]
-    stripe_ids = {r["id"] for r in _stripe(localstripe, livemode).v1.refunds.list(params={"limit": 100})
-                  .to_dict()["data"] if r["payment_intent"] == intent["id"]}
+    stripe_ids = {r["id"] for r in _stripe_refunds(localstripe, livemode, intent["id"])}
     assert set(Refund.objects.filter(payment=payment).values_list("provider_reference", flat=True)) == stripe_ids
     assert {partial.json()["provider_reference"], rest.json()["provider_reference"]} == stripe_ids
 

@@ -96,9 +96,11 @@ def _stripe(localstripe, livemode: bool) -> stripe.StripeClient:
 
 def _intents_for(localstripe, session, invoice) -> list[dict]:
     """The PaymentIntents Stripe holds for ``invoice``, oldest first."""
-    listed = _stripe(localstripe, session.livemode).v1.payment_intents.list(params={"limit": 100}).to_dict()["data"]
-    return sorted((i for i in listed if (i.get("metadata") or {}).get("invoice_id") == str(invoice.pk)),
-                  key=lambda i: i["created"])
+    listed = _stripe(localstripe, session.livemode).v1.payment_intents.list(params={"limit": 100})
+    # Every page: localstripe runs for the whole test run and keeps every test's intents.
+    mine = [i for i in (intent.to_dict() for intent in listed.auto_paging_iter())
+            if (i.get("metadata") or {}).get("invoice_id") == str(invoice.pk)]
+    return sorted(mine, key=lambda i: i["created"])
 
 
 class Calendar:
@@ -160,7 +162,7 @@ def test_a_declined_renewal_is_retried_then_paid_with_4242_on_the_emailed_invoic
     declined = _intents_for(localstripe, session, invoice)
     assert [(i["status"], i["amount"], i["off_session"], i["payment_method"]) for i in declined] == [
         ("requires_payment_method", RENEWAL_CENTS, True, old.provider_reference)] * 4
-    assert [p.provider_reference for p in attempts] == [i["id"] for i in declined]
+    assert sorted(p.provider_reference for p in attempts) == sorted(i["id"] for i in declined)
     contract = Contract.objects.get(pk=invoice.contract_id)
     assert contract.status == ContractStatus.PAST_DUE
     assert [e.step for e in InvoiceEmail.objects.order_by("created_at")] == ["first_failure", "last_retry"]
@@ -286,3 +288,30 @@ def test_a_setup_session_replaces_the_card_with_a_setup_intent_and_the_next_rene
     assert [(i["status"], i["amount"], i["off_session"], i["payment_method"]) for i in charged] == [
         ("succeeded", RENEWAL_CENTS, True, new.provider_reference)]
     assert old.provider_reference not in {i["payment_method"] for i in charged}
+
+
+def test_a_failed_3ds_on_the_invoice_page_leaves_the_invoice_open_to_try_again(page, shop, localstripe):
+    session = shop(number=ALWAYS_AUTHENTICATE, livemode=False)
+    calendar = Calendar(session)
+    calendar.move_to(calendar.renewal_day())
+    invoice = Invoice.objects.get(contract__customer_id=session.customer_id, billing_reason="renewal")
+
+    page.goto(_link(mail.outbox[-1]))
+    page.get_by_role("button", name="Authenticate and pay $85.00").click()
+    page.get_by_role("button", name="Fail authentication").click()
+    page.get_by_role("heading", level=1, name="Confirm your payment").wait_for()  # back, nothing taken
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.next_payment_attempt) == (InvoiceStatus.OPEN, None)
+    page_attempt = Payment.objects.get(invoice=invoice, off_session=False)
+    assert page_attempt.status == "failed" and page_attempt.failure_code == "payment_intent_authentication_failure"
+    assert [i["status"] for i in _intents_for(localstripe, session, invoice)] == ["requires_payment_method"] * 2
+
+    # The button still works: a second try, authenticated this time, pays the invoice.
+    page.get_by_role("button", name="Authenticate and pay $85.00").click()
+    page.get_by_role("button", name="Complete authentication").click()
+    page.get_by_role("heading", level=1, name="Thank you — this invoice is paid").wait_for()
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert sorted(i["status"] for i in _intents_for(localstripe, session, invoice)) == [
+        "requires_payment_method", "requires_payment_method", "succeeded"]
