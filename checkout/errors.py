@@ -45,6 +45,7 @@ class CheckoutErrorCode(StrEnum):
     PLAN_UNCHANGED = "plan_unchanged"
     PRICING_NOT_FOUND = "pricing_not_found"
     PRODUCT_NOT_FOUND = "product_not_found"
+    SETUP_SESSION_NOT_CONFIRMABLE = "setup_session_not_confirmable"
     START_DATE_OUT_OF_RANGE = "start_date_out_of_range"
     START_DATE_OUTSIDE_CONTRACT = "start_date_outside_contract"
     TERMS_NOT_ACCEPTED = "terms_not_accepted"
@@ -255,6 +256,15 @@ class SessionNotPriced(DomainError):
     code = CheckoutErrorCode.CHECKOUT_SESSION_NOT_PRICED.value
     status = 409
     message = "The checkout session has no locked estimate to confirm."
+
+
+class SetupSessionNotConfirmable(Conflict):
+    """A setup session saves the card the customer types on the hosted page (their agreement
+    recorded there); the merchant API has no card of theirs to save, so it cannot confirm one."""
+
+    code = CheckoutErrorCode.SETUP_SESSION_NOT_CONFIRMABLE.value
+    message = ("A setup session is completed by the customer on its hosted page (url); "
+               "it cannot be confirmed through the API.")
 
 
 class PaymentMethodNotAllowed(DomainError):

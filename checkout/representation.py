@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from checkout.enums import ALL_EVENTS
+from billing.models import SavedPaymentMethod
+from checkout.enums import ALL_EVENTS, CheckoutType, SessionStatus
 from checkout.sessions.terms import datetime_text, plain_json
 
 
@@ -63,6 +64,7 @@ def checkout_session_json(session) -> dict:
         "after_expiration": {"recovery": {"enabled": session.recovery_enabled}},
         "recovery_url": session.recovery_url or None,
         "recovered_from": id_text(session.recovered_from_id),
+        "setup": _setup_json(session),
     }
 
 
@@ -73,6 +75,21 @@ def checkout_session_body(session) -> bytes:
     """``checkout_session_json`` as the API's response body: the bytes a create answers, stores
     for idempotent replays, and answers again."""
     return _renderer.render(checkout_session_json(session))
+
+
+def _setup_json(session) -> dict | None:
+    """A setup session's outcome: the card it saved once completed (None before); None for the
+    other kinds. Read only for a completed setup session, so other sessions cost no query."""
+    if session.checkout_type != CheckoutType.SETUP:
+        return None
+    if session.status != SessionStatus.COMPLETED:
+        return {"payment_method": None}
+    method = SavedPaymentMethod.objects.filter(checkout_session_id=session.pk).order_by("created_at").first()
+    if method is None:
+        return {"payment_method": None}
+    return {"payment_method": {"id": str(method.pk), "provider_reference": method.provider_reference,
+                               "brand": method.brand or None, "last4": method.last4 or None,
+                               "exp_month": method.exp_month, "exp_year": method.exp_year}}
 
 
 _NO_TOTALS = dict.fromkeys(("amount_subtotal", "amount_discount", "amount_tax", "amount_total", "amount_due"))

@@ -271,6 +271,8 @@ CONFIRM_ERRORS_409 = {
     **SESSION_NOT_OPEN,
     "checkout_session_expired": "The session expired before it was confirmed.",
     "checkout_session_not_priced": "The session has no locked estimate.",
+    "setup_session_not_confirmable": "A setup session (mode=setup) is completed by the customer on its hosted "
+    "page; the API cannot confirm it.",
     "contract_changed": "The contract changed after this amendment was priced; open a new session.",
     "tax_changed": "A guest's billing country or VAT number changes the tax (billing.tax): the session is "
     "priced again and nothing is charged; confirm again for the new total.",

@@ -1229,6 +1229,20 @@ class ExpandedSerializer(serializers.Serializer):
     invoice = ExpandedInvoiceSerializer(required=False, allow_null=True)
 
 
+class SetupPaymentMethodSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The saved payment method (the customer's new default).")
+    provider_reference = serializers.CharField(help_text="The provider's id of the card (Stripe: a PaymentMethod).")
+    brand = serializers.CharField(allow_null=True)
+    last4 = serializers.CharField(allow_null=True)
+    exp_month = serializers.IntegerField(allow_null=True)
+    exp_year = serializers.IntegerField(allow_null=True)
+
+
+class SetupSerializer(serializers.Serializer):
+    payment_method = SetupPaymentMethodSerializer(
+        allow_null=True, help_text="The card the customer saved; null until the session is completed.")
+
+
 # Schema only: responses are built by ``checkout.representation.checkout_session_json`` (DRF's field-by-field
 # rendering would be the slowest part of a create). Keep the two in step.
 class CheckoutSessionSerializer(serializers.Serializer):
@@ -1291,6 +1305,8 @@ class CheckoutSessionSerializer(serializers.Serializer):
         allow_null=True, help_text="Set when a session with recovery enabled expires: send the customer here to "
                                    "start again with the same terms, priced that day.")
     recovered_from = serializers.UUIDField(allow_null=True, help_text="The expired session this one recovers.")
+    setup = SetupSerializer(allow_null=True, help_text="Setup sessions (checkout_type setup): the card saved. "
+                                                       "Null for the other kinds.")
     locale = serializers.ChoiceField(
         choices=PageLocale.choices,
         help_text="The hosted page's language: auto follows the customer's browser (Accept-Language).")

@@ -111,6 +111,7 @@ from checkout.errors import (
     PaymentRequired,
     SessionNotPriced,
     SessionNotProcessing,
+    SetupSessionNotConfirmable,
     TaxChanged,
     TermsNotAccepted,
 )
@@ -475,6 +476,9 @@ def _checkout_session_confirm(
     with session_lock_open(session_id=session_id, now=now, organization_id=organization_id, livemode=livemode,
                            related=("business_entity", "customer", "customer__test_clock"),
                            action="confirmed") as session:
+        if session.checkout_type == CheckoutType.SETUP:
+            # Its card is typed on the hosted page (checkout.services.setup), never sent here.
+            raise SetupSessionNotConfirmable()
         amount_due = checkout_session_amount_due(session)
         _amendment_guard(session)
         clicked = _clicked(session, now=now, terms_accepted=terms_accepted, language=language,
