@@ -126,18 +126,26 @@ def _batch_delete(table: str, ids: list) -> int:
 
 def retention_table_purge(table: str, *, cutoffs: Cutoffs, batch_size: int = DEFAULT_BATCH_SIZE,
                           keep_going: Callable[[], bool] = lambda: True) -> int:
-    """Delete ``table``'s expired rows, ``batch_size`` per transaction, while ``keep_going()``."""
+    """Delete ``table``'s expired rows, oldest first, ``batch_size`` per transaction, while
+    ``keep_going()``. Each batch starts where the last one ended (its rows' ``created_at``), so
+    the rows kept on the way (a pending delivery, a stream's last event) are read once a run,
+    not once a batch; every table has an index that leads with ``created_at`` for this."""
     total = 0
+    after = None
     while keep_going():
+        expired = _expired(table, cutoffs)
+        if after is not None:
+            expired = expired.filter(created_at__gte=after)
         with transaction.atomic():
-            ids = list(
-                _expired(table, cutoffs).order_by("pk").select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)[:batch_size]
+            rows = list(
+                expired.order_by("created_at").select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", "created_at")[:batch_size]
             )
-            deleted = _batch_delete(table, ids) if ids else 0
+            deleted = _batch_delete(table, [pk for pk, _ in rows]) if rows else 0
         total += deleted
-        if len(ids) < batch_size or not deleted:
+        if len(rows) < batch_size or not deleted:
             break
+        after = rows[-1][1]
     return total
 
 
