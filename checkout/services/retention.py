@@ -49,8 +49,8 @@ logger = logging.getLogger(__name__)
 IDEMPOTENCY_MIN_HOURS = 24  # PRODUCT.md: keys are kept at least 24 hours
 EVENTS_MIN_DAYS = 30  # README: the events API answers events "kept at least 30 days"
 DEFAULT_BATCH_SIZE = 1000
-# A scheduled run stops starting batches after this (the task's soft limit is 100 s); the next
-# run goes on where it stopped.
+# A scheduled run (every 10 minutes) stops starting batches after this (the task's soft limit
+# is 100 s); the next run goes on where it stopped.
 DEFAULT_TIME_BUDGET_SECONDS = 60.0
 
 IDEMPOTENCY_RECORDS = "idempotency_records"

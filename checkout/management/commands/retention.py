@@ -1,4 +1,4 @@
-"""Apply the retention policy by hand (beat runs it hourly), or see what it would delete.
+"""Apply the retention policy by hand (beat runs it every 10 minutes), or see what it would delete.
 
     uv run python manage.py retention --dry-run      # counts per table, deletes nothing
     uv run python manage.py retention [--batch-size 1000]

@@ -69,7 +69,7 @@ def test_beat_schedule_names_real_tasks():
     "task_name, every_seconds",
     [
         ("checkout.sessions_expire_due", 60),
-        ("checkout.retention_apply", 3600),
+        ("checkout.retention_apply", 600),
     ],
 )
 def test_beat_schedule_intervals(task_name, every_seconds):
