@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("checkout", "0023_dunning_pages_setup"),
+        ("checkout", "0024_saved_method_provider_detach"),
     ]
 
     operations = [
