@@ -14,6 +14,8 @@ from django.utils import timezone
 from checkout.services.retention import (
     CHECKOUT_SESSIONS,
     DEFAULT_BATCH_SIZE,
+    EVENTS,
+    WEBHOOK_DELIVERIES,
     retention_apply,
     retention_counts,
     retention_cutoffs,
@@ -32,12 +34,17 @@ class Command(BaseCommand):
         now = timezone.now()
         cutoffs = retention_cutoffs(now)
         if dry_run:
-            for table, count in retention_counts(now=now).items():
+            counts = retention_counts(now=now)
+            for table, count in counts.items():
                 cutoff = None if table == CHECKOUT_SESSIONS else getattr(cutoffs, table)
                 if count is None:
                     self.stdout.write(f"{table}: kept (no retention)")
-                else:
-                    self.stdout.write(f"{table}: {count} would be deleted (created before {cutoff:%Y-%m-%d %H:%M:%S} UTC)")
+                    continue
+                line = f"{table}: {count} would be deleted (created before {cutoff:%Y-%m-%d %H:%M:%S} UTC)"
+                if table == EVENTS and counts[WEBHOOK_DELIVERIES]:
+                    # Counted as they stand: an event whose last deliveries go in the run goes too.
+                    line += ", and those whose deliveries above were their last"
+                self.stdout.write(line)
             return
         started = time.monotonic()
         deleted = retention_apply(now=now, batch_size=max(batch_size, 1), time_budget_seconds=None)

@@ -223,6 +223,7 @@ def test_retention_command_dry_run_counts_per_table_and_deletes_nothing():
     assert lines[1].startswith("webhook_deliveries: 1 would be deleted")
     # Events are counted as they stand: the third still has its delivery, so it is not counted.
     assert lines[2].startswith("events: 2 would be deleted")
+    assert lines[2].endswith(", and those whose deliveries above were their last")
     assert lines[3] == "checkout_sessions: kept (no retention)"
     assert retention_counts() == {"idempotency_records": 1, "webhook_deliveries": 1, "events": 2,
                                   "checkout_sessions": None}
