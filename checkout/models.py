@@ -274,6 +274,10 @@ class Event(BaseModel):
             # The events API's list, newest first (checkout.selectors.event_list); it also serves
             # an Organization's CASCADE.
             models.Index(fields=["organization", "livemode", "-created_at", "-id"], name="event_list"),
+            # Retention (checkout.services.retention) walks dispatched events oldest first.
+            models.Index(
+                fields=["created_at"], condition=Q(dispatched_at__isnull=False), name="event_dispatched_created"
+            ),
         ]
 
     def __str__(self):

@@ -12,7 +12,7 @@ The periodic ones are scheduled in ``CELERY_BEAT_SCHEDULE`` (config/settings.py)
 from celery import shared_task
 
 from checkout import effects
-from checkout.services import confirm, idempotency, invoice_emails, receipts
+from checkout.services import confirm, idempotency, invoice_emails, receipts, retention
 from checkout.sessions import expiry
 from checkout.webhooks import delivery, outbox
 
@@ -70,7 +70,13 @@ def payments_settle_pending() -> int:
 
 @shared_task(name=effects.IDEMPOTENCY_RECORDS_PURGE)
 def idempotency_records_purge() -> int:
+    # Beat runs retention_apply instead (it includes this); kept for messages queued before.
     return idempotency.idempotency_records_purge()
+
+
+@shared_task(name=effects.RETENTION_APPLY)
+def retention_apply() -> dict[str, int]:
+    return retention.retention_apply()
 
 
 @shared_task(name=effects.RECEIPT_SEND)

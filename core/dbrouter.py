@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 
@@ -169,3 +171,20 @@ def replica_reads(view=None, *, organization_of=None):
 
     return decorate(view) if view is not None else decorate
 
+
+
+def replica_reading() -> bool:
+    """Whether the ORM reads made here go to the replica now (a ``replica_reads`` view, a
+    replica configured and usable)."""
+    return _wanted.get() and replica_configured() and replica_usable()
+
+
+@contextmanager
+def primary_reads() -> Iterator[None]:
+    """Inside a ``replica_reads`` view, the reads of this block go to the primary: a view that
+    writes, then reads what it wrote (or must not read older than the primary)."""
+    token = _wanted.set(False)
+    try:
+        yield
+    finally:
+        _wanted.reset(token)

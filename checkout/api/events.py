@@ -3,7 +3,12 @@
 What a receiver that was down past the retry window (or lost what it stored) reconciles with:
 every event of the key's mode, each the very object its webhook deliveries carry
 (``checkout.webhooks.delivery.event_envelope``). Events are kept at least
-``EVENT_RETENTION_DAYS`` (nothing deletes them today; a purge added later must keep 30 days).
+``EVENT_RETENTION_DAYS`` (the retention run's floor, ``checkout.services.retention``).
+
+The list tolerates lag, like the other lists: it reads the replica when there is one (a receiver
+paging forward from its last event finds the newest ones on its next call), except for a merchant
+that wrote in the last ``REPLICA_STICKY_SECONDS``. The retrieve reads the primary: the id comes
+from a webhook that may arrive before the replica has the row.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,8 +17,10 @@ from rest_framework.response import Response
 
 from checkout.enums import WEBHOOK_EVENT_TYPES
 from checkout.selectors import event_get, event_list
-from checkout.sessions.events import event_payloads_complete_pending
+from checkout.services.retention import EVENTS_MIN_DAYS
+from checkout.sessions.events import event_payloads_complete_pending, event_payloads_pending_exist
 from checkout.webhooks.delivery import event_envelope
+from core.dbrouter import primary_reads, replica_reading, replica_reads
 
 from .serializers import (
     ChoiceField,
@@ -24,10 +31,10 @@ from .serializers import (
     QuerySerializer,
     query_validated,
 )
-from .views import MerchantApi
+from .views import MerchantApi, _caller_organization
 
 # At least this long (PRODUCT: a receiver down past the retry window can still reconcile).
-EVENT_RETENTION_DAYS = 30
+EVENT_RETENTION_DAYS = EVENTS_MIN_DAYS
 
 
 class EventListQuerySerializer(PageQuerySerializer):
@@ -86,10 +93,18 @@ class EventListApi(MerchantApi):
                     "with `starting_after=<last id>` (or `next_cursor`).",
         parameters=[EventListQuerySerializer], responses={200: EventListSerializer, 401: _401, 422: _422},
     )
+    @replica_reads(organization_of=_caller_organization)
     def get(self, request):
         filters = query_validated(EventListQuerySerializer, request)
-        event_payloads_complete_pending(organization_id=request.auth.organization_id, livemode=request.auth.livemode)
-        page = event_list(organization_id=request.auth.organization_id, livemode=request.auth.livemode, **filters)
+        scope = {"organization_id": request.auth.organization_id, "livemode": request.auth.livemode}
+        with primary_reads():  # completes (writes) on the primary what it reads there
+            event_payloads_complete_pending(**scope)
+        # A replica behind those writes would leave gaps in the page: read the primary then.
+        if replica_reading() and event_payloads_pending_exist(**scope):
+            with primary_reads():
+                page = event_list(**scope, **filters)
+        else:
+            page = event_list(**scope, **filters)
         return Response({"object": "list", "data": [event_envelope(event) for event in page.items],
                          "has_more": page.has_more, "next_cursor": page.next_cursor})
 

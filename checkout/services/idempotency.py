@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from checkout import fastsql
@@ -41,12 +40,12 @@ from checkout.enums import IdempotencyStatus
 from checkout.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from checkout.models import CheckoutSession, IdempotencyRecord
 from checkout.representation import checkout_session_body
+from checkout.services import retention
 
 logger = logging.getLogger(__name__)
 
 # Longer than any request may run (gunicorn's timeout is 30 s).
 STALE_AFTER = datetime.timedelta(seconds=120)
-MIN_TTL_HOURS = 24  # PRODUCT.md: keys are kept at least 24 hours
 PURGE_BATCH = 5000
 
 
@@ -217,18 +216,7 @@ def idempotency_call(*, organization_id, livemode: bool, key: str | None, finger
 
 def idempotency_records_purge(*, now: datetime.datetime | None = None) -> int:
     """Delete records older than ``IDEMPOTENCY_KEY_TTL_HOURS`` (never less than 24 h), in
-    batches so no single statement holds many locks. Returns how many were deleted."""
-    now = now or timezone.now()
-    hours = max(MIN_TTL_HOURS, settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    cutoff = now - datetime.timedelta(hours=hours)
-    total = 0
-    while True:
-        batch = list(
-            IdempotencyRecord.objects.filter(created_at__lt=cutoff)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:PURGE_BATCH]
-        )
-        if not batch:
-            return total
-        deleted, _ = IdempotencyRecord.objects.filter(pk__in=batch).delete()
-        total += deleted
+    batches so no single statement holds many locks. Returns how many were deleted. The hourly
+    retention run (``checkout.services.retention``) does this along with the other tables."""
+    cutoffs = retention.retention_cutoffs(now or timezone.now())
+    return retention.retention_table_purge(retention.IDEMPOTENCY_RECORDS, cutoffs=cutoffs, batch_size=PURGE_BATCH)

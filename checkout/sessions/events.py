@@ -76,3 +76,12 @@ def event_payloads_complete_pending(*, organization_id, livemode: bool, limit: i
                                         dispatched_at__isnull=True, payload=EVENT_PAYLOAD_PENDING)
                    .values_list("id", flat=True)[:limit])
     return event_payloads_complete(pending) if pending else 0
+
+
+def event_payloads_pending_exist(*, organization_id, livemode: bool) -> bool:
+    """Whether the organization has events of this mode whose payload is still pending, as the
+    database read sees it (the ``event_undispatched`` index). A replica that has not replayed
+    ``event_payloads_complete_pending``'s writes still does: a page read there would leave those
+    events out while listing newer ones, a gap a receiver paging forward would never revisit."""
+    return Event.objects.filter(organization_id=organization_id, livemode=livemode, dispatched_at__isnull=True,
+                                payload=EVENT_PAYLOAD_PENDING).exists()

@@ -57,7 +57,7 @@ def test_beat_schedule_names_real_tasks():
         "checkout.sessions_expire_due",
         "checkout.events_dispatch_pending",
         "checkout.webhook_deliveries_retry_due",
-        "checkout.idempotency_records_purge",
+        "checkout.retention_apply",
     }
     for name, entry in schedule.items():
         assert entry["task"] in app.tasks, f"{name} schedules unknown task {entry['task']}"
@@ -69,7 +69,7 @@ def test_beat_schedule_names_real_tasks():
     "task_name, every_seconds",
     [
         ("checkout.sessions_expire_due", 60),
-        ("checkout.idempotency_records_purge", 3600),
+        ("checkout.retention_apply", 600),
     ],
 )
 def test_beat_schedule_intervals(task_name, every_seconds):
@@ -88,6 +88,7 @@ def test_checkout_tasks_registered_and_ack_late():
         "checkout.payment_settle",
         "checkout.payments_settle_pending",
         "checkout.idempotency_records_purge",
+        "checkout.retention_apply",
     ]
     for name in names:
         task = app.tasks[name]
