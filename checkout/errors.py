@@ -42,6 +42,9 @@ class CheckoutErrorCode(StrEnum):
     PAYMENT_REQUIRED = "payment_required"
     PLAN_NOT_ACTIVE = "plan_not_active"
     PLAN_NOT_FOUND = "plan_not_found"
+    PLAN_NOT_OFFERED = "plan_not_offered"
+    PLAN_INTERVAL_UNCLEAR = "plan_interval_unclear"
+    PLAN_CHOICES_SAME_INTERVAL = "plan_choices_same_interval"
     PLAN_UNCHANGED = "plan_unchanged"
     PRICING_NOT_FOUND = "pricing_not_found"
     PRODUCT_NOT_FOUND = "product_not_found"
@@ -89,6 +92,8 @@ class CheckoutErrorCode(StrEnum):
     PHASE_DATES_INCOHERENT = "phase_dates_incoherent"
     PHASES_NOT_ALLOWED = "phases_not_allowed"
     PLAN_ID_NOT_ALLOWED = "plan_id_not_allowed"
+    PLAN_NOT_IN_CHOICES = "plan_not_in_choices"
+    DUPLICATE_PLAN_CHOICE = "duplicate_plan_choice"
     PRICING_CONFLICT = "pricing_conflict"
     PRODUCT_OVERRIDES_NOT_ALLOWED = "product_overrides_not_allowed"
     SETUP_MODE_CONFLICT = "setup_mode_conflict"
@@ -177,6 +182,25 @@ class PricingNotFound(NotFound):
 class PlanNotActive(DomainError):
     code = CheckoutErrorCode.PLAN_NOT_ACTIVE.value
     message = "The plan is not active."
+
+
+class PlanNotOffered(DomainError):
+    """The hosted page was asked for a plan that is not among the session's ``plan_choices``
+    (a forged form): nothing changes."""
+
+    code = CheckoutErrorCode.PLAN_NOT_OFFERED.value
+    status = 400
+    message = "This plan is not offered in this checkout."
+
+
+class PlanIntervalUnclear(DomainError):
+    code = CheckoutErrorCode.PLAN_INTERVAL_UNCLEAR.value
+    message = "A plan offered as a choice must bill all its recurring items on one cadence."
+
+
+class PlanChoicesSameInterval(DomainError):
+    code = CheckoutErrorCode.PLAN_CHOICES_SAME_INTERVAL.value
+    message = "Each plan offered as a choice must bill on a different cadence (e.g. monthly and yearly)."
 
 
 class ContractNotActive(DomainError):

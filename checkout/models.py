@@ -73,6 +73,11 @@ class CheckoutSession(BaseModel):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     product_overrides = models.JSONField(default=list, blank=True)
+    # Plan-based new contracts: the plans the customer may switch between on the hosted page
+    # (``plan_choices`` in the API), each as priced when the session was (re-)locked:
+    # {"plan_id", "name", "months", "period_amount"} (``billing.intervals``), so the page shows
+    # the intervals and the yearly saving from the row alone. Empty: no choice offered.
+    plan_choices = models.JSONField(default=list, blank=True)
     contract_spec = models.JSONField(null=True, blank=True)
     quote = models.JSONField(default=dict, blank=True)
     estimates = models.JSONField(default=dict, blank=True)

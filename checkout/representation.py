@@ -42,6 +42,7 @@ def checkout_session_json(session) -> dict:
         "currency": session.currency,
         "contract": session.contract_spec,
         "product_overrides": session.product_overrides or [],
+        "plan_choices": [choice["plan_id"] for choice in session.plan_choices or ()],
         **plain_json(session),  # success_url, cancel_url, pending_url, client_reference_id, metadata, locale
         "attribution": session.attribution,
         "trace_id": session.trace_id or None,

@@ -699,6 +699,12 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     start_date = DateField(required=False, allow_null=True, help_text="Defaults to today (UTC).")
     end_date = DateField(required=False, allow_null=True, help_text="None: evergreen.")
     product_overrides = ProductOverrideSerializer(many=True, required=False, max_length=100)
+    plan_choices = serializers.ListField(
+        child=IdField(), required=False, allow_null=True, min_length=2, max_length=4,
+        help_text="Plan-based new contracts: the plans (2–4, yours, active, in the plan's currency, each billing "
+                  "on its own cadence, e.g. your monthly and yearly plan) the customer may switch between on the "
+                  "hosted page (\"Billed monthly / Billed yearly\"); plan_id (or contract.plan_id) must be one of "
+                  "them and is the one shown first. Each switch re-prices and re-locks the estimates.")
     product_quantities = ProductOverrideSerializer(
         many=True, required=False, max_length=100,
         help_text="Another name for product_overrides (seed 002's type-detection rule calls it so); give one "
@@ -753,7 +759,28 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         self._check_dates(attrs)
         self._check_expiry(attrs)
         self._check_discounts_and_trial(attrs)
+        self._check_plan_choices(attrs)
         return attrs
+
+    @staticmethod
+    def _check_plan_choices(attrs):
+        """Choices go with a plan-based new contract and include its plan, once each."""
+        choices = attrs.get("plan_choices")
+        if not choices:
+            attrs.pop("plan_choices", None)
+            return
+        contract = attrs.get("contract")
+        plan_id = contract.get("plan_id") if contract is not None else attrs.get("plan_id")
+        if attrs["checkout_type"] != CheckoutType.NEW_CONTRACT or plan_id is None:
+            raise _pair_error("plan_choices", "Plan choices go with a plan-based new contract (plan_id).",
+                              "field_not_allowed")
+        seen = set()
+        for index, choice in enumerate(choices):
+            if choice in seen:
+                raise _pair_error(f"plan_choices.{index}", "Each plan is offered once.", "duplicate_plan_choice")
+            seen.add(choice)
+        if plan_id not in seen:
+            raise _pair_error("plan_choices", "Must include the session's plan (plan_id).", "plan_not_in_choices")
 
     @staticmethod
     def _check_discounts_and_trial(attrs):
@@ -837,8 +864,8 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
     @staticmethod
     def _setup_type(attrs) -> str:
         """A setup session names a customer (and maybe their contract); nothing is sold."""
-        for name in ("contract", "plan_id", "product_overrides", "discounts", "trial_period_days", "trial_end",
-                     "end_date"):
+        for name in ("contract", "plan_id", "plan_choices", "product_overrides", "discounts", "trial_period_days",
+                     "trial_end", "end_date"):
             if attrs.get(name):
                 raise _pair_error(name, "A setup session sells nothing; leave it out.", "setup_mode_conflict")
         if attrs.get("allow_promotion_codes"):
@@ -1274,6 +1301,10 @@ class CheckoutSessionSerializer(serializers.Serializer):
         allow_null=True, help_text="The contract object the session was created with."
     )
     product_overrides = ProductOverrideSerializer(many=True)
+    plan_choices = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="The plans the customer may switch between on the hosted page (empty: no choice); plan_id is "
+                  "the one chosen now.")
     success_url = serializers.CharField(allow_null=True)
     cancel_url = serializers.CharField(allow_null=True)
     pending_url = serializers.CharField(allow_null=True)

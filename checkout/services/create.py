@@ -40,6 +40,7 @@ from billing.estimates import (
     quote_items_from_plan,
     start_date_problem,
 )
+from billing.intervals import period_price
 from billing.models import Contract
 from billing.selectors import DiscountOffer
 from billing.tax import TaxDecision, eu_vat_id, tax_decide
@@ -57,6 +58,8 @@ from checkout.errors import (
     ContractNotFound,
     CustomerNotFound,
     LivePaymentProviderMissing,
+    PlanChoicesSameInterval,
+    PlanIntervalUnclear,
     PlanNotActive,
     PlanNotFound,
     PlanUnchanged,
@@ -74,6 +77,7 @@ from checkout.sessions.terms import SessionTerms, jsonable
 from checkout.tokens import session_token_new
 from checkout.urlrules import is_https
 from core.models import BusinessEntity, Organization
+from core.money import to_str
 from customers.models import Customer
 
 URL_FIELDS = ("success_url", "cancel_url", "pending_url")
@@ -153,7 +157,7 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
     spec = jsonable(contract)
     customer_id, business_entity_id, entity, buyer = _customer_and_entity(organization, terms)
 
-    plan = None
+    plan, plan_choices = None, []
     if contract is not None and not contract["is_plan_based"]:
         quote = _product_based_quote(organization, spec)
         plan_id = None
@@ -178,6 +182,7 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
                 field="contract" if contract is not None else "",
             )
         plan_id = plan.id
+        plan_choices = _plan_choices(organization, terms, plan, quote.phases[0].items, field=f"{prefix}plan_id")
 
     _check_start_window(quote.phases[0].items, quote.start_date, now,
                         field="contract.start_date" if contract is not None else "start_date")
@@ -195,9 +200,42 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
         "start_date": quote.start_date,
         "end_date": quote.end_date,
         "contract_spec": spec,
+        "plan_choices": plan_choices,
         "quote": quote.to_json(),
         "estimates": estimates.to_json(),
     }
+
+
+def _plan_choices(organization, terms: SessionTerms, plan: PlanSnapshot, items, *, field: str) -> list[dict]:
+    """The ``plan_choices`` column: each offered plan (the session's ``plan`` among them) with
+    its interval and a full period's list price at the session's quantities. Every other choice
+    must be the organization's (else 404, like any foreign id), active, in the plan's currency,
+    sellable with the session's ``product_overrides``, and bill on its own single cadence. One
+    plan read per other choice (at most three)."""
+    if not terms.plan_choices:
+        return []
+    choices, intervals = [], {}
+    for index, plan_id in enumerate(terms.plan_choices):
+        path = f"plan_choices.{index}"
+        if str(plan_id) == str(plan.id):
+            choice, choice_items, problem_field = plan, items, field
+        else:
+            choice = _plan(organization, plan_id, field=path)
+            if choice.currency != plan.currency:
+                raise CurrencyMismatch(f"The plan is billed in {choice.currency}, not {plan.currency}.", field=path)
+            with _override_products_scoped(organization):
+                choice_items = quote_items_from_plan(choice, terms.product_overrides)
+            problem_field = path
+        price = period_price(choice_items, choice.currency)
+        if price is None:
+            raise PlanIntervalUnclear(field=problem_field)
+        if price.months in intervals:
+            raise PlanChoicesSameInterval(
+                f"plan_choices.{intervals[price.months]} bills on the same cadence.", field=path)
+        intervals[price.months] = index
+        choices.append({"plan_id": str(choice.id), "name": choice.name, "months": price.months,
+                        "period_amount": to_str(price.amount, choice.currency)})
+    return choices
 
 
 def checkout_tax_decide(*, entity: fastsql.EntityRow, address: dict | None, tax_info) -> TaxDecision:

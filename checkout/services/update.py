@@ -14,7 +14,7 @@ from .create import checkout_session_build
 # What a PATCH may change on the stored row: the terms it may change (every plain one, the
 # customer's details, overrides, dates, expiry) and what pricing them again gives.
 UPDATED_FIELDS = (
-    *PLAIN, "customer_details", "product_overrides", "expires_at",
+    *PLAIN, "customer_details", "product_overrides", "plan_choices", "expires_at",
     "start_date", "end_date", "contract_spec", "quote", "estimates", "contract_version", "contract_phase_id",
     "coupon_id", "promotion_code_id", "amount_total",
 )

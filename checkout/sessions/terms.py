@@ -52,6 +52,8 @@ class SessionTerms:
     end_date: datetime.date | None = None
     currency: str | None = None
     product_overrides: list = field(default_factory=list)
+    # Plan-based new contracts: the plans the customer may switch between on the page (ids).
+    plan_choices: list = field(default_factory=list)
     # Who buys: a customer, or a guest whose customer is made when the session is confirmed.
     customer_id: UUID | None = None
     guest_checkout: bool = False
@@ -90,6 +92,7 @@ class SessionTerms:
             end_date=data.get("end_date"),
             currency=data.get("currency"),
             product_overrides=list(data.get("product_overrides") or ()),
+            plan_choices=list(data.get("plan_choices") or ()),
             customer_id=data.get("customer_id"),
             guest_checkout=bool(data.get("guest_checkout")),
             customer=data.get("customer"),
@@ -127,6 +130,7 @@ class SessionTerms:
             start_date=session.start_date,
             end_date=session.end_date if new_contract and not session.contract_spec else None,
             product_overrides=list(session.product_overrides or ()),
+            plan_choices=[choice["plan_id"] for choice in session.plan_choices or ()],
             customer_id=None if session.guest_checkout else session.customer_id,
             guest_checkout=session.guest_checkout,
             customer=session.customer_details if session.guest_checkout else None,
@@ -183,6 +187,8 @@ class SessionTerms:
             body["business_entity_id"] = str(self.business_entity_id)
         if self.product_overrides:
             body["product_overrides"] = jsonable(self.product_overrides)
+        if self.plan_choices:
+            body["plan_choices"] = [str(plan_id) for plan_id in self.plan_choices]
         if self.discounts:
             body["discounts"] = jsonable(self.discounts)
         if self.allow_promotion_codes:
