@@ -214,9 +214,14 @@ CREATE_ERRORS_422 = {
     "promotion_code_expired": "The code or its coupon is switched off, not yet valid or past valid_until.",
     "promotion_code_used_up": "The code or its coupon has reached max_redemptions.",
     "coupon_not_applicable": "The coupon is restricted to other plans, or its amount_off is in another currency.",
+    "plan_not_in_choices": "plan_choices does not include plan_id (or contract.plan_id).",
+    "duplicate_plan_choice": "plan_choices names a plan twice.",
+    "plan_interval_unclear": "A plan in plan_choices has no recurring item, or its recurring items bill on different "
+    "cadences: it has no one interval to offer.",
+    "plan_choices_same_interval": "Two plans in plan_choices bill on the same cadence.",
 }
 CREATE_ERRORS_404 = {
-    "plan_not_found": "plan_id is not a plan of your organization.",
+    "plan_not_found": "plan_id (or a plan_choices entry) is not a plan of your organization.",
     "contract_not_found": "contract_id is not a contract of your organization.",
     "customer_not_found": "customer_id is not a customer of your organization.",
     "business_entity_not_found": "business_entity_id is not a business entity of your organization.",
@@ -329,6 +334,7 @@ UNDOCUMENTED = {
     CheckoutErrorCode.WEBHOOK_DELIVERY_NOT_FOUND: "admin's resend",
     CheckoutErrorCode.INVALID_GRACE_PERIOD: "the roll-secret serializer answers value_out_of_range first",
     "promotion_codes_not_allowed": "the hosted page's promotion code field",
+    CheckoutErrorCode.PLAN_NOT_OFFERED: "the hosted page's billing-interval switch (a plan not in plan_choices)",
     CheckoutErrorCode.INVOICE_NOT_FOUND: "the hosted invoice page (its token), not the API",
     "invoice_not_payable": "the hosted invoice page's pay-now",
     "invoice_payment_in_progress": "the hosted invoice page's pay-now",

@@ -4,6 +4,8 @@ chosen plan by the create's own rules and locked again, so what the page then sh
 confirming bills."""
 
 import dataclasses
+import datetime
+import uuid
 
 from django.utils import timezone
 
@@ -35,14 +37,20 @@ def checkout_session_plan_choose(*, session_id, plan_id: str, now=None) -> Check
             return session
         terms = _terms_on_plan(SessionTerms.of_session(session), plan_id)
         priced = _priced(session, terms)
-        session_transition(session, plan_id=priced.plan_id,
+        session_transition(session, plan_id=uuid.UUID(str(priced.plan_id)),
                            **{name: getattr(priced, name) for name in UPDATED_FIELDS})
     return session
 
 
 def _terms_on_plan(terms: SessionTerms, plan_id: str) -> SessionTerms:
-    if terms.contract is not None:  # seed 000's contract object carries the plan
-        return dataclasses.replace(terms, contract={**terms.contract, "plan_id": plan_id})
+    if terms.contract is not None:
+        # Seed 000's contract object carries the plan; stored as JSON, its dates are read back
+        # as the validated request gives them.
+        contract = {**terms.contract, "plan_id": plan_id}
+        for name in ("start_date", "end_date"):
+            if isinstance(contract.get(name), str):
+                contract[name] = datetime.date.fromisoformat(contract[name])
+        return dataclasses.replace(terms, contract=contract)
     return dataclasses.replace(terms, plan_id=plan_id)
 
 
