@@ -12,12 +12,13 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import format_date, format_interval
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop, ngettext, to_locale
 from django.utils.translation import gettext as _
 
 from billing.errors import InvalidCadence
+from billing.intervals import PeriodPrice, saving
 from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
@@ -452,6 +453,83 @@ def present_promotion(session: CheckoutSession, url: str, *, value: str = "", er
     )
 
 
+@dataclass
+class PlanOptionView:
+    value: str
+    label: str
+    price: str
+    saving: str
+    checked: bool
+
+
+@dataclass
+class PlanChoicesView:
+    """The billing-interval switch ("Billed monthly / Billed yearly") of the open page."""
+
+    url: str
+    legend: str
+    button_label: str
+    note: str
+    options: list[PlanOptionView]
+    error: str
+
+
+def present_plan_choices(session: CheckoutSession, url: str, *, error: str = "") -> PlanChoicesView | None:
+    """The plans the merchant offers (``session.plan_choices``, priced when the session was
+    locked), labelled by interval, with what the longer ones save a year against the shortest
+    (``billing.intervals.saving``: list prices, before trial, discount and tax)."""
+    choices = session.plan_choices or []
+    if len(choices) < 2:
+        return None
+    currency = session.currency
+    prices = {c["plan_id"]: PeriodPrice(c["months"], Decimal(c["period_amount"])) for c in choices}
+    shortest = min(prices.values(), key=lambda p: p.months)
+    options = []
+    for choice in sorted(choices, key=lambda c: c["months"]):
+        price = prices[choice["plan_id"]]
+        saved = saving(shortest, price, currency) if price is not shortest else None
+        options.append(PlanOptionView(
+            value=choice["plan_id"],
+            label=interval_words(price.months),
+            price=_period_price_words(money(price.amount, currency), price.months),
+            saving=(_("Save %(amount)s a year (%(percent)s)") % {
+                "amount": money(saved.amount, currency),
+                "percent": format_percent(Decimal(saved.percent) / 100, locale=current_locale())}) if saved else "",
+            checked=str(session.plan_id) == choice["plan_id"],
+        ))
+    return PlanChoicesView(
+        url=url,
+        legend=_("Billing interval"),
+        button_label=_("Update price"),
+        note=_("Prices before tax and discounts."),
+        options=options,
+        error=error,
+    )
+
+
+def interval_words(months: int) -> str:
+    """"Billed monthly", "Billed yearly", … for a plan billing every ``months`` months."""
+    if months == 1:
+        return _("Billed monthly")
+    if months == 12:
+        return _("Billed yearly")
+    if months == 3:
+        return _("Billed quarterly")
+    if months % 12 == 0:
+        return ngettext("Billed every %(count)d year", "Billed every %(count)d years", months // 12) % {
+            "count": months // 12}
+    return ngettext("Billed every %(count)d month", "Billed every %(count)d months", months) % {"count": months}
+
+
+def _period_price_words(amount: str, months: int) -> str:
+    if months == 1:
+        return _("%(amount)s a month") % {"amount": amount}
+    if months == 12:
+        return _("%(amount)s a year") % {"amount": amount}
+    return ngettext("%(amount)s every %(count)d month", "%(amount)s every %(count)d months", months) % {
+        "amount": amount, "count": months}
+
+
 def present_address(address: dict | None) -> list[str]:
     """Address lines as people read them: "Austin, TX 73301", then the country's name."""
     address = address or {}
@@ -496,6 +574,7 @@ PAGE_ERROR_MESSAGES = (
     gettext_noop("Card details are required to pay by card."),
     gettext_noop("A guest checkout needs the customer's name."),
     gettext_noop("The payment did not go through."),
+    gettext_noop("This plan is not offered in this checkout."),
 )
 
 

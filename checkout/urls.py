@@ -12,6 +12,7 @@ urlpatterns = [
     path("pay/<str:token>/cancel", views.checkout_cancel, name="cancel"),
     path("pay/<str:token>/recover", views.checkout_recover, name="recover"),
     path("pay/<str:token>/promotion-code", views.checkout_promotion_code, name="promotion-code"),
+    path("pay/<str:token>/adjust", views.checkout_adjust, name="adjust"),
     path("pay/<str:token>/return", views.checkout_return, name="return"),
     path("pay/<str:token>/setup-intent", views.checkout_setup_intent, name="setup-intent"),
     path("pay/<str:token>/invoice.pdf", views.checkout_invoice_pdf, name="invoice-pdf"),

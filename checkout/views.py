@@ -44,6 +44,7 @@ from checkout.pages import (
     page_probe,
     present_address,
     present_invoice,
+    present_plan_choices,
     present_promotion,
     present_purchase,
 )
@@ -63,6 +64,7 @@ from checkout.services.confirm import (
 )
 from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
+from checkout.services.plan_choice import checkout_session_plan_choose
 from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.sessions.expiry import checkout_session_expire_if_due
@@ -204,17 +206,18 @@ def _base_context(session: CheckoutSession) -> dict:
 
 
 def _render_open(request, session: CheckoutSession, form: ConfirmForm | None = None, *, error: str = "",
-                 status: int = 200, promotion: dict | None = None):
+                 status: int = 200, promotion: dict | None = None, plan_error: str = ""):
     """The open page. A plain GET (unbound form, no error to show) is served from a per-process
     cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``.
-    ``promotion``: the promotion code box's typed value and error, after a refused code."""
-    if form is None and not error and not promotion:
+    ``promotion``: the promotion code box's typed value and error, after a refused code;
+    ``plan_error``: the billing-interval switch's, after a refused plan."""
+    if form is None and not error and not promotion and not plan_error:
         html = open_page_cache.get_or_build(
             open_page_key(session.pk, session.updated_at),
             lambda: _open_html(session, _form(session), "", CSRF_PLACEHOLDER))
         return _cached_page_response(request, html, status)
-    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request), promotion),
-                        status=status)
+    return HttpResponse(_open_html(session, form or _form(session), error, get_token(request), promotion,
+                                   plan_error), status=status)
 
 
 def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse:
@@ -222,7 +225,7 @@ def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse
 
 
 def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str,
-               promotion: dict | None = None) -> str:
+               promotion: dict | None = None, plan_error: str = "") -> str:
     estimates = session.estimates or {}
     trial = bool((session.quote or {}).get("trial_end"))
     current = present_invoice(estimates.get("current_invoice"), title=_("Due today"))
@@ -244,6 +247,7 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         "consent": _consent(session, form),
         "promotion": present_promotion(session, reverse("checkout:promotion-code", args=[session.token]),
                                        **(promotion or {})),
+        "plans": present_plan_choices(session, reverse("checkout:adjust", args=[session.token]), error=plan_error),
         "payment_error": payment_error,
         "customer": customer,
         "customer_address": present_address(customer.address) if customer else [],
@@ -364,6 +368,10 @@ def checkout_page(request, token: str):
         return _render_state(request, session)
     if session.status != SessionStatus.OPEN:
         return _redirect_after_refusal(session)
+    if _plan_choice_pending(session, request.POST):
+        # Another billing interval picked but not applied (no JavaScript, "Pay" clicked): priced
+        # first, so nobody pays for a plan other than the one the page shows picked.
+        return _plan_change(request, session)
     if _promotion_code_pending(session, request.POST):
         # A code typed but not applied (Enter pressed in its box, or "Pay" clicked): applied
         # first, so nobody pays a price other than the one the code they typed gives.
@@ -410,6 +418,11 @@ def _promotion_code_pending(session: CheckoutSession, data) -> bool:
         return False
     applied = ((session.quote or {}).get("discount") or {}).get("promotion_code") or ""
     return code.casefold() != applied.casefold()
+
+
+def _plan_choice_pending(session: CheckoutSession, data) -> bool:
+    chosen = data.get("plan_id") or ""
+    return bool(chosen and session.plan_choices and chosen != str(session.plan_id))
 
 
 def _client_ip(request) -> str | None:
@@ -579,6 +592,49 @@ def _promotion_change(request, session: CheckoutSession, *, remove: bool):
         return HttpResponseRedirect(_page_url(session))
     session.refresh_from_db()
     return _render_open(request, session, _form(session, typed=typed))
+
+
+@hosted_page
+@require_POST
+def checkout_adjust(request, token: str):
+    """The billing-interval switch ("Billed monthly / Billed yearly", ``plan_id``): the session
+    is priced again on the chosen plan, one of the merchant's ``plan_choices``. Its button
+    submits the whole checkout form here (with JavaScript, in the background: only the priced
+    parts of the page are replaced). When the customer has typed nothing yet the answer is a
+    redirect back to the page (post/redirect/get); else the page, re-priced, with what they
+    typed kept (but the card number and code), as the promotion code box does. A plan not
+    offered is refused on the switch (400) and nothing changes."""
+    try:
+        session = _load(request, token)
+    except SessionNotFound:
+        return _not_found(request)
+    return _plan_change(request, session)
+
+
+def _plan_change(request, session: CheckoutSession):
+    typed = _typed_values(session, request.POST)
+    try:
+        checkout_session_plan_choose(session_id=session.pk, plan_id=request.POST.get("plan_id") or "")
+    except (SessionNotOpen, SessionNotProcessing):
+        return HttpResponseRedirect(_page_url(session))
+    except DomainError as error:
+        session.refresh_from_db()
+        if session.status != SessionStatus.OPEN:
+            return HttpResponseRedirect(_page_url(session))
+        return _render_open(request, session, _form(session, typed=typed), status=error.status,
+                            plan_error=page_error(error))
+    # The page's script (X-Requested-With) swaps the priced parts in place: it needs the page
+    # itself, whatever was typed (the card number it never sends).
+    if request.headers.get("X-Requested-With") != "fetch" and not _typed_anything(session, typed):
+        return HttpResponseRedirect(_page_url(session))
+    session.refresh_from_db()
+    return _render_open(request, session, _form(session, typed=typed))
+
+
+def _typed_anything(session: CheckoutSession, typed: dict) -> bool:
+    """Whether ``typed`` holds anything the customer entered (not just the form's defaults)."""
+    blank = _form(session)
+    return any(value not in ("", False, None) and value != blank[name].value() for name, value in typed.items())
 
 
 def _typed_values(session: CheckoutSession, data) -> dict:

@@ -7,8 +7,13 @@
 //   only the parts of the page that depend on the price are replaced, so nothing typed (nor
 //   Stripe's card field) is touched. Without JavaScript the same post answers the whole page,
 //   with what was typed kept.
+// - The billing-interval switch (monthly / yearly) the same way: a change of its radios posts
+//   in the background to the adjust endpoint, and its "Update price" button (for pages
+//   without JavaScript) is hidden.
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");
 
   // The parts of the page the promotion box changes (data-swap), and the pay button's label.
   function fieldNames(root) {
@@ -40,7 +45,8 @@
 
   function promotionSubmit(form, submitter, button) {
     var data = new FormData(form);
-    data.set(submitter.name, submitter.value);
+    if (submitter.name) data.set(submitter.name, submitter.value);
+    var reprice = submitter.hasAttribute("data-reprice");
     // Card fields stay in the browser: the server would not show them again anyway.
     ["card_number", "card_cvc", "payment_method_id"].forEach(function (name) { data.delete(name); });
     submitter.disabled = true;
@@ -54,11 +60,19 @@
         }
         return response.text().then(function (html) {
           if (!swapPriced(html, form, button)) {
-            var input = document.createElement("input");
-            input.type = "hidden"; input.name = submitter.name; input.value = submitter.value;
-            form.appendChild(input);
+            if (submitter.name) {
+              var input = document.createElement("input");
+              input.type = "hidden"; input.name = submitter.name; input.value = submitter.value;
+              form.appendChild(input);
+            }
             form.action = submitter.formAction;
             HTMLFormElement.prototype.submit.call(form);
+            return;
+          }
+          if (reprice) {  // back on the radio the customer moved to (the switch was replaced)
+            var radio = document.querySelector("#plan-choices input:checked") ||
+              document.querySelector("#plan-choices input");
+            if (radio) radio.focus();
             return;
           }
           var focus = document.querySelector("#promotion-box .has-error input") ||
@@ -88,6 +102,13 @@
       button.textContent = event.target.value === "invoice" ? (button.dataset.invoiceLabel || button.dataset.payLabel)
         : button.dataset.payLabel;
     });
+    // A billing interval picked: priced at once (the radios sit outside the form element,
+    // joined to it by their form attribute, so the change is heard on the document).
+    document.addEventListener("change", function (event) {
+      if (!event.target.matches || !event.target.matches("#plan-choices input[name=plan_id]")) return;
+      var update = document.querySelector("#plan-choices [data-reprice]");
+      if (update) update.click();
+    });
     window.addEventListener("pageshow", function () {  // back button (bfcache): usable again
       if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
     });
@@ -100,7 +121,8 @@
     // Capture: runs before any other submit handler (Stripe's, which makes a card payment method).
     form.addEventListener("submit", function (event) {
       var submitter = event.submitter;
-      if (submitter && submitter.hasAttribute("data-promotion") && window.fetch && window.FormData) {
+      if (submitter && (submitter.hasAttribute("data-promotion") || submitter.hasAttribute("data-reprice")) &&
+          window.fetch && window.FormData) {
         event.preventDefault();
         event.stopImmediatePropagation();
         promotionSubmit(form, submitter, button);
