@@ -7,11 +7,14 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.enums import PlanStatus
 from billing.models import Contract, Invoice
 from checkout.errors import PlanNotOffered
 from checkout.models import CheckoutSession
+from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.plan_choice import checkout_session_plan_choose
 from tests.billing.factories import PlanFactory, PlanItemFactory, PromotionCodeFactory
 from tests.checkout.plan_choices import yearly_plan
@@ -116,20 +119,21 @@ def test_a_choice_mixing_cadences_has_no_interval_to_offer(merchant):
                                                                            ["plan_choices.1"])
 
 
-@pytest.mark.parametrize("extra", [
-    {"contract_id": "CONTRACT", "plan_id": "PRO"},  # a plan switch
-    {"mode": "setup"},
+@pytest.mark.parametrize(("kind", "code"), [
+    ("plan_switch", "field_not_allowed"),
+    ("setup", "setup_mode_conflict"),
 ])
-def test_choices_go_with_plan_based_new_contracts_only(merchant, extra):
+def test_choices_go_with_plan_based_new_contracts_only(merchant, kind, code):
     yearly = yearly_plan(merchant)
-    body = {"customer_id": str(merchant.customer.id), "plan_choices": [str(merchant.plan_pro.id), str(yearly.id)],
-            **{k: {"CONTRACT": str(merchant.contract.id), "PRO": str(merchant.plan_pro.id)}.get(v, v)
-               for k, v in extra.items()}}
+    body = {"customer_id": str(merchant.customer.id), "plan_choices": [str(merchant.plan_pro.id), str(yearly.id)]}
+    if kind == "plan_switch":
+        body.update(contract_id=str(merchant.contract.id), plan_id=str(merchant.plan_pro.id))
+    else:
+        body.update(mode="setup")
     response = merchant.post(body)
     error = error_of(response)
-    assert response.status_code == 422
-    assert error["code"] in ("field_not_allowed", "setup_mode_conflict")
-    assert list(error["fields"]) == ["plan_choices"]
+    assert (response.status_code, error["code"], list(error["fields"])) == (422, code, ["plan_choices"])
+    assert not CheckoutSession.objects.exists()
 
 
 def test_overrides_must_fit_every_choice(merchant):
@@ -204,7 +208,6 @@ def test_a_promotion_code_entered_on_the_page_follows_the_switch(merchant):
     PromotionCodeFactory(coupon__organization=merchant.organization, code="TENOFF",
                          coupon__percent_off=Decimal("10"), coupon__duration="forever")
     created = merchant.post(choices_body(merchant, yearly, allow_promotion_codes=True)).json()
-    from checkout.services.discounts import checkout_session_promotion_code_apply
     checkout_session_promotion_code_apply(session_id=created["id"], code="TENOFF")
 
     checkout_session_plan_choose(session_id=created["id"], plan_id=str(yearly.id))
@@ -230,3 +233,15 @@ def test_confirming_after_the_switch_bills_the_shown_estimate_on_the_chosen_plan
         Decimal(shown["subtotal"]), Decimal(shown["tax"]), Decimal(shown["total"]))
     assert invoice.total == Decimal("1153.90")
     assert Contract.objects.get(pk=confirmed.json()["contract_id"]).plan_id == yearly.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_offering_a_second_plan_costs_one_query_more(merchant):
+    yearly = yearly_plan(merchant)
+    merchant.get(limit=1)  # the key's first use writes last_used_at: measure the steady state
+    counts = []
+    for body in (plan_body(merchant), choices_body(merchant, yearly)):
+        with CaptureQueriesContext(connection) as ctx:
+            assert merchant.post(body).status_code == 201
+        counts.append(len(ctx.captured_queries))
+    assert counts[1] == counts[0] + 1  # the yearly plan with its items: one join
