@@ -143,3 +143,17 @@ def test_pay_with_another_interval_picked_prices_it_first_then_bills_it(client, 
     invoice = Invoice.objects.get(checkout_session=session)
     assert invoice.total == Decimal(session.estimates["current_invoice"]["total"]) == Decimal("1153.90")
     assert str(session.contract.plan_id) == yearly_id(session)
+
+
+def test_a_recovered_session_offers_the_same_choices_on_the_plan_picked(client, merchant):
+    session = open_session(merchant, after_expiration={"recovery": {"enabled": True}})
+    assert client.post(adjust(session), {"plan_id": yearly_id(session)}).status_code == 302
+    assert merchant.client.post(f"{URL}/{session.pk}/expire").status_code == 200
+
+    response = client.get(f"/pay/{session.token}/recover")
+
+    assert response.status_code == 302
+    recovered = CheckoutSession.objects.get(recovered_from=session)
+    assert recovered.plan_choices == CheckoutSession.objects.get(pk=session.pk).plan_choices
+    assert str(recovered.plan_id) == yearly_id(session)
+    assert recovered.estimates["current_invoice"]["total"] == "1153.90"
