@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkout', '0023_dunning_pages_setup'),
+        ('checkout', '0024_saved_method_provider_detach'),
     ]
 
     operations = [
