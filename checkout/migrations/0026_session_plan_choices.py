@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkout', '0024_saved_method_provider_detach'),
+        ('checkout', '0025_event_dispatched_created'),
     ]
 
     operations = [
