@@ -40,10 +40,18 @@ from .enums import (
     InvoiceStatus,
     PaymentAttemptStatus,
     PaymentMethod,
+    PaymentProviderName,
     SavedPaymentMethodStatus,
 )
 from .errors import PaymentProviderUnavailable
-from .gateway import ChargeRequest, ChargeResult, ChargeStatus, SettleRequest
+from .gateway import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    SettleRequest,
+    stripe_below_minimum,
+    stripe_minimum_check,
+)
 from .models import (
     BillingSettings,
     Contract,
@@ -67,6 +75,11 @@ AUTHENTICATION_REQUIRED = "authentication_required"
 # the attempt is failed, so retries (and another try on the page) may go ahead.
 AUTHENTICATION_ABANDONED_AFTER = timedelta(hours=1)
 PAYMENT_METHOD_MISSING = "payment_method_missing"
+# A renewal invoice whose amount due is below Stripe's minimum charge (billing.gateway
+# .STRIPE_MINIMUM_CHARGES): never sent, never retried. Stripe Billing carries such an amount
+# forward to the next invoice; contracts here carry only credits (``credit_balance`` >= 0), so the
+# invoice is left open instead, for the merchant to collect or void.
+AMOUNT_BELOW_PROVIDER_MINIMUM = "amount_below_provider_minimum"
 
 
 # --- claiming due invoices --------------------------------------------------------------------
@@ -123,6 +136,16 @@ def _attempt_start(invoice: Invoice, now: datetime) -> Payment | None:
     )
     if method is None:
         _failed(invoice, payment, now)
+        return None
+    if method.provider == PaymentProviderName.STRIPE and stripe_below_minimum(invoice.amount_due, invoice.currency):
+        # Stripe would refuse the charge (``amount_too_small``), today and at every retry: not
+        # sent, and no dunning (the customer did nothing wrong). The invoice stays open with no
+        # attempt scheduled, marked by this attempt's code, for the merchant to settle.
+        payment.status, payment.failure_code = PaymentAttemptStatus.FAILED, AMOUNT_BELOW_PROVIDER_MINIMUM
+        payment.failure_message = f"Not charged: {stripe_minimum_check(invoice.amount_due, invoice.currency)}"
+        payment.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
+        logger.warning("invoice %s: %s %s is below Stripe's minimum charge; not charged", invoice.pk,
+                       invoice.amount_due, invoice.currency)
         return None
     return payment
 

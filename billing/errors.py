@@ -214,6 +214,14 @@ class AmountNotSupportedByProvider(DomainError):
     message = "The card processor cannot charge this amount in this currency."
 
 
+class AmountBelowProviderMinimum(DomainError):
+    """The amount due is more than zero but less than the payment provider charges
+    (``billing.gateway.STRIPE_MINIMUM_CHARGES``): refused before anything is charged."""
+
+    code = "amount_below_provider_minimum"
+    message = "The amount due is below the least the card processor charges in this currency."
+
+
 class PaymentSettingsInvalid(DomainError):
     code = "payment_settings_invalid"
     message = "The payment settings are not valid."

@@ -278,6 +278,18 @@ def test_card_for(payment_method_id: str) -> CardDetails | None:
 test_card_for.__test__ = False
 
 
+KEY_CHECK_TIMEOUT_SECONDS = 10
+
+
+class KeyCheck(StrEnum):
+    """What Stripe said of a secret key (``StripePaymentProvider.key_check``)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # 401: unknown, revoked or mistyped
+    FORBIDDEN = "forbidden"  # 403: a restricted key without the permissions we use
+    UNREACHABLE = "unreachable"  # no answer (network, timeout, Stripe's 5xx)
+
+
 class StripePaymentProvider:
     """Stripe PaymentIntents with the organization's own keys (``PaymentSettings``)."""
 
@@ -294,6 +306,25 @@ class StripePaymentProvider:
     def _client(self) -> stripe.StripeClient:
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
         return stripe.StripeClient(self._secret_key, base_addresses=base, max_network_retries=2)
+
+    def key_check(self) -> KeyCheck:
+        """Whether Stripe takes the secret key, by one cheap read: the first Customer
+        (``GET /v1/customers?limit=1``; renewals create and read customers, so a restricted key
+        needs that permission anyway). An admin saving the key waits for it: one retry and a
+        short timeout, not the charge's patience."""
+        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        client = stripe.StripeClient(self._secret_key, base_addresses=base, max_network_retries=1,
+                                     http_client=stripe.new_default_http_client(timeout=KEY_CHECK_TIMEOUT_SECONDS))
+        try:
+            client.v1.customers.list(params={"limit": 1})
+        except stripe.AuthenticationError:
+            return KeyCheck.REJECTED
+        except stripe.PermissionError:
+            return KeyCheck.FORBIDDEN
+        except stripe.StripeError as error:  # no answer, Stripe's 5xx, rate limited: not the key's fault
+            logger.warning("stripe key check: no usable answer: %s (%s)", type(error).__name__, error.code)
+            return KeyCheck.UNREACHABLE
+        return KeyCheck.ACCEPTED
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         if not request.payment_method_id:
@@ -564,6 +595,21 @@ STRIPE_CURRENCIES: dict[str, StripeCurrency] = {
 }
 STRIPE_DEFAULT_CURRENCY = StripeCurrency(2)
 
+# Stripe's minimum charge per presentment currency, in major units: "Minimum and maximum charge
+# amounts", https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts (read
+# 2026-12-07). A payment intent below it is refused (400 ``amount_too_small``, "Amount must be at
+# least $0.50 usd"). Currencies not listed have no documented minimum here; Stripe also requires
+# the amount to be worth at least the settlement currency's minimum once converted, which depends
+# on the day's rate and is not checked in advance.
+STRIPE_MINIMUM_CHARGES: dict[str, Decimal] = {
+    code: Decimal(amount) for code, amount in {
+        "USD": "0.50", "AED": "2.00", "AUD": "0.50", "BGN": "1.00", "BRL": "0.50", "CAD": "0.50",
+        "CHF": "0.50", "CZK": "15.00", "DKK": "2.50", "EUR": "0.50", "GBP": "0.30", "HKD": "4.00",
+        "HUF": "175.00", "INR": "0.50", "JPY": "50", "MXN": "10", "MYR": "2", "NOK": "3.00", "NZD": "0.50",
+        "PLN": "2.00", "RON": "2.00", "SEK": "3.00", "SGD": "0.50", "THB": "10",
+    }.items()
+}
+
 
 class AmountNotRepresentable(ValueError):
     """Stripe cannot take this amount in this currency (too precise, or not a multiple of its step)."""
@@ -600,6 +646,28 @@ def stripe_amount_check(amount: Decimal, currency: str) -> str:
         return (f"Card payments in {currency.upper()} are taken in steps of {unit} {currency.upper()}; "
                 f"{amount} {currency.upper()} cannot be charged by card.")
     return ""
+
+
+def stripe_minimum_charge(currency: str) -> Decimal | None:
+    """The least Stripe charges in ``currency`` (None: no documented minimum)."""
+    return STRIPE_MINIMUM_CHARGES.get(currency.upper())
+
+
+def stripe_below_minimum(amount: Decimal, currency: str) -> bool:
+    """True for an amount due (> 0) that Stripe refuses to charge as too small. Zero is not a
+    charge (nothing is sent to Stripe)."""
+    minimum = stripe_minimum_charge(currency)
+    return minimum is not None and 0 < Decimal(amount) < minimum
+
+
+def stripe_minimum_check(amount: Decimal, currency: str) -> str:
+    """Empty when ``amount`` is not below Stripe's minimum charge; else why, for the merchant."""
+    if not stripe_below_minimum(amount, currency):
+        return ""
+    minimum = stripe_minimum_charge(currency)
+    due = Decimal(amount).quantize(Decimal(1).scaleb(-minor_units(currency)))
+    return (f"Stripe charges at least {minimum} {currency.upper()} by card; the amount due, {due} "
+            f"{currency.upper()}, is below that.")
 
 
 def luhn_valid(number: str) -> bool:

@@ -14,7 +14,8 @@ proxy forwards every request to localstripe and adds:
   network failure does; ``unreachable(n)``: they never reach it; ``delay`` holds every answer;
 - the amounts Stripe refuses (https://docs.stripe.com/currencies): a three-decimal currency's
   amount must end in 0 ("5.124 KWD must be rounded to 5120 or 5130"), ISK amounts must be whole
-  krónur sent with two decimals (a multiple of 100).
+  krónur sent with two decimals (a multiple of 100); a payment intent below the currency's minimum
+  charge (``billing.gateway.STRIPE_MINIMUM_CHARGES``) is refused with ``amount_too_small``.
 
 ``requests`` records what reached the double (method, path, key, parameters) so tests can check
 the key and the parameters of every try.
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench.common import free_port
+from billing.gateway import STRIPE_MINIMUM_CHARGES, amount_in_minor_units
 
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 
@@ -49,6 +51,7 @@ class StripeDouble:
     _drop: int = 0
     _unreachable: int = 0
     _target: str = "/v1/payment_intents"
+    _unreachable_method: str = "POST"
     _keys: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -62,10 +65,11 @@ class StripeDouble:
         with self._lock:
             self._drop, self._target = times, path
 
-    def unreachable(self, times: int = 1, *, path: str = "/v1/payment_intents") -> None:
-        """The next ``times`` POSTs to ``path`` never reach Stripe (and get no answer)."""
+    def unreachable(self, times: int = 1, *, path: str = "/v1/payment_intents", method: str = "POST") -> None:
+        """The next ``times`` requests (POSTs, or ``method``) to ``path`` never reach Stripe (and
+        get no answer)."""
         with self._lock:
-            self._unreachable, self._target = times, path
+            self._unreachable, self._target, self._unreachable_method = times, path, method
 
     def heal(self) -> None:
         with self._lock:
@@ -114,7 +118,7 @@ class StripeDouble:
         method = handler.command
         self.requests.append({"method": method, "path": path, "key": key, "params": dict(params)})
         targeted = method == "POST" and path.startswith(self._target)
-        if targeted:
+        if path.startswith(self._target) and method == self._unreachable_method:
             with self._lock:
                 if self._unreachable:
                     self._unreachable -= 1
@@ -207,4 +211,14 @@ def _refused_amount(path: str, params: dict) -> bytes | None:
     if currency == "isk" and amount % 100:
         return _error("invalid_charge_amount_no_decimal_compatible", f"Invalid amount {amount} for isk: whole krónur only (a multiple of 100).",
                       "invalid_request_error")
+    minimum = STRIPE_MINIMUM_CHARGES.get(currency.upper())
+    if path.startswith("/v1/payment_intents") and minimum is not None and 0 < amount < amount_in_minor_units(
+            minimum, currency):
+        # Stripe's answer to a charge below its minimum (refunds have none).
+        return _error("amount_too_small", f"Amount must be at least {_symbol(currency)}{minimum} {currency}",
+                      "invalid_request_error")
     return None
+
+
+def _symbol(currency: str) -> str:
+    return {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}.get(currency, "")

@@ -10,8 +10,9 @@ from django.utils.html import format_html
 
 from billing.enums import PaymentProviderName
 from billing.models import PaymentSettings
-from billing.payment_settings import payment_settings_check, payment_settings_save
+from billing.payment_settings import payment_settings_check, payment_settings_save, payment_settings_verify
 from core.errors import DomainError
+from core.secrets import secret_decrypt
 
 
 class PaymentSettingsForm(forms.ModelForm):
@@ -36,9 +37,16 @@ class PaymentSettingsForm(forms.ModelForm):
                 livemode=cleaned.get("livemode", instance.livemode), provider=cleaned["provider"],
                 publishable_key=cleaned.get("stripe_publishable_key", ""), secret_key=cleaned.get("stripe_secret_key"),
                 webhook_secret=cleaned.get("stripe_webhook_secret"),
-                secret_key_stored=bool(instance.stripe_secret_key_encrypted))
+                secret_key_stored=bool(instance.stripe_secret_key_encrypted),
+                webhook_secret_stored=bool(instance.stripe_webhook_secret_encrypted))
+            if cleaned["provider"] == PaymentProviderName.STRIPE:
+                # One call to Stripe with the key to be used (the typed one, else the stored one):
+                # a key Stripe refuses, or no answer, saves nothing.
+                payment_settings_verify(secret_key=cleaned.get("stripe_secret_key")
+                                        or secret_decrypt(instance.stripe_secret_key_encrypted))
         except DomainError as error:
-            raise ValidationError({next(iter(error.fields or {}), None) or "provider": error.message}) from None
+            field = next(iter(error.fields or {}), None)
+            raise ValidationError({field: error.message} if field else error.message) from None
         return cleaned
 
 

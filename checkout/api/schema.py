@@ -157,6 +157,8 @@ CREATE_ERRORS_422 = {
     "guest_checkout_not_allowed": "guest_checkout on an amendment (contract_id).",
     "live_payment_provider_missing": "A live session that must take a card, in an organization without live "
                                      "Stripe settings (and not payable by invoice).",
+    "amount_below_provider_minimum": "The first amount due is more than zero but below Stripe's minimum charge in "
+                                     "the currency (USD 0.50, GBP 0.30, JPY 50, …), and not payable by invoice.",
     "product_overrides_not_allowed": "product_overrides on a product-based contract.",
     "phases_not_allowed": "phases on a plan-based contract.",
     "plan_id_not_allowed": "contract.plan_id on a product-based contract.",
@@ -291,6 +293,8 @@ CONFIRM_ERRORS_422 = {
     "field_required": "mode is missing.",
     "amount_not_supported_by_provider": "The provider cannot charge the amount due in this currency (Stripe: "
                                         "three-decimal currencies in steps of 0.010).",
+    "amount_below_provider_minimum": "The amount due is below Stripe's minimum charge in the currency; "
+                                     "nothing was charged (pay by invoice where allowed).",
     "invalid_choice": SHAPE_ERRORS["invalid_choice"],
     "invalid_type": SHAPE_ERRORS["invalid_type"],
     "invalid_length": SHAPE_ERRORS["invalid_length"],

@@ -65,6 +65,7 @@ from billing.enums import (
     RefundReason,
 )
 from billing.errors import (
+    AmountBelowProviderMinimum,
     AmountNotSupportedByProvider,
     ContractChanged,
     EstimateInconsistent,
@@ -83,6 +84,7 @@ from billing.gateway import (
     SettleRequest,
     provider_for,
     stripe_amount_check,
+    stripe_minimum_check,
     test_card_for,
 )
 from billing.models import Contract, Coupon, Invoice, Payment, PromotionCode, SavedPaymentMethod, TestClock
@@ -611,6 +613,9 @@ def _card_attempt_record(session: CheckoutSession, *, provider: PaymentProvider,
         _coupon_in_flight_check(session)
     if provider.name == PaymentProviderName.STRIPE and (refusal := stripe_amount_check(amount, session.currency)):
         raise AmountNotSupportedByProvider(refusal, field="currency")
+    if provider.name == PaymentProviderName.STRIPE and (refusal := stripe_minimum_check(amount, session.currency)):
+        # Created payable by invoice (or before Stripe was set up): the card cannot take it.
+        raise AmountBelowProviderMinimum(refusal, field="currency")
     payment = Payment(
         organization_id=session.organization_id, checkout_session=session, livemode=session.livemode,
         provider=provider.name, method=PaymentMethod.CARD, amount=amount, currency=session.currency,

@@ -19,8 +19,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
-from billing.enums import RENEWING_STATUSES, ContractStatus, PlanStatus
+from billing.enums import RENEWING_STATUSES, ContractStatus, PaymentProviderName, PlanStatus
 from billing.errors import (
+    AmountBelowProviderMinimum,
     CurrencyMismatch,
     InvalidDates,
     UnknownPricing,
@@ -40,6 +41,7 @@ from billing.estimates import (
     quote_items_from_plan,
     start_date_problem,
 )
+from billing.gateway import stripe_below_minimum, stripe_minimum_check
 from billing.intervals import period_price
 from billing.models import Contract
 from billing.selectors import DiscountOffer
@@ -114,25 +116,33 @@ def checkout_session_create(*, organization: Organization, livemode: bool, terms
     block (``held``: the key's claim, or no key): the session and its 201 body are written
     together. Returns what to answer."""
     session = checkout_session_build(organization=organization, livemode=livemode, terms=terms)
-    if livemode:
-        _live_payment_check(session)
+    _payment_check(session)
     return held.insert(session)
 
 
-def _live_payment_check(session: CheckoutSession) -> None:
-    """A live session that takes a card (money due, or a card kept for the renewals) needs a live
-    provider, unless its money can be paid by invoice: else ``LivePaymentProviderMissing``, so no
-    customer ever reaches a page that cannot take their card."""
+def _payment_check(session: CheckoutSession) -> None:
+    """The session's card payment must be one its provider can take, unless its money can be paid
+    by invoice, so no customer ever reaches a page that cannot take their card: a live session
+    that takes a card (money due, or a card kept for the renewals) needs a live provider
+    (``LivePaymentProviderMissing``), and Stripe's least charge must be reached by an amount due
+    (``AmountBelowProviderMinimum``; nothing due is not a charge)."""
     from checkout.mandates import session_saves_card
     from checkout.services.confirm import checkout_session_payment_provider
 
     current = (session.estimates or {}).get("current_invoice") or {}
     due = Decimal(str(current.get("amount_due", current.get("total", "0"))))
-    if (due <= 0 and not session_saves_card(session, due)) or checkout_session_payment_provider(session) is not None:
+    if due <= 0 and not (session.livemode and session_saves_card(session, due)):
+        return
+    provider = checkout_session_payment_provider(session)
+    if provider is not None and not (provider.name == PaymentProviderName.STRIPE
+                                     and stripe_below_minimum(due, session.currency)):
         return
     if due > 0 and BusinessEntity.objects.filter(pk=session.business_entity_id, allow_invoice_payment=True).exists():
         return
-    raise LivePaymentProviderMissing(field="mode")
+    if provider is not None:
+        raise AmountBelowProviderMinimum(stripe_minimum_check(due, session.currency), field="currency")
+    if session.livemode:
+        raise LivePaymentProviderMissing(field="mode")
 
 
 def reporting_columns(*, attribution: dict | None, estimates: dict | None) -> dict:

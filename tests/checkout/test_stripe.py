@@ -176,7 +176,8 @@ def test_secrets_are_stored_encrypted_and_never_shown(session, ops_client):
     assert f"/stripe/webhooks/{row.pk}" in html
 
 
-def test_admin_configures_stripe_for_an_organization(ops_client, organization):
+def test_admin_configures_stripe_for_an_organization(ops_client, organization, stripe_mode):
+    # stripe_mode: the admin checks the key with Stripe on save (here localstripe).
     response = ops_client.post(reverse("admin:billing_paymentsettings_add"), {
         "organization": organization.pk, "provider": "stripe", "stripe_publishable_key": "pk_test_abc",
         "stripe_secret_key": "sk_test_abc", "stripe_webhook_secret": "whsec_abc"})
