@@ -1,0 +1,64 @@
+"""A Stripe-mode session whose first amount due is more than zero but below Stripe's minimum
+charge (billing.gateway.STRIPE_MINIMUM_CHARGES) is refused at create, naming the currency,
+unless it can be paid by invoice: the merchant hears it before a customer reaches a page whose
+card payment Stripe would refuse."""
+
+from decimal import Decimal
+
+import pytest
+
+from billing.enums import PricingModel
+from checkout.models import CheckoutSession
+from tests.billing.factories import PlanFactory, PlanItemFactory, PricingFactory, ProductFactory
+
+from .conftest import error_of, plan_body
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tiny_plan(merchant):
+    """0.40 USD a month; with the entity's 10 % tax, 0.44 USD due today."""
+    product = ProductFactory(organization=merchant.organization, name="Tiny")
+    pricing = PricingFactory(organization=merchant.organization, product=product,
+                             pricing_model=PricingModel.FLAT_FEE, unit_amount=Decimal("0.40"))
+    plan = PlanFactory(organization=merchant.organization, name="Tiny", code="tiny")
+    PlanItemFactory(plan=plan, product=product, pricing=pricing, default_quantity=1, min_quantity=1,
+                    max_quantity=1, position=0)
+    return plan
+
+
+def _tiny_body(merchant, plan) -> dict:
+    body = plan_body(merchant)
+    body["contract"]["plan_id"] = str(plan.id)
+    return body
+
+
+def test_a_stripe_session_below_the_minimum_is_refused_at_create(merchant, tiny_plan, stripe_mode):
+    merchant.entity.allow_invoice_payment = False
+    merchant.entity.save(update_fields=["allow_invoice_payment"])
+    # The built-in test provider has no minimum.
+    assert merchant.post(_tiny_body(merchant, tiny_plan)).status_code == 201
+    CheckoutSession.objects.all().delete()
+    stripe_mode(merchant.organization)
+
+    response = merchant.post(_tiny_body(merchant, tiny_plan))
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "amount_below_provider_minimum"
+    assert error["message"] == "Stripe charges at least 0.50 USD by card; the amount due, 0.44 USD, is below that."
+    assert error["fields"] == {"currency": [error["message"]]}
+    assert not CheckoutSession.objects.exists()
+    # The merchant's usual plan (184.00 and more) is well above it.
+    assert merchant.post(plan_body(merchant)).status_code == 201
+
+
+def test_below_the_minimum_is_created_when_it_can_be_paid_by_invoice(merchant, tiny_plan, stripe_mode):
+    stripe_mode(merchant.organization)
+    assert merchant.entity.allow_invoice_payment
+
+    response = merchant.post(_tiny_body(merchant, tiny_plan))
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["estimates"]["current_invoice"]["amount_due"] == "0.44"
