@@ -53,6 +53,7 @@ class StripeDouble:
     _target: str = "/v1/payment_intents"
     _unreachable_method: str = "POST"
     _keys: dict = field(default_factory=dict)
+    _passed: dict = field(default_factory=dict)  # thread id -> headers of the answer being forwarded
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -165,20 +166,29 @@ class StripeDouble:
     def _forward(self, method, path, body, headers) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
         forwarded = {name: value for name, value in headers.items()
-                     if name.lower() in ("authorization", "content-type", "stripe-version")}
+                     if name.lower() in ("authorization", "content-type", "stripe-version", "origin")}
         connection.request(method, path, body=body or None, headers=forwarded)
         response = connection.getresponse()
         data = response.read()
         connection.close()
+        # What a browser needs of the answer (Stripe.js served through the double): its type
+        # (the script is JavaScript) and localstripe's CORS headers.
+        self._passed[threading.get_ident()] = [
+            (name, value) for name, value in response.getheaders()
+            if name.lower() == "content-type" or name.lower().startswith("access-control-")]
         return response.status, data
 
     def _answer(self, handler, status: int, body: bytes, *, replayed: bool = False, drop: bool = False) -> None:
         if self.delay:
             time.sleep(self.delay)
+        passed = self._passed.pop(threading.get_ident(), [])
         if drop:
             return self._hang_up(handler)
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        for name, value in passed:
+            handler.send_header(name, value)
+        if not any(name.lower() == "content-type" for name, _value in passed):
+            handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))
         handler.send_header("Request-Id", f"req_double_{len(self.requests)}")
         if replayed:
