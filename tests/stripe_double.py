@@ -12,6 +12,7 @@ proxy forwards every request to localstripe and adds:
 - lost answers on demand: ``drop(n)`` lets the next ``n`` POSTs to payment intents (or ``path``)
   reach localstripe (the charge happens) and then closes the connection without an answer, as a
   network failure does; ``unreachable(n)``: they never reach it; ``delay`` holds every answer;
+  ``forbid(key)``: a restricted key without the permissions asked for (403);
 - the amounts Stripe refuses (https://docs.stripe.com/currencies): a three-decimal currency's
   amount must end in 0 ("5.124 KWD must be rounded to 5120 or 5130"), ISK amounts must be whole
   krónur sent with two decimals (a multiple of 100); a payment intent below the currency's minimum
@@ -53,6 +54,7 @@ class StripeDouble:
     _target: str = "/v1/payment_intents"
     _unreachable_method: str = "POST"
     _keys: dict = field(default_factory=dict)
+    _forbidden: set = field(default_factory=set)
     _passed: dict = field(default_factory=dict)  # thread id -> headers of the answer being forwarded
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -71,6 +73,11 @@ class StripeDouble:
         get no answer)."""
         with self._lock:
             self._unreachable, self._target, self._unreachable_method = times, path, method
+
+    def forbid(self, secret_key: str) -> None:
+        """Requests made with ``secret_key`` are refused as Stripe refuses a restricted key
+        without the permission an endpoint needs (403)."""
+        self._forbidden.add(secret_key)
 
     def heal(self) -> None:
         with self._lock:
@@ -118,6 +125,11 @@ class StripeDouble:
         key = handler.headers.get("Idempotency-Key", "")
         method = handler.command
         self.requests.append({"method": method, "path": path, "key": key, "params": dict(params)})
+        secret_key = handler.headers.get("Authorization", "").removeprefix("Bearer ")
+        if secret_key in self._forbidden:
+            return self._answer(handler, 403, _error(
+                "", f"The provided key '{secret_key[:8]}***{secret_key[-4:]}' does not have the required "
+                "permissions for this endpoint.", "invalid_request_error"))
         targeted = method == "POST" and path.startswith(self._target)
         if path.startswith(self._target) and method == self._unreachable_method:
             with self._lock:

@@ -56,6 +56,18 @@ def test_a_key_stripe_rejects_names_the_field_and_saves_nothing(ops_client, orga
     assert not PaymentSettings.objects.exists()
 
 
+def test_a_restricted_key_without_access_to_customers_is_refused(ops_client, organization, stripe_double):
+    stripe_double.forbid("rk_test_readonly")
+
+    response = ops_client.post(reverse(ADD), _form(organization, stripe_secret_key="rk_test_readonly"))
+
+    errors = _errors(response)
+    assert list(errors) == ["stripe_secret_key"]
+    assert "refused this restricted key access to customers (403)" in errors["stripe_secret_key"]
+    assert len(_key_checks(stripe_double)) == 1
+    assert not PaymentSettings.objects.exists()
+
+
 def test_unreachable_stripe_is_a_clear_form_error_and_saves_nothing(ops_client, organization, stripe_double):
     stripe_double.unreachable(2, path=CUSTOMERS, method="GET")  # the first try and the one retry
 
