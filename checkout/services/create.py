@@ -131,11 +131,13 @@ def _payment_check(session: CheckoutSession) -> None:
 
     current = (session.estimates or {}).get("current_invoice") or {}
     due = Decimal(str(current.get("amount_due", current.get("total", "0"))))
+    below_minimum = stripe_below_minimum(due, session.currency)
     if due <= 0 and not (session.livemode and session_saves_card(session, due)):
         return
+    if not session.livemode and not below_minimum:  # no provider to look up (nor a query to spend)
+        return
     provider = checkout_session_payment_provider(session)
-    if provider is not None and not (provider.name == PaymentProviderName.STRIPE
-                                     and stripe_below_minimum(due, session.currency)):
+    if provider is not None and not (provider.name == PaymentProviderName.STRIPE and below_minimum):
         return
     if due > 0 and BusinessEntity.objects.filter(pk=session.business_entity_id, allow_invoice_payment=True).exists():
         return
