@@ -337,6 +337,8 @@ class StripePaymentProvider:
             "payment_method_types": ["card"],
             "confirm": True,
             "metadata": request.metadata,
+            # The card's brand and last four digits come back with the answer (for the receipt).
+            "expand": ["payment_method"],
         }
         if request.customer_reference:
             params["customer"] = request.customer_reference
@@ -384,7 +386,8 @@ class StripePaymentProvider:
 
     def settle(self, request: SettleRequest) -> ChargeResult:
         try:
-            return self._result(self._client().v1.payment_intents.retrieve(request.reference))
+            return self._result(self._client().v1.payment_intents.retrieve(
+                request.reference, params={"expand": ["payment_method"]}))
         except stripe.StripeError as error:
             logger.error("stripe payment intent retrieve: no answer: %s (%s)", type(error).__name__, error.code)
             raise PaymentOutcomeUnknown() from None
@@ -455,8 +458,7 @@ class StripePaymentProvider:
         """Brand, last four digits and expiry of a Stripe PaymentMethod (for the receipt and the
         customer's list of cards)."""
         data = self._client().v1.payment_methods.retrieve(payment_method_id).to_dict()
-        # A legacy card (``card_…``, what localstripe's Stripe.js makes) has its fields at the top.
-        card = data.get("card") or (data if data.get("object") == "card" else {})
+        card = _card_of(data)
         return SavedMethod(reference=payment_method_id, brand=(card.get("brand") or "").lower(),
                            last4=card.get("last4") or "",
                            exp_month=card.get("exp_month"), exp_year=card.get("exp_year"),
@@ -541,7 +543,7 @@ class StripePaymentProvider:
         data = intent.to_dict()
         status, reference = data.get("status"), data.get("id", "")
         if status == "succeeded":
-            return ChargeResult(ChargeStatus.SUCCEEDED, reference)
+            return ChargeResult(ChargeStatus.SUCCEEDED, reference, card_last4=_card_of(data.get("payment_method")).get("last4") or "")
         if status == "requires_action":
             return ChargeResult(ChargeStatus.REQUIRES_ACTION, reference, client_secret=data.get("client_secret", ""))
         if status in ("processing", "requires_confirmation", "requires_capture"):
@@ -549,6 +551,15 @@ class StripePaymentProvider:
         error = data.get("last_payment_error") or {}
         return ChargeResult(ChargeStatus.FAILED, reference, error.get("code") or "payment_failed",
                             error.get("message") or str(_("The payment did not go through. Try another card.")))
+
+
+def _card_of(method) -> dict:
+    """The card fields (brand, last4, exp_month, exp_year) of a Stripe PaymentMethod read as a
+    dict; {} when it is only an id (not expanded). A legacy card (``card_…``, what localstripe's
+    Stripe.js makes) has its fields at the top."""
+    if not isinstance(method, dict):
+        return {}
+    return method.get("card") or (method if method.get("object") == "card" else {})
 
 
 def provider_for(payment_settings, *, livemode: bool) -> PaymentProvider | None:

@@ -56,6 +56,26 @@ def test_a_card_payment_charges_exactly_the_amount_due_in_minor_units(session, l
     assert Invoice.objects.get(checkout_session=session).total == payment.amount
 
 
+def test_the_receipt_names_the_card_stripe_charged(client, session, localstripe):
+    # Stripe's PaymentIntent carries only the PaymentMethod's id unless it is expanded
+    # (https://docs.stripe.com/api/expanding_objects): the receipt said "Card ending in" and nothing.
+    _pay(session, localstripe, SUCCEEDS)
+    payment = Payment.objects.get(checkout_session=session)
+    assert payment.card_last4 == "4242"
+    page = client.get(reverse("checkout:page", args=[session.token])).content.decode()
+    assert "4242" in page
+
+
+def test_a_card_authenticated_with_3d_secure_is_named_on_the_receipt_too(session, localstripe):
+    pending = _pay(session, localstripe, THREE_D_SECURE)
+    assert pending.outcome == "processing"
+    payment = Payment.objects.get(checkout_session=session)
+    localstripe.authenticate(payment.client_secret, success=True)
+    checkout_session_payment_sync(session_id=session.pk)
+    payment.refresh_from_db()
+    assert (payment.status, payment.card_last4) == (PaymentAttemptStatus.SUCCEEDED, "3155")
+
+
 def test_a_declined_card_shows_stripes_message_and_a_retry_succeeds(session, localstripe):
     declined = _pay(session, localstripe, DECLINED)
     assert (declined.outcome, declined.failure_code) == ("payment_failed", "card_declined")
