@@ -48,6 +48,7 @@ from .gateway import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    SavedMethod,
     SettleRequest,
     stripe_below_minimum,
     stripe_minimum_check,
@@ -60,7 +61,13 @@ from .models import (
     SavedPaymentMethod,
     TestClock,
 )
-from .payment_methods import customer_default_payment_method
+from .payment_methods import (
+    CardMandate,
+    customer_default_payment_method,
+    invoice_card_mandate_text,
+    provider_customer_reference,
+    saved_payment_method_record,
+)
 from .payment_settings import provider_named
 from .representation import contract_json, invoice_json, saved_payment_method_json
 from .signals import billing_events_send
@@ -170,6 +177,7 @@ def payment_collect(*, payment_id, now: datetime | None = None) -> str:
     if payment is None or payment.invoice_id is None or payment.status != PaymentAttemptStatus.PENDING:
         return payment.status if payment else "missing"
     provider = _provider(payment)
+    saved = None
     if provider is None:
         result = ChargeResult(ChargeStatus.FAILED, failure_code="payment_method_unavailable",
                               failure_message="The saved payment method's provider is no longer configured.")
@@ -177,21 +185,54 @@ def payment_collect(*, payment_id, now: datetime | None = None) -> str:
         try:
             result = provider.settle(SettleRequest(payment.provider_reference, payment.amount, payment.currency,
                                                    payment.card_last4)) if payment.provider_reference \
-                else provider.charge(_charge_request(payment))
+                else provider.charge(invoice_charge_request(payment, provider))
+            saved = invoice_new_card_saved(payment, provider, result)
         except PaymentProviderUnavailable:
             logger.warning("invoice payment %s: no answer from %s; reconciled later", payment.pk, payment.provider)
             return payment.status
-    return invoice_payment_apply(payment_id=payment.pk, result=result, now=now)
+    mandate = None
+    if saved is not None:  # the customer left before the page came back: the wording they were shown
+        merchant = Invoice.objects.select_related("contract__business_entity").get(pk=payment.invoice_id)
+        mandate = CardMandate(invoice_card_mandate_text(merchant.contract.business_entity.name))
+    return invoice_payment_apply(payment_id=payment.pk, result=result, now=now, saved=saved, mandate=mandate)
 
 
-def _charge_request(payment: Payment) -> ChargeRequest:
+def invoice_charge_request(payment: Payment, provider) -> ChargeRequest:
+    """What an invoice attempt asks the provider, the same every time it is sent (same key, same
+    parameters). A card typed on the hosted invoice page (Stripe: no saved method yet, the
+    PaymentMethod id Stripe.js made) is charged on-session on the customer's Stripe Customer with
+    ``setup_future_usage=off_session``: one intent pays the invoice (3-D Secure in the browser if
+    the bank asks) and saves the card for the renewals."""
     method = payment.saved_payment_method
+    if method is None:
+        invoice = Invoice.objects.select_related("customer").get(pk=payment.invoice_id)
+        return ChargeRequest(
+            amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
+            payment_method_id=payment.payment_method_reference, off_session=False, save_for_future=True,
+            customer_reference=provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
+                                                           customer=invoice.customer, livemode=invoice.livemode),
+            description=f"Invoice {payment.invoice_id}",
+            metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)})
     return ChargeRequest(
         amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
         payment_method_id=method.provider_reference, customer_reference=method.provider_customer,
         off_session=payment.off_session, description=f"Invoice {payment.invoice_id}",
         metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)},
     )
+
+
+def invoice_new_card_saved(payment: Payment, provider, result: ChargeResult) -> SavedMethod | None:
+    """The card a new-card attempt (no saved method; ``payment_method_reference``) saved, once
+    its intent succeeded: read from the provider (a failed read keeps it by its id)."""
+    if (result.status != ChargeStatus.SUCCEEDED or payment.saved_payment_method_id is not None
+            or not payment.payment_method_reference):
+        return None
+    if result.saved_method is not None:
+        return result.saved_method
+    invoice = Invoice.objects.select_related("customer").get(pk=payment.invoice_id)
+    customer_reference = provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
+                                                     customer=invoice.customer, livemode=invoice.livemode)
+    return provider.card_saved(payment.payment_method_reference, customer_reference)
 
 
 def _provider(payment: Payment):
@@ -215,9 +256,12 @@ def payments_reconcile_pending(*, now: datetime | None = None, limit: int = 200)
 
 
 @transaction.atomic
-def invoice_payment_apply(*, payment_id, result: ChargeResult, now: datetime | None = None) -> str:
+def invoice_payment_apply(*, payment_id, result: ChargeResult, now: datetime | None = None,
+                          saved: SavedMethod | None = None, mandate: CardMandate | None = None) -> str:
     """Apply a provider's answer to a pending invoice payment, exactly once (the invoice, then the
-    payment, locked; a payment no longer pending is left alone). Returns the payment's status."""
+    payment, locked; a payment no longer pending is left alone). Returns the payment's status.
+    ``saved``: the card a new-card attempt saved (``invoice_new_card_saved``), recorded with
+    ``mandate`` when it pays, and made the default."""
     payment = Payment.objects.filter(pk=payment_id).only("invoice_id").first()
     invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
@@ -228,7 +272,16 @@ def invoice_payment_apply(*, payment_id, result: ChargeResult, now: datetime | N
     if result.status == ChargeStatus.SUCCEEDED:
         payment.status = PaymentAttemptStatus.SUCCEEDED
         payment.client_secret = ""
-        payment.save(update_fields=["status", "provider_reference", "client_secret", "updated_at"])
+        if payment.saved_payment_method_id is None and saved is not None:
+            mandate = mandate or CardMandate("")
+            method = saved_payment_method_record(
+                organization_id=invoice.organization_id, customer_id=invoice.customer_id, livemode=invoice.livemode,
+                provider=payment.provider, saved=saved, mandate_text=mandate.text, ip_address=mandate.ip_address,
+                user_agent=mandate.user_agent, make_default=False)
+            payment.saved_payment_method_id = method.pk
+            payment.card_last4 = saved.last4 or payment.card_last4
+        payment.save(update_fields=["status", "provider_reference", "client_secret", "saved_payment_method",
+                                    "card_last4", "updated_at"])
         if not payment.off_session and payment.saved_payment_method_id:
             _default_method_set(invoice, payment.saved_payment_method_id, now)
         invoice_mark_paid(invoice, now=now)

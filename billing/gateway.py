@@ -384,6 +384,11 @@ class StripePaymentProvider:
             logger.warning("stripe payment method read failed: %s (%s)", type(error).__name__, error.code)
             return SavedMethod(reference=payment_method_id, customer_reference=customer_reference)
 
+    def card_saved(self, payment_method_id: str, customer_reference: str) -> SavedMethod:
+        """The card a succeeded intent with ``setup_future_usage`` saved on ``customer_reference``
+        (read from Stripe; a failed read keeps it by its id: the payment went through)."""
+        return self._saved_or_bare(payment_method_id, customer_reference)
+
     def settle(self, request: SettleRequest) -> ChargeResult:
         try:
             return self._result(self._client().v1.payment_intents.retrieve(

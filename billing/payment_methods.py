@@ -9,10 +9,12 @@ contract's mode and the contract's own method. One default per customer and mode
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from core.queue import task_enqueue_on_commit
@@ -27,6 +29,21 @@ from .representation import saved_payment_method_json
 from .signals import billing_event_send
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CardMandate:
+    """The agreement shown next to a card the customer typed, and where they accepted it."""
+
+    text: str
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+def invoice_card_mandate_text(merchant_name: str) -> str:
+    """The agreement the hosted invoice page shows under "another card"."""
+    return _("By saving this card, you authorise %(merchant)s to charge it for this invoice and your "
+             "subscription's future payments until you cancel.") % {"merchant": merchant_name}
 
 
 def provider_customer_reference(*, provider, organization_id, customer, livemode: bool) -> str:

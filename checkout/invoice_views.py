@@ -25,6 +25,7 @@ from billing.invoice_payments import (
     invoice_payment_start,
     invoice_payment_sync,
 )
+from billing.payment_methods import CardMandate, invoice_card_mandate_text
 from checkout.errors import HostedInvoiceNotFound
 from checkout.forms import ConfirmForm
 from checkout.i18n import page_language
@@ -91,13 +92,25 @@ def _summary(invoice):
 
 
 def mandate_for_new_card(merchant_name: str) -> str:
-    return _("By saving this card, you authorise %(merchant)s to charge it for this invoice and your "
-             "subscription's future payments until you cancel.") % {"merchant": merchant_name}
+    return invoice_card_mandate_text(merchant_name)
+
+
+def _mandate(request, data: InvoicePageData) -> CardMandate:
+    """The agreement under "another card", as this customer accepted it."""
+    return CardMandate(mandate_for_new_card(data.invoice.contract.business_entity.name),
+                       ip_address=_client_ip(request), user_agent=request.headers.get("User-Agent", ""))
+
+
+# A payment on this page that failed after the customer left it (3-D Secure in the browser,
+# read back on their return): the page says so when they come back.
+AUTHENTICATION_FAILURES = ("payment_intent_authentication_failure", "authentication_abandoned")
 
 
 def _render(request, data: InvoicePageData, *, card_form: ConfirmForm | None = None, error: str = "",
             status: int = 200):
     invoice, merchant = data.invoice, data.invoice.contract.business_entity
+    if not error and data.page_failure is not None and data.page_failure.failure_code in AUTHENTICATION_FAILURES:
+        error = _("Your bank did not confirm the payment, so nothing was taken. You can try again.")
     context = {
         "merchant": merchant,
         "merchant_address": present_address(merchant.address),
@@ -171,28 +184,35 @@ def invoice_page(request, token: str):
         return _render(request, data)
     if data.invoice.status != InvoiceStatus.OPEN or data.pending is not None:
         return HttpResponseRedirect(_page_url(data))
-    merchant = data.invoice.contract.business_entity
+    mandate = _mandate(request, data)
+    start = {}
     if request.POST.get("pay") == "card":
         provider = _provider(data)
         form = _card_form(data, provider, request.POST)
         if provider is None or not form.is_valid():
             return _render(request, data, card_form=form, status=422)
         choice = form.payment_choice()
-        method = invoice_payment_method_save(
-            invoice=data.invoice, provider=provider, card=choice.card, payment_method_id=choice.payment_method_id,
-            mandate_text=mandate_for_new_card(merchant.name), ip_address=_client_ip(request),
-            user_agent=request.headers.get("User-Agent", ""))
-        if isinstance(method, ChargeResult):
-            return _render(request, data, card_form=form, status=402,
-                           error=method.failure_message or _("Your card was declined. Try another card."))
+        if provider.hosted_card_fields:
+            # Stripe: one on-session PaymentIntent pays the invoice and saves the card (3-D
+            # Secure, if the bank asks, on the page that follows).
+            start = {"payment_method_reference": choice.payment_method_id, "provider_name": provider.name}
+        else:
+            method = invoice_payment_method_save(
+                invoice=data.invoice, provider=provider, card=choice.card, mandate_text=mandate.text,
+                ip_address=mandate.ip_address, user_agent=mandate.user_agent)
+            if isinstance(method, ChargeResult):
+                return _render(request, data, card_form=form, status=402,
+                               error=method.failure_message or _("Your card was declined. Try another card."))
+            start = {"method_id": method.pk}
     else:
         method = data.method
         provider = _provider(data, for_method=method)
         if method is None or provider is None:
             return _render(request, data, status=409, error=_("There is no saved card to pay with. Use another card."))
+        start = {"method_id": method.pk}
     try:
-        payment = invoice_payment_start(invoice_id=data.invoice.pk, method_id=method.pk)
-        outcome = invoice_payment_send(payment_id=payment.pk, provider=provider)
+        payment = invoice_payment_start(invoice_id=data.invoice.pk, **start)
+        outcome = invoice_payment_send(payment_id=payment.pk, provider=provider, mandate=mandate)
     except DomainError as error:
         return _render(request, _load(request, token), status=error.status, error=page_error(error))
     if outcome.status == "failed":
@@ -213,6 +233,6 @@ def invoice_return(request, token: str):
     if data.pending is not None and data.pending.provider_reference:
         provider = _provider(data, for_method=data.pending.saved_payment_method)
         if provider is not None:
-            invoice_payment_sync(payment_id=data.pending.pk, provider=provider)
+            invoice_payment_sync(payment_id=data.pending.pk, provider=provider, mandate=_mandate(request, data))
     return HttpResponseRedirect(_page_url(data))
 

@@ -465,6 +465,8 @@ class InvoicePageData:
     pending: Payment | None
     paid_with: Payment | None
     locale: str
+    # The latest attempt, when it was the customer's own on this page and it failed.
+    page_failure: Payment | None = None
 
 
 def hosted_invoice_get_by_token(*, token: str) -> InvoicePageData:
@@ -491,4 +493,6 @@ def hosted_invoice_get_by_token(*, token: str) -> InvoicePageData:
         pending=next((p for p in payments if p.status == PaymentAttemptStatus.PENDING), None),
         paid_with=next((p for p in payments if p.status == PaymentAttemptStatus.SUCCEEDED), None),
         locale=locale,
+        page_failure=(payments[0] if payments and not payments[0].off_session
+                      and payments[0].status == PaymentAttemptStatus.FAILED else None),
     )
