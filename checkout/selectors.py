@@ -465,8 +465,12 @@ class InvoicePageData:
     pending: Payment | None
     paid_with: Payment | None
     locale: str
-    # The latest attempt, when it was the customer's own on this page and it failed.
+    # The customer's latest attempt on this page, when it failed within the last hour.
     page_failure: Payment | None = None
+
+
+# How long the invoice page names why the customer's own last attempt there failed.
+PAGE_FAILURE_SHOWN_FOR = datetime.timedelta(hours=1)
 
 
 def hosted_invoice_get_by_token(*, token: str) -> InvoicePageData:
@@ -485,6 +489,7 @@ def hosted_invoice_get_by_token(*, token: str) -> InvoicePageData:
                                                     default_since__isnull=False)
                   .order_by("-default_since").first())
     payments = list(Payment.objects.filter(invoice=invoice).order_by("-created_at")[:20])
+    on_page = next((p for p in payments if not p.off_session), None)
     locale = (CheckoutSession.objects.filter(contract_id=contract.pk, status=SessionStatus.COMPLETED)
               .order_by("-completed_at").values_list("locale", flat=True).first()) or ""
     return InvoicePageData(
@@ -493,6 +498,6 @@ def hosted_invoice_get_by_token(*, token: str) -> InvoicePageData:
         pending=next((p for p in payments if p.status == PaymentAttemptStatus.PENDING), None),
         paid_with=next((p for p in payments if p.status == PaymentAttemptStatus.SUCCEEDED), None),
         locale=locale,
-        page_failure=(payments[0] if payments and not payments[0].off_session
-                      and payments[0].status == PaymentAttemptStatus.FAILED else None),
+        page_failure=(on_page if on_page is not None and on_page.status == PaymentAttemptStatus.FAILED
+                      and on_page.updated_at > timezone.now() - PAGE_FAILURE_SHOWN_FOR else None),
     )
