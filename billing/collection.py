@@ -186,6 +186,8 @@ def payment_collect(*, payment_id, now: datetime | None = None) -> str:
             result = provider.settle(SettleRequest(payment.provider_reference, payment.amount, payment.currency,
                                                    payment.card_last4)) if payment.provider_reference \
                 else provider.charge(invoice_charge_request(payment, provider))
+            if _authentication_abandoned(payment, result):
+                result = _abandoned_intent_cancel(payment, provider, result)
             saved = invoice_new_card_saved(payment, provider, result)
         except PaymentProviderUnavailable:
             logger.warning("invoice payment %s: no answer from %s; reconciled later", payment.pk, payment.provider)
@@ -195,6 +197,24 @@ def payment_collect(*, payment_id, now: datetime | None = None) -> str:
         merchant = Invoice.objects.select_related("contract__business_entity").get(pk=payment.invoice_id)
         mandate = CardMandate(invoice_card_mandate_text(merchant.contract.business_entity.name))
     return invoice_payment_apply(payment_id=payment.pk, result=result, now=now, saved=saved, mandate=mandate)
+
+
+def _authentication_abandoned(payment: Payment, result: ChargeResult) -> bool:
+    return (result.status == ChargeStatus.REQUIRES_ACTION and not payment.off_session
+            and payment.created_at <= timezone.now() - AUTHENTICATION_ABANDONED_AFTER)
+
+
+def _abandoned_intent_cancel(payment: Payment, provider, result: ChargeResult) -> ChargeResult:
+    """3-D Secure started on the hosted invoice page and never finished: cancel the intent before
+    the attempt is failed, so the customer cannot complete it later and pay for an attempt we
+    recorded as failed; then read how it ended (it may have succeeded meanwhile)."""
+    reference = result.reference or payment.provider_reference
+    provider.cancel(reference)
+    ended = provider.settle(SettleRequest(reference, payment.amount, payment.currency, payment.card_last4))
+    if ended.status == ChargeStatus.FAILED:
+        return ChargeResult(ChargeStatus.FAILED, reference, "authentication_abandoned",
+                            "The payment was not authenticated in time. Please try again.")
+    return ended
 
 
 def invoice_charge_request(payment: Payment, provider) -> ChargeRequest:

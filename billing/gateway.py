@@ -542,6 +542,9 @@ class StripePaymentProvider:
             self._client().v1.payment_intents.cancel(reference)
         except stripe.InvalidRequestError:  # already succeeded or canceled: settle reads it
             logger.info("payment intent %s could not be canceled", reference)
+        except stripe.StripeError as error:
+            logger.warning("stripe payment intent cancel: no answer: %s (%s)", type(error).__name__, error.code)
+            raise PaymentProviderUnavailable() from None
 
     @staticmethod
     def _result(intent) -> ChargeResult:

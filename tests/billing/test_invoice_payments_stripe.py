@@ -137,3 +137,30 @@ def test_invoice_payment_new_card_declined_saves_nothing_and_keeps_the_schedule(
     invoice.refresh_from_db()
     assert (invoice.status, invoice.next_payment_attempt) == (InvoiceStatus.OPEN, retry_at)
     assert not SavedPaymentMethod.objects.filter(provider="stripe").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invoice_payment_3ds_abandoned_for_an_hour_is_canceled_at_stripe_then_failed(stripe_invoice, localstripe):
+    invoice, provider = stripe_invoice
+    retry_at = invoice.next_payment_attempt
+    payment = invoice_payment_start(invoice_id=invoice.pk, payment_method_reference=localstripe.card_payment_method(
+        ALWAYS_AUTHENTICATE), provider_name="stripe")
+    asked = invoice_payment_send(payment_id=payment.pk, provider=provider, mandate=MANDATE)
+    assert asked.needs_authentication
+
+    Payment.objects.filter(pk=payment.pk).update(created_at=payment.created_at - timedelta(minutes=30))
+    assert payments_reconcile_pending() == 1  # the customer may still be in the bank's dialog: kept
+    payment.refresh_from_db()
+    assert payment.status == PaymentAttemptStatus.PENDING and payment.client_secret
+
+    Payment.objects.filter(pk=payment.pk).update(created_at=payment.created_at - timedelta(hours=1))
+    assert payments_reconcile_pending() == 1
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.failure_code, payment.client_secret) == (
+        PaymentAttemptStatus.FAILED, "authentication_abandoned", "")
+    # Canceled at Stripe first: completing 3-D Secure later cannot take money for a failed attempt.
+    assert [i["status"] for i in _intents_for(localstripe, payment)] == ["canceled"]
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.next_payment_attempt) == (InvoiceStatus.OPEN, retry_at)
+    assert not SavedPaymentMethod.objects.filter(provider="stripe").exists()
