@@ -43,6 +43,9 @@ class CheckoutErrorCode(StrEnum):
     PLAN_NOT_ACTIVE = "plan_not_active"
     PLAN_NOT_FOUND = "plan_not_found"
     PLAN_NOT_OFFERED = "plan_not_offered"
+    LINE_NOT_ADJUSTABLE = "line_not_adjustable"
+    QUANTITY_NOT_ADJUSTABLE = "quantity_not_adjustable"
+    ADJUSTABLE_QUANTITY_OUTSIDE_PLAN = "adjustable_quantity_outside_plan"
     PLAN_INTERVAL_UNCLEAR = "plan_interval_unclear"
     PLAN_CHOICES_SAME_INTERVAL = "plan_choices_same_interval"
     PLAN_UNCHANGED = "plan_unchanged"
@@ -96,6 +99,7 @@ class CheckoutErrorCode(StrEnum):
     DUPLICATE_PLAN_CHOICE = "duplicate_plan_choice"
     PRICING_CONFLICT = "pricing_conflict"
     PRODUCT_OVERRIDES_NOT_ALLOWED = "product_overrides_not_allowed"
+    ADJUSTABLE_QUANTITY_INVALID = "adjustable_quantity_invalid"
     SETUP_MODE_CONFLICT = "setup_mode_conflict"
     TRIAL_NOT_ALLOWED = "trial_not_allowed"
     UNKNOWN_FIELD = "unknown_field"
@@ -191,6 +195,38 @@ class PlanNotOffered(DomainError):
     code = CheckoutErrorCode.PLAN_NOT_OFFERED.value
     status = 400
     message = "This plan is not offered in this checkout."
+
+
+class LineNotAdjustable(DomainError):
+    """The hosted page was asked to change a line the merchant did not make adjustable: a
+    quantity of a line without ``adjustable_quantity``, or the removal of an item not
+    ``optional`` (a forged form). Nothing changes."""
+
+    code = CheckoutErrorCode.LINE_NOT_ADJUSTABLE.value
+    status = 400
+    message = "This item cannot be changed in this checkout."
+
+
+class QuantityNotInRange(DomainError):
+    """The customer asked the hosted page for a quantity outside the line's
+    ``adjustable_quantity`` bounds (or not a whole number). Nothing changes."""
+
+    code = "quantity_out_of_bounds"
+    message = "Choose a quantity within the allowed range."
+
+    def __init__(self, *, minimum: int, maximum: int, field: str):
+        super().__init__(f"Choose a quantity from {minimum} to {maximum}.", field=field)
+        self.minimum, self.maximum = minimum, maximum
+
+
+class QuantityNotAdjustable(DomainError):
+    code = CheckoutErrorCode.QUANTITY_NOT_ADJUSTABLE.value
+    message = "Only a per-unit, tiered or volume line's quantity can be adjustable."
+
+
+class AdjustableQuantityOutsidePlan(DomainError):
+    code = CheckoutErrorCode.ADJUSTABLE_QUANTITY_OUTSIDE_PLAN.value
+    message = "The adjustable quantity's bounds must lie within the plan item's."
 
 
 class PlanIntervalUnclear(DomainError):

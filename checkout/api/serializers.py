@@ -467,10 +467,39 @@ class GuestCustomerSerializer(StrictSerializer):
     custom_data = JsonObjectField(required=False)
 
 
+# Stripe's bound for a quantity the customer adjusts.
+ADJUSTABLE_QUANTITY_MAX = 999
+
+
+class AdjustableQuantitySerializer(StrictSerializer):
+    """Stripe's ``adjustable_quantity``: the customer may set the line's quantity on the hosted
+    page, within [minimum, maximum] (and the plan item's own bounds)."""
+
+    enabled = BooleanField()
+    minimum = IntegerField(min_value=0, max_value=ADJUSTABLE_QUANTITY_MAX, required=False, default=1,
+                           help_text="Default 1; at least the plan item's minimum.")
+    maximum = IntegerField(min_value=1, max_value=ADJUSTABLE_QUANTITY_MAX, required=False, default=99,
+                           help_text="Default 99, at most 999; at most the plan item's maximum.")
+
+    def validate(self, attrs):
+        if attrs["maximum"] < attrs["minimum"]:
+            raise _pair_error("maximum", "Must be at least minimum.", "adjustable_quantity_invalid")
+        return attrs
+
+
 class ProductOverrideSerializer(StrictSerializer):
     product_id = IdField()
     quantity = IntegerField(min_value=0, max_value=QUANTITY_MAX, required=False)
     is_enabled = BooleanField(required=False)
+    adjustable_quantity = AdjustableQuantitySerializer(
+        required=False,
+        help_text="Plan-based new contracts, per-unit, tiered or volume lines: the customer may change the "
+                  "quantity on the hosted page within these bounds; the initial quantity (quantity, else the "
+                  "plan's default) must be inside them. Each change re-prices and re-locks the estimates.")
+    optional = BooleanField(
+        required=False,
+        help_text="Plan-based new contracts: the customer may remove this add-on (an optional plan item) on the "
+                  "hosted page and add it back; is_enabled says whether it starts included.")
 
 
 class AmountField(StringField):
@@ -760,7 +789,28 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         self._check_expiry(attrs)
         self._check_discounts_and_trial(attrs)
         self._check_plan_choices(attrs)
+        self._check_adjustable(attrs)
         return attrs
+
+    @staticmethod
+    def _check_adjustable(attrs):
+        """Lines the customer adjusts (``adjustable_quantity``, ``optional``) go with a plan-based
+        new contract: its page sells the plan's items. The lines' pricing and bounds are the
+        service's to check (they need the plan)."""
+        contract = attrs.get("contract")
+        plan_based = attrs["checkout_type"] == CheckoutType.NEW_CONTRACT and (
+            contract.get("plan_id") if contract is not None else attrs.get("plan_id")) is not None
+        for index, override in enumerate(attrs.get("product_overrides") or ()):
+            for name in ("adjustable_quantity", "optional"):
+                if override.get(name) and not plan_based:
+                    raise _pair_error(f"product_overrides.{index}.{name}",
+                                      "The customer adjusts the lines of a plan-based new contract only.",
+                                      "field_not_allowed")
+            adjustable = override.get("adjustable_quantity")
+            if adjustable and adjustable["enabled"] and override.get("is_enabled") is False:
+                raise _pair_error(f"product_overrides.{index}.adjustable_quantity",
+                                  "A line left out (is_enabled: false) has no quantity to adjust.",
+                                  "conflicting_fields")
 
     @staticmethod
     def _check_plan_choices(attrs):

@@ -19,11 +19,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
-from billing.enums import RENEWING_STATUSES, ContractStatus, PaymentProviderName, PlanStatus
+from billing.enums import RENEWING_STATUSES, ContractStatus, PaymentProviderName, PlanStatus, PricingModel
 from billing.errors import (
     AmountBelowProviderMinimum,
     CurrencyMismatch,
     InvalidDates,
+    ItemNotOptional,
+    QuantityOutOfBounds,
     UnknownPricing,
     UnknownProduct,
     UnknownProductOverride,
@@ -49,6 +51,7 @@ from billing.tax import TaxDecision, eu_vat_id, tax_decide
 from checkout import fastsql
 from checkout.enums import CheckoutType
 from checkout.errors import (
+    AdjustableQuantityOutsidePlan,
     BusinessEntityMismatch,
     BusinessEntityNotFound,
     ChangeDateOutsideContract,
@@ -67,6 +70,7 @@ from checkout.errors import (
     PlanUnchanged,
     PricingNotFound,
     ProductNotFound,
+    QuantityNotAdjustable,
     RequestInvalid,
     StartDateOutsideWindow,
     TermsOfServiceUrlMissing,
@@ -193,6 +197,7 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
                 overrides=terms.product_overrides,
                 field="contract" if contract is not None else "",
             )
+        _check_adjustable_lines(plan, terms.product_overrides)
         plan_id = plan.id
         plan_choices = _plan_choices(organization, terms, plan, quote.phases[0].items, field=f"{prefix}plan_id")
 
@@ -216,6 +221,41 @@ def _new_contract(organization, terms: SessionTerms, now, livemode) -> dict:
         "quote": quote.to_json(),
         "estimates": estimates.to_json(),
     }
+
+
+ADJUSTABLE_MODELS = frozenset({PricingModel.PER_UNIT, PricingModel.TIERED, PricingModel.VOLUME})
+
+
+def _check_adjustable_lines(plan: PlanSnapshot, overrides) -> None:
+    """The lines the customer may change on the page (``adjustable_quantity``, ``optional``):
+    an adjustable line is priced per unit (per-unit, tiered or volume: a flat fee or a package
+    has no quantity to choose), its bounds lie within the plan item's and hold its initial
+    quantity; an optional line is an optional plan item. Every override names a plan item
+    (the quote was built from them)."""
+    items = {item.product_id: item for item in plan.items}
+    for index, override in enumerate(overrides or ()):
+        path = f"product_overrides.{index}"
+        item = items[str(override["product_id"])]
+        if override.get("optional") and not item.is_optional:
+            raise ItemNotOptional("The plan item is not optional: the customer cannot remove it.",
+                                  field=f"{path}.optional")
+        adjustable = override.get("adjustable_quantity") or {}
+        if not adjustable.get("enabled"):
+            continue
+        if item.terms.pricing_model not in ADJUSTABLE_MODELS:
+            raise QuantityNotAdjustable(field=f"{path}.adjustable_quantity")
+        if adjustable["minimum"] < item.min_quantity:
+            raise AdjustableQuantityOutsidePlan(f"Must be at least the plan item's minimum ({item.min_quantity}).",
+                                                field=f"{path}.adjustable_quantity.minimum")
+        if item.max_quantity is not None and adjustable["maximum"] > item.max_quantity:
+            raise AdjustableQuantityOutsidePlan(f"Must be at most the plan item's maximum ({item.max_quantity}).",
+                                                field=f"{path}.adjustable_quantity.maximum")
+        quantity = override.get("quantity")
+        quantity = item.default_quantity if quantity is None else quantity
+        if not adjustable["minimum"] <= quantity <= adjustable["maximum"]:
+            raise QuantityOutOfBounds(
+                f"The quantity ({quantity}) must be within adjustable_quantity's bounds "
+                f"({adjustable['minimum']}–{adjustable['maximum']}).", field=f"{path}.quantity")
 
 
 def _plan_choices(organization, terms: SessionTerms, plan: PlanSnapshot, items, *, field: str) -> list[dict]:

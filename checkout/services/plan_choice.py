@@ -1,15 +1,17 @@
-"""The customer switches between the plans the merchant offers (``plan_choices``: "Billed
-monthly / Billed yearly") on the hosted page: the session's terms are priced again on the
-chosen plan by the create's own rules and locked again, so what the page then shows is what
-confirming bills."""
+"""What the customer adjusts on the hosted page, within what the merchant allows: the plan
+among ``plan_choices`` ("Billed monthly / Billed yearly"), the quantity of a line with
+``adjustable_quantity`` and whether an ``optional`` add-on is kept. The session's terms are
+priced again with the change by the create's own rules and locked again, so what the page then
+shows is what confirming bills."""
 
 import dataclasses
 import datetime
 import uuid
+from collections.abc import Mapping
 
 from django.utils import timezone
 
-from checkout.errors import PlanNotOffered
+from checkout.errors import LineNotAdjustable, PlanNotOffered, QuantityNotInRange
 from checkout.models import CheckoutSession
 from checkout.sessions.terms import SessionTerms
 from checkout.sessions.transitions import session_lock_open, session_transition
@@ -23,23 +25,80 @@ FIELD = "plan_id"
 
 def checkout_session_plan_choose(*, session_id, plan_id: str, now=None) -> CheckoutSession:
     """Put the open session on ``plan_id``, one of its ``plan_choices`` (else ``PlanNotOffered``,
-    nothing changes): its quote and estimates are rebuilt for that plan (the session's
-    quantities, trial, discount and the customer's tax as the create prices them) and locked.
-    A promotion code the customer entered stays applied when it is valid for the new plan and
-    is dropped otherwise. Under the session's row lock (the confirm's): a confirm racing it
-    bills the old estimate or the new one, never a mix."""
+    nothing changes): ``checkout_session_adjust`` with the plan alone."""
+    return checkout_session_adjust(session_id=session_id, plan_id=plan_id, now=now)
+
+
+def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantities: Mapping[str, object] | None = None,
+                            included: Mapping[str, bool] | None = None, now=None) -> CheckoutSession:
+    """Apply what the customer changed on the hosted page, all or nothing: ``plan_id`` (one of
+    the session's ``plan_choices``, else ``PlanNotOffered``), ``quantities`` (product id → the
+    quantity typed for a line with ``adjustable_quantity``, within its bounds, else
+    ``QuantityNotInRange``) and ``included`` (product id → whether an ``optional`` add-on is
+    kept). A line the merchant did not make adjustable or optional is refused
+    (``LineNotAdjustable``). The quote and estimates are rebuilt (the create's own rules: the
+    session's trial, discount and the customer's tax) and locked. A promotion code the customer
+    entered stays applied when it is still valid and is dropped otherwise. Under the session's
+    row lock (the confirm's): a confirm racing it bills the old estimate or the new one, never
+    a mix."""
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now) as session:
-        offered = {choice["plan_id"] for choice in session.plan_choices or ()}
-        if str(plan_id) not in offered:
-            raise PlanNotOffered(field=FIELD)
-        if str(plan_id) == str(session.plan_id):
+        terms = SessionTerms.of_session(session)
+        changes = {}
+        if plan_id is not None:
+            offered = {choice["plan_id"] for choice in session.plan_choices or ()}
+            if str(plan_id) not in offered:
+                raise PlanNotOffered(field=FIELD)
+            if str(plan_id) != str(session.plan_id):
+                terms = _terms_on_plan(terms, plan_id)
+                changes["plan_id"] = uuid.UUID(str(plan_id))
+        overrides = adjusted_overrides(session.product_overrides or [], quantities or {}, included or {})
+        if overrides != (session.product_overrides or []):
+            terms = dataclasses.replace(terms, product_overrides=overrides)
+            changes["product_overrides"] = overrides
+        if not changes:
             return session
-        terms = _terms_on_plan(SessionTerms.of_session(session), plan_id)
         priced = _priced(session, terms)
-        session_transition(session, plan_id=uuid.UUID(str(priced.plan_id)),
-                           **{name: getattr(priced, name) for name in UPDATED_FIELDS})
+        if "plan_id" in changes:
+            changes["plan_id"] = uuid.UUID(str(priced.plan_id))
+        changes.pop("product_overrides", None)
+        session_transition(session, **changes, **{name: getattr(priced, name) for name in UPDATED_FIELDS})
     return session
+
+
+def adjusted_overrides(overrides: list, quantities: Mapping[str, object], included: Mapping[str, bool]) -> list:
+    """``overrides`` (the session's ``product_overrides``) with the customer's changes, checked
+    against what the merchant allowed each line; pure. Fields named in errors are the page's
+    inputs (``quantity_<product id>``, ``addon_<product id>``)."""
+    lines = [dict(line) for line in overrides]
+    by_product = {str(line.get("product_id")): line for line in lines}
+    for product_id, given in quantities.items():
+        line = by_product.get(str(product_id))
+        bounds = (line or {}).get("adjustable_quantity") or {}
+        if not bounds.get("enabled"):
+            raise LineNotAdjustable(field=f"quantity_{product_id}")
+        minimum, maximum = bounds["minimum"], bounds["maximum"]
+        quantity = _whole_number(given)
+        if quantity is None or not minimum <= quantity <= maximum:
+            raise QuantityNotInRange(minimum=minimum, maximum=maximum, field=f"quantity_{product_id}")
+        line["quantity"] = quantity
+    for product_id, keep in included.items():
+        line = by_product.get(str(product_id))
+        if line is None or not line.get("optional"):
+            raise LineNotAdjustable(field=f"addon_{product_id}")
+        line["is_enabled"] = bool(keep)
+    return lines
+
+
+def _whole_number(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 6:
+        return None
+    return int(text)
 
 
 def _terms_on_plan(terms: SessionTerms, plan_id: str) -> SessionTerms:
