@@ -22,7 +22,8 @@ from billing.intervals import PeriodPrice, saving
 from billing.pricing import cadence_months
 from checkout.enums import CheckoutType
 from checkout.models import CheckoutSession
-from checkout.selectors import phase_plan_name
+from checkout.selectors import phase_plan_name, product_names
+from checkout.sessions.terms import quoted_quantities
 from checkout.tokens import session_token_well_formed
 from core.countries import country_name
 from core.db import JoinedRowLoader
@@ -507,6 +508,76 @@ def present_plan_choices(session: CheckoutSession, url: str, *, error: str = "")
     )
 
 
+@dataclass
+class QuantityLineView:
+    name: str  # the input's name: quantity_<product id>
+    id: str
+    label: str
+    value: int
+    minimum: int
+    maximum: int
+    hint: str
+    error: str
+
+
+@dataclass
+class AddonView:
+    name: str  # addon_<product id>
+    id: str
+    label: str
+    checked: bool
+    error: str
+
+
+@dataclass
+class AdjustItemsView:
+    """The lines the customer may change on the open page: quantities (``adjustable_quantity``)
+    and add-ons (``optional``)."""
+
+    url: str
+    legend: str
+    button_label: str
+    quantities: list[QuantityLineView]
+    addons: list[AddonView]
+    error: str  # about no one input (a forged line)
+
+
+def present_adjustable_items(session: CheckoutSession, url: str, *, error_field: str = "",
+                             error: str = "") -> AdjustItemsView | None:
+    """The page's "Your items" box, or None when the merchant lets nothing be changed. Values
+    are the locked quote's (a refused change leaves them as they were)."""
+    overrides = session.product_overrides or []
+    adjustable = [o for o in overrides if (o.get("adjustable_quantity") or {}).get("enabled")]
+    optional = [o for o in overrides if o.get("optional")]
+    if not adjustable and not optional:
+        return None
+    current = quoted_quantities(session.quote)
+    names = {str(item["product_id"]): item["name"]
+             for phase in (session.quote or {}).get("phases") or () for item in phase["items"]}
+    missing = {str(o["product_id"]) for o in adjustable + optional} - set(names)
+    names.update(product_names(organization_id=session.organization_id, product_ids=missing))
+    quantities = []
+    for line in adjustable:
+        product_id, bounds = str(line["product_id"]), line["adjustable_quantity"]
+        name = f"quantity_{product_id}"
+        quantities.append(QuantityLineView(
+            name=name, id=f"id_{name}", label=_("Quantity of %(product)s") % {"product": names.get(product_id, "")},
+            value=current.get(product_id, line.get("quantity") or bounds["minimum"]),
+            minimum=bounds["minimum"], maximum=bounds["maximum"],
+            hint=_("From %(minimum)d to %(maximum)d") % {"minimum": bounds["minimum"], "maximum": bounds["maximum"]},
+            error=error if error_field == name else ""))
+    addons = []
+    for line in optional:
+        product_id = str(line["product_id"])
+        name = f"addon_{product_id}"
+        addons.append(AddonView(name=name, id=f"id_{name}",
+                                label=_("Add %(product)s") % {"product": names.get(product_id, "")},
+                                checked=product_id in current, error=error if error_field == name else ""))
+    shown = {line.name for line in quantities} | {addon.name for addon in addons}
+    return AdjustItemsView(url=url, legend=_("Your items"), button_label=_("Update price"), quantities=quantities,
+                           addons=addons, error=error if error and error_field not in shown else "")
+
+
 def interval_words(months: int) -> str:
     """"Billed monthly", "Billed yearly", … for a plan billing every ``months`` months."""
     if months == 1:
@@ -575,6 +646,7 @@ PAGE_ERROR_MESSAGES = (
     gettext_noop("A guest checkout needs the customer's name."),
     gettext_noop("The payment did not go through."),
     gettext_noop("This plan is not offered in this checkout."),
+    gettext_noop("This item cannot be changed in this checkout."),
 )
 
 

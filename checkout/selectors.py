@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.enums import PaymentAttemptStatus, SavedPaymentMethodStatus
-from billing.models import Payment, PaymentSettings, Phase, Plan, SavedPaymentMethod
+from billing.models import Payment, PaymentSettings, Phase, Plan, Product, SavedPaymentMethod
 from checkout.enums import DeliveryStatus, SessionStatus
 from checkout.errors import (
     EventNotFound,
@@ -70,6 +70,14 @@ def checkout_session_amendment_in_flight(*, organization_id, contract_id, exclud
 def phase_plan_name(*, phase_id) -> str:
     """The name of a contract phase's plan ("" for none): what a plan switch leaves."""
     return Phase.objects.filter(pk=phase_id).values_list("plan__name", flat=True).first() or ""
+
+
+def product_names(*, organization_id, product_ids) -> dict[str, str]:
+    """Product id → name, for lines a session's quote does not carry (an add-on left out)."""
+    if not product_ids:
+        return {}
+    rows = Product.objects.filter(organization_id=organization_id, pk__in=list(product_ids)).values_list("id", "name")
+    return {str(pk): name for pk, name in rows}
 
 
 # How far a recovery chain is followed (a recovered session that expired and was recovered in

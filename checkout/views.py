@@ -25,6 +25,8 @@ from checkout.api.serializers import CheckoutSessionCreateSerializer, validated
 from checkout.documents import invoice_document, invoice_document_get, invoice_pdf
 from checkout.enums import CancellationReason, CheckoutType, PaymentStatus, SessionStatus
 from checkout.errors import (
+    PlanNotOffered,
+    QuantityNotInRange,
     SessionNotFound,
     SessionNotOpen,
     SessionNotPriced,
@@ -43,6 +45,7 @@ from checkout.pages import (
     page_error,
     page_probe,
     present_address,
+    present_adjustable_items,
     present_invoice,
     present_plan_choices,
     present_promotion,
@@ -64,11 +67,11 @@ from checkout.services.confirm import (
 )
 from checkout.services.discounts import checkout_session_promotion_code_apply
 from checkout.services.lifecycle import checkout_session_cancel
-from checkout.services.plan_choice import checkout_session_plan_choose
+from checkout.services.plan_choice import checkout_session_adjust
 from checkout.services.recovery import checkout_session_recover
 from checkout.services.stripe_events import stripe_event_handle
 from checkout.sessions.expiry import checkout_session_expire_if_due
-from checkout.sessions.terms import SessionTerms
+from checkout.sessions.terms import SessionTerms, quoted_quantities
 from checkout.setup_views import setup_page
 from checkout.urlrules import ascii_origin, url_ascii_host, url_problem, url_with_session_id
 from core.errors import DomainError, error_body
@@ -206,18 +209,20 @@ def _base_context(session: CheckoutSession) -> dict:
 
 
 def _render_open(request, session: CheckoutSession, form: ConfirmForm | None = None, *, error: str = "",
-                 status: int = 200, promotion: dict | None = None, plan_error: str = ""):
+                 status: int = 200, promotion: dict | None = None, plan_error: str = "",
+                 items_error: tuple[str, str] | None = None):
     """The open page. A plain GET (unbound form, no error to show) is served from a per-process
     cache of its HTML, the CSRF token filled in per response; see ``pages.open_page_key``.
     ``promotion``: the promotion code box's typed value and error, after a refused code;
-    ``plan_error``: the billing-interval switch's, after a refused plan."""
-    if form is None and not error and not promotion and not plan_error:
+    ``plan_error``: the billing-interval switch's, after a refused plan; ``items_error``: the
+    items box's (the input's name, the message), after a refused quantity or add-on."""
+    if form is None and not error and not promotion and not plan_error and not items_error:
         html = open_page_cache.get_or_build(
             open_page_key(session.pk, session.updated_at),
             lambda: _open_html(session, _form(session), "", CSRF_PLACEHOLDER))
         return _cached_page_response(request, html, status)
     return HttpResponse(_open_html(session, form or _form(session), error, get_token(request), promotion,
-                                   plan_error), status=status)
+                                   plan_error, items_error), status=status)
 
 
 def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse:
@@ -225,7 +230,8 @@ def _cached_page_response(request, html: str, status: int = 200) -> HttpResponse
 
 
 def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_token: str,
-               promotion: dict | None = None, plan_error: str = "") -> str:
+               promotion: dict | None = None, plan_error: str = "",
+               items_error: tuple[str, str] | None = None) -> str:
     estimates = session.estimates or {}
     trial = bool((session.quote or {}).get("trial_end"))
     current = present_invoice(estimates.get("current_invoice"), title=_("Due today"))
@@ -248,6 +254,8 @@ def _open_html(session: CheckoutSession, form: ConfirmForm, error: str, csrf_tok
         "promotion": present_promotion(session, reverse("checkout:promotion-code", args=[session.token]),
                                        **(promotion or {})),
         "plans": present_plan_choices(session, reverse("checkout:adjust", args=[session.token]), error=plan_error),
+        "items": present_adjustable_items(session, reverse("checkout:adjust", args=[session.token]),
+                                          error_field=(items_error or ("", ""))[0], error=(items_error or ("", ""))[1]),
         "payment_error": payment_error,
         "customer": customer,
         "customer_address": present_address(customer.address) if customer else [],
@@ -368,10 +376,10 @@ def checkout_page(request, token: str):
         return _render_state(request, session)
     if session.status != SessionStatus.OPEN:
         return _redirect_after_refusal(session)
-    if _plan_choice_pending(session, request.POST):
-        # Another billing interval picked but not applied (no JavaScript, "Pay" clicked): priced
-        # first, so nobody pays for a plan other than the one the page shows picked.
-        return _plan_change(request, session)
+    if _adjustment_pending(session, request.POST):
+        # Another billing interval, quantity or add-on picked but not applied (no JavaScript,
+        # "Pay" clicked): priced first, so nobody pays for other items than the page shows.
+        return _adjust_change(request, session)
     if _promotion_code_pending(session, request.POST):
         # A code typed but not applied (Enter pressed in its box, or "Pay" clicked): applied
         # first, so nobody pays a price other than the one the code they typed gives.
@@ -420,9 +428,28 @@ def _promotion_code_pending(session: CheckoutSession, data) -> bool:
     return code.casefold() != applied.casefold()
 
 
-def _plan_choice_pending(session: CheckoutSession, data) -> bool:
+def _adjustment_pending(session: CheckoutSession, data) -> bool:
     chosen = data.get("plan_id") or ""
-    return bool(chosen and session.plan_choices and chosen != str(session.plan_id))
+    if chosen and session.plan_choices and chosen != str(session.plan_id):
+        return True
+    adjustments, current = _adjustments(data), quoted_quantities(session.quote)
+    return (any(str(value).strip() != str(current.get(product_id)) for product_id, value in
+                adjustments["quantities"].items())
+            or any(keep != (product_id in current) for product_id, keep in adjustments["included"].items()))
+
+
+def _adjustments(data) -> dict:
+    """What the checkout form asks to change (``checkout_session_adjust``'s arguments): the
+    plan (``plan_id``), quantities (``quantity_<product id>``) and add-ons (``addon_<product
+    id>``: a hidden "0" before the checkbox's "1", the last one sent wins). Every such field is
+    passed on, so a forged one is refused by the service, not ignored."""
+    quantities, included = {}, {}
+    for name in data:
+        if name.startswith("quantity_"):
+            quantities[name.removeprefix("quantity_")] = data.get(name)
+        elif name.startswith("addon_"):
+            included[name.removeprefix("addon_")] = data.getlist(name)[-1] == "1"
+    return {"plan_id": data.get("plan_id") or None, "quantities": quantities, "included": included}
 
 
 def _client_ip(request) -> str | None:
@@ -597,32 +624,42 @@ def _promotion_change(request, session: CheckoutSession, *, remove: bool):
 @hosted_page
 @require_POST
 def checkout_adjust(request, token: str):
-    """The billing-interval switch ("Billed monthly / Billed yearly", ``plan_id``): the session
-    is priced again on the chosen plan, one of the merchant's ``plan_choices``. Its button
+    """What the customer adjusts (``checkout_session_adjust``): the billing-interval switch
+    ("Billed monthly / Billed yearly", ``plan_id``, one of the merchant's ``plan_choices``), the
+    quantity of an adjustable line, an optional add-on kept or removed. The session is priced
+    again with the change and locked. The boxes' buttons
     submits the whole checkout form here (with JavaScript, in the background: only the priced
     parts of the page are replaced). When the customer has typed nothing yet the answer is a
     redirect back to the page (post/redirect/get); else the page, re-priced, with what they
     typed kept (but the card number and code), as the promotion code box does. A plan not
-    offered is refused on the switch (400) and nothing changes."""
+    offered is refused on the switch (400), a forged line (400) or a quantity out of its bounds
+    (422) on the items box, and nothing changes."""
     try:
         session = _load(request, token)
     except SessionNotFound:
         return _not_found(request)
-    return _plan_change(request, session)
+    return _adjust_change(request, session)
 
 
-def _plan_change(request, session: CheckoutSession):
+def _adjust_change(request, session: CheckoutSession):
     typed = _typed_values(session, request.POST)
     try:
-        checkout_session_plan_choose(session_id=session.pk, plan_id=request.POST.get("plan_id") or "")
+        checkout_session_adjust(session_id=session.pk, **_adjustments(request.POST))
     except (SessionNotOpen, SessionNotProcessing):
         return HttpResponseRedirect(_page_url(session))
     except DomainError as error:
         session.refresh_from_db()
         if session.status != SessionStatus.OPEN:
             return HttpResponseRedirect(_page_url(session))
+        if isinstance(error, PlanNotOffered):
+            return _render_open(request, session, _form(session, typed=typed), status=error.status,
+                                plan_error=page_error(error))
+        field = next(iter(error.fields), "")
+        message = (_("Choose a quantity from %(minimum)d to %(maximum)d.") % {
+            "minimum": error.minimum, "maximum": error.maximum}) if isinstance(error, QuantityNotInRange) \
+            else page_error(error)
         return _render_open(request, session, _form(session, typed=typed), status=error.status,
-                            plan_error=page_error(error))
+                            items_error=(field, message))
     # The page's script (X-Requested-With) swaps the priced parts in place: it needs the page
     # itself, whatever was typed (the card number it never sends).
     if request.headers.get("X-Requested-With") != "fetch" and not _typed_anything(session, typed):

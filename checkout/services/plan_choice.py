@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from checkout.errors import LineNotAdjustable, PlanNotOffered, QuantityNotInRange
 from checkout.models import CheckoutSession
-from checkout.sessions.terms import SessionTerms
+from checkout.sessions.terms import SessionTerms, quoted_quantities
 from checkout.sessions.transitions import session_lock_open, session_transition
 from core.errors import DomainError
 
@@ -52,7 +52,8 @@ def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantitie
             if str(plan_id) != str(session.plan_id):
                 terms = _terms_on_plan(terms, plan_id)
                 changes["plan_id"] = uuid.UUID(str(plan_id))
-        overrides = adjusted_overrides(session.product_overrides or [], quantities or {}, included or {})
+        overrides = adjusted_overrides(session.product_overrides or [], quoted_quantities(session.quote),
+                                       quantities or {}, included or {})
         if overrides != (session.product_overrides or []):
             terms = dataclasses.replace(terms, product_overrides=overrides)
             changes["product_overrides"] = overrides
@@ -66,13 +67,18 @@ def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantitie
     return session
 
 
-def adjusted_overrides(overrides: list, quantities: Mapping[str, object], included: Mapping[str, bool]) -> list:
+def adjusted_overrides(overrides: list, current: Mapping[str, int], quantities: Mapping[str, object],
+                       included: Mapping[str, bool]) -> list:
     """``overrides`` (the session's ``product_overrides``) with the customer's changes, checked
-    against what the merchant allowed each line; pure. Fields named in errors are the page's
-    inputs (``quantity_<product id>``, ``addon_<product id>``)."""
+    against what the merchant allowed each line; pure. ``current``: the quantities sold now
+    (``quoted_quantities``): a quantity or add-on left as it is changes nothing, whatever the
+    line. Fields named in errors are the page's inputs (``quantity_<product id>``,
+    ``addon_<product id>``)."""
     lines = [dict(line) for line in overrides]
     by_product = {str(line.get("product_id")): line for line in lines}
     for product_id, given in quantities.items():
+        if str(product_id) in current and _whole_number(given) == current[str(product_id)]:
+            continue
         line = by_product.get(str(product_id))
         bounds = (line or {}).get("adjustable_quantity") or {}
         if not bounds.get("enabled"):
@@ -83,6 +89,8 @@ def adjusted_overrides(overrides: list, quantities: Mapping[str, object], includ
             raise QuantityNotInRange(minimum=minimum, maximum=maximum, field=f"quantity_{product_id}")
         line["quantity"] = quantity
     for product_id, keep in included.items():
+        if bool(keep) == (str(product_id) in current):
+            continue
         line = by_product.get(str(product_id))
         if line is None or not line.get("optional"):
             raise LineNotAdjustable(field=f"addon_{product_id}")

@@ -225,6 +225,13 @@ def plain_json(session) -> dict:
     return shown
 
 
+def quoted_quantities(quote: dict | None) -> dict[str, int]:
+    """Product id → quantity of the lines a new contract's locked quote sells (an add-on left
+    out is not among them)."""
+    phases = (quote or {}).get("phases") or ()
+    return {str(item["product_id"]): item["quantity"] for item in (phases[0]["items"] if phases else ())}
+
+
 def _iso(value) -> str | None:
     return None if value is None else value.isoformat()
 

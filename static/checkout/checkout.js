@@ -7,13 +7,14 @@
 //   only the parts of the page that depend on the price are replaced, so nothing typed (nor
 //   Stripe's card field) is touched. Without JavaScript the same post answers the whole page,
 //   with what was typed kept.
-// - The billing-interval switch (monthly / yearly) the same way: a change of its radios posts
-//   in the background to the adjust endpoint, and its "Update price" button (for pages
-//   without JavaScript) is hidden.
+// - The billing-interval switch (monthly / yearly) and the items box (quantities, add-ons) the
+//   same way: a change of their inputs posts in the background to the adjust endpoint, and
+//   their "Update price" buttons (for pages without JavaScript) are hidden.
 (function () {
   "use strict";
 
   document.documentElement.classList.add("js");
+  var changed = null;  // the id of the switch or items control whose change is being priced
 
   // The parts of the page the promotion box changes (data-swap), and the pay button's label.
   function fieldNames(root) {
@@ -69,10 +70,11 @@
             HTMLFormElement.prototype.submit.call(form);
             return;
           }
-          if (reprice) {  // back on the radio the customer moved to (the switch was replaced)
-            var radio = document.querySelector("#plan-choices input:checked") ||
-              document.querySelector("#plan-choices input");
-            if (radio) radio.focus();
+          if (reprice) {  // back on the control the customer changed (its box was replaced)
+            var again = (changed && document.getElementById(changed)) ||
+              document.querySelector("#plan-choices input:checked") || document.querySelector("#plan-choices input");
+            if (again) again.focus();
+            changed = null;
             return;
           }
           var focus = document.querySelector("#promotion-box .has-error input") ||
@@ -104,9 +106,15 @@
     });
     // A billing interval picked: priced at once (the radios sit outside the form element,
     // joined to it by their form attribute, so the change is heard on the document).
+    // A quantity or an add-on changed: the same (a number field's change comes on Enter, on
+    // leaving it, or from its arrows).
     document.addEventListener("change", function (event) {
-      if (!event.target.matches || !event.target.matches("#plan-choices input[name=plan_id]")) return;
-      var update = document.querySelector("#plan-choices [data-reprice]");
+      if (!event.target.matches) return;
+      var box = event.target.matches("#plan-choices input[name=plan_id]") ? "#plan-choices"
+        : event.target.matches("#adjust-items input") ? "#adjust-items" : null;
+      if (!box) return;
+      changed = event.target.id;
+      var update = document.querySelector(box + " [data-reprice]");
       if (update) update.click();
     });
     window.addEventListener("pageshow", function () {  // back button (bfcache): usable again
@@ -117,6 +125,12 @@
       if (event.key !== "Enter" || !event.target.matches || !event.target.matches("#id_promotion_code")) return;
       var apply = document.querySelector("#promotion-box [data-promotion]");
       if (apply) { event.preventDefault(); apply.click(); }
+    });
+    // Enter in a quantity prices it (the form's default button would pay).
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || !event.target.matches || !event.target.matches("#adjust-items input[type=number]")) return;
+      var update = document.querySelector("#adjust-items [data-reprice]");
+      if (update) { event.preventDefault(); changed = event.target.id; update.click(); }
     });
     // Capture: runs before any other submit handler (Stripe's, which makes a card payment method).
     form.addEventListener("submit", function (event) {
