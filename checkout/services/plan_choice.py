@@ -43,7 +43,7 @@ def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantitie
     a mix."""
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now) as session:
-        terms = SessionTerms.of_session(session)
+        terms = _contract_dates(SessionTerms.of_session(session))
         changes = {}
         if plan_id is not None:
             offered = {choice["plan_id"] for choice in session.plan_choices or ()}
@@ -111,14 +111,20 @@ def _whole_number(value) -> int | None:
 
 def _terms_on_plan(terms: SessionTerms, plan_id: str) -> SessionTerms:
     if terms.contract is not None:
-        # Seed 000's contract object carries the plan; stored as JSON, its dates are read back
-        # as the validated request gives them.
-        contract = {**terms.contract, "plan_id": plan_id}
-        for name in ("start_date", "end_date"):
-            if isinstance(contract.get(name), str):
-                contract[name] = datetime.date.fromisoformat(contract[name])
-        return dataclasses.replace(terms, contract=contract)
+        return dataclasses.replace(terms, contract={**terms.contract, "plan_id": plan_id})
     return dataclasses.replace(terms, plan_id=plan_id)
+
+
+def _contract_dates(terms: SessionTerms) -> SessionTerms:
+    """Seed 000's contract object, stored as JSON, with its dates read back as the validated
+    request gives them."""
+    if terms.contract is None:
+        return terms
+    contract = dict(terms.contract)
+    for name in ("start_date", "end_date"):
+        if isinstance(contract.get(name), str):
+            contract[name] = datetime.date.fromisoformat(contract[name])
+    return dataclasses.replace(terms, contract=contract)
 
 
 def _priced(session: CheckoutSession, terms: SessionTerms) -> CheckoutSession:
