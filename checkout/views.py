@@ -449,7 +449,9 @@ def _adjustments(data) -> dict:
             quantities[name.removeprefix("quantity_")] = data.get(name)
         elif name.startswith("addon_"):
             included[name.removeprefix("addon_")] = data.getlist(name)[-1] == "1"
-    return {"plan_id": data.get("plan_id") or None, "quantities": quantities, "included": included}
+    # A plan_id sent, even empty, is a plan asked for (an empty one is not offered).
+    return {"plan_id": data.get("plan_id", "") if "plan_id" in data else None, "quantities": quantities,
+            "included": included}
 
 
 def _client_ip(request) -> str | None:
