@@ -197,10 +197,14 @@ CREATE_ERRORS_422 = {
     "start_date_out_of_range": "start_date (or the change date) is more than one billing period ago "
     "(its first period has ended) or more than 365 days ahead.",
     "contract_ended": "The contract's end_date has passed: it cannot be amended.",
-    "quantity_out_of_bounds": "A quantity outside the plan item's min/max.",
+    "quantity_out_of_bounds": "A quantity outside the plan item's min/max, or an initial quantity outside "
+    "adjustable_quantity's bounds.",
+    "adjustable_quantity_invalid": "adjustable_quantity.maximum is below its minimum.",
+    "quantity_not_adjustable": "adjustable_quantity on a line that is not priced per unit, tiered or volume.",
+    "adjustable_quantity_outside_plan": "adjustable_quantity's bounds go beyond the plan item's min/max.",
     "unknown_product_override": "An override names a product that is not in the plan or contract.",
     "duplicate_product_override": "Two overrides name the same product.",
-    "item_not_optional": "is_enabled: false on an item that is not optional.",
+    "item_not_optional": "is_enabled: false (or optional: true) on an item that is not optional.",
     "pricing_product_mismatch": "A catalogue pricing of another product.",
     "invalid_pricing": "An inline pricing is not valid (model, amounts, package size).",
     "invalid_tiers": "Inline tiers are not valid (ascending, last open-ended).",
@@ -339,6 +343,7 @@ UNDOCUMENTED = {
     CheckoutErrorCode.INVALID_GRACE_PERIOD: "the roll-secret serializer answers value_out_of_range first",
     "promotion_codes_not_allowed": "the hosted page's promotion code field",
     CheckoutErrorCode.PLAN_NOT_OFFERED: "the hosted page's billing-interval switch (a plan not in plan_choices)",
+    CheckoutErrorCode.LINE_NOT_ADJUSTABLE: "the hosted page's items box (a line not adjustable or optional)",
     CheckoutErrorCode.INVOICE_NOT_FOUND: "the hosted invoice page (its token), not the API",
     "invoice_not_payable": "the hosted invoice page's pay-now",
     "invoice_payment_in_progress": "the hosted invoice page's pay-now",
@@ -755,6 +760,9 @@ create_schema = extend_schema(
         "| `customer_email` · `customer_id` | `customer_email` only with `guest_checkout: true` | "
         "`field_not_allowed` |\n"
         "| `trial_end` · `trial_period_days` | not both | `conflicting_fields` |\n"
+        "| `product_overrides.N.adjustable_quantity` · `optional` | plan-based new contracts only | "
+        "`field_not_allowed` |\n"
+        "| `adjustable_quantity.enabled` · `is_enabled: false` | not both | `conflicting_fields` |\n"
         "| `discounts` · `allow_promotion_codes` | not both | `discounts_conflict` |\n"
         "| `product_overrides` · `product_quantities` | one name (the second is an alias) | "
         "`conflicting_fields` |\n\n"
