@@ -44,6 +44,8 @@ class CheckoutErrorCode(StrEnum):
     PLAN_NOT_FOUND = "plan_not_found"
     PLAN_NOT_OFFERED = "plan_not_offered"
     LINE_NOT_ADJUSTABLE = "line_not_adjustable"
+    # Billing's code for a quantity outside its bounds, answered by the hosted page's items box too.
+    QUANTITY_OUT_OF_BOUNDS = "quantity_out_of_bounds"
     QUANTITY_NOT_ADJUSTABLE = "quantity_not_adjustable"
     ADJUSTABLE_QUANTITY_OUTSIDE_PLAN = "adjustable_quantity_outside_plan"
     PLAN_INTERVAL_UNCLEAR = "plan_interval_unclear"
@@ -211,7 +213,7 @@ class QuantityNotInRange(DomainError):
     """The customer asked the hosted page for a quantity outside the line's
     ``adjustable_quantity`` bounds (or not a whole number). Nothing changes."""
 
-    code = "quantity_out_of_bounds"
+    code = CheckoutErrorCode.QUANTITY_OUT_OF_BOUNDS.value
     message = "Choose a quantity within the allowed range."
 
     def __init__(self, *, minimum: int, maximum: int, field: str):

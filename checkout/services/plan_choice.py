@@ -44,26 +44,23 @@ def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantitie
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now) as session:
         terms = _contract_dates(SessionTerms.of_session(session))
-        changes = {}
+        plan_changed = False
         if plan_id is not None:
             offered = {choice["plan_id"] for choice in session.plan_choices or ()}
             if str(plan_id) not in offered:
                 raise PlanNotOffered(field=FIELD)
             if str(plan_id) != str(session.plan_id):
-                terms = _terms_on_plan(terms, plan_id)
-                changes["plan_id"] = uuid.UUID(str(plan_id))
+                terms, plan_changed = _terms_on_plan(terms, plan_id), True
         overrides = adjusted_overrides(session.product_overrides or [], quoted_quantities(session.quote),
                                        quantities or {}, included or {})
-        if overrides != (session.product_overrides or []):
-            terms = dataclasses.replace(terms, product_overrides=overrides)
-            changes["product_overrides"] = overrides
-        if not changes:
+        items_changed = overrides != (session.product_overrides or [])
+        if not plan_changed and not items_changed:
             return session
+        if items_changed:
+            terms = dataclasses.replace(terms, product_overrides=overrides)
         priced = _priced(session, terms)
-        if "plan_id" in changes:
-            changes["plan_id"] = uuid.UUID(str(priced.plan_id))
-        changes.pop("product_overrides", None)
-        session_transition(session, **changes, **{name: getattr(priced, name) for name in UPDATED_FIELDS})
+        plan = {"plan_id": uuid.UUID(str(priced.plan_id))} if plan_changed else {}
+        session_transition(session, **plan, **{name: getattr(priced, name) for name in UPDATED_FIELDS})
     return session
 
 
