@@ -67,7 +67,7 @@ def test_the_page_shows_a_quantity_field_and_an_add_on_checkbox(client, merchant
     assert f'<label for="id_quantity_{seats}">Quantity of Seats</label>' in body
     assert (f'<input type="number" name="quantity_{seats}" id="id_quantity_{seats}" form="confirm-form" value="3" '
             f'min="1" max="20" step="1" inputmode="numeric" aria-describedby="id_quantity_{seats}_hint">') in body
-    assert f'<p class="note" id="id_quantity_{seats}_hint">From 1 to 20</p>' in body
+    assert f'<p class="hint" id="id_quantity_{seats}_hint">From 1 to 20</p>' in body
     assert f'<input type="hidden" name="addon_{onboarding}" value="0" form="confirm-form">' in body
     assert (f'<input type="checkbox" name="addon_{onboarding}" id="id_addon_{onboarding}" value="1" '
             'form="confirm-form" checked>') in body
