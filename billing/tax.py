@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from core.money import quantize
 from customers.tax_ids import tax_id_check
 
@@ -68,11 +70,13 @@ EU_VAT_RATES: dict[str, Decimal] = {
 }
 
 # The mention Article 226(11a) requires on an invoice whose VAT the customer accounts for.
-REVERSE_CHARGE_NOTE = (
+# English here (the API and the stored estimate carry it so); marked for the catalogues, and the
+# page, the invoice document and the e-mails translate it on display (``gettext(note)``).
+REVERSE_CHARGE_NOTE = gettext_noop(
     "Reverse charge: VAT to be accounted for by the recipient "
     "(Article 196, Council Directive 2006/112/EC)."
 )
-OUTSIDE_EU_NOTE = "Not subject to EU VAT: the place of supply is outside the European Union."
+OUTSIDE_EU_NOTE = gettext_noop("Not subject to EU VAT: the place of supply is outside the European Union.")
 
 
 class TaxReason:

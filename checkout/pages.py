@@ -283,7 +283,9 @@ def present_invoice(estimate: dict | None, *, title: str) -> InvoiceView | None:
         credit_carried_forward=carried_text,
         credit_note=(_("%(amount)s of credit is kept on your account for your next invoice.")
                      % {"amount": carried_text}) if carried_text else "",
-        tax_note=_(estimate["tax_note"]) if estimate.get("tax_note") else "",
+        # the English note of billing.tax (marked there), translated; a variable, so that the
+        # extractor does not take the key for a message
+        tax_note=_(note) if (note := estimate.get("tax_note")) else "",
     )
 
 
@@ -629,6 +631,10 @@ PAGE_ERROR_MESSAGES = (
     gettext_noop("This code has expired."),
     gettext_noop("This code is not valid at this time."),
     gettext_noop("This code has been used the maximum number of times."),
+    gettext_noop("This code has just been used for the last time. Remove it to continue at the full price."),
+    gettext_noop("This discount has just been used for the last time. Remove it to continue at the full "
+                 "price."),
+    gettext_noop("This merchant does not accept payment by invoice."),
     gettext_noop("This code cannot be used for this plan."),
     gettext_noop("This discount cannot be used for this purchase."),
     gettext_noop("This checkout does not accept promotion codes."),

@@ -5,8 +5,15 @@
 //   subscription"): confirm a SetupIntent instead and send its id.
 // - Processing page with an authentication pending (3-D Secure): run Stripe's authentication,
 //   then go to the return URL, where the server reads the outcome from Stripe.
+// Our own messages come translated from the page (the field's data-msg-* attributes, see
+// the templates); Stripe's are in the page's language through Stripe.js's ``locale``.
 (function () {
   "use strict";
+  var messages = {unreadable: "Your card could not be read.", unsaved: "Your card could not be saved.",
+                  unsavedRetry: "Your card could not be saved. Please try again."};
+  function stripeFor(key) {
+    return window.Stripe(key, {locale: document.documentElement.lang || "auto"});
+  }
   function paymentMethodId(stripe, card) {
     return stripe.createPaymentMethod({type: "card", card: card}).then(function (result) {
       if (result && result.paymentMethod) return {id: result.paymentMethod.id};
@@ -15,7 +22,7 @@
       // card ids are accepted as payment methods by PaymentIntents, as Stripe's are.
       return stripe.createToken(card).then(function (token) {
         if (token && token.token) return {id: token.token.card.id};
-        return {error: (token && token.error) || {message: "Your card could not be read."}};
+        return {error: (token && token.error) || {message: messages.unreadable}};
       });
     });
   }
@@ -31,20 +38,20 @@
       })
       .then(function (answer) {
         if (!answer.ok || !answer.body.client_secret) {
-          return {error: (answer.body && answer.body.error) || {message: "Your card could not be saved."}};
+          return {error: (answer.body && answer.body.error) || {message: messages.unsaved}};
         }
         return stripe.confirmCardSetup(answer.body.client_secret, {payment_method: {card: card}})
           .then(function (result) {
             if (result && result.setupIntent) return {id: result.setupIntent.id};
-            return {error: (result && result.error) || {message: "Your card could not be saved."}};
+            return {error: (result && result.error) || {message: messages.unsaved}};
           });
-      }, function () { return {error: {message: "Your card could not be saved. Please try again."}}; });
+      }, function () { return {error: {message: messages.unsavedRetry}}; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var auth = document.querySelector("[data-client-secret]");
     if (auth) {
-      var stripeForAuth = window.Stripe(auth.dataset.stripeKey);
+      var stripeForAuth = stripeFor(auth.dataset.stripeKey);
       var authenticate = function () {
         stripeForAuth.confirmCardPayment(auth.dataset.clientSecret).then(function () {
           window.location.assign(auth.dataset.returnUrl);
@@ -58,7 +65,11 @@
     var holder = document.querySelector(".stripe-field[data-stripe-key]");
     var form = document.querySelector(".confirm-form");
     if (!holder || !form) return;
-    var stripe = window.Stripe(holder.dataset.stripeKey);
+    ["unreadable", "unsaved", "unsavedRetry"].forEach(function (name) {
+      var text = holder.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)];
+      if (text) messages[name] = text;
+    });
+    var stripe = stripeFor(holder.dataset.stripeKey);
     var card = stripe.elements().create("card");
     card.mount("#card-element");
     var hidden = form.querySelector("input[name=payment_method_id]");
@@ -77,7 +88,7 @@
         : paymentMethodId(stripe, card);
       asked.then(function (result) {
         if (result.error) {
-          errors.textContent = result.error.message || "Your card could not be read.";
+          errors.textContent = result.error.message || messages.unreadable;
           return;
         }
         hidden.value = result.id;
