@@ -26,6 +26,7 @@ from billing.invoice_payments import (
     invoice_payment_sync,
 )
 from billing.payment_methods import CardMandate, invoice_card_mandate_text
+from billing.tax import tax_note_for
 from checkout.errors import HostedInvoiceNotFound
 from checkout.forms import ConfirmForm
 from checkout.i18n import page_language
@@ -78,7 +79,10 @@ def _estimate(invoice) -> dict:
     return {"currency": invoice.currency, "invoice_date": str(invoice.invoice_date or invoice.period_start),
             "period_start": str(invoice.period_start), "period_end": str(invoice.period_end),
             "line_items": lines, "subtotal": invoice.subtotal, "tax": invoice.tax, "total": invoice.total,
-            "tax_rate": invoice.tax_rate, "credit_applied": invoice.credit_applied, "amount_due": invoice.amount_due}
+            "tax_rate": invoice.tax_rate, "credit_applied": invoice.credit_applied, "amount_due": invoice.amount_due,
+            # the VAT label and the note the invoice must carry (reverse charge: Article 226(11a))
+            "tax_reason": invoice.tax_reason, "tax_included": invoice.tax_included,
+            "tax_note": tax_note_for(invoice.tax_reason)}
 
 
 def _summary(invoice):

@@ -1,0 +1,108 @@
+"""The customer-facing documents in the customer's language (issue #27): the hosted invoice page
+and the invoice itself (its HTML, the PDF made of it) say the reverse-charge mention in German, as
+the invoice note requires (Art. 196 MwStSystRL), not the English of ``billing.tax``. The
+catalogues' completeness (``scripts/i18n.sh check``) is tests/checkout/test_catalogues.py."""
+
+import datetime
+import io
+import json
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.utils import translation
+from pypdf import PdfReader
+
+from billing.enums import InvoiceBillingReason, PricingModel
+from billing.models import Invoice
+from billing.renewals import contracts_renew_due
+from billing.tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE
+from checkout.documents import invoice_document, invoice_document_get, invoice_html, invoice_pdf
+from checkout.models import CheckoutSession
+from checkout.services.confirm import checkout_session_confirm
+from checkout.services.invoice_emails import hosted_invoice_for
+from tests.checkout.pages.helpers import card, plan_with
+from tests.core.factories import BusinessEntityFactory, OrganizationFactory
+from tests.customers.factories import CustomerFactory
+from tests.helpers import api_client_for
+
+PARIS = {"line1": "8 rue de la Paix", "city": "Paris", "zip_code": "75002", "country": "FR"}
+BERLIN = {"line1": "Unter den Linden 1", "city": "Berlin", "zip_code": "10117", "country": "DE"}
+GERMAN_NOTE = "Steuerschuldnerschaft des Leistungsempfängers"
+
+
+@pytest.fixture
+def reverse_charge_renewal():
+    """A French seller's open renewal invoice to a German business (reverse charge), with its
+    hosted invoice page."""
+    with time_machine.travel(datetime.datetime(2026, 1, 15, 10, tzinfo=datetime.UTC), tick=False):
+        organization = OrganizationFactory()
+        entity = BusinessEntityFactory(organization=organization, name="Acme SAS", address=PARIS,
+                                       tax_id="FR40303265045", invoice_prefix="ACME-", default_currency="EUR")
+        plan, _priced = plan_with(organization, "EUR", ({"pricing_model": PricingModel.FLAT_FEE,
+                                                         "unit_amount": Decimal("100.00"), "product__name": "Pro"}, 1))
+        customer = CustomerFactory(organization=organization, business_entity=entity, customer_name="Beta GmbH",
+                                   address=BERLIN, tax_info=[{"type": "eu_vat", "value": "DE136695976"}])
+        body = {"plan_id": str(plan.pk), "customer_id": str(customer.pk), "start_date": "2026-01-15",
+                "success_url": "https://merchant.example/ok"}
+        response = api_client_for(organization).post("/api/v1/checkout-sessions", data=json.dumps(body),
+                                                     content_type="application/json")
+        assert response.status_code == 201, response.content
+        checkout_session_confirm(session_id=CheckoutSession.objects.get(pk=response.json()["id"]).pk, card=card())
+        contracts_renew_due(today=datetime.date(2026, 2, 15))
+        invoice = Invoice.objects.get(billing_reason=InvoiceBillingReason.RENEWAL)
+        assert invoice.tax_reason == "reverse_charge"
+        return invoice, hosted_invoice_for(invoice)
+
+
+@pytest.mark.django_db
+def test_hosted_invoice_page_in_german_shows_the_translated_reverse_charge_note(client, reverse_charge_renewal):
+    _invoice, page = reverse_charge_renewal
+
+    response = client.get(f"/pay/invoice/{page.token}", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<html lang="de">' in html
+    assert GERMAN_NOTE in html and "Art. 196 MwStSystRL" in html
+    assert "USt. 0 % (Steuerschuldnerschaft des Leistungsempfängers)" in html
+    assert "Reverse charge" not in html and "reverse charge" not in html
+
+
+@pytest.mark.django_db
+def test_hosted_invoice_page_in_english_keeps_the_english_note(client, reverse_charge_renewal):
+    _invoice, page = reverse_charge_renewal
+
+    html = client.get(f"/pay/invoice/{page.token}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert REVERSE_CHARGE_NOTE in html and "VAT 0% (reverse charge)" in html
+    assert GERMAN_NOTE not in html
+
+
+@pytest.mark.django_db
+def test_invoice_document_and_pdf_in_german_are_translated(reverse_charge_renewal):
+    invoice, _page = reverse_charge_renewal
+
+    with translation.override("de"):
+        document = invoice_document(invoice_document_get(invoice_id=invoice.pk))
+        html = invoice_html(document)
+        pdf = invoice_pdf(document)
+
+    assert document.title == "Rechnung" and document.filename == "Rechnung-ACME-000002.pdf"
+    assert document.tax_note.startswith(GERMAN_NOTE) and "Art. 196 MwStSystRL" in document.tax_note
+    for expected in ("Rechnung ACME-000002", "Rechnungsdatum", "Rechnungsempfänger", "USt-IdNr.: DE136695976",
+                     "Zwischensumme", "Fälliger Betrag", "Offen", GERMAN_NOTE):
+        assert expected in html, expected
+    assert "Reverse charge" not in html and "Date of issue" not in html
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+    for expected in ("Rechnung ACME-000002", "Rechnungsdatum", "Steuerschuldnerschaft", "MwStSystRL"):
+        assert expected in text, (expected, text)
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != "en"])
+def test_the_tax_notes_are_translated_in_every_language(language):
+    with translation.override(language):
+        assert translation.gettext(REVERSE_CHARGE_NOTE) != REVERSE_CHARGE_NOTE
+        assert translation.gettext(OUTSIDE_EU_NOTE) != OUTSIDE_EU_NOTE
+
