@@ -15,12 +15,15 @@ registered for the One-Stop Shop):
   the page re-prices as soon as the country is known.
 
 "Valid" means the number's format and check digits (python-stdnum, ``customers.tax_ids``),
-offline. VIES (whether the number is registered today) is a network call and is not made here.
+offline. VIES (whether the number is registered today) is a network call and is not made here:
+with ``VIES_CHECK_ENABLED`` the caller asks ``billing.vies`` first and passes the number only when
+VIES confirmed it; one VIES could not answer for is passed as ``vat_id_unverified`` (VAT is
+charged, and the reason says ``vat_unverified`` so that ops can find the sale).
 Not handled: US sales tax, reduced rates, the EUR 10,000 micro-business threshold below which a
 seller may charge its home rate to consumers elsewhere in the EU.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -85,6 +88,9 @@ class TaxReason:
     DESTINATION = "destination"
     REVERSE_CHARGE = "reverse_charge"
     OUTSIDE_EU = "outside_eu"
+    # A business buyer's VAT number of another member state that VIES could not confirm in time
+    # (billing.vies): charged as a consumer (domestic or destination rate), never reverse charge.
+    VAT_ID_UNVERIFIED = "vat_unverified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +126,18 @@ def vat_id_country(vat_id: str | None) -> str | None:
 
 
 def tax_decide(*, seller_country: str | None, flat_rate: Decimal | None, buyer_country: str | None,
-               buyer_vat_id: str | None = None) -> TaxDecision:
+               buyer_vat_id: str | None = None, vat_id_unverified: bool = False) -> TaxDecision:
     """The tax on a sale. ``buyer_vat_id``: the buyer's EU VAT number, already checked
     (``customers.tax_ids.tax_id_check``) and compacted; pass None when it failed its check or the
-    buyer gave none (a consumer)."""
+    buyer gave none (a consumer). ``vat_id_unverified``: the buyer gave one that VIES could not
+    confirm (``billing.vies``; pass ``buyer_vat_id=None`` then): the EU VAT charged says so."""
+    decision = _tax_decide(seller_country, flat_rate, buyer_country, buyer_vat_id)
+    if vat_id_unverified and decision.reason in (TaxReason.DOMESTIC, TaxReason.DESTINATION):
+        return replace(decision, reason=TaxReason.VAT_ID_UNVERIFIED)
+    return decision
+
+
+def _tax_decide(seller_country, flat_rate, buyer_country, buyer_vat_id) -> TaxDecision:
     seller = (seller_country or "").upper()
     if seller not in EU_VAT_RATES:
         return TaxDecision(flat_rate, TaxReason.FLAT)

@@ -278,6 +278,11 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 PAYMENT_SECRETS_KEY = env.str("PAYMENT_SECRETS_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# EU VAT numbers are checked offline (format, check digits). VIES_CHECK_ENABLED also asks VIES
+# (the EU's registry, billing/vies.py) before reverse charge applies; off by default, since it
+# needs the internet. VIES_URL: its REST endpoint (tests point it at a local stand-in).
+VIES_CHECK_ENABLED = env.bool("VIES_CHECK_ENABLED", default=False)
+VIES_URL = env.str("VIES_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number")
 # Create requests per API key per minute (0 disables the limit).
 CHECKOUT_CREATE_RATE_LIMIT = env.int("CHECKOUT_CREATE_RATE_LIMIT", default=600)
 CHECKOUT_SESSION_DEFAULT_TTL_HOURS = 24

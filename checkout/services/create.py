@@ -48,6 +48,7 @@ from billing.intervals import period_price
 from billing.models import Contract
 from billing.selectors import DiscountOffer
 from billing.tax import TaxDecision, eu_vat_id, tax_decide
+from billing.vies import vat_id_for_reverse_charge
 from checkout import fastsql
 from checkout.enums import CheckoutType
 from checkout.errors import (
@@ -294,8 +295,10 @@ def checkout_tax_decide(*, entity: fastsql.EntityRow, address: dict | None, tax_
     """The tax rule (``billing.tax``) for a buyer with this billing ``address`` and ``tax_info``
     buying from ``entity``: the estimate, the first invoice and (locked on the contract) every
     renewal use what it decides. A guest whose country is not known yet is priced at home."""
+    vat_id = vat_id_for_reverse_charge(seller_country=entity.country, vat_id=eu_vat_id(tax_info))  # VIES, if on
     return tax_decide(seller_country=entity.country, flat_rate=entity.tax_rate,
-                      buyer_country=(address or {}).get("country"), buyer_vat_id=eu_vat_id(tax_info))
+                      buyer_country=(address or {}).get("country"), buyer_vat_id=vat_id.vat_id,
+                      vat_id_unverified=vat_id.unverified)
 
 
 def _customer_and_entity(organization, terms: SessionTerms):
