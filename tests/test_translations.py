@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.conf import settings
+from django.core import mail
 from django.utils import translation
 from pypdf import PdfReader
 
@@ -22,6 +23,7 @@ from checkout.documents import invoice_document, invoice_document_get, invoice_h
 from checkout.models import CheckoutSession
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.invoice_emails import hosted_invoice_for
+from checkout.services.receipts import checkout_session_receipt_send
 from tests.checkout.pages.helpers import card, plan_with
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
@@ -32,10 +34,9 @@ BERLIN = {"line1": "Unter den Linden 1", "city": "Berlin", "zip_code": "10117", 
 GERMAN_NOTE = "Steuerschuldnerschaft des Leistungsempfängers"
 
 
-@pytest.fixture
-def reverse_charge_renewal():
-    """A French seller's open renewal invoice to a German business (reverse charge), with its
-    hosted invoice page."""
+def _sell_reverse_charge(**session_fields) -> CheckoutSession:
+    """A French seller's checkout for a German business with a VAT number (reverse charge),
+    confirmed by card on 15 January 2026."""
     with time_machine.travel(datetime.datetime(2026, 1, 15, 10, tzinfo=datetime.UTC), tick=False):
         organization = OrganizationFactory()
         entity = BusinessEntityFactory(organization=organization, name="Acme SAS", address=PARIS,
@@ -45,11 +46,20 @@ def reverse_charge_renewal():
         customer = CustomerFactory(organization=organization, business_entity=entity, customer_name="Beta GmbH",
                                    address=BERLIN, tax_info=[{"type": "eu_vat", "value": "DE136695976"}])
         body = {"plan_id": str(plan.pk), "customer_id": str(customer.pk), "start_date": "2026-01-15",
-                "success_url": "https://merchant.example/ok"}
+                "success_url": "https://merchant.example/ok", **session_fields}
         response = api_client_for(organization).post("/api/v1/checkout-sessions", data=json.dumps(body),
                                                      content_type="application/json")
         assert response.status_code == 201, response.content
-        checkout_session_confirm(session_id=CheckoutSession.objects.get(pk=response.json()["id"]).pk, card=card())
+        session = CheckoutSession.objects.get(pk=response.json()["id"])
+        checkout_session_confirm(session_id=session.pk, card=card())
+        return session
+
+
+@pytest.fixture
+def reverse_charge_renewal():
+    """The open renewal invoice of ``_sell_reverse_charge``, with its hosted invoice page."""
+    _sell_reverse_charge()
+    with time_machine.travel(datetime.datetime(2026, 2, 15, 10, tzinfo=datetime.UTC), tick=False):
         contracts_renew_due(today=datetime.date(2026, 2, 15))
         invoice = Invoice.objects.get(billing_reason=InvoiceBillingReason.RENEWAL)
         assert invoice.tax_reason == "reverse_charge"
@@ -98,6 +108,24 @@ def test_invoice_document_and_pdf_in_german_are_translated(reverse_charge_renewa
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
     for expected in ("Rechnung ACME-000002", "Rechnungsdatum", "Steuerschuldnerschaft", "MwStSystRL"):
         assert expected in text, (expected, text)
+
+
+@pytest.mark.django_db
+def test_receipt_email_in_german_says_the_reverse_charge_in_german():
+    session = _sell_reverse_charge(locale="de")
+    mail.outbox.clear()
+
+    assert checkout_session_receipt_send(session_id=session.pk)
+
+    message = mail.outbox[0]
+    assert message.subject == "Ihre Quittung von Acme SAS"
+    assert "USt. 0 % (Steuerschuldnerschaft des Leistungsempfängers): 0,00\xa0€" in message.body
+    assert GERMAN_NOTE in message.body and "Art. 196 MwStSystRL" in message.body
+    assert "Reverse charge" not in message.body and "Tax:" not in message.body
+    html, _mimetype = message.alternatives[0]
+    assert GERMAN_NOTE in html and "Zahlungsbeleg ACME-000001" in html
+    (filename, _pdf, _type), = message.attachments
+    assert filename == "Zahlungsbeleg-ACME-000001.pdf"
 
 
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != "en"])

@@ -103,10 +103,11 @@ def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMulti
         lines.append(f"{shown.name}  {shown.amount}")
         if detail:
             lines.append(f"    {detail}")
+    document = invoice_document(invoice)
     lines += [
         "",
         f"{_('Subtotal')}: {money(invoice.subtotal, currency)}",
-        f"{_('Tax')}: {money(invoice.tax, currency)}",
+        f"{document.tax_label}: {money(invoice.tax, currency)}",  # "VAT 0% (reverse charge)", as the PDF
         f"{_('Total')}: {money(invoice.total, currency)}",
         f"{total_label}: {money(invoice.amount_due, currency)}",
     ]
@@ -117,7 +118,6 @@ def receipt_message(session: CheckoutSession, invoice, email: str) -> EmailMulti
     if following:
         lines += ["", _("Next payment: %(amount)s on %(date)s.") % {
             "amount": money(following["amount_due"], following["currency"]), "date": day(following["invoice_date"])}]
-    document = invoice_document(invoice)
     if document.tax_note:
         lines += ["", document.tax_note]
     if by_invoice and (document.due_date or document.bank_details or document.hosted_invoice_url):
