@@ -8,12 +8,15 @@ down it answers an error (``errorWrappers``/``actionSucceed: false``, a ``userEr
 ``MS_UNAVAILABLE``, or an HTTP error) instead.
 
 What an answer does to the sale:
-- valid: reverse charge applies (cached for a day per number, so a checkout and its confirm ask
-  once);
+- valid: reverse charge applies (cached for a day per number, so a checkout, its confirm and the
+  next checkouts ask once);
 - invalid: the number is ignored, as one failing its check digits is (the buyer pays VAT);
 - no answer (unreachable, timeout, a 5xx, an error body): the sale goes on, charged VAT (the safe
   default: never a reverse charge on a number nobody confirmed), and the tax reason says
   ``vat_unverified`` on the session's estimate, the contract and the invoices, for ops to find.
+
+The other answers are kept a minute (``OTHER_CACHE_SECONDS``): while VIES is down, checkouts do
+not each wait for the timeout, and a session's create and confirm get the same answer.
 """
 
 import logging
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 VIES_TIMEOUT_SECONDS = 5.0  # a checkout waits this long at most, then charges VAT
 VALID_CACHE_SECONDS = 24 * 3600
+OTHER_CACHE_SECONDS = 60
 
 
 class ViesAnswer(StrEnum):
@@ -65,9 +69,9 @@ def vat_id_for_reverse_charge(*, seller_country: str | None, vat_id: str | None)
 
 def vies_check(vat_id: str) -> ViesAnswer:
     """Whether VIES knows the compact number ``vat_id`` ("DE136695976", Greece "EL…")."""
-    key = f"vies:valid:{vat_id}"
-    if _cache_get(key):
-        return ViesAnswer.VALID
+    key = f"vies:{vat_id}"
+    if (cached := _cache_get(key)) in set(ViesAnswer):
+        return ViesAnswer(cached)
     try:
         response = httpx.post(settings.VIES_URL, json={"countryCode": vat_id[:2], "vatNumber": vat_id[2:]},
                               timeout=VIES_TIMEOUT_SECONDS)
@@ -75,13 +79,13 @@ def vies_check(vat_id: str) -> ViesAnswer:
     except (httpx.HTTPError, ValueError) as error:
         logger.warning("VIES did not answer for %s (%s): charging VAT, the number unverified", vat_id,
                        type(error).__name__)
+        _cache_set(key, ViesAnswer.UNAVAILABLE)
         return ViesAnswer.UNAVAILABLE
     answer = _answer(body)
-    if answer == ViesAnswer.VALID:
-        _cache_set(key)
-    elif answer == ViesAnswer.UNAVAILABLE:
+    if answer == ViesAnswer.UNAVAILABLE:
         logger.warning("VIES gave no answer for %s (HTTP %s): charging VAT, the number unverified", vat_id,
                        response.status_code)
+    _cache_set(key, answer)
     return answer
 
 
@@ -104,8 +108,8 @@ def _cache_get(key: str):
         return None
 
 
-def _cache_set(key: str) -> None:
+def _cache_set(key: str, answer: ViesAnswer) -> None:
     try:
-        cache.set(key, True, VALID_CACHE_SECONDS)
+        cache.set(key, answer.value, VALID_CACHE_SECONDS if answer == ViesAnswer.VALID else OTHER_CACHE_SECONDS)
     except Exception:  # noqa: BLE001 - as above
         logger.warning("cache unavailable for %s", key)

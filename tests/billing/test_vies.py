@@ -92,11 +92,11 @@ def stand_in(settings, monkeypatch):
     settings.VIES_CHECK_ENABLED = True
     monkeypatch.setattr(vies, "VIES_TIMEOUT_SECONDS", 0.3)  # the timeout case waits 1 s
     for vat_id in (VALID_DE, VALID_FR):
-        cache.delete(f"vies:valid:{vat_id}")
+        cache.delete(f"vies:{vat_id}")
     yield server
     server.close()
     for vat_id in (VALID_DE, VALID_FR):
-        cache.delete(f"vies:valid:{vat_id}")
+        cache.delete(f"vies:{vat_id}")
 
 
 def test_vies_check_valid_number_is_asked_once_and_cached(stand_in):
@@ -107,7 +107,7 @@ def test_vies_check_valid_number_is_asked_once_and_cached(stand_in):
     stand_in.mode = "500"  # answered from the cache for a day: VIES is not asked again
     assert vies_check(VALID_DE) == ViesAnswer.VALID
     assert len(stand_in.requests) == 1
-    assert 23 * 3600 < _ttl(f"vies:valid:{VALID_DE}") <= 24 * 3600
+    assert 23 * 3600 < _ttl(f"vies:{VALID_DE}") <= 24 * 3600
 
 
 def _ttl(key: str) -> float:
@@ -118,24 +118,28 @@ def _ttl(key: str) -> float:
     return cache._expire_info[full_key] - time.time()
 
 
-def test_vies_check_invalid_number_is_invalid_and_not_cached(stand_in):
+def test_vies_check_invalid_number_is_invalid_for_a_minute(stand_in):
     stand_in.mode = "invalid"
     assert vies_check(VALID_DE) == ViesAnswer.INVALID
     assert vies_check(VALID_DE) == ViesAnswer.INVALID
-    assert len(stand_in.requests) == 2
+    assert len(stand_in.requests) == 1
+    assert 0 < _ttl(f"vies:{VALID_DE}") <= 60
 
 
 @pytest.mark.parametrize("mode", ["500", "error", "timeout"])
-def test_vies_check_without_an_answer_is_unavailable_and_not_cached(stand_in, mode):
+def test_vies_check_without_an_answer_is_unavailable_for_a_minute(stand_in, mode):
     stand_in.mode = mode
     started = time.monotonic()
     assert vies_check(VALID_DE) == ViesAnswer.UNAVAILABLE
     assert time.monotonic() - started < 0.9  # the short timeout, not the server's 1 s
     stand_in.mode = "valid"
-    assert vies_check(VALID_DE) == ViesAnswer.VALID  # the failure was not remembered
+    assert vies_check(VALID_DE) == ViesAnswer.UNAVAILABLE  # the next checkouts do not wait again…
+    assert len(stand_in.requests) == 1 and 0 < _ttl(f"vies:{VALID_DE}") <= 60
+    cache.delete(f"vies:{VALID_DE}")  # …for a minute
+    assert vies_check(VALID_DE) == ViesAnswer.VALID
 
 
-def test_vies_check_unreachable_is_unavailable(settings):
+def test_vies_check_unreachable_is_unavailable(stand_in, settings):
     settings.VIES_URL = "http://127.0.0.1:9/check-vat-number"  # the discard port: refused
     assert vies_check(VALID_DE) == ViesAnswer.UNAVAILABLE
 
