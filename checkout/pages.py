@@ -653,12 +653,22 @@ PAGE_ERROR_MESSAGES = (
     gettext_noop("The payment did not go through."),
     gettext_noop("This plan is not offered in this checkout."),
     gettext_noop("This item cannot be changed in this checkout."),
+    gettext_noop("The card processor cannot charge this amount in this currency."),
 )
 
 
 def page_error(error) -> str:
-    """A domain error's message for the page, in the active language."""
-    return _(error.message) if error.message else ""
+    """A domain error's message for the page, in the active language. A message with a detail in
+    it ("This code is for purchases in EUR.") is in no catalogue: outside English the page says
+    the error's own general wording instead, when that one is translated."""
+    if not error.message:
+        return ""
+    translated = _(error.message)
+    general = type(error).message
+    if translated == error.message and general != error.message and not get_language().startswith("en"):
+        if (translated_general := _(general)) != general:
+            return translated_general
+    return translated
 
 
 # --- the rendered open page, cached ------------------------------------------------------

@@ -16,11 +16,14 @@ from django.utils import translation
 from pypdf import PdfReader
 
 from billing.enums import InvoiceBillingReason, PricingModel
+from billing.errors import AmountNotSupportedByProvider, CouponNotApplicable, PromotionCodeUsedUp
+from billing.gateway import stripe_amount_check
 from billing.models import Invoice
 from billing.renewals import contracts_renew_due
 from billing.tax import OUTSIDE_EU_NOTE, REVERSE_CHARGE_NOTE
 from checkout.documents import invoice_document, invoice_document_get, invoice_html, invoice_pdf
 from checkout.models import CheckoutSession
+from checkout.pages import page_error
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.invoice_emails import hosted_invoice_for
 from checkout.services.receipts import checkout_session_receipt_send
@@ -134,3 +137,20 @@ def test_the_tax_notes_are_translated_in_every_language(language):
         assert translation.gettext(REVERSE_CHARGE_NOTE) != REVERSE_CHARGE_NOTE
         assert translation.gettext(OUTSIDE_EU_NOTE) != OUTSIDE_EU_NOTE
 
+
+
+@pytest.mark.parametrize(("error", "german", "english"), [
+    (CouponNotApplicable("This code is for purchases in EUR."), "Dieser Rabatt gilt nicht für diesen Kauf.",
+     "This code is for purchases in EUR."),
+    (AmountNotSupportedByProvider(stripe_amount_check(Decimal("13.363"), "KWD")),
+     "Der Kartenzahlungsdienst kann diesen Betrag in dieser Währung nicht abbuchen.",
+     "Card payments in KWD are taken in steps of 0.010 KWD; 13.363 KWD cannot be charged by card."),
+    (PromotionCodeUsedUp("This code has just been used for the last time. Remove it to continue at the full price."),
+     "Dieser Code wurde soeben zum letzten Mal eingelöst. Entfernen Sie ihn, um zum vollen Preis fortzufahren.",
+     "This code has just been used for the last time. Remove it to continue at the full price."),
+])
+def test_page_error_with_a_detail_falls_back_to_the_errors_translated_wording(error, german, english):
+    with translation.override("de"):
+        assert page_error(error) == german
+    with translation.override("en"):
+        assert page_error(error) == english
