@@ -104,12 +104,12 @@ def test_invoice_document_and_pdf_in_german_are_translated(reverse_charge_renewa
 
     assert document.title == "Rechnung" and document.filename == "Rechnung-ACME-000002.pdf"
     assert document.tax_note.startswith(GERMAN_NOTE) and "Art. 196 MwStSystRL" in document.tax_note
-    for expected in ("Rechnung ACME-000002", "Rechnungsdatum", "Rechnungsempfänger", "USt-IdNr.: DE136695976",
+    for expected in ("Rechnung ACME-000002", "Ausstellungsdatum", "Rechnungsempfänger", "USt-IdNr.: DE136695976",
                      "Zwischensumme", "Fälliger Betrag", "Offen", GERMAN_NOTE):
         assert expected in html, expected
     assert "Reverse charge" not in html and "Date of issue" not in html
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
-    for expected in ("Rechnung ACME-000002", "Rechnungsdatum", "Steuerschuldnerschaft", "MwStSystRL"):
+    for expected in ("Rechnung ACME-000002", "Ausstellungsdatum", "Steuerschuldnerschaft", "MwStSystRL"):
         assert expected in text, (expected, text)
 
 
