@@ -18,7 +18,7 @@ from django.core.cache import cache
 from billing import vies
 from billing.enums import PricingModel
 from billing.models import Contract, Invoice
-from billing.tax import TaxReason
+from billing.tax import OUTSIDE_EU_NOTE, TaxReason, tax_decide
 from billing.vies import ReverseChargeVatId, ViesAnswer, vat_id_for_reverse_charge, vies_check
 from checkout.models import CheckoutSession
 from checkout.services.confirm import checkout_session_confirm
@@ -241,3 +241,17 @@ def test_checkout_with_vies_off_reverse_charges_on_the_check_digits_alone(stand_
     session, invoice, contract = _sell_to_a_german_business()
     assert _taxed(session, invoice, contract)[:2] == ("0", TaxReason.REVERSE_CHARGE)
     assert stand_in.requests == []
+
+
+@pytest.mark.parametrize(("seller", "buyer", "rate", "reason"), [
+    ("FR", "DE", Decimal("19"), TaxReason.VAT_ID_UNVERIFIED),  # the buyer's rate, as a consumer's
+    ("FR", "FR", Decimal("20"), TaxReason.VAT_ID_UNVERIFIED),  # a German number, a French address
+    ("FR", None, Decimal("20"), TaxReason.VAT_ID_UNVERIFIED),
+    ("FR", "US", Decimal("0"), TaxReason.OUTSIDE_EU),  # no EU VAT either way
+    ("US", "DE", Decimal("8.25"), TaxReason.FLAT),  # a seller outside the EU: its flat rate
+])
+def test_tax_decide_with_an_unverified_number_charges_vat_and_says_so(seller, buyer, rate, reason):
+    decision = tax_decide(seller_country=seller, flat_rate=Decimal("8.25"), buyer_country=buyer,
+                          buyer_vat_id=None, vat_id_unverified=True)
+    assert (decision.rate, decision.reason, decision.reverse_charge) == (rate, reason, False)
+    assert decision.note == ("" if reason != TaxReason.OUTSIDE_EU else OUTSIDE_EU_NOTE)
