@@ -20,6 +20,7 @@ from billing.enums import PricingModel
 from billing.models import Contract, Invoice
 from billing.tax import OUTSIDE_EU_NOTE, TaxReason, tax_decide
 from billing.vies import ReverseChargeVatId, ViesAnswer, vat_id_for_reverse_charge, vies_check
+from checkout.errors import TaxChanged
 from checkout.models import CheckoutSession
 from checkout.services.confirm import checkout_session_confirm
 from tests.checkout.pages.helpers import card, plan_with
@@ -255,3 +256,40 @@ def test_tax_decide_with_an_unverified_number_charges_vat_and_says_so(seller, bu
                           buyer_vat_id=None, vat_id_unverified=True)
     assert (decision.rate, decision.reason, decision.reverse_charge) == (rate, reason, False)
     assert decision.note == ("" if reason != TaxReason.OUTSIDE_EU else OUTSIDE_EU_NOTE)
+
+
+@pytest.mark.django_db
+def test_guest_typing_a_vat_number_vies_cannot_confirm_pays_vat_and_it_is_recorded(stand_in):
+    """The hosted page's guest: the number typed at confirm is asked about then (inside the
+    confirm); without an answer the guest is charged the VAT of their country, told the new total
+    first (tax_changed) as for any typed change, and the invoice says vat_unverified."""
+    stand_in.mode = "500"
+    with time_machine.travel(datetime.datetime(2026, 1, 15, 10, tzinfo=datetime.UTC), tick=False):
+        organization = OrganizationFactory()
+        entity = BusinessEntityFactory(organization=organization, address=PARIS, tax_id=VALID_FR,
+                                       invoice_prefix="ACME-", default_currency="EUR")
+        plan, _priced = plan_with(organization, "EUR", ({"pricing_model": PricingModel.FLAT_FEE,
+                                                         "unit_amount": Decimal("100.00")}, 1))
+        body = {"plan_id": str(plan.pk), "start_date": "2026-01-15", "success_url": "https://merchant.example/ok",
+                "guest_checkout": True, "business_entity_id": str(entity.pk),
+                "customer": {"customer_name": "Beta GmbH", "email": "ap@beta.example"}}
+        response = api_client_for(organization).post("/api/v1/checkout-sessions", data=json.dumps(body),
+                                                     content_type="application/json")
+        assert response.status_code == 201, response.content
+        session_id = response.json()["id"]
+        typed = {"customer_name": "Beta GmbH", "email": "ap@beta.example", "address": BERLIN,
+                 "tax_info": [{"type": "eu_vat", "value": "DE 136 695 976"}]}
+
+        with pytest.raises(TaxChanged):  # priced at home (FR 20 %) until the country was known
+            checkout_session_confirm(session_id=session_id, card=card(), customer_details=typed)
+        current = CheckoutSession.objects.get(pk=session_id).estimates["current_invoice"]
+        assert (current["total"], current["tax_reason"]) == ("119.00", TaxReason.VAT_ID_UNVERIFIED)
+
+        stand_in.mode = "valid"  # back within the minute: the same answer, the total the guest was shown
+        result = checkout_session_confirm(session_id=session_id, card=card(), customer_details=typed)
+
+    assert result.outcome == "completed"
+    invoice = Invoice.objects.get(pk=result.invoice.pk)
+    assert (invoice.total, invoice.tax, invoice.tax_reason) == (Decimal("119.00"), Decimal("19.00"),
+                                                                TaxReason.VAT_ID_UNVERIFIED)
+    assert len(stand_in.requests) == 1
