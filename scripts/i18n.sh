@@ -8,7 +8,8 @@
 # Babel (a dependency) does it all; Django's makemessages reads Django templates only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UV=${UV:-.tools/bin/uv}
+# As the Makefile: uv on PATH, else the one `make` installs in .tools/.
+UV=${UV:-$(command -v uv 2>/dev/null || echo .tools/bin/uv)}
 LANGS=(de fr es ja)
 babel() { "$UV" run --quiet pybabel "$@"; }
 
