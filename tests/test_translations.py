@@ -154,3 +154,15 @@ def test_page_error_with_a_detail_falls_back_to_the_errors_translated_wording(er
         assert page_error(error) == german
     with translation.override("en"):
         assert page_error(error) == english
+
+
+@pytest.mark.django_db
+def test_invoice_document_has_no_english_left_in_any_language(reverse_charge_renewal):
+    invoice, _page = reverse_charge_renewal
+    english = ("Date of issue", "Bill to", "VAT number", "Description", "Unit price", "Amount due",  # "Subtotal" is Spanish too
+               "Reverse charge", "VAT 0% (reverse charge)", "Invoice ACME")
+    for language in [code for code, _name in settings.LANGUAGES if code != "en"]:
+        with translation.override(language):
+            html = invoice_html(invoice_document(invoice_document_get(invoice_id=invoice.pk)))
+        assert f'<html lang="{language}">' in html
+        assert [text for text in english if text in html] == [], language
