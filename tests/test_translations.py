@@ -166,3 +166,14 @@ def test_invoice_document_has_no_english_left_in_any_language(reverse_charge_ren
             html = invoice_html(invoice_document(invoice_document_get(invoice_id=invoice.pk)))
         assert f'<html lang="{language}">' in html
         assert [text for text in english if text in html] == [], language
+
+
+@pytest.mark.django_db
+def test_thank_you_page_in_german_shows_the_translated_reverse_charge_note_and_pdf_link(client):
+    session = _sell_reverse_charge(locale="de")
+
+    html = client.get(f"/pay/{session.token}").content.decode()
+
+    assert GERMAN_NOTE in html and "Art. 196 MwStSystRL" in html
+    assert "Zahlungsbeleg herunterladen (PDF)" in html
+    assert "Reverse charge" not in html
