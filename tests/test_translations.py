@@ -27,7 +27,9 @@ from checkout.pages import page_error
 from checkout.services.confirm import checkout_session_confirm
 from checkout.services.invoice_emails import hosted_invoice_for
 from checkout.services.receipts import checkout_session_receipt_send
+from tests.checkout.api.conftest import TODAY, URL, build_merchant, plan_body
 from tests.checkout.pages.helpers import card, plan_with
+from tests.checkout.plan_choices import yearly_plan
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 from tests.helpers import api_client_for
@@ -177,3 +179,21 @@ def test_thank_you_page_in_german_shows_the_translated_reverse_charge_note_and_p
     assert GERMAN_NOTE in html and "Art. 196 MwStSystRL" in html
     assert "Zahlungsbeleg herunterladen (PDF)" in html
     assert "Reverse charge" not in html
+
+
+@pytest.mark.django_db
+def test_plan_switch_in_german(client):
+    with time_machine.travel(TODAY, tick=True):
+        merchant = build_merchant("Acme")
+        yearly = yearly_plan(merchant)
+        response = merchant.client.post(URL, content_type="application/json", data=json.dumps(
+            plan_body(merchant, plan_choices=[str(merchant.plan.id), str(yearly.id)], locale="de")))
+        assert response.status_code == 201, response.content
+        session = CheckoutSession.objects.get(pk=response.json()["id"])
+
+        html = client.get(f"/pay/{session.token}").content.decode()
+
+    for expected in ("<legend>Abrechnungszeitraum</legend>", "Monatliche Abrechnung", "Jährliche Abrechnung",
+                     "pro Monat", "pro Jahr", "Sie sparen", "Preis aktualisieren", "Preise vor Steuern und Rabatten."):
+        assert expected in html, expected
+    assert "Billed monthly" not in html and "Billing interval" not in html
