@@ -97,6 +97,17 @@ def assert_accessible(page, widths=(DESKTOP["width"], 375)):
     page.set_viewport_size(DESKTOP)
 
 
+def type_stripe_card(page, number: str):
+    """Type a card into Stripe's card element as localstripe's Stripe.js renders it (its inputs
+    are named by placeholder)."""
+    card = page.locator("#card-element")
+    card.locator("input[placeholder=number]").fill(number)
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("31")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("94105")
+
+
 def lands_on_merchant(page, action):
     """Run ``action`` (a click, a key press) and return the request that sent the browser to the
     merchant's site, asserting it came from our 302.

@@ -16,6 +16,7 @@ from checkout.enums import SessionStatus
 from checkout.models import CheckoutSession
 from tests.billing.factories import PlanFactory, PlanItemFactory, PricingFactory, ProductFactory
 from tests.browser.conftest import assert_accessible, lands_on_merchant
+from tests.browser.test_checkout_pages import fill_card
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 from tests.helpers import api_client_for
@@ -68,12 +69,6 @@ def _guest(merchant):
     return merchant(customer_id=None, guest_checkout=True, business_entity_id=str(merchant.entity.id))
 
 
-def _fill_card(page):
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry date (MM/YY)").fill("12/34")
-    page.get_by_label("Security code (CVC)").fill("123")
-
-
 def _assert_billed_as_shown(created, merchant, total):
     session = CheckoutSession.objects.get(pk=created["id"])
     assert session.status == SessionStatus.COMPLETED
@@ -101,7 +96,7 @@ def test_with_javascript_quantity_and_add_on_reprice_in_place_and_keep_what_was_
     page.get_by_label("Address", exact=True).fill("1 Main St")
     page.get_by_label("City").fill("Austin")
     page.get_by_label("Country").select_option("US")
-    _fill_card(page)
+    fill_card(page, "4242 4242 4242 4242")
     loads = []
     page.on("load", lambda _page: loads.append(1))
 
@@ -167,7 +162,7 @@ def test_without_javascript_update_price_posts_and_comes_back_repriced(browser, 
         expect(page.get_by_role("spinbutton", name="Quantity of Seats")).to_have_value("10")
         expect(page.get_by_role("checkbox", name="Add Onboarding")).not_to_be_checked()
         shoot(page, "adjust-items-no-javascript")
-        _fill_card(page)
+        fill_card(page, "4242 4242 4242 4242")
         request = lands_on_merchant(page, page.get_by_role("button", name=f"Pay {TEN_SEATS_NO_ONBOARDING_DUE}").click)
         assert request.url == THANKS.replace("{CHECKOUT_SESSION_ID}", created["id"])
     finally:

@@ -15,6 +15,7 @@ from checkout.enums import SessionStatus
 from checkout.models import CheckoutSession
 from tests.billing.factories import PlanFactory, PlanItemFactory, PricingFactory, ProductFactory
 from tests.browser.conftest import assert_accessible, lands_on_merchant
+from tests.browser.test_checkout_pages import fill_card
 from tests.core.factories import BusinessEntityFactory, OrganizationFactory
 from tests.customers.factories import CustomerFactory
 from tests.helpers import api_client_for
@@ -67,12 +68,6 @@ def _guest(merchant):
     return merchant(customer_id=None, guest_checkout=True, business_entity_id=str(merchant.entity.id))
 
 
-def _fill_card(page):
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry date (MM/YY)").fill("12/34")
-    page.get_by_label("Security code (CVC)").fill("123")
-
-
 def _assert_billed_as_shown(created, yearly_plan):
     session = CheckoutSession.objects.get(pk=created["id"])
     assert session.status == SessionStatus.COMPLETED
@@ -98,7 +93,7 @@ def test_with_javascript_switching_to_yearly_reprices_in_place_and_keeps_what_wa
     page.get_by_label("Address", exact=True).fill("1 Main St")
     page.get_by_label("City").fill("Austin")
     page.get_by_label("Country").select_option("US")
-    _fill_card(page)
+    fill_card(page, "4242 4242 4242 4242")
     loads = []
     page.on("load", lambda _page: loads.append(1))
 
@@ -140,7 +135,7 @@ def test_without_javascript_the_switch_posts_and_comes_back_repriced(browser, me
         expect(page.get_by_test_id("amount-due")).to_have_text(YEARLY_DUE)
         expect(page.get_by_role("radio", name="Billed yearly")).to_be_checked()
         shoot(page, "plan-switch-no-javascript")
-        _fill_card(page)
+        fill_card(page, "4242 4242 4242 4242")
         request = lands_on_merchant(page, page.get_by_role("button", name=f"Pay {YEARLY_DUE}").click)
         assert request.url == THANKS.replace("{CHECKOUT_SESSION_ID}", created["id"])
     finally:

@@ -38,7 +38,7 @@ from billing.renewals import contracts_renew_due
 from billing.test_clocks import test_clock_advance, test_clock_create
 from checkout.models import CheckoutSession, InvoiceEmail
 from checkout.services.confirm import checkout_session_confirm
-from tests.browser.conftest import lands_on_merchant
+from tests.browser.conftest import lands_on_merchant, type_stripe_card
 from tests.checkout.pages.helpers import PLATFORM, SEATS, priced_session
 from tests.helpers import api_client_for
 
@@ -131,15 +131,6 @@ def _link(message) -> str:
     return re.search(r"http://\S+/pay/invoice/inv_\S+", message.body).group(0)
 
 
-def _type_card(page, number: str):
-    card = page.locator("#card-element")
-    card.locator("input[placeholder=number]").fill(number)
-    card.locator("input[placeholder=exp_month]").fill("12")
-    card.locator("input[placeholder=exp_year]").fill("31")
-    card.locator("input[placeholder=cvc]").fill("123")
-    card.locator("input[placeholder=postal_code]").fill("94105")
-
-
 @MODES
 def test_a_declined_renewal_is_retried_then_paid_with_4242_on_the_emailed_invoice_page(
         page, shop, localstripe, livemode, shoot):
@@ -175,7 +166,7 @@ def test_a_declined_renewal_is_retried_then_paid_with_4242_on_the_emailed_invoic
     page.locator("#card-element input[placeholder=number]").wait_for()  # Stripe's field, mounted
     if not livemode:
         shoot(page, "invoice-stripe")
-    _type_card(page, SUCCEEDS)
+    type_stripe_card(page, SUCCEEDS)
     page.get_by_role("button", name="Pay $85.00 with this card").click()
     page.get_by_role("heading", level=1, name="Thank you — this invoice is paid").wait_for()
     assert page.get_by_test_id("amount-paid").inner_text() == "$85.00"
@@ -259,7 +250,7 @@ def test_a_setup_session_replaces_the_card_with_a_setup_intent_and_the_next_rene
     page.goto(created["url"])
     assert page.get_by_role("heading", level=1).inner_text() == "Update your payment method"
     assert page.get_by_test_id("current-card").inner_text() == "It replaces your card ending in 0341."
-    _type_card(page, SUCCEEDS)
+    type_stripe_card(page, SUCCEEDS)
     if not livemode:
         shoot(page, "setup-stripe")
     landed = lands_on_merchant(page, page.get_by_role("button", name="Save card").click)

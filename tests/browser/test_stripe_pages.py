@@ -8,7 +8,7 @@ import pytest
 from billing.models import Invoice, Payment
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.models import CheckoutSession
-from tests.browser.conftest import lands_on_merchant
+from tests.browser.conftest import lands_on_merchant, type_stripe_card
 from tests.checkout.pages.helpers import priced_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,15 +22,6 @@ def open_session(live_server, stripe_mode):
     return session, f"{live_server.url}/pay/{session.token}"
 
 
-def _type_card(page, number: str):
-    card = page.locator("#card-element")
-    card.locator("input[placeholder=number]").fill(number)
-    card.locator("input[placeholder=exp_month]").fill("12")
-    card.locator("input[placeholder=exp_year]").fill("31")
-    card.locator("input[placeholder=cvc]").fill("123")
-    card.locator("input[placeholder=postal_code]").fill("94105")
-
-
 def _pay(page):
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
 
@@ -42,7 +33,7 @@ def test_pay_with_a_card_in_stripes_field_completes(page, open_session, shoot):
     page.goto(url)
     assert page.get_by_label("Card number").count() == 0  # no card inputs of ours
     assert page.locator("#card-element input").count() == 5  # Stripe.js (localstripe) mounted its field
-    _type_card(page, "4242424242424242")
+    type_stripe_card(page, "4242424242424242")
     shoot(page, "stripe-open")
 
     landed = lands_on_merchant(page, lambda: _pay(page))
@@ -57,13 +48,13 @@ def test_pay_with_a_card_in_stripes_field_completes(page, open_session, shoot):
 def test_a_declined_card_shows_the_message_and_a_retry_succeeds(page, open_session):
     session, url = open_session
     page.goto(url)
-    _type_card(page, "4000000000000341")
+    type_stripe_card(page, "4000000000000341")
     _pay(page)
     page.get_by_test_id("payment-error").wait_for()
     assert "Your card was declined." in page.get_by_test_id("payment-error").inner_text()
     assert CheckoutSession.objects.get(pk=session.pk).status == SessionStatus.OPEN
 
-    _type_card(page, "4242424242424242")
+    type_stripe_card(page, "4242424242424242")
     lands_on_merchant(page, lambda: _pay(page))
     assert Invoice.objects.filter(checkout_session=session).count() == 1
 
@@ -71,7 +62,7 @@ def test_a_declined_card_shows_the_message_and_a_retry_succeeds(page, open_sessi
 def test_three_d_secure_authenticated_lands_on_success(page, open_session, shoot):
     session, url = open_session
     page.goto(url)
-    _type_card(page, "4000002500003155")
+    type_stripe_card(page, "4000002500003155")
     _pay(page)
     complete = page.get_by_role("button", name="Complete authentication")
     complete.wait_for()
@@ -87,7 +78,7 @@ def test_three_d_secure_authenticated_lands_on_success(page, open_session, shoot
 def test_three_d_secure_refused_stays_open_with_the_reason(page, open_session):
     session, url = open_session
     page.goto(url)
-    _type_card(page, "4000002500003155")
+    type_stripe_card(page, "4000002500003155")
     _pay(page)
     page.get_by_role("button", name="Fail authentication").click()
 
@@ -122,7 +113,7 @@ def test_a_webhook_arriving_before_the_browser_returns(page, open_session, local
 
     page.route(re.compile(r".*/pay/cs_[^/]+/return$"), webhook_first)
     page.goto(url)
-    _type_card(page, "4000002500003155")
+    type_stripe_card(page, "4000002500003155")
     _pay(page)
     complete = page.get_by_role("button", name="Complete authentication")
     complete.wait_for()

@@ -18,7 +18,7 @@ from billing.renewals import contracts_renew_due
 from billing.test_clocks import test_clock_advance, test_clock_create
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.models import CheckoutSession
-from tests.browser.conftest import lands_on_merchant
+from tests.browser.conftest import lands_on_merchant, type_stripe_card
 from tests.checkout.pages.helpers import PLATFORM, SEATS, priced_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,15 +34,6 @@ def stripe_session(live_server, stripe_mode):
         stripe_mode(session.organization, livemode=livemode)
         return session, f"{live_server.url}/pay/{session.token}"
     return make
-
-
-def _type_card(page, number: str):
-    card = page.locator("#card-element")
-    card.locator("input[placeholder=number]").fill(number)
-    card.locator("input[placeholder=exp_month]").fill("12")
-    card.locator("input[placeholder=exp_year]").fill("31")
-    card.locator("input[placeholder=cvc]").fill("123")
-    card.locator("input[placeholder=postal_code]").fill("94105")
 
 
 def _renewal_day_comes(session: CheckoutSession) -> Contract:
@@ -73,7 +64,7 @@ def test_subscribe_with_4242_then_a_month_later_the_saved_card_is_charged_off_se
     session, url = stripe_session(livemode=livemode)
     page.goto(url)
     assert page.get_by_test_id("mandate").inner_text().startswith("By subscribing, you authorise ")
-    _type_card(page, "4242424242424242")
+    type_stripe_card(page, "4242424242424242")
 
     lands_on_merchant(page, lambda: page.get_by_role("button", name=re.compile(r"^Pay ")).click())
 
@@ -103,7 +94,7 @@ def test_a_trial_saves_4242_with_a_setup_intent_and_is_charged_when_it_ends(
     session, url = stripe_session(livemode=livemode, specs=(SEATS, PLATFORM),
                                   trial_end=today + datetime.timedelta(days=14))
     page.goto(url)
-    _type_card(page, "4242424242424242")
+    type_stripe_card(page, "4242424242424242")
     if not livemode:
         shoot(page, "stripe-trial")
 
@@ -130,7 +121,7 @@ def test_a_trial_card_asking_for_3ds_is_authenticated_on_the_page_and_renews_wit
     session, url = stripe_session(livemode=False, specs=(SEATS, PLATFORM),
                                   trial_end=timezone.localdate() + datetime.timedelta(days=7))
     page.goto(url)
-    _type_card(page, "4000002500003155")
+    type_stripe_card(page, "4000002500003155")
     page.get_by_role("button", name="Start subscription").click()
     complete = page.get_by_role("button", name="Complete authentication")
     complete.wait_for()
@@ -149,7 +140,7 @@ def test_a_trial_card_failing_3ds_is_not_saved_and_the_page_says_why(page, strip
     session, url = stripe_session(livemode=False, specs=(SEATS, PLATFORM),
                                   trial_end=timezone.localdate() + datetime.timedelta(days=7))
     page.goto(url)
-    _type_card(page, "4000002500003155")
+    type_stripe_card(page, "4000002500003155")
     page.get_by_role("button", name="Start subscription").click()
     page.get_by_role("button", name="Fail authentication").click()
 

@@ -16,20 +16,11 @@ from billing.models import Invoice, Payment
 from checkout.enums import PaymentStatus, SessionStatus
 from checkout.services.confirm import payments_pending_unsettled
 from checkout.tasks import SETTLE_GRACE_SECONDS, payment_settle
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, type_stripe_card
 from tests.checkout.pages.helpers import priced_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 INTENTS = "/v1/payment_intents"
-
-
-def _type_card(page, number: str):
-    card = page.locator("#card-element")
-    card.locator("input[placeholder=number]").fill(number)
-    card.locator("input[placeholder=exp_month]").fill("12")
-    card.locator("input[placeholder=exp_year]").fill("31")
-    card.locator("input[placeholder=cvc]").fill("123")
-    card.locator("input[placeholder=postal_code]").fill("94105")
 
 
 @pytest.mark.parametrize("livemode", [False, True], ids=["test", "live"])
@@ -44,7 +35,7 @@ def test_a_lost_stripe_answer_shows_checking_then_the_reconcile_lands_on_success
     settings.STRIPE_JS_URL = f"{stripe_double.base}/js.stripe.com/v3/"
     url = f"{live_server.url}/pay/{session.token}"
     page.goto(url)
-    _type_card(page, "4242424242424242")
+    type_stripe_card(page, "4242424242424242")
     stripe_double.drop(3)  # Stripe charges; the answers to the SDK's three tries are all lost
 
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()

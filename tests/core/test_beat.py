@@ -1,6 +1,8 @@
 """Beat safe when started twice (core/beat.py): the PostgreSQL advisory lock, for real, on two
 connections of the test database."""
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -71,11 +73,14 @@ def test_locked_scheduler_standby_sends_nothing(settings, monkeypatch, tmp_path)
         assert sent == []
         holder.release()
         # Once it holds the lock it sends what is due; each tick sends the heap's first due entry
-        # (the project's own beat entries are due too), so allow it a few ticks.
+        # (the project's own beat entries are due too), so allow it a few ticks. The entry is due
+        # 10 ms after it was added: on a quiet machine thirty ticks in a row can all come sooner,
+        # so wait that long between them, as beat itself sleeps what tick() returns.
         for _ in range(30):
             scheduler.tick()
             if "every-second" in sent:
                 break
+            time.sleep(0.02)
         assert "every-second" in sent
     finally:
         holder.release()
