@@ -17,6 +17,7 @@ from billing.enums import ContractStatus, InvoiceStatus
 from billing.models import Contract, Invoice, Payment, ProviderCustomer, SavedPaymentMethod
 from billing.payment_methods import customer_default_payment_method
 from tests.browser import test_stripe_dunning
+from tests.browser.conftest import type_stripe_card
 from tests.browser.test_stripe_dunning import (
     ALWAYS_AUTHENTICATE,
     DECLINES_ON_CHARGE,
@@ -24,7 +25,6 @@ from tests.browser.test_stripe_dunning import (
     Calendar,
     _intents_for,
     _link,
-    _type_card,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,7 +47,7 @@ def _declined_renewal(shop, livemode: bool):
 
 def _pay_with_new_card(page, number: str):
     page.locator("#card-element input[placeholder=number]").wait_for()  # Stripe's field, mounted
-    _type_card(page, number)
+    type_stripe_card(page, number)
     page.get_by_role("button", name="Pay $85.00 with this card").click()
 
 
