@@ -12,7 +12,7 @@ TEST_WORKERS ?= auto
 # starts) compiles Django and the test modules from source again: most of the collection time.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test install install-dev services browser-deps topology-deps topology topology-stop lint bench
+.PHONY: run test install install-dev services browser-deps topology-deps topology topology-stop lint bench screenshots
 
 .tools/bin/uv:
 	$(PY) -m venv .tools
@@ -59,6 +59,11 @@ test: $(UV) services browser-deps topology-deps
 	$(UV) run --no-sync ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync pytest -n $(TEST_WORKERS) --durations=10
+
+## screenshots: the real-browser tests, saving their screenshots into docs/screenshots (make test keeps them out of the tree)
+screenshots: $(UV) services browser-deps
+	$(UV) sync --frozen
+	SCREENSHOT_DIR=docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(UV) run --no-sync pytest -n $(TEST_WORKERS) tests/browser
 
 lint: $(UV)
 	$(UV) run ruff check .
