@@ -121,16 +121,17 @@ def checkout_session_create(*, organization: Organization, livemode: bool, terms
     block (``held``: the key's claim, or no key): the session and its 201 body are written
     together. Returns what to answer."""
     session = checkout_session_build(organization=organization, livemode=livemode, terms=terms)
-    _payment_check(session)
+    checkout_session_payment_check(session)
     return held.insert(session)
 
 
-def _payment_check(session: CheckoutSession) -> None:
+def checkout_session_payment_check(session: CheckoutSession) -> None:
     """The session's card payment must be one its provider can take, unless its money can be paid
     by invoice, so no customer ever reaches a page that cannot take their card: a live session
     that takes a card (money due, or a card kept for the renewals) needs a live provider
     (``LivePaymentProviderMissing``), and Stripe's least charge must be reached by an amount due
-    (``AmountBelowProviderMinimum``; nothing due is not a charge)."""
+    (``AmountBelowProviderMinimum``; nothing due is not a charge). Create, PATCH and the hosted
+    page's adjustments check every new price with it."""
     from checkout.mandates import session_saves_card
     from checkout.services.confirm import checkout_session_payment_provider
 

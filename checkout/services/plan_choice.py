@@ -17,7 +17,7 @@ from checkout.sessions.terms import SessionTerms, quoted_quantities
 from checkout.sessions.transitions import session_lock_open, session_transition
 from core.errors import DomainError
 
-from .create import checkout_session_build
+from .create import checkout_session_build, checkout_session_payment_check
 from .update import UPDATED_FIELDS
 
 FIELD = "plan_id"
@@ -59,6 +59,7 @@ def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantitie
         if items_changed:
             terms = dataclasses.replace(terms, product_overrides=overrides)
         priced = _priced(session, terms)
+        checkout_session_payment_check(priced)  # a new price its card provider cannot charge: refused
         plan = {"plan_id": uuid.UUID(str(priced.plan_id))} if plan_changed else {}
         session_transition(session, **plan, **{name: getattr(priced, name) for name in UPDATED_FIELDS})
     return session

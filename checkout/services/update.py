@@ -9,7 +9,7 @@ from checkout.sessions.terms import PLAIN, SessionTerms
 from checkout.sessions.transitions import session_lock_open, session_transition
 from core.models import Organization
 
-from .create import checkout_session_build
+from .create import checkout_session_build, checkout_session_payment_check
 
 # What a PATCH may change on the stored row: the terms it may change (every plain one, the
 # customer's details, overrides, dates, expiry) and what pricing them again gives.
@@ -28,6 +28,7 @@ def checkout_session_update(*, organization: Organization, livemode: bool, sessi
     row lock (the confirm's lock): a confirm racing an update ends in one outcome; a session
     changed since the caller read it (``expected_updated_at``) is refused, not overwritten."""
     priced = checkout_session_build(organization=organization, livemode=livemode, terms=terms)
+    checkout_session_payment_check(priced)
     now = timezone.now()
     with session_lock_open(session_id=session_id, now=now, organization_id=organization.pk, livemode=livemode,
                            action="updated") as session:
