@@ -153,6 +153,11 @@ def _attempt_start(invoice: Invoice, now: datetime) -> Payment | None:
         payment.save(update_fields=["status", "failure_code", "failure_message", "updated_at"])
         logger.warning("invoice %s: %s %s is below Stripe's minimum charge; not charged", invoice.pk,
                        invoice.amount_due, invoice.currency)
+        # The merchant hears it (nobody else will collect it): invoice.payment_failed, no retry.
+        billing_events_send([_event(BillingEventType.INVOICE_PAYMENT_FAILED, invoice, invoice_json(invoice), {
+            "payment_id": str(payment.pk), "failure_code": payment.failure_code,
+            "failure_message": payment.failure_message, "attempt_count": invoice.attempt_count,
+            "first_failure": invoice.first_failed_at is None, "next_payment_attempt": None})])
         return None
     return payment
 

@@ -26,7 +26,7 @@ from billing.gateway import (
 )
 from billing.models import Contract, Invoice, Payment
 from checkout.enums import SessionStatus
-from checkout.models import CheckoutSession
+from checkout.models import CheckoutSession, Event
 from checkout.services.confirm import checkout_session_confirm
 from core.errors import DomainError
 from tests.checkout.pages.helpers import ONBOARDING, priced_session
@@ -156,3 +156,8 @@ def test_a_renewal_below_the_minimum_is_not_charged_not_dunned_and_left_open(str
     contract = Contract.objects.get()
     assert contract.status == "active"  # no dunning: nothing the customer did
     assert renewal.first_failed_at is None
+    # The merchant is told, once, with the reason and no retry; the customer gets no email.
+    [told] = Event.objects.filter(type="invoice.payment_failed", object_id=renewal.pk)
+    assert (told.payload["failure_code"], told.payload["next_payment_attempt"], told.payload["object"]["status"]) == (
+        AMOUNT_BELOW_PROVIDER_MINIMUM, None, "open")
+    assert not Event.objects.filter(type="contract.past_due").exists()
