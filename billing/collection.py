@@ -154,10 +154,8 @@ def _attempt_start(invoice: Invoice, now: datetime) -> Payment | None:
         logger.warning("invoice %s: %s %s is below Stripe's minimum charge; not charged", invoice.pk,
                        invoice.amount_due, invoice.currency)
         # The merchant hears it (nobody else will collect it): invoice.payment_failed, no retry.
-        billing_events_send([_event(BillingEventType.INVOICE_PAYMENT_FAILED, invoice, invoice_json(invoice), {
-            "payment_id": str(payment.pk), "failure_code": payment.failure_code,
-            "failure_message": payment.failure_message, "attempt_count": invoice.attempt_count,
-            "first_failure": invoice.first_failed_at is None, "next_payment_attempt": None})])
+        data = {**_failure_data(invoice, payment, first=invoice.first_failed_at is None), "next_payment_attempt": None}
+        billing_events_send([_event(BillingEventType.INVOICE_PAYMENT_FAILED, invoice, invoice_json(invoice), data)])
         return None
     return payment
 
@@ -188,9 +186,7 @@ def payment_collect(*, payment_id, now: datetime | None = None) -> str:
                               failure_message="The saved payment method's provider is no longer configured.")
     else:
         try:
-            result = provider.settle(SettleRequest(payment.provider_reference, payment.amount, payment.currency,
-                                                   payment.card_last4)) if payment.provider_reference \
-                else provider.charge(invoice_charge_request(payment, provider))
+            result = invoice_attempt_send(payment, provider)
             if _authentication_abandoned(payment, result):
                 result = _abandoned_intent_cancel(payment, provider, result)
             saved = invoice_new_card_saved(payment, provider, result)
@@ -222,6 +218,16 @@ def _abandoned_intent_cancel(payment: Payment, provider, result: ChargeResult) -
     return ended
 
 
+def invoice_attempt_send(payment: Payment, provider) -> ChargeResult:
+    """Send a pending invoice attempt to ``provider``: its outcome read back when the provider
+    already made the intent (after 3-D Secure), else the charge (``invoice_charge_request``: the
+    same key and parameters every time it is sent). Raises ``PaymentProviderUnavailable``."""
+    if payment.provider_reference:
+        return provider.settle(SettleRequest(payment.provider_reference, payment.amount, payment.currency,
+                                             payment.card_last4))
+    return provider.charge(invoice_charge_request(payment, provider))
+
+
 def invoice_charge_request(payment: Payment, provider) -> ChargeRequest:
     """What an invoice attempt asks the provider, the same every time it is sent (same key, same
     parameters). A card typed on the hosted invoice page (Stripe: no saved method yet, the
@@ -230,20 +236,22 @@ def invoice_charge_request(payment: Payment, provider) -> ChargeRequest:
     the bank asks) and saves the card for the renewals."""
     method = payment.saved_payment_method
     if method is None:
-        invoice = Invoice.objects.select_related("customer").get(pk=payment.invoice_id)
-        return ChargeRequest(
-            amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
-            payment_method_id=payment.payment_method_reference, off_session=False, save_for_future=True,
-            customer_reference=provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
-                                                           customer=invoice.customer, livemode=invoice.livemode),
-            description=f"Invoice {payment.invoice_id}",
-            metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)})
+        card = {"payment_method_id": payment.payment_method_reference, "off_session": False, "save_for_future": True,
+                "customer_reference": _provider_customer_of(payment, provider)}
+    else:
+        card = {"payment_method_id": method.provider_reference, "off_session": payment.off_session,
+                "customer_reference": method.provider_customer}
     return ChargeRequest(
         amount=payment.amount, currency=payment.currency, idempotency_key=payment.idempotency_key,
-        payment_method_id=method.provider_reference, customer_reference=method.provider_customer,
-        off_session=payment.off_session, description=f"Invoice {payment.invoice_id}",
-        metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)},
-    )
+        description=f"Invoice {payment.invoice_id}",
+        metadata={"invoice_id": str(payment.invoice_id), "payment_id": str(payment.pk)}, **card)
+
+
+def _provider_customer_of(payment: Payment, provider) -> str:
+    """The provider's customer (Stripe: ``cus_…``) of the invoice's customer."""
+    invoice = Invoice.objects.select_related("customer").get(pk=payment.invoice_id)
+    return provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
+                                       customer=invoice.customer, livemode=invoice.livemode)
 
 
 def invoice_new_card_saved(payment: Payment, provider, result: ChargeResult) -> SavedMethod | None:
@@ -254,10 +262,7 @@ def invoice_new_card_saved(payment: Payment, provider, result: ChargeResult) -> 
         return None
     if result.saved_method is not None:
         return result.saved_method
-    invoice = Invoice.objects.select_related("customer").get(pk=payment.invoice_id)
-    customer_reference = provider_customer_reference(provider=provider, organization_id=invoice.organization_id,
-                                                     customer=invoice.customer, livemode=invoice.livemode)
-    return provider.card_saved(payment.payment_method_reference, customer_reference)
+    return provider.card_saved(payment.payment_method_reference, _provider_customer_of(payment, provider))
 
 
 def _provider(payment: Payment):
@@ -385,9 +390,7 @@ def _failed(invoice: Invoice, payment: Payment, now: datetime) -> None:
     if first:
         invoice.first_failed_at = now
     events = []
-    data = {"payment_id": str(payment.pk), "failure_code": payment.failure_code,
-            "failure_message": payment.failure_message, "attempt_count": invoice.attempt_count,
-            "first_failure": first}
+    data = _failure_data(invoice, payment, first=first)
     final = False
     if payment.failure_code == AUTHENTICATION_REQUIRED:
         invoice.next_payment_attempt = None  # the customer must authenticate; no blind retry
@@ -429,6 +432,13 @@ def _failed(invoice: Invoice, payment: Payment, now: datetime) -> None:
         if event["object"] is None:
             event["object"] = body
     billing_events_send(events)
+
+
+def _failure_data(invoice: Invoice, payment: Payment, *, first: bool) -> dict:
+    """What ``invoice.payment_failed`` says of a failed attempt (beside the invoice itself)."""
+    return {"payment_id": str(payment.pk), "failure_code": payment.failure_code,
+            "failure_message": payment.failure_message, "attempt_count": invoice.attempt_count,
+            "first_failure": first}
 
 
 def _event(type, obj, body, data=None) -> dict:

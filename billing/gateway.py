@@ -303,20 +303,20 @@ class StripePaymentProvider:
     def __repr__(self) -> str:  # never the key
         return f"StripePaymentProvider(publishable_key={self.publishable_key!r})"
 
-    def _client(self) -> stripe.StripeClient:
+    def _client(self, *, max_network_retries: int = 2, timeout: float | None = None) -> stripe.StripeClient:
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
-        return stripe.StripeClient(self._secret_key, base_addresses=base, max_network_retries=2)
+        http = {"http_client": stripe.new_default_http_client(timeout=timeout)} if timeout else {}
+        return stripe.StripeClient(self._secret_key, base_addresses=base, max_network_retries=max_network_retries,
+                                   **http)
 
     def key_check(self) -> KeyCheck:
         """Whether Stripe takes the secret key, by one cheap read: the first Customer
         (``GET /v1/customers?limit=1``; renewals create and read customers, so a restricted key
         needs that permission anyway). An admin saving the key waits for it: one retry and a
         short timeout, not the charge's patience."""
-        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
-        client = stripe.StripeClient(self._secret_key, base_addresses=base, max_network_retries=1,
-                                     http_client=stripe.new_default_http_client(timeout=KEY_CHECK_TIMEOUT_SECONDS))
         try:
-            client.v1.customers.list(params={"limit": 1})
+            self._client(max_network_retries=1, timeout=KEY_CHECK_TIMEOUT_SECONDS).v1.customers.list(
+                params={"limit": 1})
         except stripe.AuthenticationError:
             return KeyCheck.REJECTED
         except stripe.PermissionError:
@@ -371,23 +371,19 @@ class StripePaymentProvider:
             raise PaymentOutcomeUnknown() from None
         result = self._result(intent)
         if request.save_for_future and result.status == ChargeStatus.SUCCEEDED:
-            result = replace(result, saved_method=self._saved_or_bare(request.payment_method_id,
+            result = replace(result, saved_method=self.card_saved(request.payment_method_id,
                                                                       request.customer_reference))
         return result
 
-    def _saved_or_bare(self, payment_method_id: str, customer_reference: str) -> SavedMethod:
-        """The saved method's details read from Stripe; after a charge that succeeded, a failed
-        read must not undo it: the method is kept by its id alone."""
+    def card_saved(self, payment_method_id: str, customer_reference: str) -> SavedMethod:
+        """The card a succeeded intent or setup saved on ``customer_reference``, its details read
+        from Stripe; after a charge that succeeded, a failed read must not undo it: the method
+        is kept by its id alone."""
         try:
             return self.saved_method(payment_method_id, customer_reference)
         except stripe.StripeError as error:
             logger.warning("stripe payment method read failed: %s (%s)", type(error).__name__, error.code)
             return SavedMethod(reference=payment_method_id, customer_reference=customer_reference)
-
-    def card_saved(self, payment_method_id: str, customer_reference: str) -> SavedMethod:
-        """The card a succeeded intent with ``setup_future_usage`` saved on ``customer_reference``
-        (read from Stripe; a failed read keeps it by its id: the payment went through)."""
-        return self._saved_or_bare(payment_method_id, customer_reference)
 
     def settle(self, request: SettleRequest) -> ChargeResult:
         try:
@@ -517,7 +513,7 @@ class StripePaymentProvider:
             method = data["payment_method"]
             method_id = method.get("id") if isinstance(method, dict) else method
             return ChargeResult(ChargeStatus.SUCCEEDED, reference,
-                                saved_method=self._saved_or_bare(method_id, data.get("customer") or ""))
+                                saved_method=self.card_saved(method_id, data.get("customer") or ""))
         if status == "requires_action":
             return ChargeResult(ChargeStatus.FAILED, reference, "authentication_required",
                                 str(_("Your bank asks you to confirm this card. Please try again.")))

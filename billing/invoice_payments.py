@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from .collection import invoice_charge_request, invoice_new_card_saved, invoice_payment_apply
+from .collection import invoice_attempt_send, invoice_new_card_saved, invoice_payment_apply
 from .enums import InvoiceStatus, PaymentAttemptStatus, PaymentMethod, SavedPaymentMethodStatus
 from .errors import InvoiceNotPayable, InvoicePaymentInProgress, PaymentProviderUnavailable
-from .gateway import CardDetails, ChargeResult, ChargeStatus, PaymentProvider, SettleRequest
+from .gateway import CardDetails, ChargeResult, ChargeStatus, PaymentProvider
 from .models import Invoice, Payment, SavedPaymentMethod
 from .payment_methods import CardMandate, saved_payment_method_record
 
@@ -103,11 +103,7 @@ def invoice_payment_send(*, payment_id, provider: PaymentProvider,
     again, same key, same parameters)."""
     payment = Payment.objects.select_related("saved_payment_method").get(pk=payment_id)
     try:
-        if payment.provider_reference:  # back from 3-D Secure: read the outcome
-            result = provider.settle(SettleRequest(payment.provider_reference, payment.amount, payment.currency,
-                                                   payment.card_last4))
-        else:
-            result = provider.charge(invoice_charge_request(payment, provider))
+        result = invoice_attempt_send(payment, provider)  # back from 3-D Secure: its outcome read
         saved = invoice_new_card_saved(payment, provider, result)
     except PaymentProviderUnavailable:
         return InvoicePaymentOutcome(PaymentAttemptStatus.PENDING, payment)

@@ -95,13 +95,9 @@ def _summary(invoice):
     return summary
 
 
-def mandate_for_new_card(merchant_name: str) -> str:
-    return invoice_card_mandate_text(merchant_name)
-
-
 def _mandate(request, data: InvoicePageData) -> CardMandate:
     """The agreement under "another card", as this customer accepted it."""
-    return CardMandate(mandate_for_new_card(data.invoice.contract.business_entity.name),
+    return CardMandate(invoice_card_mandate_text(data.invoice.contract.business_entity.name),
                        ip_address=_client_ip(request), user_agent=request.headers.get("User-Agent", ""))
 
 
@@ -153,7 +149,7 @@ def _render(request, data: InvoicePageData, *, card_form: ConfirmForm | None = N
         % {"amount": context["amount_due"]},
         card_form=card_form,
         card_label=_("Pay %(amount)s with this card") % {"amount": context["amount_due"]},
-        mandate=mandate_for_new_card(merchant.name),
+        mandate=invoice_card_mandate_text(merchant.name),
         stripe_key=getattr(provider, "publishable_key", "") if card_form.hosted_card_fields else "",
         stripe_js_url=settings.STRIPE_JS_URL,
         error_list=[(name, card_form[name].label, errors[0]) for name, errors in card_form.errors.items()
