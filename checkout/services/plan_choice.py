@@ -5,7 +5,6 @@ priced again with the change by the create's own rules and locked again, so what
 shows is what confirming bills."""
 
 import dataclasses
-import datetime
 import uuid
 from collections.abc import Mapping
 
@@ -43,7 +42,7 @@ def checkout_session_adjust(*, session_id, plan_id: str | None = None, quantitie
     a mix."""
     now = now or timezone.now()
     with session_lock_open(session_id=session_id, now=now) as session:
-        terms = _contract_dates(SessionTerms.of_session(session))
+        terms = SessionTerms.of_session(session)
         plan_changed = False
         if plan_id is not None:
             offered = {choice["plan_id"] for choice in session.plan_choices or ()}
@@ -111,18 +110,6 @@ def _terms_on_plan(terms: SessionTerms, plan_id: str) -> SessionTerms:
     if terms.contract is not None:
         return dataclasses.replace(terms, contract={**terms.contract, "plan_id": plan_id})
     return dataclasses.replace(terms, plan_id=plan_id)
-
-
-def _contract_dates(terms: SessionTerms) -> SessionTerms:
-    """Seed 000's contract object, stored as JSON, with its dates read back as the validated
-    request gives them."""
-    if terms.contract is None:
-        return terms
-    contract = dict(terms.contract)
-    for name in ("start_date", "end_date"):
-        if isinstance(contract.get(name), str):
-            contract[name] = datetime.date.fromisoformat(contract[name])
-    return dataclasses.replace(terms, contract=contract)
 
 
 def _priced(session: CheckoutSession, terms: SessionTerms) -> CheckoutSession:

@@ -124,7 +124,7 @@ class SessionTerms:
             discounts = []
         return cls(
             checkout_type=session.checkout_type,
-            contract=session.contract_spec if new_contract else None,
+            contract=_contract_spec(session.contract_spec) if new_contract else None,
             plan_id=session.plan_id if sells_plan else None,
             contract_id=None if new_contract else session.contract_id,
             start_date=session.start_date,
@@ -223,6 +223,18 @@ def plain_json(session) -> dict:
         value = getattr(session, name)
         shown[name] = (value or None) if kind == TEXT else ({} if kind == OBJECT and not value else value)
     return shown
+
+
+def _contract_spec(spec: dict | None) -> dict | None:
+    """A new contract's object (seed 000's ``contract``) as the validated request gives it: stored
+    as JSON, its dates are read back as dates."""
+    if not spec:
+        return spec
+    spec = dict(spec)
+    for name in ("start_date", "end_date"):
+        if isinstance(spec.get(name), str):
+            spec[name] = datetime.date.fromisoformat(spec[name])
+    return spec
 
 
 def quoted_quantities(quote: dict | None) -> dict[str, int]:
