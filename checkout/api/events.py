@@ -31,7 +31,7 @@ from .serializers import (
     QuerySerializer,
     query_validated,
 )
-from .views import MerchantApi, _caller_organization
+from .views import MerchantApi, caller_organization
 
 # At least this long (PRODUCT: a receiver down past the retry window can still reconcile).
 EVENT_RETENTION_DAYS = EVENTS_MIN_DAYS
@@ -93,7 +93,7 @@ class EventListApi(MerchantApi):
                     "with `starting_after=<last id>` (or `next_cursor`).",
         parameters=[EventListQuerySerializer], responses={200: EventListSerializer, 401: _401, 422: _422},
     )
-    @replica_reads(organization_of=_caller_organization)
+    @replica_reads(organization_of=caller_organization)
     def get(self, request):
         filters = query_validated(EventListQuerySerializer, request)
         scope = {"organization_id": request.auth.organization_id, "livemode": request.auth.livemode}

@@ -717,6 +717,15 @@ class PaymentMethodCollectionField(ChoiceField):
         super().__init__(choices=PaymentMethodCollection.choices, **kwargs)
 
 
+def _new_contract_plan_id(attrs) -> object | None:
+    """The plan a plan-based new contract sells (``contract.plan_id``, else ``plan_id``); None
+    for any other session: what the customer's choices on the page (plans, lines) go with."""
+    if attrs["checkout_type"] != CheckoutType.NEW_CONTRACT:
+        return None
+    contract = attrs.get("contract")
+    return contract.get("plan_id") if contract is not None else attrs.get("plan_id")
+
+
 class CheckoutSessionCreateSerializer(StrictSerializer):
     contract = ContractSerializer(required=False, allow_null=True)
     plan_id = IdField(required=False, allow_null=True)
@@ -797,9 +806,7 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         """Lines the customer adjusts (``adjustable_quantity``, ``optional``) go with a plan-based
         new contract: its page sells the plan's items. The lines' pricing and bounds are the
         service's to check (they need the plan)."""
-        contract = attrs.get("contract")
-        plan_based = attrs["checkout_type"] == CheckoutType.NEW_CONTRACT and (
-            contract.get("plan_id") if contract is not None else attrs.get("plan_id")) is not None
+        plan_based = _new_contract_plan_id(attrs) is not None
         for index, override in enumerate(attrs.get("product_overrides") or ()):
             for name in ("adjustable_quantity", "optional"):
                 if override.get(name) and not plan_based:
@@ -819,9 +826,8 @@ class CheckoutSessionCreateSerializer(StrictSerializer):
         if not choices:
             attrs.pop("plan_choices", None)
             return
-        contract = attrs.get("contract")
-        plan_id = contract.get("plan_id") if contract is not None else attrs.get("plan_id")
-        if attrs["checkout_type"] != CheckoutType.NEW_CONTRACT or plan_id is None:
+        plan_id = _new_contract_plan_id(attrs)
+        if plan_id is None:
             raise _pair_error("plan_choices", "Plan choices go with a plan-based new contract (plan_id).",
                               "field_not_allowed")
         seen = set()

@@ -60,7 +60,7 @@ class MerchantApi(APIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def _caller_organization(request):
+def caller_organization(request):
     return request.auth.organization_id
 
 
@@ -97,7 +97,7 @@ class CheckoutSessionPreviewApi(MerchantApi):
 
 class CheckoutSessionListApi(MerchantApi):
     @schema.list_schema
-    @replica_reads(organization_of=_caller_organization)
+    @replica_reads(organization_of=caller_organization)
     def get(self, request):
         filters = query_validated(CheckoutSessionListQuerySerializer, request)
         expand = filters.pop("expand[]", None)

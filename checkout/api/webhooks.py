@@ -29,7 +29,7 @@ from .serializers import (
     query_validated,
     validated,
 )
-from .views import MerchantApi, _caller_organization
+from .views import MerchantApi, caller_organization
 
 EVENT_CHOICES = [ALL_EVENTS, *WEBHOOK_EVENT_TYPES]
 
@@ -147,7 +147,7 @@ class WebhookEndpointListApi(MerchantApi):
                                "`starting_after`, `ending_before`.",
                    parameters=[PageQuerySerializer],
                    responses={200: WebhookEndpointListSerializer, 401: _ERRORS[401], 422: _QUERY_422})
-    @replica_reads(organization_of=_caller_organization)
+    @replica_reads(organization_of=caller_organization)
     def get(self, request):
         page = service.webhook_endpoints_list(organization_id=request.auth.organization_id,
                                               livemode=request.auth.livemode,

@@ -216,7 +216,7 @@ def idempotency_call(*, organization_id, livemode: bool, key: str | None, finger
 
 def idempotency_records_purge(*, now: datetime.datetime | None = None) -> int:
     """Delete records older than ``IDEMPOTENCY_KEY_TTL_HOURS`` (never less than 24 h), in
-    batches so no single statement holds many locks. Returns how many were deleted. The hourly
-    retention run (``checkout.services.retention``) does this along with the other tables."""
+    batches so no single statement holds many locks. Returns how many were deleted. The retention
+    run every ten minutes (``checkout.services.retention``) does this along with the other tables."""
     cutoffs = retention.retention_cutoffs(now or timezone.now())
     return retention.retention_table_purge(retention.IDEMPOTENCY_RECORDS, cutoffs=cutoffs, batch_size=PURGE_BATCH)
